@@ -1,0 +1,85 @@
+"""Settings read from the environment: the one place that chooses sandbox or live systems.
+
+Every variable is documented in README.md and `.env.example`. Secrets are `SecretStr` so they never
+print; `redacted()` gives a loggable view.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
+
+SHIPSTATION_V1_URL = "https://ssapi.shipstation.com"
+
+
+class Settings(BaseModel):
+    """ml-connector configuration; field names are the environment variables, lower-cased."""
+
+    model_config = ConfigDict(frozen=True)
+
+    shipstation_base_url: str = SHIPSTATION_V1_URL
+    shipstation_api_key: SecretStr = SecretStr("")
+    shipstation_api_secret: SecretStr = SecretStr("")
+    shipstation_sync_start: datetime = datetime(2026, 1, 1, tzinfo=UTC)
+    tally_url: str = "http://127.0.0.1:9000"
+    tally_agent_token: SecretStr = SecretStr("")
+    tally_company: str = ""
+    tally_timezone: str = "Asia/Kolkata"
+    tally_order_voucher_type: str = "Sales Order"
+    tally_sales_ledger: str = "Sales"
+    tally_shipping_ledger: str = "Shipping Charges"
+    tally_tax_ledger: str = "Output Tax"
+    tally_discount_ledger: str = "Discount Allowed"
+    tally_customer_group: str = "Sundry Debtors"
+    tally_godown: str = "Main Location"
+    tally_sku_map: Path | None = None
+    ml_connector_home: Path = Path(".ml-connector")
+
+    @field_validator("shipstation_sync_start", mode="before")
+    @classmethod
+    def _parse_start(cls, value: object) -> object:
+        if isinstance(value, str):
+            parsed = datetime.fromisoformat(value)
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return value
+
+    @field_validator("tally_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"TALLY_TIMEZONE: unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("tally_sku_map", mode="before")
+    @classmethod
+    def _empty_path(cls, value: object) -> object:
+        return None if value in ("", None) else value
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from `env` (default `os.environ`); unset variables keep their defaults."""
+        source = os.environ if env is None else env
+        values = {name: source[name.upper()] for name in cls.model_fields if source.get(name.upper())}
+        return cls(**values)
+
+    @property
+    def state_dir(self) -> Path:
+        return self.ml_connector_home
+
+    def redacted(self) -> dict[str, str]:
+        """Every setting as text, with secrets shown only as set/unset."""
+        out: dict[str, str] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                out[name.upper()] = "(set)" if value.get_secret_value() else "(unset)"
+            else:
+                out[name.upper()] = "" if value is None else str(value)
+        return out

@@ -1,0 +1,300 @@
+"""The sync ledger: what was sent where, once.
+
+For every (flow, source record, target system) the ledger keeps the target's id, a hash of what was
+last posted, a state (`pending -> posted | failed | skipped`), attempts, the last error and times.
+Before a write the intent is claimed as `pending` with a deterministic external key; after it the
+outcome is recorded. A `pending` entry whose owner died is handed back as `resolve`: the caller
+must look the key up in the target before re-sending anything.
+
+Storage is SQLite in WAL mode: no server, safe for several writing processes (claims run in
+`BEGIN IMMEDIATE` transactions, so two runs never claim the same record) and for a process killed
+at any instruction (a transaction is either in the file or not). Owners are `host:pid:run`; a
+claim is live while that process exists on this host and the lease has not run out.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from ml_connector.audit import AUDIT_SCHEMA, AuditTrail
+
+Action = Literal["create", "alter", "cancel", "skip", "busy", "resolve"]
+Desired = Literal["upsert", "cancel"]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sync_entries (
+    flow TEXT NOT NULL,
+    source_id TEXT NOT NULL,
+    target TEXT NOT NULL,
+    external_key TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'posted', 'failed', 'skipped')),
+    action TEXT,
+    target_id TEXT,
+    posted_hash TEXT,
+    pending_hash TEXT,
+    cancelled INTEGER NOT NULL DEFAULT 0,
+    source_version TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    owner TEXT,
+    claimed_at REAL,
+    detail TEXT,
+    source_payload TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (flow, source_id, target)
+);
+CREATE INDEX IF NOT EXISTS sync_entries_state ON sync_entries (flow, target, state);
+"""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A source record that wants to be in the target: `payload_hash` is what we would send."""
+
+    source_id: str
+    external_key: str
+    payload_hash: str
+    desired: Desired = "upsert"
+    source_version: str | None = None
+    detail: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The ledger's answer for one candidate: what the caller may do now."""
+
+    source_id: str
+    action: Action
+    target_id: str | None = None
+    prior_action: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Entry:
+    flow: str
+    source_id: str
+    target: str
+    external_key: str
+    state: str
+    action: str | None
+    target_id: str | None
+    posted_hash: str | None
+    cancelled: bool
+    attempts: int
+    last_error: str | None
+    owner: str | None
+    detail: dict[str, Any]
+    source_payload: str | None
+    updated_at: float
+
+
+def current_owner(run_id: str) -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{run_id}"
+
+
+def owner_alive(owner: str | None, claimed_at: float | None, lease_seconds: float) -> bool:
+    """A claim is live while its process exists on this host and its lease has not expired."""
+    if not owner or claimed_at is None or time.time() - claimed_at > lease_seconds:
+        return False
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname():
+        return True  # another machine: only the lease can tell
+    try:
+        os.kill(int(pid_text), 0)
+    except (ProcessLookupError, ValueError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class SyncLedger:
+    """Exactly-once bookkeeping shared by every process of one ml-connector installation."""
+
+    def __init__(self, path: Path | str, *, lease_seconds: float = 900.0) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.lease_seconds = lease_seconds
+        self._conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None, check_same_thread=False)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        # NORMAL is durable across process crashes in WAL mode; only power loss can drop the last commit.
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute("PRAGMA busy_timeout=60000")
+        self._conn.executescript(SCHEMA)
+        self._conn.executescript(AUDIT_SCHEMA)
+        self.audit = AuditTrail(self._conn, self._write)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    # --- claiming -------------------------------------------------------------------------
+    def claim(self, flow: str, target: str, candidates: Sequence[Candidate], owner: str) -> list[Claim]:
+        """Decide, atomically for the whole batch, what may be sent for each candidate."""
+        now = time.time()
+        claims: list[Claim] = []
+        with self._write() as conn:
+            for cand in candidates:
+                row = conn.execute(
+                    "SELECT * FROM sync_entries WHERE flow=? AND source_id=? AND target=?",
+                    (flow, cand.source_id, target),
+                ).fetchone()
+                claim = self._decide(row, cand)
+                claims.append(claim)
+                if claim.action in ("create", "alter", "cancel", "resolve"):
+                    self._mark_pending(conn, flow, target, cand, claim, owner, now, row is None)
+                elif claim.action == "skip" and row is None:
+                    self._insert_skipped(conn, flow, target, cand, claim.reason or "", now)
+        return claims
+
+    def _decide(self, row: sqlite3.Row | None, cand: Candidate) -> Claim:
+        sid = cand.source_id
+        if row is None:
+            if cand.desired == "cancel":
+                return Claim(sid, "skip", reason="cancelled before it was ever posted")
+            return Claim(sid, "create")
+        if row["state"] == "pending":
+            if owner_alive(row["owner"], row["claimed_at"], self.lease_seconds):
+                return Claim(sid, "busy", row["target_id"], row["action"], "claimed by a live run")
+            return Claim(sid, "resolve", row["target_id"], row["action"])
+        target_id = row["target_id"]
+        if target_id is None:
+            if cand.desired == "cancel":
+                return Claim(sid, "skip", reason="cancelled before it was ever posted")
+            return Claim(sid, "create")
+        if cand.desired == "cancel":
+            if row["cancelled"]:
+                return Claim(sid, "skip", target_id, reason="already cancelled")
+            return Claim(sid, "cancel", target_id)
+        if row["posted_hash"] == cand.payload_hash and not row["cancelled"]:
+            return Claim(sid, "skip", target_id, reason="unchanged")
+        return Claim(sid, "alter", target_id)
+
+    def _mark_pending(self, conn, flow, target, cand: Candidate, claim: Claim, owner, now, new) -> None:
+        action = claim.prior_action if claim.action == "resolve" else claim.action
+        detail = json.dumps(cand.detail or {}, default=str)
+        if new:
+            conn.execute(
+                "INSERT INTO sync_entries (flow, source_id, target, external_key, state, action, pending_hash,"
+                " source_version, attempts, owner, claimed_at, detail, created_at, updated_at)"
+                " VALUES (?,?,?,?, 'pending', ?, ?, ?, 1, ?, ?, ?, ?, ?)",
+                (flow, cand.source_id, target, cand.external_key, action, cand.payload_hash,
+                 cand.source_version, owner, now, detail, now, now),
+            )
+            return
+        conn.execute(
+            "UPDATE sync_entries SET state='pending', action=?, pending_hash=?, source_version=?,"
+            " attempts=attempts+1, owner=?, claimed_at=?, detail=?, updated_at=?"
+            " WHERE flow=? AND source_id=? AND target=?",
+            (action, cand.payload_hash, cand.source_version, owner, now, detail, now,
+             flow, cand.source_id, target),
+        )
+
+    def _insert_skipped(self, conn, flow, target, cand: Candidate, reason: str, now: float) -> None:
+        conn.execute(
+            "INSERT INTO sync_entries (flow, source_id, target, external_key, state, action, last_error,"
+            " source_version, detail, created_at, updated_at) VALUES (?,?,?,?, 'skipped', 'skip', ?, ?, ?, ?, ?)",
+            (flow, cand.source_id, target, cand.external_key, reason, cand.source_version,
+             json.dumps(cand.detail or {}, default=str), now, now),
+        )
+
+    # --- outcomes ---------------------------------------------------------------------------
+    def record_posted(self, flow: str, target: str, outcomes: Iterable[tuple[str, str, str, bool]]) -> None:
+        """Record `(source_id, target_id, posted_hash, cancelled)` outcomes in one transaction."""
+        now = time.time()
+        with self._write() as conn:
+            conn.executemany(
+                "UPDATE sync_entries SET state='posted', target_id=?, posted_hash=?, cancelled=?,"
+                " pending_hash=NULL, last_error=NULL, owner=NULL, claimed_at=NULL, source_payload=NULL,"
+                " updated_at=? WHERE flow=? AND source_id=? AND target=?",
+                [(tid, h, int(c), now, flow, sid, target) for sid, tid, h, c in outcomes],
+            )
+
+    def record_failed(self, flow: str, target: str, failures: Iterable[tuple[str, str, str | None]]) -> None:
+        """Record `(source_id, error, source_payload_json)`; the payload is kept for `replay`."""
+        now = time.time()
+        with self._write() as conn:
+            conn.executemany(
+                "UPDATE sync_entries SET state='failed', last_error=?, source_payload=COALESCE(?, source_payload),"
+                " owner=NULL, claimed_at=NULL, updated_at=? WHERE flow=? AND source_id=? AND target=?",
+                [(err, payload, now, flow, sid, target) for sid, err, payload in failures],
+            )
+
+    def record_failed_unclaimed(self, flow: str, target: str, cand: Candidate, error: str, payload: str) -> None:
+        """A record that failed before any claim (e.g. it could not be mapped): keep it for replay."""
+        now = time.time()
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO sync_entries (flow, source_id, target, external_key, state, action, last_error,"
+                " source_version, detail, source_payload, attempts, created_at, updated_at)"
+                " VALUES (?,?,?,?, 'failed', 'map', ?, ?, ?, ?, 1, ?, ?)"
+                " ON CONFLICT (flow, source_id, target) DO UPDATE SET"
+                " state=CASE WHEN sync_entries.target_id IS NULL THEN 'failed' ELSE sync_entries.state END,"
+                " last_error=excluded.last_error, source_payload=excluded.source_payload,"
+                " source_version=excluded.source_version, attempts=sync_entries.attempts+1,"
+                " updated_at=excluded.updated_at",
+                (flow, cand.source_id, target, cand.external_key, error, cand.source_version,
+                 json.dumps(cand.detail or {}, default=str), payload, now, now),
+            )
+
+    def release(self, flow: str, target: str, source_ids: Iterable[str], error: str) -> None:
+        """Give back claims whose write was certainly not delivered (the target was unreachable)."""
+        now = time.time()
+        with self._write() as conn:
+            conn.executemany(
+                "UPDATE sync_entries SET state=CASE WHEN target_id IS NULL THEN 'failed' ELSE 'posted' END,"
+                " last_error=?, owner=NULL, claimed_at=NULL, pending_hash=NULL, updated_at=?"
+                " WHERE flow=? AND source_id=? AND target=? AND state='pending'",
+                [(error, now, flow, sid, target) for sid in source_ids],
+            )
+
+    # --- queries ----------------------------------------------------------------------------
+    def entries(self, flow: str | None = None, state: str | None = None) -> list[Entry]:
+        sql, args = "SELECT * FROM sync_entries WHERE 1=1", []
+        if flow:
+            sql, args = sql + " AND flow=?", [*args, flow]
+        if state:
+            sql, args = sql + " AND state=?", [*args, state]
+        return [_entry(r) for r in self._conn.execute(sql + " ORDER BY flow, source_id", args)]
+
+    def get(self, flow: str, source_id: str, target: str) -> Entry | None:
+        row = self._conn.execute(
+            "SELECT * FROM sync_entries WHERE flow=? AND source_id=? AND target=?", (flow, source_id, target)
+        ).fetchone()
+        return _entry(row) if row else None
+
+    def counts(self, flow: str) -> dict[str, int]:
+        rows = self._conn.execute("SELECT state, count(*) FROM sync_entries WHERE flow=? GROUP BY state", (flow,))
+        return {state: n for state, n in rows}
+
+
+def _entry(row: sqlite3.Row) -> Entry:
+    return Entry(
+        flow=row["flow"], source_id=row["source_id"], target=row["target"], external_key=row["external_key"],
+        state=row["state"], action=row["action"], target_id=row["target_id"], posted_hash=row["posted_hash"],
+        cancelled=bool(row["cancelled"]), attempts=row["attempts"], last_error=row["last_error"],
+        owner=row["owner"], detail=json.loads(row["detail"] or "{}"), source_payload=row["source_payload"],
+        updated_at=row["updated_at"],
+    )

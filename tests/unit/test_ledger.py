@@ -1,0 +1,125 @@
+"""The sync ledger: claim decisions, concurrent claimers, dead owners, the audit trail."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from ml_connector.ledger import Candidate, SyncLedger, current_owner
+
+FLOW, TARGET = "shipstation_tally.orders", "tally"
+
+
+def cand(sid: str, h: str = "h1", desired: str = "upsert") -> Candidate:
+    return Candidate(source_id=sid, external_key=f"ss-order-{sid}", payload_hash=h, desired=desired)
+
+
+def test_new_record_is_claimed_for_create_then_skipped_when_unchanged(tmp_path):
+    ledger = SyncLedger(tmp_path / "l.db")
+    owner = current_owner("run-1")
+    [claim] = ledger.claim(FLOW, TARGET, [cand("1")], owner)
+    assert claim.action == "create"
+    assert ledger.get(FLOW, "1", TARGET).state == "pending"
+    ledger.record_posted(FLOW, TARGET, [("1", "101", "h1", False)])
+    [again] = ledger.claim(FLOW, TARGET, [cand("1")], owner)
+    assert (again.action, again.target_id, again.reason) == ("skip", "101", "unchanged")
+
+
+def test_changed_record_becomes_alter_and_cancel_becomes_cancel(tmp_path):
+    ledger = SyncLedger(tmp_path / "l.db")
+    owner = current_owner("run-1")
+    ledger.claim(FLOW, TARGET, [cand("1")], owner)
+    ledger.record_posted(FLOW, TARGET, [("1", "101", "h1", False)])
+    [alter] = ledger.claim(FLOW, TARGET, [cand("1", "h2")], owner)
+    assert (alter.action, alter.target_id) == ("alter", "101")
+    ledger.record_posted(FLOW, TARGET, [("1", "101", "h2", False)])
+    [cancel] = ledger.claim(FLOW, TARGET, [cand("1", "h3", "cancel")], owner)
+    assert cancel.action == "cancel"
+    ledger.record_posted(FLOW, TARGET, [("1", "101", "h3", True)])
+    [twice] = ledger.claim(FLOW, TARGET, [cand("1", "h3", "cancel")], owner)
+    assert (twice.action, twice.reason) == ("skip", "already cancelled")
+
+
+def test_cancelled_before_first_post_is_recorded_as_skipped(tmp_path):
+    ledger = SyncLedger(tmp_path / "l.db")
+    [claim] = ledger.claim(FLOW, TARGET, [cand("9", desired="cancel")], current_owner("r"))
+    assert claim.action == "skip"
+    entry = ledger.get(FLOW, "9", TARGET)
+    assert entry.state == "skipped" and "cancelled" in entry.last_error
+
+
+def test_live_claim_is_busy_for_another_run(tmp_path):
+    ledger = SyncLedger(tmp_path / "l.db")
+    ledger.claim(FLOW, TARGET, [cand("1")], current_owner("run-a"))
+    [other] = ledger.claim(FLOW, TARGET, [cand("1")], current_owner("run-b"))
+    assert other.action == "busy"
+
+
+def test_claim_of_a_dead_process_is_handed_back_for_lookup(tmp_path):
+    path = tmp_path / "l.db"
+    code = (
+        "import sys; from ml_connector.ledger import *;"
+        f"l = SyncLedger({str(path)!r});"
+        "l.claim('f', 't', [Candidate('1', 'k1', 'h1')], current_owner('dead-run'))"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)  # exits: its pid is gone
+    ledger = SyncLedger(path)
+    [claim] = ledger.claim("f", "t", [Candidate("1", "k1", "h1")], current_owner("next-run"))
+    assert (claim.action, claim.prior_action) == ("resolve", "create")
+
+
+def test_expired_lease_is_handed_back_even_if_process_lives(tmp_path):
+    ledger = SyncLedger(tmp_path / "l.db", lease_seconds=0.0)
+    ledger.claim(FLOW, TARGET, [cand("1")], current_owner("run-a"))
+    [claim] = ledger.claim(FLOW, TARGET, [cand("1")], current_owner("run-b"))
+    assert claim.action == "resolve"
+
+
+def test_release_returns_an_undelivered_create_to_failed(tmp_path):
+    ledger = SyncLedger(tmp_path / "l.db")
+    ledger.claim(FLOW, TARGET, [cand("1")], current_owner("r"))
+    ledger.release(FLOW, TARGET, ["1"], "connection refused")
+    entry = ledger.get(FLOW, "1", TARGET)
+    assert (entry.state, entry.last_error) == ("failed", "connection refused")
+
+
+def _claimer(path: str, run: str, n: int, queue) -> None:
+    ledger = SyncLedger(path)
+    won = []
+    for i in range(n):
+        [claim] = ledger.claim(FLOW, TARGET, [cand(str(i))], current_owner(run))
+        if claim.action == "create":
+            won.append(i)
+    queue.put(won)
+
+
+def test_two_processes_never_claim_the_same_record(tmp_path):
+    path = str(tmp_path / "l.db")
+    SyncLedger(path)
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_claimer, args=(path, f"run-{k}", 300, queue)) for k in range(2)]
+    for p in procs:
+        p.start()
+    results = [queue.get(timeout=60) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+    a, b = map(set, results)
+    assert not a & b
+    assert a | b == set(range(300))
+
+
+def test_audit_trail_is_append_only_and_scrubs_secrets(tmp_path):
+    ledger = SyncLedger(tmp_path / "l.db")
+    ledger.audit.secrets = ("s3cret-token",)
+    ledger.audit.record(system="tally", kind="import", request=b"<X>s3cret-token</X>", response=b"<R/>",
+                        run_id="r1", source_ids=["1", "2"], outcome="ok")
+    [rec] = ledger.audit.records("r1")
+    assert b"s3cret-token" not in rec.request and b"[redacted]" in rec.request
+    assert rec.source_ids == "1,2"
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        ledger._conn.execute("DELETE FROM audit")
