@@ -70,7 +70,8 @@ class StagingStore:
                 delay = min(delay * 2, 0.5)
 
     # --- ShipStation orders ---------------------------------------------------------------------
-    def stage_orders(self, run_id: str, first_seq: int, fetched_at: datetime, orders: Sequence[dict]) -> int:
+    def stage_orders(self, run_id: str, first_seq: int, fetched_at: datetime, orders: Sequence[dict],
+                     modify_dates: Sequence[datetime | None]) -> int:
         """Stage one page of raw ShipStation orders for `run_id`; returns the next sequence number."""
         if not orders:
             return first_seq
@@ -80,9 +81,9 @@ class StagingStore:
             "order_id": [int(o["orderId"]) for o in orders],
             "order_number": [str(o.get("orderNumber") or "") for o in orders],
             "order_status": [o.get("orderStatus") for o in orders],
-            "modify_date": [o.get("_modifyDateUtc") for o in orders],
+            "modify_date": pd.Series(list(modify_dates), dtype="object"),
             "fetched_at": fetched_at,
-            "raw": [json.dumps(_strip_private(o), default=str, ensure_ascii=False) for o in orders],
+            "raw": [json.dumps(o, default=str, ensure_ascii=False) for o in orders],
         })
         with self.connect() as conn:
             conn.register("page", frame)
@@ -140,6 +141,14 @@ class StagingStore:
                 conn.execute(f"INSERT INTO {table} SELECT * FROM incoming")
             conn.execute("COMMIT")
 
+    def add_tally_ledgers(self, fetched_at: datetime, names: Sequence[str]) -> None:
+        """Add ledgers we created to the snapshot without waiting for the next full read."""
+        if not names:
+            return
+        with self.connect() as conn:
+            conn.executemany("INSERT OR IGNORE INTO tally_ledgers VALUES (?, NULL, '[]', ?)",
+                             [(name, fetched_at) for name in names])
+
     def tally_ledgers(self) -> list[tuple[str, list[str]]]:
         with self.connect() as conn:
             rows = conn.execute("SELECT name, aliases FROM tally_ledgers").fetchall()
@@ -150,6 +159,3 @@ class StagingStore:
             rows = conn.execute("SELECT name, aliases, base_unit FROM tally_stock_items").fetchall()
         return [(name, json.loads(aliases or "[]"), unit) for name, aliases, unit in rows]
 
-
-def _strip_private(order: dict) -> dict:
-    return {k: v for k, v in order.items() if not k.startswith("_")}

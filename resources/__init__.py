@@ -1,0 +1,98 @@
+"""Dagster resources: read configuration and hand out connector clients and the state stores.
+
+No conversion code lives here (that is in `pipelines/<flow>/mapping.py`) and nothing here knows
+whether it talks to the sandbox or a live system: only the configured URLs and credentials differ.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from connectors.shipstation.client import ShipStationClient
+from connectors.tally.client import TallyClient
+from ml_connector.audit_hook import AuditHook
+from ml_connector.ledger import SyncLedger
+from ml_connector.staging import StagingStore
+from pipelines.shipstation_tally.mapping import OrderVoucherConfig
+
+
+class ShipStationResource(dg.ConfigurableResource):
+    """ShipStation V1 (Basic auth with an API key pair)."""
+
+    base_url: str = "https://ssapi.shipstation.com"
+    api_key: str
+    api_secret: str
+    timeout_seconds: float = 30.0
+
+    def client(self) -> ShipStationClient:
+        return ShipStationClient(self.base_url, self.api_key, self.api_secret, timeout=self.timeout_seconds)
+
+
+class TallyResource(dg.ConfigurableResource):
+    """TallyPrime, directly on port 9000 or through the ml-connector LAN agent.
+
+    Every asset that uses it for writing belongs to the Dagster pool `tally` (limit 1), so no two
+    steps of any run talk to Tally at once; the agent's own queue is the second line of defence.
+    """
+
+    url: str = "http://127.0.0.1:9000"
+    company: str
+    agent_token: str = ""
+    timeout_seconds: float = 120.0
+
+    def client(self, audit: AuditHook | None = None) -> TallyClient:
+        return TallyClient(self.url, self.company, token=self.agent_token or None,
+                           timeout=self.timeout_seconds, on_exchange=audit)
+
+
+class StateResource(dg.ConfigurableResource):
+    """The state directory: sync ledger + audit trail (SQLite) and staged snapshots (DuckDB)."""
+
+    home: str = ".ml-connector"
+
+    def ledger(self) -> SyncLedger:
+        return SyncLedger(Path(self.home) / "ledger.sqlite3")
+
+    def staging(self) -> StagingStore:
+        return StagingStore(Path(self.home) / "staging.duckdb")
+
+
+class ShipStationTallySettings(dg.ConfigurableResource):
+    """How orders land in TallyPrime: voucher type, ledgers, godown, time zone, SKU map."""
+
+    sync_start: str = "2026-01-01T00:00:00+00:00"
+    voucher_type: str = "Sales Order"
+    sales_ledger: str = "Sales"
+    shipping_ledger: str = "Shipping Charges"
+    tax_ledger: str = "Output Tax"
+    discount_ledger: str = "Discount Allowed"
+    customer_group: str = "Sundry Debtors"
+    godown: str = "Main Location"
+    timezone: str = "Asia/Kolkata"
+    sku_map_path: str = ""
+    batch_size: int = Field(default=25, ge=1, le=100)
+
+    def voucher_config(self) -> OrderVoucherConfig:
+        return OrderVoucherConfig(
+            voucher_type=self.voucher_type, sales_ledger=self.sales_ledger,
+            shipping_ledger=self.shipping_ledger, tax_ledger=self.tax_ledger,
+            discount_ledger=self.discount_ledger, godown=self.godown, timezone=self.timezone,
+        )
+
+    def sku_map(self) -> dict[str, str]:
+        """The optional `sku,stock_item` CSV (TALLY_SKU_MAP); a header row is allowed."""
+        if not self.sku_map_path:
+            return {}
+        mapping: dict[str, str] = {}
+        with open(self.sku_map_path, newline="", encoding="utf-8-sig") as handle:
+            for line, row in enumerate(csv.reader(handle), start=1):
+                if not row or row[0].strip().lower() == "sku":
+                    continue
+                if len(row) < 2 or not row[1].strip():
+                    raise ValueError(f"TALLY_SKU_MAP line {line}: expected 'sku,stock_item', got {row!r}")
+                mapping[row[0].strip()] = row[1].strip()
+        return mapping

@@ -1,0 +1,66 @@
+"""`ml-connector check`: ping every configured system and say, in plain words, what works."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ml_connector.config import Settings
+
+
+def run_checks(settings: Settings | None = None, out: Callable[[str], None] = print) -> int:
+    """Print one line per system; exit code 0 only if everything answered as it should."""
+    settings = settings or Settings.from_env()
+    results = [check_shipstation(settings), check_tally(settings), check_state(settings)]
+    for name, ok, message in results:
+        out(f"{'ok  ' if ok else 'FAIL'} {name}: {message}")
+    return 0 if all(ok for _, ok, _ in results) else 1
+
+
+def check_shipstation(settings: Settings) -> tuple[str, bool, str]:
+    from connectors.shipstation.client import ShipStationClient
+
+    key, secret = settings.shipstation_api_key.get_secret_value(), settings.shipstation_api_secret.get_secret_value()
+    if not key or not secret:
+        return "ShipStation", False, "SHIPSTATION_API_KEY / SHIPSTATION_API_SECRET are not set"
+    try:
+        with ShipStationClient(settings.shipstation_base_url, key, secret, timeout=15) as client:
+            info = client.ping()
+    except Exception as exc:  # report any failure in words, never a traceback
+        return "ShipStation", False, f"{settings.shipstation_base_url}: {exc}"
+    return "ShipStation", True, f"{settings.shipstation_base_url} answered; {_describe(info)}"
+
+
+def check_tally(settings: Settings) -> tuple[str, bool, str]:
+    from connectors.tally.client import TallyClient
+
+    token = settings.tally_agent_token.get_secret_value() or None
+    try:
+        status = TallyClient(settings.tally_url, settings.tally_company, token=token, timeout=15).ping()
+    except Exception as exc:
+        return "TallyPrime", False, f"{settings.tally_url}: {exc}"
+    if not status.running:
+        return "TallyPrime", False, f"{settings.tally_url} answered, but not as TallyPrime's HTTP server"
+    if not status.company_loaded:
+        return "TallyPrime", False, "TallyPrime is running but no company is loaded (Company > Select)"
+    wanted = settings.tally_company
+    if wanted and wanted not in status.companies:
+        return "TallyPrime", False, f"company {wanted!r} is not loaded; loaded: {', '.join(status.companies)}"
+    return "TallyPrime", True, f"{settings.tally_url} answered; loaded: {', '.join(status.companies)}"
+
+
+def check_state(settings: Settings) -> tuple[str, bool, str]:
+    from ml_connector.ledger import SyncLedger
+
+    try:
+        ledger = SyncLedger(settings.state_dir / "ledger.sqlite3")
+        counts = ledger.counts("shipstation_tally.orders")
+        ledger.close()
+    except Exception as exc:
+        return "State", False, f"{settings.state_dir}: {exc}"
+    return "State", True, f"{settings.state_dir.resolve()} writable; orders in ledger: {counts or 'none yet'}"
+
+
+def _describe(info: object) -> str:
+    if isinstance(info, dict):
+        return ", ".join(f"{k}={v}" for k, v in info.items() if "key" not in k.lower() and "secret" not in k.lower())
+    return str(info)

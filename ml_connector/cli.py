@@ -1,0 +1,111 @@
+"""`ml-connector`: demo, sandbox, agent, sync, check."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+FLOWS = {"shipstation-to-tally": "shipstation_to_tally"}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return int(args.func(args) or 0)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ml-connector", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="run the whole ShipStation -> TallyPrime flow on the embedded sandbox")
+    demo.add_argument("--orders", type=int, default=200, help="orders the sandbox merchant has (default 200)")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.set_defaults(func=cmd_demo)
+
+    sandbox = sub.add_parser("sandbox", help="serve the simulators until interrupted")
+    sandbox.add_argument("--orders", type=int, default=200)
+    sandbox.add_argument("--seed", type=int, default=7)
+    sandbox.add_argument("--rate-limit", type=int, default=40, help="ShipStation requests per minute (0 = off)")
+    sandbox.add_argument("--ports-file", help="also write the base URLs and credentials as JSON to this file")
+    sandbox.set_defaults(func=cmd_sandbox)
+
+    agent = sub.add_parser("agent", help="run the TallyPrime LAN agent beside TallyPrime")
+    agent.add_argument("--host", default=os.environ.get("TALLY_AGENT_HOST", "0.0.0.0"))
+    agent.add_argument("--port", type=int, default=int(os.environ.get("TALLY_AGENT_PORT", "9100")))
+    agent.add_argument("--upstream", default=os.environ.get("TALLY_UPSTREAM_URL", "http://127.0.0.1:9000"),
+                       help="TallyPrime's HTTP server (default http://127.0.0.1:9000)")
+    agent.set_defaults(func=cmd_agent)
+
+    sync = sub.add_parser("sync", help="run a flow's job once on the configured Dagster instance")
+    sync.add_argument("flow", choices=sorted(FLOWS))
+    sync.add_argument("--start", help="modifyDate window start (ISO); default SHIPSTATION_SYNC_START")
+    sync.add_argument("--end", help="modifyDate window end (ISO); default now")
+    sync.set_defaults(func=cmd_sync)
+
+    check = sub.add_parser("check", help="ping each configured system and say what works")
+    check.set_defaults(func=cmd_check)
+    return parser
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from ml_connector.demo import run_demo
+
+    return run_demo(orders=args.orders, seed=args.seed)
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from ml_connector.demo import serve_sandbox
+
+    return serve_sandbox(orders=args.orders, seed=args.seed, rate_limit=args.rate_limit, ports_file=args.ports_file)
+
+
+def cmd_agent(args: argparse.Namespace) -> int:
+    from connectors.tally.agent import run_agent
+
+    token = os.environ.get("TALLY_AGENT_TOKEN", "")
+    if len(token) < 16:
+        print("TALLY_AGENT_TOKEN must be set to a random secret of at least 16 characters", file=sys.stderr)
+        return 2
+    logging.getLogger().setLevel(logging.INFO)
+    run_agent(args.host, args.port, args.upstream, token)
+    return 0
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from ml_connector.config import Settings
+    from ml_connector.runner import instance_for, run_job
+    from pipelines.definitions import build_definitions
+    from pipelines.shipstation_tally.window import Window, parse_instant, resolve_window
+
+    settings = Settings.from_env()
+    config: dict = {}
+    if args.start or args.end:
+        window = resolve_window(args.start, args.end, settings.shipstation_sync_start,
+                                parse_instant(args.end) if args.end else _now())
+        config = Window(window.start, window.end).run_config()
+    summary = run_job(build_definitions(settings), FLOWS[args.flow], instance_for(settings.state_dir), config)
+    from ml_connector.demo import print_summary
+
+    print_summary(summary)
+    return 0 if summary.success and summary.failed_records == 0 else 1
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from ml_connector.checkup import run_checks
+
+    return run_checks()
+
+
+def _now():
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""Run a flow's job in process on the configured Dagster instance, and summarise the outcome.
+
+`ml-connector sync` and `demo` use this, so their runs show up in the Dagster UI like any other.
+Without DAGSTER_HOME the instance lives under the state directory (persistent, unlike the
+temporary one `dagster dev` makes when DAGSTER_HOME is unset).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+INSTANCE_YAML = """\
+concurrency:
+  pools:
+    default_limit: 1
+    granularity: op
+  runs:
+    max_concurrent_runs: 4
+telemetry:
+  enabled: false
+"""
+
+POOL = "tally"
+
+
+def dagster_home(state_dir: Path) -> Path:
+    """DAGSTER_HOME if set, else `<state dir>/dagster` with ml-connector's instance config."""
+    configured = os.environ.get("DAGSTER_HOME")
+    home = Path(configured) if configured else (state_dir / "dagster").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(INSTANCE_YAML, encoding="utf-8")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def instance_for(state_dir: Path) -> dg.DagsterInstance:
+    """The persistent instance, with the `tally` pool set to one slot explicitly."""
+    dagster_home(state_dir)
+    instance = dg.DagsterInstance.get()
+    ensure_tally_pool(instance)
+    return instance
+
+
+def ensure_tally_pool(instance: dg.DagsterInstance) -> None:
+    storage = instance.event_log_storage
+    if storage.supports_global_concurrency_limits and storage.get_concurrency_info(POOL).slot_count != 1:
+        storage.set_concurrency_slots(POOL, 1)
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    success: bool
+    assets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    checks: dict[str, bool] = field(default_factory=dict)
+    error: str | None = None
+
+    def metric(self, asset: str, name: str, default: Any = 0) -> Any:
+        return self.assets.get(asset, {}).get(name, default)
+
+    @property
+    def failed_records(self) -> int:
+        return int(self.metric("tally/order_vouchers", "failed")) + int(
+            self.metric("tally/customer_ledgers", "ledgers_failed"))
+
+
+def run_job(defs: dg.Definitions, job_name: str, instance: dg.DagsterInstance,
+            run_config: dict | None = None, tags: dict[str, str] | None = None) -> RunSummary:
+    """Execute `job_name` in this process on `instance`; never raises for a failed run."""
+    job = defs.resolve_job_def(job_name)
+    result = job.execute_in_process(instance=instance, run_config=run_config or {}, tags=tags,
+                                    raise_on_error=False)
+    summary = RunSummary(run_id=result.run_id, success=result.success)
+    for event in result.get_asset_materialization_events():
+        mat = event.asset_materialization
+        summary.assets["/".join(mat.asset_key.path)] = {k: _plain(v) for k, v in mat.metadata.items()}
+    for evaluation in result.get_asset_check_evaluations():
+        summary.checks[evaluation.check_name] = evaluation.passed
+    if not result.success:
+        failure = next((e for e in result.all_events if e.is_step_failure), None)
+        summary.error = failure.event_specific_data.error.message.strip() if failure else "run failed"
+    return summary
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dg.TableMetadataValue):
+        return [dict(record.data) for record in value.records]
+    return getattr(value, "value", value)
