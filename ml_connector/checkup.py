@@ -23,7 +23,8 @@ def check_shipstation(settings: Settings) -> tuple[str, bool, str]:
     if not key or not secret:
         return "ShipStation", False, "SHIPSTATION_API_KEY / SHIPSTATION_API_SECRET are not set"
     try:
-        with ShipStationClient(settings.shipstation_base_url, key, secret, timeout=15) as client:
+        with ShipStationClient(base_url=settings.shipstation_base_url, api_key=key, api_secret=secret,
+                               timeout=15) as client:
             info = client.ping()
     except Exception as exc:  # report any failure in words, never a traceback
         return "ShipStation", False, f"{settings.shipstation_base_url}: {exc}"

@@ -29,7 +29,8 @@ class ShipStationResource(dg.ConfigurableResource):
     timeout_seconds: float = 30.0
 
     def client(self) -> ShipStationClient:
-        return ShipStationClient(self.base_url, self.api_key, self.api_secret, timeout=self.timeout_seconds)
+        return ShipStationClient(base_url=self.base_url, api_key=self.api_key, api_secret=self.api_secret,
+                                 timeout=self.timeout_seconds)
 
 
 class TallyResource(dg.ConfigurableResource):
