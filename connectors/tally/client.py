@@ -1,0 +1,256 @@
+"""HTTP client for TallyPrime's XML server (port 9000) or for our LAN agent in front of it.
+
+HTTP 200 is not success (reference §2): every reply body is parsed. Errors are classified
+once, here: `TallyUnavailable` may be retried; `TallyOutcomeUnknown` means an import may
+have been committed and must be resolved by lookup before anything is re-sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import httpx
+
+from connectors.tally import codec
+from connectors.tally.errors import (
+    CompanyNotLoaded,
+    TallyAuthError,
+    TallyOutcomeUnknown,
+    TallyProtocolError,
+    TallyRejected,
+    TallyUnavailable,
+)
+from connectors.tally.models import (
+    CompanyRecord,
+    ImportResult,
+    LedgerRecord,
+    Master,
+    StockItemRecord,
+    TallyStatus,
+    Voucher,
+    VoucherRecord,
+)
+from connectors.tally.settings import (
+    CLIENT_CONNECT_TIMEOUT_SECONDS,
+    CLIENT_TIMEOUT_SECONDS,
+    COMPANY_NOT_FOUND_TEXT,
+    REQUEST_KIND_HEADER,
+    Encoding,
+    RequestKind,
+)
+
+logger = logging.getLogger(__name__)
+
+# Nothing reached the server: always safe to send again.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError)
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request/response pair, handed to `on_exchange` for the audit trail (no credentials)."""
+
+    operation: str
+    kind: RequestKind
+    request: bytes
+    response: bytes | None
+    status: int | None
+    duration: float
+    error: str | None
+
+
+class TallyClient:
+    """Typed access to one TallyPrime company, directly or through the LAN agent (`token` set)."""
+
+    def __init__(
+        self,
+        url: str,
+        company: str,
+        *,
+        token: str | None = None,
+        timeout: float = CLIENT_TIMEOUT_SECONDS,
+        transport: httpx.BaseTransport | None = None,
+        encoding: Encoding = "utf-16",
+        on_exchange: Callable[[Exchange], None] | None = None,
+    ) -> None:
+        self.url = url
+        self.company_name = company
+        self._token = token
+        self._encoding: Encoding = encoding
+        self._on_exchange = on_exchange
+        connect = min(timeout, CLIENT_CONNECT_TIMEOUT_SECONDS)
+        self._http = httpx.Client(transport=transport, timeout=httpx.Timeout(timeout, connect=connect))
+
+    def __repr__(self) -> str:
+        return f"TallyClient(url={self.url!r}, company={self.company_name!r}, via_agent={self._token is not None})"
+
+    def close(self) -> None:
+        """Close the underlying HTTP connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> TallyClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def ping(self) -> TallyStatus:
+        """Whether Tally answers, which companies are loaded and whether ours is among them."""
+        try:
+            names = [c.name for c in self.companies()]
+        except TallyUnavailable:
+            return TallyStatus(running=False, company_loaded=False)
+        except CompanyNotLoaded:
+            return TallyStatus(running=True, company_loaded=False)
+        return TallyStatus(running=True, company_loaded=self.company_name in names, companies=names)
+
+    def companies(self) -> list[CompanyRecord]:
+        """All loaded companies (an empty list when none is loaded)."""
+        reply = self._post("companies", "export", codec.company_request())
+        if codec.is_server_running(reply):
+            return []
+        try:
+            return codec.parse_companies(reply)
+        except CompanyNotLoaded:
+            return []
+
+    def company(self) -> CompanyRecord:
+        """The configured company; CompanyNotLoaded if it is not loaded (names match exactly, §9.3)."""
+        loaded = self.companies()
+        for record in loaded:
+            if record.name == self.company_name:
+                return record
+        raise CompanyNotLoaded(f"company {self.company_name!r} is not loaded; loaded: {[c.name for c in loaded]}")
+
+    def list_ledgers(self, *, with_balances: bool = False) -> list[LedgerRecord]:
+        """All ledgers of the company."""
+        return codec.parse_ledgers(self._post("list_ledgers", "export",
+                                               codec.ledgers_request(self.company_name, with_balances=with_balances)))
+
+    def list_stock_items(self, from_date: date | None = None, to_date: date | None = None) -> list[StockItemRecord]:
+        """All stock items with closing quantity and value for the period."""
+        xml = codec.stock_items_request(self.company_name, from_date, to_date)
+        return codec.parse_stock_items(self._post("list_stock_items", "export", xml))
+
+    def list_vouchers(
+        self,
+        voucher_type: str | None = None,
+        from_date: date | None = None,
+        to_date: date | None = None,
+        *,
+        alter_id_after: int | None = None,
+    ) -> list[VoucherRecord]:
+        """Vouchers of a type within a date range (missing ends default to the books' span)."""
+        xml = codec.vouchers_request(self.company_name, voucher_type, from_date, to_date,
+                                     alter_id_after=alter_id_after, period=self._period(from_date, to_date))
+        return codec.parse_vouchers(self._post("list_vouchers", "export", xml))
+
+    def get_voucher(self, master_id: int) -> VoucherRecord | None:
+        """The voucher with this MasterId, or None."""
+        xml = codec.vouchers_request(self.company_name, master_id=master_id, period=self._period(None, None))
+        found = codec.parse_vouchers(self._post("get_voucher", "export", xml))
+        return found[0] if found else None
+
+    def _period(self, from_date: date | None, to_date: date | None) -> tuple[date, date] | None:
+        if from_date is not None and to_date is not None:
+            return from_date, to_date
+        # [U] reference §6: voucher collections follow SVFROMDATE/SVTODATE, so span the books.
+        record = self.company()
+        start = from_date or record.books_from
+        end = to_date or max(record.last_voucher_date or date.today(), date.today())
+        return None if start is None else (start, end)
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def import_vouchers(self, vouchers: Sequence[Voucher]) -> ImportResult:
+        """Import vouchers; raises TallyRejected (with `.result`) unless every one landed cleanly."""
+        xml = codec.build_voucher_import(self.company_name, vouchers)
+        return self._check(codec.parse_import_response(self._post("import_vouchers", "import", xml)),
+                           len(vouchers))
+
+    def import_masters(self, masters: Sequence[Master]) -> ImportResult:
+        """Import masters (ID All Masters); raises TallyRejected unless every one landed cleanly."""
+        xml = codec.build_master_import(self.company_name, masters)
+        return self._check(codec.parse_import_response(self._post("import_masters", "import", xml)),
+                           len(masters))
+
+    @staticmethod
+    def _check(result: ImportResult, expected: int) -> ImportResult:
+        if result.ok_for(expected):
+            return result
+        if any(COMPANY_NOT_FOUND_TEXT.lower() in e.lower() for e in result.line_errors):
+            raise CompanyNotLoaded(result.line_errors[0])
+        summary = (f"Tally accepted {result.created + result.altered + result.deleted + result.cancelled}"
+                   f"/{expected} (errors {result.errors}, exceptions {result.exceptions})")
+        raise TallyRejected(summary, result.line_errors, result)
+
+    # -- transport ---------------------------------------------------------------------------
+
+    def _post(self, operation: str, kind: RequestKind, xml: str) -> str:
+        body = codec.encode_request(xml, self._encoding)
+        started = time.monotonic()
+        response: httpx.Response | None = None
+        error: Exception | None = None
+        try:
+            response = self._send(body, kind)
+            _raise_for_status(response, kind)
+            return codec.decode_response(response.content, response.headers.get("content-type"))
+        except Exception as exc:
+            error = exc
+            raise
+        finally:
+            self._audit(operation, kind, body, response, time.monotonic() - started, error)
+
+    def _send(self, body: bytes, kind: RequestKind) -> httpx.Response:
+        headers = {"Content-Type": codec.content_type(self._encoding), REQUEST_KIND_HEADER: kind}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        try:
+            return self._http.post(self.url, content=body, headers=headers)
+        except _NOT_SENT as exc:
+            raise TallyUnavailable(f"cannot reach Tally at {self.url}: {type(exc).__name__}") from None
+        except httpx.UnsupportedProtocol as exc:
+            raise TallyProtocolError(f"bad Tally URL {self.url!r}: {exc}") from None
+        except httpx.TransportError as exc:
+            reason = f"{type(exc).__name__} after the request was sent to {self.url}"
+            if kind == "import":
+                raise TallyOutcomeUnknown(f"import outcome unknown: {reason}") from None
+            raise TallyUnavailable(reason) from None
+
+    def _audit(self, operation: str, kind: RequestKind, body: bytes, response: httpx.Response | None,
+               duration: float, error: Exception | None) -> None:
+        status = None if response is None else response.status_code
+        outcome = "ok" if error is None else type(error).__name__
+        logger.info("tally %s kind=%s sent=%dB received=%sB status=%s duration=%.3fs outcome=%s",
+                    operation, kind, len(body), None if response is None else len(response.content),
+                    status, duration, outcome)
+        if self._on_exchange is not None:
+            self._on_exchange(Exchange(
+                operation=operation, kind=kind, request=body,
+                response=None if response is None else response.content,
+                status=status, duration=duration, error=None if error is None else f"{outcome}: {error}",
+            ))
+
+
+def _raise_for_status(response: httpx.Response, kind: RequestKind) -> None:
+    """Map the agent's HTTP statuses; Tally itself answers 200 even when it rejects (§2)."""
+    status = response.status_code
+    if status < 300:
+        return
+    if status in (401, 403):
+        raise TallyAuthError(f"the Tally agent refused our token (HTTP {status})")
+    if status == 413:
+        raise TallyProtocolError("request larger than the agent accepts; send smaller batches")
+    if status in (502, 503):
+        raise TallyUnavailable(f"Tally is unreachable or busy (HTTP {status})")
+    if status >= 500:
+        # The agent answers 504 {"error": "outcome_unknown"} when an import may have landed.
+        if kind == "import":
+            raise TallyOutcomeUnknown(f"import outcome unknown (HTTP {status})")
+        raise TallyUnavailable(f"Tally did not answer in time (HTTP {status})")
+    raise TallyProtocolError(f"unexpected HTTP {status} from {response.request.url}")

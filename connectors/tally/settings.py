@@ -1,0 +1,44 @@
+"""TallyPrime endpoints, envelope constants and limits. A version bump is a one-line diff here."""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+DEFAULT_PORT: Final = 9000
+DEFAULT_URL: Final = f"http://127.0.0.1:{DEFAULT_PORT}"
+ENVELOPE_VERSION: Final = "1"
+EXPORT_FORMAT: Final = "$$SysName:XML"
+
+# Reference §7: integrators send UTF-16LE (no BOM) with this charset; UTF-8 stays an option.
+Encoding = Literal["utf-16", "utf-8"]
+DEFAULT_ENCODING: Final[Encoding] = "utf-16"
+CONTENT_TYPES: Final[dict[str, str]] = {
+    "utf-16": "text/xml;charset=utf-16",
+    "utf-8": "text/xml;charset=utf-8",
+}
+
+# Header the client sends so the LAN agent knows which requests are safe to re-send.
+REQUEST_KIND_HEADER: Final = "X-ML-Request-Kind"
+RequestKind = Literal["export", "import"]
+
+CLIENT_TIMEOUT_SECONDS: Final = 60.0
+CLIENT_CONNECT_TIMEOUT_SECONDS: Final = 10.0
+
+# Reference §5: small import chunks keep a partial failure attributable.
+MAX_VOUCHERS_PER_IMPORT: Final = 50
+
+AGENT_MAX_BODY_BYTES: Final = 5_000_000
+AGENT_REQUEST_TIMEOUT_SECONDS: Final = 120.0
+AGENT_RETRY_ATTEMPTS: Final = 6
+AGENT_RETRY_BASE_DELAY_SECONDS: Final = 0.5
+AGENT_RETRY_MAX_DELAY_SECONDS: Final = 10.0
+AGENT_QUEUE_DEPTH: Final = 32
+AGENT_HEALTH_CACHE_SECONDS: Final = 5.0
+AGENT_HEALTH_TIMEOUT_SECONDS: Final = 10.0
+
+SERVER_RUNNING_TEXT: Final = "TallyPrime Server is Running"
+COMPANY_NOT_FOUND_TEXT: Final = "Could not find Company"
+
+BATCH_PRIMARY: Final = "Primary Batch"
+INVOICE_VIEW: Final = "Invoice Voucher View"
+ACCOUNTING_VIEW: Final = "Accounting Voucher View"

@@ -1,0 +1,253 @@
+"""Build TallyPrime import envelopes (vouchers and masters) with lxml.
+
+Every piece of user text goes through lxml element text or attributes, never string
+concatenation, so `&`, `<`, quotes and non-ASCII names are escaped correctly everywhere,
+SVCURRENTCOMPANY included (reference §7 "Escaping").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from lxml import etree
+
+from connectors.tally.models import (
+    InventoryEntry,
+    Ledger,
+    LedgerEntry,
+    Master,
+    StockItem,
+    Unit,
+    Voucher,
+)
+from connectors.tally.settings import ENVELOPE_VERSION, INVOICE_VIEW
+from connectors.tally.xml_values import fmt_amount, fmt_bool, fmt_date, fmt_quantity, fmt_rate
+
+Element = etree._Element
+
+# Reference §4: dependencies first (Group -> Ledger; Unit/Stock Group/Godown -> Stock Item).
+_MASTER_RANK = {"GROUP": 0, "STOCKGROUP": 0, "UNIT": 0, "GODOWN": 0, "LEDGER": 1, "STOCKITEM": 1}
+
+
+def sub(parent: Element, tag: str, text: str | None = None, **attrs: str) -> Element:
+    """Append a child element; lxml escapes `text` and `attrs`."""
+    child = etree.SubElement(parent, tag, attrs)
+    if text is not None:
+        child.text = text
+    return child
+
+
+def _opt(parent: Element, tag: str, text: str | None) -> None:
+    if text is not None:
+        sub(parent, tag, text)
+
+
+def to_text(root: Element) -> str:
+    """Serialise an element tree as a str without XML declaration."""
+    return etree.tostring(root, encoding="unicode")
+
+
+def envelope(request: str, type_: str, id_: str, company: str | None) -> tuple[Element, Element]:
+    """Versioned envelope (reference §2); returns (ENVELOPE, BODY/DESC)."""
+    root = etree.Element("ENVELOPE")
+    header = sub(root, "HEADER")
+    sub(header, "VERSION", ENVELOPE_VERSION)
+    sub(header, "TALLYREQUEST", request)
+    sub(header, "TYPE", type_)
+    sub(header, "ID", id_)
+    desc = sub(sub(root, "BODY"), "DESC")
+    static = sub(desc, "STATICVARIABLES")
+    if company is not None:
+        sub(static, "SVCURRENTCOMPANY", company)
+    return root, desc
+
+
+def _import_envelope(company: str, id_: str, objects: Sequence[Element]) -> str:
+    if not objects:
+        raise ValueError("nothing to import")
+    root, desc = envelope("Import", "Data", id_, company)
+    # Reference §2 Skeleton B: TALLYMESSAGE sits under BODY/DATA, never under DESC.
+    data = sub(desc.getparent(), "DATA")
+    for obj in objects:
+        sub(data, "TALLYMESSAGE").append(obj)
+    return to_text(root)
+
+
+def build_voucher_import(company: str, vouchers: Sequence[Voucher]) -> str:
+    """Import envelope (ID Vouchers) for `vouchers` into `company`."""
+    return _import_envelope(company, "Vouchers", [voucher_element(v) for v in vouchers])
+
+
+def build_master_import(company: str, masters: Sequence[Master]) -> str:
+    """Import envelope (ID All Masters); creations are ordered parents-first, deletions last."""
+    def key(master: Master) -> tuple[int, int]:
+        rank = _MASTER_RANK[master.kind]
+        return (1, -rank) if master.action == "Delete" else (0, rank)
+
+    return _import_envelope(company, "All Masters", [master_element(m) for m in sorted(masters, key=key)])
+
+
+def _voucher_attrs(v: Voucher) -> dict[str, str]:
+    attrs: dict[str, str] = {}
+    if v.action != "Create":
+        # Reference §3.7: identify by MasterId; date+number ignores the voucher type.
+        attrs.update(DATE=fmt_date(v.date), TAGNAME="MasterId", TAGVALUE=str(v.master_id))
+    if v.remote_id:
+        attrs["REMOTEID"] = v.remote_id
+    attrs.update(VCHTYPE=v.voucher_type, ACTION=v.action)
+    if v.action in ("Create", "Alter"):
+        attrs["OBJVIEW"] = v.view
+    return attrs
+
+
+def voucher_element(v: Voucher) -> Element:
+    """One VOUCHER element; Delete is attributes only, Cancel adds date, type and narration."""
+    el = etree.Element("VOUCHER", _voucher_attrs(v))
+    if v.action == "Delete":
+        return el
+    sub(el, "DATE", fmt_date(v.date))
+    sub(el, "VOUCHERTYPENAME", v.voucher_type)
+    if v.action == "Cancel":
+        _opt(el, "NARRATION", v.narration)
+        return el
+    _voucher_header(el, v)
+    for ref in v.order_refs:
+        order = sub(el, "INVOICEORDERLIST.LIST")
+        sub(order, "BASICORDERDATE", fmt_date(ref.basic_order_date))
+        sub(order, "BASICPURCHASEORDERNO", ref.order_no)
+    for item in v.inventory_entries:
+        el.append(inventory_element(item))
+    ledger_tag = "LEDGERENTRIES.LIST" if v.view == INVOICE_VIEW else "ALLLEDGERENTRIES.LIST"
+    for entry in v.ledger_entries:
+        el.append(ledger_entry_element(entry, ledger_tag))
+    return el
+
+
+def _voucher_header(el: Element, v: Voucher) -> None:
+    _opt(el, "VOUCHERNUMBER", v.voucher_number)
+    _opt(el, "REFERENCE", v.reference)
+    if v.reference_date is not None:
+        sub(el, "REFERENCEDATE", fmt_date(v.reference_date))
+    _opt(el, "PARTYLEDGERNAME", v.party_ledger)
+    sub(el, "PERSISTEDVIEW", v.view)
+    sub(el, "ISINVOICE", fmt_bool(v.is_invoice))
+    _opt(el, "NARRATION", v.narration)
+
+
+def ledger_entry_element(entry: LedgerEntry, tag: str = "LEDGERENTRIES.LIST") -> Element:
+    """A ledger line; ISDEEMEDPOSITIVE follows the sign of the amount (reference §3)."""
+    el = etree.Element(tag)
+    sub(el, "LEDGERNAME", entry.ledger_name)
+    sub(el, "ISDEEMEDPOSITIVE", fmt_bool(entry.is_deemed_positive))
+    if entry.is_party:
+        sub(el, "ISPARTYLEDGER", "Yes")
+    sub(el, "AMOUNT", fmt_amount(entry.amount))
+    for bill in entry.bill_allocations:
+        alloc = sub(el, "BILLALLOCATIONS.LIST")
+        sub(alloc, "NAME", bill.name)
+        sub(alloc, "BILLTYPE", bill.bill_type)
+        _opt(alloc, "BILLCREDITPERIOD", bill.credit_period)
+        sub(alloc, "AMOUNT", fmt_amount(bill.amount))
+    return el
+
+
+def inventory_element(item: InventoryEntry) -> Element:
+    """An ALLINVENTORYENTRIES.LIST line with its batch and accounting allocations."""
+    el = etree.Element("ALLINVENTORYENTRIES.LIST")
+    sub(el, "STOCKITEMNAME", item.stock_item)
+    if item.description is not None:
+        # Reference §3: a flat BASICUSERDESCRIPTION is silently ignored; it must be a list.
+        desc = sub(el, "BASICUSERDESCRIPTION.LIST", TYPE="String")
+        for line in item.description.splitlines() or [""]:
+            sub(desc, "BASICUSERDESCRIPTION", line)
+    sub(el, "ISDEEMEDPOSITIVE", fmt_bool(item.is_deemed_positive))
+    sub(el, "RATE", fmt_rate(item.rate, item.unit))
+    sub(el, "AMOUNT", fmt_amount(item.amount))
+    quantity = fmt_quantity(item.quantity, item.unit)
+    sub(el, "ACTUALQTY", quantity)
+    sub(el, "BILLEDQTY", quantity)
+    batch = sub(el, "BATCHALLOCATIONS.LIST")
+    _opt(batch, "GODOWNNAME", item.godown)
+    sub(batch, "BATCHNAME", item.batch)
+    _opt(batch, "ORDERNO", item.order_no)
+    if item.order_due_date is not None:
+        sub(batch, "ORDERDUEDATE", fmt_date(item.order_due_date))
+    _opt(batch, "TRACKINGNUMBER", item.tracking_number)
+    sub(batch, "AMOUNT", fmt_amount(item.amount))
+    sub(batch, "ACTUALQTY", quantity)
+    sub(batch, "BILLEDQTY", quantity)
+    if item.accounting_ledger is not None:
+        alloc = sub(el, "ACCOUNTINGALLOCATIONS.LIST")
+        sub(alloc, "LEDGERNAME", item.accounting_ledger)
+        sub(alloc, "ISDEEMEDPOSITIVE", fmt_bool(item.is_deemed_positive))
+        sub(alloc, "AMOUNT", fmt_amount(item.amount))
+    return el
+
+
+def _parent(el: Element, parent: str | None) -> None:
+    # Reference §4: "Primary" must be sent as an empty PARENT; the literal is rejected.
+    sub(el, "PARENT", None if parent in (None, "", "Primary") else parent)
+
+
+def master_element(master: Master) -> Element:
+    """One master element (LEDGER, STOCKITEM, UNIT, GODOWN, GROUP, STOCKGROUP)."""
+    current = master.original_name or master.name
+    el = etree.Element(master.kind, NAME=current, ACTION=master.action)
+    if master.action == "Delete":
+        sub(el, "NAME", current)
+        return el
+    if isinstance(master, Ledger | StockItem):
+        names = sub(sub(el, "LANGUAGENAME.LIST"), "NAME.LIST", TYPE="String")
+        for name in [master.name, *master.aliases]:
+            sub(names, "NAME", name)
+    else:
+        sub(el, "NAME", master.name)
+    if isinstance(master, Ledger):
+        _ledger_body(el, master)
+    elif isinstance(master, StockItem):
+        _stock_item_body(el, master)
+    elif isinstance(master, Unit):
+        sub(el, "ISSIMPLEUNIT", "Yes")
+        _opt(el, "ORIGINALNAME", master.formal_name)
+        sub(el, "DECIMALPLACES", str(master.decimal_places))
+    else:
+        _parent(el, master.parent)
+    return el
+
+
+def _ledger_body(el: Element, ledger: Ledger) -> None:
+    _parent(el, ledger.parent)
+    if ledger.is_bill_wise_on is not None:
+        sub(el, "ISBILLWISEON", fmt_bool(ledger.is_bill_wise_on))
+    _opt(el, "BILLCREDITPERIOD", ledger.credit_period)
+    if ledger.opening_balance is not None:
+        sub(el, "OPENINGBALANCE", fmt_amount(ledger.opening_balance))
+    applicable = None if ledger.applicable_from is None else fmt_date(ledger.applicable_from)
+    if any((ledger.mailing_name, ledger.address, ledger.state, ledger.country, ledger.pincode)):
+        # Reference §4: dated LEDMAILINGDETAILS.LIST is the TallyPrime 3.0+ structure.
+        mailing = sub(el, "LEDMAILINGDETAILS.LIST")
+        _opt(mailing, "APPLICABLEFROM", applicable)
+        _opt(mailing, "MAILINGNAME", ledger.mailing_name)
+        if ledger.address:
+            lines = sub(mailing, "ADDRESS.LIST", TYPE="String")
+            for line in ledger.address:
+                sub(lines, "ADDRESS", line)
+        _opt(mailing, "STATE", ledger.state)
+        _opt(mailing, "COUNTRY", ledger.country)
+        _opt(mailing, "PINCODE", ledger.pincode)
+    if ledger.gstin or ledger.gst_registration_type:
+        gst = sub(el, "LEDGSTREGDETAILS.LIST")
+        _opt(gst, "APPLICABLEFROM", applicable)
+        _opt(gst, "GSTREGISTRATIONTYPE", ledger.gst_registration_type)
+        _opt(gst, "PLACEOFSUPPLY", ledger.state)
+        _opt(gst, "GSTIN", ledger.gstin)
+    _opt(el, "EMAIL", ledger.email)
+
+
+def _stock_item_body(el: Element, item: StockItem) -> None:
+    _parent(el, item.parent)
+    sub(el, "BASEUNITS", item.base_unit)
+    if item.part_no is not None:
+        # Reference §4: Part No lives in MAILINGNAME.LIST.
+        sub(sub(el, "MAILINGNAME.LIST", TYPE="String"), "MAILINGNAME", item.part_no)
+    _opt(el, "DESCRIPTION", item.description)

@@ -1,0 +1,205 @@
+"""Turn collection export replies (`ENVELOPE/BODY/DATA/COLLECTION/<OBJ NAME=…>`) into records.
+
+Reference §6: objects carry typed, UPPERCASE child tags; §7/§9.14: a list may hold one
+element or many, empty placeholder `*.LIST` elements occur, and `&#4;` blanks are stripped
+by the sanitiser so they read as empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import TypeVar
+
+from pydantic import ValidationError
+
+from connectors.tally.errors import TallyProtocolError
+from connectors.tally.models import (
+    BillAllocation,
+    CompanyRecord,
+    InventoryEntry,
+    LedgerEntry,
+    LedgerRecord,
+    StockItemRecord,
+    VoucherRecord,
+)
+from connectors.tally.settings import BATCH_PRIMARY
+from connectors.tally.xml_parse import (
+    Element,
+    element_text,
+    parse_reply_root,
+    raise_for_reply_errors,
+)
+from connectors.tally.xml_values import (
+    parse_bool,
+    parse_date,
+    parse_decimal,
+    parse_int,
+    parse_quantity,
+    parse_rate,
+)
+
+T = TypeVar("T")
+
+
+def text(el: Element, path: str) -> str | None:
+    """Text of the child at `path`; absent or empty (incl. a stripped `&#4;` blank) is None."""
+    value = element_text(el.find(path))
+    return value if value else None
+
+
+def collection_objects(reply: str, tag: str) -> list[Element]:
+    """The `tag` objects of a collection reply; raises on empty body, LINEERROR or STATUS 0."""
+    root = parse_reply_root(reply)
+    if root.tag != "ENVELOPE":
+        desc = "server banner" if root.tag == "RESPONSE" else f"<{root.tag}>"
+        raise TallyProtocolError(f"not a collection reply: {desc}")
+    raise_for_reply_errors(root)
+    return [obj for coll in root.iter("COLLECTION") for obj in coll if obj.tag == tag]
+
+
+def _records(reply: str, tag: str, build: Callable[[Element], T]) -> list[T]:
+    records = []
+    for obj in collection_objects(reply, tag):
+        try:
+            records.append(build(obj))
+        except (ValueError, ValidationError) as exc:
+            guid = text(obj, "GUID") or obj.get("NAME") or "?"
+            raise TallyProtocolError(f"unreadable {tag} {guid!r}: {exc}") from None
+    return records
+
+
+def _names(obj: Element) -> list[str]:
+    names = [n for n in (element_text(e) for e in obj.iterfind("LANGUAGENAME.LIST/NAME.LIST/NAME")) if n]
+    own = obj.get("NAME") or text(obj, "NAME") or (names[0] if names else None)
+    if own is None:
+        raise ValueError("object has no NAME")
+    return [own, *[n for n in names if n != own]]
+
+
+def _ids(obj: Element) -> dict[str, object]:
+    return {
+        "guid": text(obj, "GUID"),
+        "master_id": parse_int(text(obj, "MASTERID")),
+        "alter_id": parse_int(text(obj, "ALTERID")),
+    }
+
+
+def ledger_record(obj: Element) -> LedgerRecord:
+    """One LEDGER object."""
+    name, *aliases = _names(obj)
+    return LedgerRecord(
+        name=name, aliases=aliases, parent=text(obj, "PARENT"),
+        opening_balance=parse_decimal(text(obj, "OPENINGBALANCE")),
+        closing_balance=parse_decimal(text(obj, "CLOSINGBALANCE")), **_ids(obj),
+    )
+
+
+def stock_item_record(obj: Element) -> StockItemRecord:
+    """One STOCKITEM object; closing quantity keeps its sign (stock can run negative)."""
+    name, *aliases = _names(obj)
+    quantity = parse_quantity(text(obj, "CLOSINGBALANCE"))
+    return StockItemRecord(
+        name=name, aliases=aliases, parent=text(obj, "PARENT"),
+        base_unit=text(obj, "BASEUNITS") or (quantity[1] or None if quantity else None),
+        closing_qty=quantity[0] if quantity else None,
+        closing_value=parse_decimal(text(obj, "CLOSINGVALUE")), **_ids(obj),
+    )
+
+
+def company_record(obj: Element) -> CompanyRecord:
+    """One COMPANY object."""
+    return CompanyRecord(
+        name=_names(obj)[0], guid=text(obj, "GUID"),
+        books_from=parse_date(text(obj, "BOOKSFROM")),
+        last_voucher_date=parse_date(text(obj, "LASTVOUCHERDATE")),
+        alt_mst_id=parse_int(text(obj, "ALTMSTID")), alt_vch_id=parse_int(text(obj, "ALTVCHID")),
+    )
+
+
+def ledger_entry(el: Element) -> LedgerEntry:
+    """A ledger line; the amount's sign is authoritative, ISDEEMEDPOSITIVE is derived from it."""
+    bills = [
+        BillAllocation(name=text(b, "NAME") or "", bill_type=text(b, "BILLTYPE") or "New Ref",
+                       amount=parse_decimal(text(b, "AMOUNT")) or Decimal(0),
+                       credit_period=text(b, "BILLCREDITPERIOD"))
+        for b in el.iterfind("BILLALLOCATIONS.LIST") if text(b, "NAME")
+    ]
+    return LedgerEntry(
+        ledger_name=text(el, "LEDGERNAME") or "", amount=parse_decimal(text(el, "AMOUNT")) or Decimal(0),
+        is_party=parse_bool(text(el, "ISPARTYLEDGER")), bill_allocations=bills,
+    )
+
+
+def _first(el: Element, tag: str, required: str) -> Element | None:
+    return next((c for c in el.iterfind(tag) if text(c, required) is not None), None)
+
+
+def inventory_entry(el: Element) -> InventoryEntry:
+    """An inventory line; only the first batch and accounting allocation are kept."""
+    quantity = parse_quantity(text(el, "BILLEDQTY") or text(el, "ACTUALQTY")) or (Decimal(0), "")
+    rate = parse_rate(text(el, "RATE")) or (Decimal(0), quantity[1])
+    batch = _first(el, "BATCHALLOCATIONS.LIST", "BATCHNAME")
+    alloc = _first(el, "ACCOUNTINGALLOCATIONS.LIST", "LEDGERNAME")
+    lines = [element_text(d) or "" for d in el.iterfind("BASICUSERDESCRIPTION.LIST/BASICUSERDESCRIPTION")]
+    return InventoryEntry(
+        stock_item=text(el, "STOCKITEMNAME") or "", quantity=abs(quantity[0]),
+        unit=quantity[1] or rate[1], rate=abs(rate[0]),
+        amount=parse_decimal(text(el, "AMOUNT")) or Decimal(0),
+        godown=None if batch is None else text(batch, "GODOWNNAME"),
+        batch=(None if batch is None else text(batch, "BATCHNAME")) or BATCH_PRIMARY,
+        order_no=None if batch is None else text(batch, "ORDERNO"),
+        order_due_date=None if batch is None else _lenient_date(text(batch, "ORDERDUEDATE")),
+        tracking_number=None if batch is None else text(batch, "TRACKINGNUMBER"),
+        accounting_ledger=None if alloc is None else text(alloc, "LEDGERNAME"),
+        description="\n".join(lines) if lines else None,
+    )
+
+
+def _lenient_date(value: str | None) -> date | None:
+    # Reference §3.1: ORDERDUEDATE's export format is unverified; unknown shapes read as absent.
+    try:
+        return parse_date(value)
+    except ValueError:
+        return None
+
+
+def voucher_record(obj: Element) -> VoucherRecord:
+    """One VOUCHER object; ALLLEDGERENTRIES.LIST is preferred, LEDGERENTRIES.LIST the fallback."""
+    ledger_els = [e for e in obj.iterfind("ALLLEDGERENTRIES.LIST") if text(e, "LEDGERNAME")]
+    if not ledger_els:
+        ledger_els = [e for e in obj.iterfind("LEDGERENTRIES.LIST") if text(e, "LEDGERNAME")]
+    items = [e for e in obj.iterfind("ALLINVENTORYENTRIES.LIST") if text(e, "STOCKITEMNAME")]
+    voucher_date = parse_date(text(obj, "DATE"))
+    if voucher_date is None:
+        raise ValueError("voucher has no DATE")
+    return VoucherRecord(
+        remote_id=obj.get("REMOTEID") or None,
+        voucher_type=text(obj, "VOUCHERTYPENAME") or obj.get("VCHTYPE") or "",
+        date=voucher_date, voucher_number=text(obj, "VOUCHERNUMBER"), reference=text(obj, "REFERENCE"),
+        party_ledger=text(obj, "PARTYLEDGERNAME"), narration=text(obj, "NARRATION"),
+        is_cancelled=parse_bool(text(obj, "ISCANCELLED")),
+        ledger_entries=[ledger_entry(e) for e in ledger_els],
+        inventory_entries=[inventory_entry(e) for e in items], **_ids(obj),
+    )
+
+
+def parse_ledgers(reply: str) -> list[LedgerRecord]:
+    """Ledgers from a ledger collection reply."""
+    return _records(reply, "LEDGER", ledger_record)
+
+
+def parse_stock_items(reply: str) -> list[StockItemRecord]:
+    """Stock items from a stock item collection reply."""
+    return _records(reply, "STOCKITEM", stock_item_record)
+
+
+def parse_vouchers(reply: str) -> list[VoucherRecord]:
+    """Vouchers from a voucher collection reply."""
+    return _records(reply, "VOUCHER", voucher_record)
+
+
+def parse_companies(reply: str) -> list[CompanyRecord]:
+    """Loaded companies from a company collection reply."""
+    return _records(reply, "COMPANY", company_record)
