@@ -1,0 +1,78 @@
+"""From request bytes to reply bytes: decode, parse, pick the company, import or export."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .company import Company
+from .envelope import Request, UnknownRequest, parse_request
+from .exports import run_export
+from .imports import run_import
+from .replies import (
+    RUNNING,
+    export_error,
+    legacy_import_reply,
+    refused,
+    unknown_request,
+    versioned_import_reply,
+)
+from .state import TallyState
+from .xmlio import UTF8, XmlRefused, decode_body, encode_reply, media_type, parse, to_xml
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    body: bytes
+    media_type: str
+    imported: bool = False
+
+
+def running() -> Reply:
+    return Reply(RUNNING.encode(), media_type(UTF8))
+
+
+def answer(state: TallyState, raw: bytes, content_type: str) -> Reply:
+    """One POST to `/`; every outcome is an HTTP 200 whose body carries it (reference §2)."""
+    if not raw.strip(b" \t\r\n\x00\xff\xfe\xef\xbb\xbf"):
+        state.stats["ping"] += 1
+        return running()
+    encoding = UTF8
+    try:
+        encoding, text = decode_body(raw, content_type)
+        request = parse_request(parse(text))
+    except (XmlRefused, UnknownRequest):
+        state.stats["unknown"] += 1
+        return _reply(to_xml(unknown_request()), encoding)
+    state.stats[request.action] += 1
+    state.stats[f"{request.action}:{request.type}:{request.id}"] += 1
+    if request.action == "import":
+        return _reply(_import(state, request), encoding, imported=True)
+    return _reply(_export(state, request), encoding)
+
+
+def _reply(xml: str, encoding: str, *, imported: bool = False) -> Reply:
+    return Reply(encode_reply(xml, encoding), media_type(encoding), imported)
+
+
+def _company(state: TallyState, request: Request) -> tuple[Company | None, str]:
+    """SVCURRENTCOMPANY names the target exactly; omitted or empty means the active company."""
+    name = request.statics.get("SVCURRENTCOMPANY", "")
+    company = state.loaded_company(name) if name else state.active
+    return company, f"Could not find Company '{name}'"
+
+
+def _import(state: TallyState, request: Request) -> str:
+    company, error = _company(state, request)
+    result = refused(error) if company is None else run_import(company, request)
+    reply = legacy_import_reply(result) if request.style == "legacy" else versioned_import_reply(result)
+    return to_xml(reply)
+
+
+def _export(state: TallyState, request: Request) -> str:
+    if not state.loaded:
+        return ""  # no company loaded: exports come back empty (reference §1)
+    company, error = _company(state, request)
+    if company is None:
+        return to_xml(export_error(error))
+    loaded = [state.companies[name] for name in state.loaded]
+    return to_xml(run_export(loaded, company, request))

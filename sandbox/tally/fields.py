@@ -1,0 +1,243 @@
+"""Collection fields per object type: the typed value a formula sees and the tag an export writes.
+
+Method names are matched as TDL does: case-insensitive, spaces ignored ("Voucher Type Name").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+from .company import Company
+from .model import UNIT, ZERO, Batch, InventoryLine, LedgerLine, Master
+from .raw import raw_to_e
+from .stock import StockPosition, ledger_balances, stock_positions
+from .values import (
+    fmt_amount,
+    fmt_date,
+    fmt_logical,
+    fmt_number,
+    fmt_quantity,
+    fmt_rate,
+    parse_ymd,
+)
+from .xmlio import NOT_APPLICABLE, PRIMARY, E, typed
+
+
+class Qty(NamedTuple):
+    value: Decimal
+    unit: str
+    places: int
+
+
+class Rate(NamedTuple):
+    value: Decimal
+    unit: str
+
+
+@dataclass(slots=True)
+class Context:
+    """Per-export state: the company, the period (SVFROMDATE/SVTODATE), lazily computed balances."""
+
+    company: Company
+    start: date | None = None
+    end: date | None = None
+    _stock: dict[int, StockPosition] | None = None
+    _ledgers: dict[int, Decimal] | None = None
+
+    def stock(self, item: Master) -> StockPosition:
+        if self._stock is None:
+            self._stock = stock_positions(self.company, self.end)
+        return self._stock[item.master_id]
+
+    def ledger_balance(self, ledger: Master) -> Decimal:
+        if self._ledgers is None:
+            self._ledgers = ledger_balances(self.company, self.end)
+        return self._ledgers[ledger.master_id]
+
+    def places(self, unit: str) -> int:
+        found = self.company.master(UNIT, unit)
+        return found.decimal_places if found else 0
+
+
+Reader = Callable[[Any, Context], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    tag: str
+    type: str  # Date | String | Number | Amount | Logical | Quantity | Rate | List | Attr
+    read: Reader
+
+
+def normalise(method: str) -> str:
+    return "".join(method.split()).lower()
+
+
+def render(spec: Field, value: Any) -> list[E]:
+    """The tags for one fetched field (lists expand to several `.LIST` elements)."""
+    if spec.type == "Attr":
+        return []
+    if spec.type == "List":
+        return list(value)
+    return [typed(spec.tag, format_value(spec.type, value), spec.type)]
+
+
+def format_value(type_: str, value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    if type_ == "Date":
+        return fmt_date(value)
+    if type_ == "Number":
+        return fmt_number(value)
+    if type_ == "Amount":
+        return fmt_amount(value)
+    if type_ == "Logical":
+        return fmt_logical(value)
+    if type_ == "Quantity":
+        return fmt_quantity(value.value, value.unit, value.places)
+    if type_ == "Rate":
+        return fmt_rate(value.value, value.unit)
+    return str(value)
+
+
+def generic(fields: dict[str, str], method: str) -> tuple[Field, Any] | None:
+    """A tag kept verbatim from the import, typed by its look (ISxxx logicals, xxxDATE dates)."""
+    tag = next((t for t in fields if normalise(t) == method), None)
+    if tag is None:
+        return None
+    raw = fields[tag]
+    type_, value = "String", raw
+    if tag.startswith("IS") and raw.strip().lower() in ("yes", "no"):
+        type_, value = "Logical", raw.strip().lower() == "yes"
+    elif tag.endswith("DATE") and parse_ymd(raw):
+        type_, value = "Date", parse_ymd(raw)
+    return Field(tag, type_, lambda o, c: value), value
+
+
+# ---- lines --------------------------------------------------------------------------------
+
+def ledger_line_e(line: LedgerLine, tag: str) -> E:
+    return E(tag, kids=[
+        typed("LEDGERNAME", line.ledger.name, "String"),
+        typed("ISDEEMEDPOSITIVE", fmt_logical(line.deemed_positive), "Logical"),
+        typed("ISPARTYLEDGER", fmt_logical(line.is_party), "Logical"),
+        typed("AMOUNT", fmt_amount(line.amount), "Amount"),
+        *(raw_to_e(r) for r in line.extra),
+    ])
+
+
+def inventory_line_e(line: InventoryLine, tag: str, ctx: Context) -> E:
+    unit, places = line.item.base_unit, ctx.places(line.item.base_unit)
+    kids = [
+        typed("STOCKITEMNAME", line.item.name, "String"),
+        typed("ISDEEMEDPOSITIVE", fmt_logical(line.deemed_positive), "Logical"),
+        typed("RATE", fmt_rate(line.rate, unit) if line.rate is not None else "", "Rate"),
+        typed("AMOUNT", fmt_amount(line.amount), "Amount"),
+        typed("ACTUALQTY", fmt_quantity(line.actual_qty, unit, places), "Quantity"),
+        typed("BILLEDQTY", fmt_quantity(line.billed_qty, unit, places), "Quantity"),
+        *(raw_to_e(r) for r in line.extra),
+        *(_batch_e(b, unit, places) for b in line.batches),
+        *(ledger_line_e(a, "ACCOUNTINGALLOCATIONS.LIST") for a in line.allocations),
+    ]
+    return E(tag, kids=kids)
+
+
+def _batch_e(batch: Batch, unit: str, places: int) -> E:
+    def qty(value: Decimal | None) -> str:
+        return "" if value is None else fmt_quantity(value, unit, places)
+
+    return E("BATCHALLOCATIONS.LIST", kids=[
+        typed("GODOWNNAME", batch.godown.name, "String"),
+        typed("BATCHNAME", batch.batch_name, "String"),
+        # Empty links come back as Tally's "not applicable" sentinel (reference §3).
+        typed("ORDERNO", batch.order_no or NOT_APPLICABLE, "String"),
+        typed("TRACKINGNUMBER", batch.tracking_number or NOT_APPLICABLE, "String"),
+        *([typed("ORDERDUEDATE", batch.order_due_date, "Date")] if batch.order_due_date else []),
+        typed("AMOUNT", "" if batch.amount is None else fmt_amount(batch.amount), "Amount"),
+        typed("ACTUALQTY", qty(batch.actual_qty), "Quantity"),
+        typed("BILLEDQTY", qty(batch.billed_qty), "Quantity"),
+        *(raw_to_e(r) for r in batch.extra),
+    ])
+
+
+def _ledger_lines(tag: str) -> Reader:
+    return lambda v, c: [ledger_line_e(ln, tag) for ln in v.ledger_lines]
+
+
+def _inventory_lines(tag: str) -> Reader:
+    return lambda v, c: [inventory_line_e(ln, tag, c) for ln in v.inventory_lines]
+
+
+def language_names(m: Master, c: Context) -> list[E]:
+    names = E("NAME.LIST", attrs={"TYPE": "String"}, kids=[E("NAME", n) for n in (m.name, *m.aliases)])
+    return [E("LANGUAGENAME.LIST", kids=[names, typed("LANGUAGEID", fmt_number(1033), "Number")])]
+
+
+# ---- registries ---------------------------------------------------------------------------
+
+VOUCHER_FIELDS: dict[str, Field] = {
+    "date": Field("DATE", "Date", lambda v, c: v.date),
+    "effectivedate": Field("EFFECTIVEDATE", "Date", lambda v, c: parse_ymd(v.fields.get("EFFECTIVEDATE", ""))
+                           or v.date),
+    "vouchertypename": Field("VOUCHERTYPENAME", "String", lambda v, c: v.vtype.name),
+    "vouchernumber": Field("VOUCHERNUMBER", "String", lambda v, c: v.number),
+    "reference": Field("REFERENCE", "String", lambda v, c: v.reference),
+    "partyledgername": Field("PARTYLEDGERNAME", "String", lambda v, c: v.party.name if v.party else ""),
+    "narration": Field("NARRATION", "String", lambda v, c: v.narration),
+    "persistedview": Field("PERSISTEDVIEW", "String", lambda v, c: v.view),
+    "guid": Field("GUID", "String", lambda v, c: v.guid),
+    "masterid": Field("MASTERID", "Number", lambda v, c: v.master_id),
+    "alterid": Field("ALTERID", "Number", lambda v, c: v.alter_id),
+    "iscancelled": Field("ISCANCELLED", "Logical", lambda v, c: v.cancelled),
+    "isoptional": Field("ISOPTIONAL", "Logical", lambda v, c: v.optional),
+    "allledgerentries": Field("ALLLEDGERENTRIES.LIST", "List", _ledger_lines("ALLLEDGERENTRIES.LIST")),
+    "ledgerentries": Field("LEDGERENTRIES.LIST", "List", _ledger_lines("LEDGERENTRIES.LIST")),
+    "allinventoryentries": Field("ALLINVENTORYENTRIES.LIST", "List", _inventory_lines("ALLINVENTORYENTRIES.LIST")),
+    "inventoryentries": Field("INVENTORYENTRIES.LIST", "List", _inventory_lines("INVENTORYENTRIES.LIST")),
+}
+
+MASTER_FIELDS: dict[str, Field] = {
+    "name": Field("NAME", "Attr", lambda m, c: m.name),
+    "parent": Field("PARENT", "String", lambda m, c: m.parent or PRIMARY),
+    "guid": Field("GUID", "String", lambda m, c: m.guid),
+    "masterid": Field("MASTERID", "Number", lambda m, c: m.master_id),
+    "alterid": Field("ALTERID", "Number", lambda m, c: m.alter_id),
+    "languagename": Field("LANGUAGENAME.LIST", "List", language_names),
+}
+
+LEDGER_FIELDS = MASTER_FIELDS | {
+    "openingbalance": Field("OPENINGBALANCE", "Amount", lambda m, c: m.opening_balance),
+    "closingbalance": Field("CLOSINGBALANCE", "Amount", lambda m, c: c.ledger_balance(m)),
+}
+
+STOCKITEM_FIELDS = MASTER_FIELDS | {
+    "baseunits": Field("BASEUNITS", "String", lambda m, c: m.base_unit),
+    "category": Field("CATEGORY", "String", lambda m, c: m.fields.get("CATEGORY") or NOT_APPLICABLE),
+    "openingbalance": Field("OPENINGBALANCE", "Quantity",
+                            lambda m, c: Qty(m.opening_qty, m.base_unit, c.places(m.base_unit))),
+    "openingrate": Field("OPENINGRATE", "Rate", lambda m, c: Rate(m.opening_rate or ZERO, m.base_unit)),
+    "openingvalue": Field("OPENINGVALUE", "Amount", lambda m, c: -(m.opening_qty * (m.opening_rate or ZERO))),
+    "closingbalance": Field("CLOSINGBALANCE", "Quantity",
+                            lambda m, c: Qty(c.stock(m).qty, m.base_unit, c.places(m.base_unit))),
+    "closingrate": Field("CLOSINGRATE", "Rate", lambda m, c: Rate(c.stock(m).rate(), m.base_unit)),
+    "closingvalue": Field("CLOSINGVALUE", "Amount", lambda m, c: c.stock(m).value()),
+}
+
+UNIT_FIELDS = MASTER_FIELDS | {
+    "decimalplaces": Field("DECIMALPLACES", "Number", lambda m, c: m.decimal_places),
+    "issimpleunit": Field("ISSIMPLEUNIT", "Logical", lambda m, c: m.is_simple),
+}
+
+COMPANY_FIELDS: dict[str, Field] = {
+    "name": Field("NAME", "Attr", lambda co, c: co.name),
+    "guid": Field("GUID", "String", lambda co, c: co.guid),
+    "booksfrom": Field("BOOKSFROM", "Date", lambda co, c: co.books_from),
+    "startingfrom": Field("STARTINGFROM", "Date", lambda co, c: co.books_from),
+    "altmstid": Field("ALTMSTID", "Number", lambda co, c: co.alt_mst_id),
+    "altvchid": Field("ALTVCHID", "Number", lambda co, c: co.alt_vch_id),
+    "lastvoucherdate": Field("LASTVOUCHERDATE", "Date", lambda co, c: co.last_voucher_date()),
+}

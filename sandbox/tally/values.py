@@ -1,0 +1,100 @@
+"""Tally's textual value formats: amounts, quantities (" 5 Nos"), rates ("100.00/Nos"), dates, logicals."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+_NUMBER = r"[+-]?\d+(?:\.\d+)?"
+_AMOUNT = re.compile(rf"^\s*({_NUMBER})\s*$")
+_QTY = re.compile(rf"^\s*({_NUMBER})(?:\s+(\S(?:.*\S)?))?\s*$")
+_RATE = re.compile(rf"^\s*({_NUMBER})\s*(?:/\s*(\S(?:.*\S)?))?\s*$")
+_YMD = re.compile(r"^\d{8}$")
+_TEXT_DATE_FORMATS = ("%d-%b-%Y", "%d-%b-%y", "%d-%m-%Y", "%d/%m/%Y")
+CENT = Decimal("0.01")
+
+
+def parse_amount(raw: str) -> Decimal:
+    match = _AMOUNT.match(raw)
+    if not match:
+        raise ValueError(f"'{raw}' is not an amount")
+    return Decimal(match.group(1))
+
+
+def parse_quantity(raw: str) -> tuple[Decimal, str]:
+    """" 5 Nos" -> (5, "Nos"); the unit may be missing."""
+    match = _QTY.match(raw)
+    if not match:
+        raise ValueError(f"'{raw}' is not a quantity")
+    return Decimal(match.group(1)), match.group(2) or ""
+
+
+def parse_rate(raw: str) -> tuple[Decimal, str]:
+    """"100.00/Nos" -> (100.00, "Nos")."""
+    match = _RATE.match(raw)
+    if not match:
+        raise ValueError(f"'{raw}' is not a rate")
+    return Decimal(match.group(1)), match.group(2) or ""
+
+
+def parse_ymd(raw: str) -> date | None:
+    """A voucher DATE: exactly yyyymmdd (TallyPrime 6.1 refuses other forms, reference §5)."""
+    raw = raw.strip()
+    if not _YMD.match(raw):
+        return None
+    try:
+        return datetime.strptime(raw, "%Y%m%d").date()
+    except ValueError:
+        return None
+
+
+def parse_any_date(raw: str) -> date | None:
+    """yyyymmdd or the text forms seen in working code (1-Apr-2025, 01-04-2025) (reference §6)."""
+    found = parse_ymd(raw)
+    if found is not None:
+        return found
+    for fmt in _TEXT_DATE_FORMATS:
+        try:
+            return datetime.strptime(raw.strip(), fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def is_yes(raw: str) -> bool:
+    return raw.strip().lower() == "yes"
+
+
+def round_qty(qty: Decimal, places: int) -> Decimal:
+    return qty.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def fmt_amount(amount: Decimal) -> str:
+    return str(amount.quantize(CENT, rounding=ROUND_HALF_UP))
+
+
+def fmt_quantity(qty: Decimal, unit: str, places: int = 0) -> str:
+    shown = str(round_qty(qty, places))
+    return f" {shown} {unit}" if unit else f" {shown}"
+
+
+def fmt_rate(rate: Decimal, unit: str) -> str:
+    return f"{fmt_amount(rate)}/{unit}" if unit else fmt_amount(rate)
+
+
+def fmt_number(n: int) -> str:
+    """Numbers come back padded with one space (" 441", reference §6)."""
+    return f" {n}"
+
+
+def fmt_date(day: date) -> str:
+    return day.strftime("%Y%m%d")
+
+
+def human_date(day: date) -> str:
+    return f"{day.day}-{day.strftime('%b-%Y')}"
+
+
+def fmt_logical(flag: bool) -> str:
+    return "Yes" if flag else "No"

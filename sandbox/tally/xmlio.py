@@ -1,0 +1,168 @@
+"""Bytes, text and XML: Tally's encodings, a hardened parser, and a small writer.
+
+The writer is hand-rolled because Tally emits `&#4;` (a control character reference that XML 1.0
+forbids and lxml will not serialise) and pads numbers with a leading space (reference §6, §7).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+from lxml import etree
+
+SENTINEL = "\x04"  # Tally's blank / "not applicable" marker, written as &#4; (reference §7)
+NOT_APPLICABLE = SENTINEL + " Not Applicable"
+PRIMARY = SENTINEL + " Primary"
+
+_PUA = "\ue004"  # stands in for &#4; while lxml parses, since lxml rejects that reference
+_CHARREF4 = re.compile(r"&#(?:0*4|x0*4);", re.IGNORECASE)
+_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+_HOSTILE = re.compile(r"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+_CHARSET = re.compile(r"charset\s*=\s*\"?([\w.:-]+)", re.IGNORECASE)
+UTF8, UTF16 = "utf-8", "utf-16"
+
+
+class XmlRefused(ValueError):
+    """The body is not XML we will parse (malformed, wrong encoding, or a DTD/entity trick)."""
+
+
+def decode_body(raw: bytes, content_type: str) -> tuple[str, str]:
+    """Return (reply encoding, text): BOM first, then the Content-Type charset, then a NUL sniff."""
+    if raw.startswith(b"\xff\xfe"):
+        return UTF16, _decode(raw[2:], "utf-16-le")
+    if raw.startswith(b"\xfe\xff"):
+        return UTF16, _decode(raw[2:], "utf-16-be")
+    match = _CHARSET.search(content_type or "")
+    charset = match.group(1).lower() if match else ""
+    if charset in ("utf-16be", "unicodefffe"):
+        return UTF16, _decode(raw, "utf-16-be")
+    # Windows clients say "utf-16"/"unicode" and mean little-endian, usually without a BOM.
+    if charset.startswith("utf-16") or charset == "unicode" or _looks_utf16le(raw):
+        return UTF16, _decode(raw, "utf-16-le")
+    return UTF8, _decode(raw.removeprefix(b"\xef\xbb\xbf"), "utf-8")
+
+
+def _looks_utf16le(raw: bytes) -> bool:
+    head = raw[:64]
+    return len(head) >= 4 and head[1::2].count(0) >= len(head[1::2]) // 2 and head[0] != 0
+
+
+def _decode(raw: bytes, codec: str) -> str:
+    try:
+        return raw.decode(codec)
+    except UnicodeDecodeError as exc:
+        raise XmlRefused(f"body is not valid {codec}") from exc
+
+
+def encode_reply(text: str, encoding: str) -> bytes:
+    """Encode a reply like the request: UTF-16 little-endian without a BOM, or UTF-8."""
+    return text.encode("utf-16-le" if encoding == UTF16 else "utf-8")
+
+
+def media_type(encoding: str) -> str:
+    return f"text/xml; charset={encoding}"
+
+
+def parse(text: str) -> etree._Element:
+    """Parse request XML without DTDs, entities, network or huge trees; DOCTYPE is refused."""
+    if _HOSTILE.search(text):
+        raise XmlRefused("DOCTYPE and ENTITY declarations are refused")
+    body = _CHARREF4.sub(_PUA, _DECLARATION.sub("", text, count=1))
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
+        remove_comments=True, remove_pis=True,
+    )
+    try:
+        root = etree.fromstring(body.encode("utf-8"), parser)
+    except etree.XMLSyntaxError as exc:
+        raise XmlRefused(str(exc)) from exc
+    if root.getroottree().docinfo.doctype:
+        raise XmlRefused("DOCTYPE is refused")
+    return root
+
+
+def kids(el: etree._Element) -> Iterator[etree._Element]:
+    """Element children only (entities and other node kinds are skipped)."""
+    return (c for c in el if isinstance(c.tag, str))
+
+
+def tag_of(el: etree._Element) -> str:
+    """Tag without a namespace URI; `UDF:` tags keep their local name."""
+    return etree.QName(el).localname if el.tag.startswith("{") else el.tag
+
+
+def text(el: etree._Element | None) -> str:
+    """The element's own text as sent, with `&#4;` restored to the sentinel character."""
+    if el is None or el.text is None:
+        return ""
+    return el.text.replace(_PUA, SENTINEL)
+
+
+def value(el: etree._Element | None) -> str:
+    """Text with Tally's `&#4; ...` placeholders read as empty."""
+    raw = text(el)
+    return "" if raw.lstrip().startswith(SENTINEL) else raw
+
+
+def child(el: etree._Element, tag: str) -> etree._Element | None:
+    return next((c for c in kids(el) if c.tag == tag), None)
+
+
+def child_value(el: etree._Element, tag: str) -> str:
+    return value(child(el, tag))
+
+
+def attr(el: etree._Element, name: str) -> str:
+    """An attribute looked up case-insensitively (Tally does not care about attribute case)."""
+    for key, val in el.attrib.items():
+        if key.upper() == name:
+            return val.replace(_PUA, SENTINEL)
+    return ""
+
+
+class E:
+    """A node of a reply document."""
+
+    __slots__ = ("tag", "text", "attrs", "kids")
+
+    def __init__(
+        self, tag: str, text: str | None = None, attrs: dict[str, str] | None = None,
+        kids: Iterable[E] | None = None,
+    ) -> None:
+        self.tag = tag
+        self.text = text
+        self.attrs = attrs
+        self.kids = list(kids) if kids is not None else None
+
+
+def typed(tag: str, text: str, type_: str) -> E:
+    return E(tag, text, {"TYPE": type_})
+
+
+def escape(s: str) -> str:
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return s.replace(SENTINEL, "&#4;")
+
+
+def _escape_attr(s: str) -> str:
+    return escape(s).replace('"', "&quot;")
+
+
+def to_xml(node: E) -> str:
+    """Serialise like Tally: one-space indent, CRLF line ends, no XML declaration."""
+    out: list[str] = []
+    _render(node, 0, out)
+    return "\r\n".join(out) + "\r\n"
+
+
+def _render(node: E, depth: int, out: list[str]) -> None:
+    pad = " " * depth
+    attrs = "".join(f' {k}="{_escape_attr(v)}"' for k, v in (node.attrs or {}).items())
+    if node.kids:
+        out.append(f"{pad}<{node.tag}{attrs}>")
+        for kid in node.kids:
+            _render(kid, depth + 1, out)
+        out.append(f"{pad}</{node.tag}>")
+    else:
+        out.append(f"{pad}<{node.tag}{attrs}>{escape(node.text or '')}</{node.tag}>")
