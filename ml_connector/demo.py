@@ -77,7 +77,7 @@ def print_summary(summary: RunSummary, title: str = "Sync", out: Callable[[str],
 
 
 def _print_tally_state(vouchers: list[dict], voucher_type: str, out: Callable[[str], None]) -> None:
-    orders = [v for v in vouchers if v.get("voucher_type") == voucher_type]
+    orders = [v for v in vouchers if v.get("type") == voucher_type]
     cancelled = sum(1 for v in orders if v.get("cancelled"))
     out(f"\nTallyPrime now holds {len(orders)} {voucher_type} vouchers ({cancelled} cancelled).")
 

@@ -7,7 +7,9 @@ temporary one `dagster dev` makes when DAGSTER_HOME is unset).
 
 from __future__ import annotations
 
+import fcntl
 import os
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,8 @@ telemetry:
 """
 
 POOL = "tally"
+HOST_TAG = "ml-connector/host"
+PID_TAG = "ml-connector/pid"
 
 
 def dagster_home(state_dir: Path) -> Path:
@@ -42,9 +46,12 @@ def dagster_home(state_dir: Path) -> Path:
 
 def instance_for(state_dir: Path) -> dg.DagsterInstance:
     """The persistent instance, with the `tally` pool set to one slot explicitly."""
-    dagster_home(state_dir)
-    instance = dg.DagsterInstance.get()
-    ensure_tally_pool(instance)
+    home = dagster_home(state_dir)
+    # Two processes creating a fresh SQLite instance at once race on its schema: take turns.
+    with open(home / ".ml-connector-init.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        instance = dg.DagsterInstance.get()
+        ensure_tally_pool(instance)
     return instance
 
 
@@ -71,15 +78,48 @@ class RunSummary:
             self.metric("tally/customer_ledgers", "ledgers_failed"))
 
 
+def process_tags() -> dict[str, str]:
+    return {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
+
+
+def reap_dead_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Fail our in-process runs whose process is gone, and free the pool slots they still hold.
+
+    The daemon's run monitoring does this for runs it launched; a killed `ml-connector sync`
+    would otherwise keep its `tally` slot and every later run would wait for it forever.
+    """
+    reaped = []
+    in_flight = dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING],
+                              tags={HOST_TAG: socket.gethostname()})
+    for run in instance.get_runs(filters=in_flight):
+        if _alive(run.tags.get(PID_TAG)):
+            continue
+        instance.report_run_failed(run, "the process running it is gone (killed or crashed)")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        reaped.append(run.run_id)
+    return reaped
+
+
+def _alive(pid_text: str | None) -> bool:
+    try:
+        os.kill(int(pid_text or ""), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def run_job(defs: dg.Definitions, job_name: str, instance: dg.DagsterInstance,
             run_config: dict | None = None, tags: dict[str, str] | None = None) -> RunSummary:
     """Execute `job_name` in this process on `instance`; never raises for a failed run."""
+    reap_dead_runs(instance)
     job = defs.resolve_job_def(job_name)
-    result = job.execute_in_process(instance=instance, run_config=run_config or {}, tags=tags,
-                                    raise_on_error=False)
+    result = job.execute_in_process(instance=instance, run_config=run_config or {},
+                                    tags={**process_tags(), **(tags or {})}, raise_on_error=False)
     summary = RunSummary(run_id=result.run_id, success=result.success)
     for event in result.get_asset_materialization_events():
-        mat = event.asset_materialization
+        mat = event.event_specific_data.materialization
         summary.assets["/".join(mat.asset_key.path)] = {k: _plain(v) for k, v in mat.metadata.items()}
     for evaluation in result.get_asset_check_evaluations():
         summary.checks[evaluation.check_name] = evaluation.passed

@@ -43,7 +43,8 @@ class TallyResource(dg.ConfigurableResource):
     url: str = "http://127.0.0.1:9000"
     company: str
     agent_token: str = ""
-    timeout_seconds: float = 120.0
+    # Above the agent's own 120 s bound plus queueing, so the agent answers before we give up.
+    timeout_seconds: float = 180.0
 
     def client(self, audit: AuditHook | None = None) -> TallyClient:
         return TallyClient(self.url, self.company, token=self.agent_token or None,

@@ -14,7 +14,7 @@ an hour, which is why polling windows overlap by at least an hour (§6.2).
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
@@ -72,12 +72,17 @@ def parse_pacific_date(text: str) -> date:
         raise ValueError(f"not a date: {text!r}") from None
 
 
-def format_pacific_filter(value: datetime) -> str:
+def format_pacific_filter(value: datetime, *, round_up: bool = False) -> str:
     """Format an aware datetime as a V1 filter value: Pacific wall time ``yyyy-mm-dd hh:mm:ss``.
 
-    Sub-second precision is dropped (floor), so a start filter never skips the instant it names.
+    Filters have whole seconds. A start bound is floored, so it never skips the instant it names;
+    an end bound (``round_up=True``) is raised to the next whole second, so a record modified later
+    in the same second as the end is still inside the window.
     """
-    return to_utc(value).astimezone(PACIFIC).strftime(FILTER_FORMAT)
+    utc = to_utc(value)
+    if round_up and utc.microsecond:
+        utc = utc.replace(microsecond=0) + timedelta(seconds=1)
+    return utc.astimezone(PACIFIC).strftime(FILTER_FORMAT)
 
 
 def is_ambiguous_pacific(value: datetime) -> bool:

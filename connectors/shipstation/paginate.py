@@ -76,7 +76,7 @@ class ModifyDateScan:
         """The filter and sort for the current query, in Pacific wall time (§1.3)."""
         query = {"modifyDateStart": format_pacific_filter(self.start), "sortBy": "ModifyDate", "sortDir": "ASC"}
         if self.end is not None:
-            query["modifyDateEnd"] = format_pacific_filter(self.end)
+            query["modifyDateEnd"] = format_pacific_filter(self.end, round_up=True)
         return query
 
     def admit(self, records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

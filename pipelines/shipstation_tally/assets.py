@@ -1,6 +1,5 @@
 """ShipStation -> TallyPrime assets: stage orders, snapshot masters, create ledgers, post vouchers."""
 
-from __future__ import annotations
 
 from datetime import UTC, datetime
 

@@ -174,9 +174,12 @@ class OrderVoucherPoster:
                                            max(dates, default=None))
         return _index_by_marker(records, {c.external_key for c in candidates})
 
-    def _find_created(self, keys: set[str]) -> dict[str, VoucherRecord]:
+    def _find_created(self, items: list[_Item]) -> dict[str, VoucherRecord]:
         """Read back only what changed since the last read-back (AlterID cursor, reference §6)."""
-        records = self.tally.list_vouchers(self.cfg.voucher_type, alter_id_after=self._alter_floor)
+        keys = {i.candidate.external_key for i in items}
+        dates = [i.voucher.date for i in items if i.voucher is not None]
+        records = self.tally.list_vouchers(self.cfg.voucher_type, min(dates), max(dates),
+                                           alter_id_after=self._alter_floor)
         self._alter_floor = max([self._alter_floor or 0, *(r.alter_id or 0 for r in records)])
         return _index_by_marker(records, keys)
 
@@ -189,7 +192,7 @@ class OrderVoucherPoster:
         result = self._send([i.voucher for i in items], [i.candidate.source_id for i in items])
         if result is None:
             return
-        landed = self._find_created({i.candidate.external_key for i in items}) if result.created else {}
+        landed = self._find_created(items) if result.created else {}
         posted, missing = [], []
         for item in items:
             record = landed.get(item.candidate.external_key)

@@ -1,6 +1,5 @@
 """The sensor that owns the ShipStation `modifyDate` polling cursor for the order flow."""
 
-from __future__ import annotations
 
 import dagster as dg
 

@@ -34,7 +34,7 @@ class Env:
         return run_job(defs, JOB, instance_for(self.home), run_config)
 
     def order_vouchers(self) -> list[dict]:
-        return [v for v in self.sandbox.vouchers() if v["voucher_type"] == "Sales Order"]
+        return [v for v in self.sandbox.vouchers() if v["type"] == "Sales Order"]
 
     def vouchers_per_order(self) -> Counter[str]:
         """How many active order vouchers carry each order's marker."""

@@ -47,7 +47,7 @@ def test_financial_year_boundary_and_awkward_customers(env):
     special = env.sandbox.merchant.special
     by_number = {v["reference"]: v for v in env.order_vouchers()}
     assert by_number[special["fy_boundary"]]["date"] in ("2026-04-01", date(2026, 4, 1).isoformat())
-    parties = {v["party_ledger"] for v in env.order_vouchers()}
+    parties = {v["party"] for v in env.order_vouchers()}
     assert "Ram & Shyam Traders" in parties
     assert any("राम" in p for p in parties)
 

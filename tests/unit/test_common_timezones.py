@@ -143,3 +143,15 @@ def test_filter_round_trips_outside_the_fall_back_hour(instant: datetime) -> Non
         assert back in (instant.replace(microsecond=0), instant.replace(microsecond=0) - timedelta(hours=1))
     else:
         assert back == instant.replace(microsecond=0)
+
+
+def test_end_filter_rounds_up_so_the_same_second_stays_inside_the_window():
+    from datetime import UTC, datetime
+
+    from connectors.common.timezones import format_pacific_filter
+
+    end = datetime(2026, 11, 22, 6, 6, 4, 494526, tzinfo=UTC)  # 22:06:04.49 PST
+    assert format_pacific_filter(end) == "2026-11-21 22:06:04"
+    assert format_pacific_filter(end, round_up=True) == "2026-11-21 22:06:05"
+    whole = end.replace(microsecond=0)
+    assert format_pacific_filter(whole, round_up=True) == "2026-11-21 22:06:04"
