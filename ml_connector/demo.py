@@ -67,13 +67,22 @@ def print_summary(summary: RunSummary, title: str = "Sync", out: Callable[[str],
     out(f"  order vouchers:    created {m('tally/order_vouchers', 'created')}, "
         f"altered {m('tally/order_vouchers', 'altered')}, cancelled {m('tally/order_vouchers', 'cancelled')}, "
         f"skipped {m('tally/order_vouchers', 'skipped')}, failed {m('tally/order_vouchers', 'failed')}")
+    reasons = m("tally/order_vouchers", "skipped_because", {}) or {}
+    if reasons:
+        out("  skipped because:   " + "; ".join(f"{why} ({n})" for why, n in sorted(reasons.items())))
     for failure in m("tally/order_vouchers", "failures", []) or []:
         out(f"    - {failure.get('error')}")
     for failure in m("tally/customer_ledgers", "failures", []) or []:
         out(f"    - ledger {failure.get('ledger')}: {failure.get('error')}")
     if summary.checks:
-        out("  checks:            " + ", ".join(f"{name} {'passed' if ok else 'FAILED'}"
+        out("  checks:            " + ", ".join(f"{name} {_verdict(ok, name in summary.warnings)}"
                                               for name, ok in sorted(summary.checks.items())))
+
+
+def _verdict(passed: bool, warning_only: bool) -> str:
+    if passed:
+        return "passed"
+    return "warning" if warning_only else "FAILED"
 
 
 def _print_tally_state(vouchers: list[dict], voucher_type: str, out: Callable[[str], None]) -> None:

@@ -67,6 +67,7 @@ class RunSummary:
     success: bool
     assets: dict[str, dict[str, Any]] = field(default_factory=dict)
     checks: dict[str, bool] = field(default_factory=dict)
+    warnings: set[str] = field(default_factory=set)
     error: str | None = None
 
     def metric(self, asset: str, name: str, default: Any = 0) -> Any:
@@ -111,11 +112,13 @@ def _alive(pid_text: str | None) -> bool:
 
 
 def run_job(defs: dg.Definitions, job_name: str, instance: dg.DagsterInstance,
-            run_config: dict | None = None, tags: dict[str, str] | None = None) -> RunSummary:
+            run_config: dict | None = None, tags: dict[str, str] | None = None,
+            log_level: str = "WARNING") -> RunSummary:
     """Execute `job_name` in this process on `instance`; never raises for a failed run."""
     reap_dead_runs(instance)
     job = defs.resolve_job_def(job_name)
-    result = job.execute_in_process(instance=instance, run_config=run_config or {},
+    config = {"loggers": {"console": {"config": {"log_level": log_level}}}, **(run_config or {})}
+    result = job.execute_in_process(instance=instance, run_config=config,
                                     tags={**process_tags(), **(tags or {})}, raise_on_error=False)
     summary = RunSummary(run_id=result.run_id, success=result.success)
     for event in result.get_asset_materialization_events():
@@ -123,6 +126,8 @@ def run_job(defs: dg.Definitions, job_name: str, instance: dg.DagsterInstance,
         summary.assets["/".join(mat.asset_key.path)] = {k: _plain(v) for k, v in mat.metadata.items()}
     for evaluation in result.get_asset_check_evaluations():
         summary.checks[evaluation.check_name] = evaluation.passed
+        if evaluation.severity == dg.AssetCheckSeverity.WARN:
+            summary.warnings.add(evaluation.check_name)
     if not result.success:
         failure = next((e for e in result.all_events if e.is_step_failure), None)
         summary.error = failure.event_specific_data.error.message.strip() if failure else "run failed"

@@ -37,6 +37,7 @@ def report_metadata(report: PostingReport) -> dict[str, object]:
     return {
         "orders_read": report.read, "created": report.created, "altered": report.altered,
         "cancelled": report.cancelled, "skipped": report.skipped, "failed": report.failed,
+        "skipped_because": dict(report.skip_reasons),
         "in_flight_elsewhere": report.busy, "resolved_after_crash": report.resolved,
         "failures": failure_table(report.failures, ["order_number", "order_id", "error"]),
     }

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
@@ -51,7 +52,12 @@ class PostingReport:
     resolved: int = 0
     failed: int = 0
     unbalanced: int = 0
+    skip_reasons: Counter[str] = field(default_factory=Counter)
     failures: list[dict[str, str]] = field(default_factory=list)
+
+    def skip(self, reason: str | None) -> None:
+        self.skipped += 1
+        self.skip_reasons[reason or "unchanged"] += 1
 
     def fail(self, order_number: str, order_id: str, error: str) -> None:
         self.failed += 1
@@ -95,7 +101,7 @@ class OrderVoucherPoster:
         todo: dict[str, list[tuple[_Item, Claim]]] = {"create": [], "alter": [], "cancel": [], "resolve": []}
         for claim in claims:
             if claim.action == "skip":
-                self.report.skipped += 1
+                self.report.skip(claim.reason)
             elif claim.action == "busy":
                 self.report.busy += 1
             else:
@@ -165,7 +171,7 @@ class OrderVoucherPoster:
             return True
         item = pair[0]
         self.ledger.record_failed(FLOW, TARGET, [(item.candidate.source_id, "cancelled before it was posted", None)])
-        self.report.skipped += 1
+        self.report.skip("cancelled before it was ever posted")
         return False
 
     def _find(self, candidates: Sequence[Candidate]) -> dict[str, VoucherRecord]:
