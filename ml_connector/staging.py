@@ -20,14 +20,17 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+# The staged tables carry no PRIMARY KEY on purpose: DuckDB keeps ART indexes wholly in memory, so a
+# key on a table that grows with every order makes memory grow with it. Re-staging a page is
+# delete-then-insert instead, and the latest snapshot per order is a view.
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS shipstation_orders_staged (
         run_id VARCHAR NOT NULL, seq BIGINT NOT NULL, order_id BIGINT NOT NULL, order_number VARCHAR,
-        order_status VARCHAR, modify_date TIMESTAMPTZ, fetched_at TIMESTAMPTZ NOT NULL, raw VARCHAR NOT NULL,
-        PRIMARY KEY (run_id, seq))""",
-    """CREATE TABLE IF NOT EXISTS shipstation_orders (
-        order_id BIGINT PRIMARY KEY, order_number VARCHAR, order_status VARCHAR, modify_date TIMESTAMPTZ,
-        fetched_at TIMESTAMPTZ NOT NULL, raw VARCHAR NOT NULL)""",
+        order_status VARCHAR, modify_date TIMESTAMPTZ, fetched_at TIMESTAMPTZ NOT NULL, raw VARCHAR NOT NULL)""",
+    """CREATE OR REPLACE VIEW shipstation_orders AS
+        SELECT order_id, order_number, order_status, modify_date, fetched_at, raw FROM (
+            SELECT *, row_number() OVER (PARTITION BY order_id ORDER BY fetched_at DESC, seq DESC) AS newest
+            FROM shipstation_orders_staged) WHERE newest = 1""",
     """CREATE TABLE IF NOT EXISTS tally_ledgers (
         name VARCHAR PRIMARY KEY, parent VARCHAR, aliases VARCHAR, fetched_at TIMESTAMPTZ NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS tally_stock_items (
@@ -35,6 +38,7 @@ SCHEMA = [
         closing_qty DECIMAL(18, 4), fetched_at TIMESTAMPTZ NOT NULL)""",
 ]
 
+MEMORY_LIMIT = "128MB"  # DuckDB defaults to 80% of RAM and caches scans up to it; staging stays small
 _LOCK_MARKERS = ("lock", "Conflicting lock", "being used by another process")
 
 
@@ -62,7 +66,7 @@ class StagingStore:
         delay = 0.02
         while True:
             try:
-                return duckdb.connect(str(self.path))
+                return duckdb.connect(str(self.path), config={"memory_limit": MEMORY_LIMIT})
             except duckdb.IOException as exc:
                 if not any(m in str(exc) for m in _LOCK_MARKERS) or time.monotonic() > deadline:
                     raise
@@ -92,8 +96,6 @@ class StagingStore:
                          [run_id, first_seq, first_seq + len(orders)])
             conn.execute("INSERT INTO shipstation_orders_staged SELECT run_id, seq, order_id, order_number,"
                          " order_status, modify_date, fetched_at, raw FROM page")
-            conn.execute("INSERT OR REPLACE INTO shipstation_orders SELECT order_id, order_number, order_status,"
-                         " modify_date, fetched_at, raw FROM page")
             conn.execute("COMMIT")
         return first_seq + len(orders)
 
