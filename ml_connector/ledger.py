@@ -167,6 +167,8 @@ class SyncLedger:
                     self._mark_pending(conn, flow, target, cand, claim, owner, now, row is None)
                 elif claim.action == "skip" and row is None:
                     self._insert_skipped(conn, flow, target, cand, claim.reason or "", now)
+                elif claim.action == "skip" and row["state"] == "failed":
+                    self._settle_failed(conn, row, claim, now)
         return claims
 
     def _decide(self, row: sqlite3.Row | None, cand: Candidate) -> Claim:
@@ -211,6 +213,26 @@ class SyncLedger:
             (action, cand.payload_hash, cand.source_version, owner, now, detail, now,
              flow, cand.source_id, target),
         )
+
+    @staticmethod
+    def _settle_failed(conn, row: sqlite3.Row, claim: Claim, now: float) -> None:
+        """A failed record that now needs nothing: the target already matches, or it was cancelled unposted."""
+        state = "posted" if row["target_id"] is not None else "skipped"
+        conn.execute(
+            "UPDATE sync_entries SET state=?, last_error=?, source_payload=NULL, updated_at=?"
+            " WHERE flow=? AND source_id=? AND target=?",
+            (state, None if state == "posted" else claim.reason, now, row["flow"], row["source_id"], row["target"]),
+        )
+
+    def record_skipped(self, flow: str, target: str, skips: Iterable[tuple[str, str]]) -> None:
+        """Record `(source_id, reason)`: nothing needs sending for these records."""
+        now = time.time()
+        with self._write() as conn:
+            conn.executemany(
+                "UPDATE sync_entries SET state='skipped', last_error=?, owner=NULL, claimed_at=NULL,"
+                " pending_hash=NULL, source_payload=NULL, updated_at=? WHERE flow=? AND source_id=? AND target=?",
+                [(reason, now, flow, sid, target) for sid, reason in skips],
+            )
 
     def _insert_skipped(self, conn, flow, target, cand: Candidate, reason: str, now: float) -> None:
         conn.execute(

@@ -170,8 +170,9 @@ class OrderVoucherPoster:
         if action != "cancel_none":
             return True
         item = pair[0]
-        self.ledger.record_failed(FLOW, TARGET, [(item.candidate.source_id, "cancelled before it was posted", None)])
-        self.report.skip("cancelled before it was ever posted")
+        reason = "cancelled before it was ever posted"
+        self.ledger.record_skipped(FLOW, TARGET, [(item.candidate.source_id, reason)])
+        self.report.skip(reason)
         return False
 
     def _find(self, candidates: Sequence[Candidate]) -> dict[str, VoucherRecord]:

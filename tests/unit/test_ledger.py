@@ -123,3 +123,26 @@ def test_audit_trail_is_append_only_and_scrubs_secrets(tmp_path):
     assert rec.source_ids == "1,2"
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
         ledger._conn.execute("DELETE FROM audit")
+
+
+def test_a_failed_order_later_cancelled_becomes_skipped_not_replayable(tmp_path):
+    ledger = SyncLedger(tmp_path / "l.db")
+    owner = current_owner("r")
+    ledger.record_failed_unclaimed(FLOW, TARGET, cand("1"), "unknown SKU", '{"orderId": 1}')
+    [claim] = ledger.claim(FLOW, TARGET, [cand("1", "cancelled", "cancel")], owner)
+    assert claim.action == "skip"
+    entry = ledger.get(FLOW, "1", TARGET)
+    assert (entry.state, entry.source_payload) == ("skipped", None)
+    assert ledger.entries(FLOW, "failed") == []
+
+
+def test_a_failed_alter_whose_order_went_back_to_the_posted_content_is_posted_again(tmp_path):
+    ledger = SyncLedger(tmp_path / "l.db")
+    owner = current_owner("r")
+    ledger.claim(FLOW, TARGET, [cand("1", "h1")], owner)
+    ledger.record_posted(FLOW, TARGET, [("1", "101", "h1", False)])
+    ledger.claim(FLOW, TARGET, [cand("1", "h2")], owner)
+    ledger.record_failed(FLOW, TARGET, [("1", "Tally refused the alter", None)])
+    [claim] = ledger.claim(FLOW, TARGET, [cand("1", "h1")], owner)
+    assert (claim.action, claim.reason) == ("skip", "unchanged")
+    assert ledger.get(FLOW, "1", TARGET).state == "posted"
