@@ -28,7 +28,11 @@ def check_shipstation(settings: Settings) -> tuple[str, bool, str]:
             info = client.ping()
     except Exception as exc:  # report any failure in words, never a traceback
         return "ShipStation", False, f"{settings.shipstation_base_url}: {exc}"
-    return "ShipStation", True, f"{settings.shipstation_base_url} answered; {_describe(info)}"
+    if not info.get("ok"):
+        hint = " (check SHIPSTATION_API_KEY / SHIPSTATION_API_SECRET)" if info.get("status") in (401, 403) else ""
+        return "ShipStation", False, f"{settings.shipstation_base_url}: {info.get('message')}{hint}"
+    return "ShipStation", True, (f"{settings.shipstation_base_url} answered; {info.get('orders_total')} orders; "
+                                 f"rate limit {info.get('rate_limit')}")
 
 
 def check_tally(settings: Settings) -> tuple[str, bool, str]:
@@ -36,12 +40,13 @@ def check_tally(settings: Settings) -> tuple[str, bool, str]:
 
     token = settings.tally_agent_token.get_secret_value() or None
     try:
-        status = TallyClient(settings.tally_url, settings.tally_company, token=token, timeout=15).ping()
+        # Ask without naming a company: naming one that is not loaded hides the ones that are.
+        status = TallyClient(settings.tally_url, "", token=token, timeout=15).ping()
     except Exception as exc:
         return "TallyPrime", False, f"{settings.tally_url}: {exc}"
     if not status.running:
         return "TallyPrime", False, f"{settings.tally_url} answered, but not as TallyPrime's HTTP server"
-    if not status.company_loaded:
+    if not status.companies:
         return "TallyPrime", False, "TallyPrime is running but no company is loaded (Company > Select)"
     wanted = settings.tally_company
     if wanted and wanted not in status.companies:
@@ -60,8 +65,3 @@ def check_state(settings: Settings) -> tuple[str, bool, str]:
         return "State", False, f"{settings.state_dir}: {exc}"
     return "State", True, f"{settings.state_dir.resolve()} writable; orders in ledger: {counts or 'none yet'}"
 
-
-def _describe(info: object) -> str:
-    if isinstance(info, dict):
-        return ", ".join(f"{k}={v}" for k, v in info.items() if "key" not in k.lower() and "secret" not in k.lower())
-    return str(info)

@@ -47,6 +47,16 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--end", help="modifyDate window end (ISO); default now")
     sync.set_defaults(func=cmd_sync)
 
+    replay = sub.add_parser("replay", help="re-drive every failed record of a flow (fetched fresh from the source)")
+    replay.add_argument("flow", choices=sorted(FLOWS))
+    replay.set_defaults(func=cmd_replay)
+
+    ledger = sub.add_parser("ledger", help="list sync-ledger entries: what was sent where, and what failed")
+    ledger.add_argument("--state", choices=["pending", "posted", "failed", "skipped"])
+    ledger.add_argument("--flow", default="shipstation_tally.orders")
+    ledger.add_argument("--csv", action="store_true", help="write CSV to standard output")
+    ledger.set_defaults(func=cmd_ledger)
+
     check = sub.add_parser("check", help="ping each configured system and say what works")
     check.set_defaults(func=cmd_check)
     return parser
@@ -93,6 +103,47 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
     print_summary(summary)
     return 0 if summary.success and summary.failed_records == 0 else 1
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from ml_connector.config import Settings
+    from ml_connector.demo import print_summary
+    from ml_connector.ledger import SyncLedger
+    from ml_connector.runner import instance_for, run_job
+    from pipelines.definitions import build_definitions
+    from pipelines.shipstation_tally.posting import FLOW
+
+    settings = Settings.from_env()
+    failed = SyncLedger(settings.state_dir / "ledger.sqlite3").entries(FLOW, "failed")
+    order_ids = sorted(int(e.source_id) for e in failed if e.source_id.isdigit())
+    if not order_ids:
+        print("Nothing to replay: no failed records.")
+        return 0
+    print(f"Replaying {len(order_ids)} failed order(s).")
+    config = {"ops": {"shipstation__orders": {"config": {"order_ids": order_ids}}}}
+    summary = run_job(build_definitions(settings), FLOWS[args.flow], instance_for(settings.state_dir), config)
+    print_summary(summary, "Replay")
+    return 0 if summary.success and summary.failed_records == 0 else 1
+
+
+def cmd_ledger(args: argparse.Namespace) -> int:
+    import csv
+
+    from ml_connector.config import Settings
+    from ml_connector.ledger import SyncLedger
+
+    ledger = SyncLedger(Settings.from_env().state_dir / "ledger.sqlite3")
+    columns = ["source_id", "order_number", "state", "target_id", "attempts", "last_error"]
+    rows = [[e.source_id, e.detail.get("order_number", ""), e.state, e.target_id or "", e.attempts,
+             e.last_error or ""] for e in ledger.entries(args.flow, args.state)]
+    if args.csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerows([columns, *rows])
+        return 0
+    print(f"{args.flow}: " + ", ".join(f"{k} {v}" for k, v in sorted(ledger.counts(args.flow).items())))
+    for row in rows:
+        print("  " + " | ".join(str(v) for v in row))
+    return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:

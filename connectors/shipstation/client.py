@@ -142,7 +142,11 @@ class ShipStationClient(BaseClient):
 
     def get_order(self, order_id: int) -> Order:
         """One order by ``orderId``; ``NotFound`` if it is gone (merged-away orders 404, §6.7)."""
-        return Order.from_raw(self.get_json(f"{settings.ORDERS_PATH}/{int(order_id)}"))
+        return Order.from_raw(self.get_order_raw(order_id))
+
+    def get_order_raw(self, order_id: int) -> dict[str, Any]:
+        """One order by ``orderId`` as decoded JSON (for staging), unparsed."""
+        return self.get_json(f"{settings.ORDERS_PATH}/{int(order_id)}")
 
     def latest_modify_date(self, since: datetime) -> datetime | None:
         """The newest order ``modifyDate`` at or after ``since`` (aware UTC), or ``None``: one cheap call."""

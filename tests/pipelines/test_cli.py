@@ -1,0 +1,109 @@
+"""The `ml-connector` command line against the sandbox."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import httpx
+
+from ml_connector.checkup import run_checks
+from ml_connector.config import Settings
+
+CLI = [sys.executable, "-m", "ml_connector.cli"]
+
+
+def test_check_says_what_works_and_what_does_not(env):
+    lines: list[str] = []
+    assert run_checks(env.settings(), out=lines.append) == 0
+    assert [line.split(":")[0] for line in lines] == ["ok   ShipStation", "ok   TallyPrime", "ok   State"]
+    assert env.sandbox.company in lines[1]
+
+    wrong = Settings.from_env(env.vars | {"SHIPSTATION_API_SECRET": "wrong-secret", "TALLY_COMPANY": "Other Co"})
+    lines.clear()
+    assert run_checks(wrong, out=lines.append) == 1
+    text = "\n".join(lines)
+    assert "FAIL ShipStation" in text and "wrong-secret" not in text
+    assert "FAIL TallyPrime" in text and "'Other Co' is not loaded" in text
+
+
+def test_check_explains_a_tally_with_no_company_loaded(env):
+    httpx.post(f"{env.sandbox.tally.base_url}/__sandbox/company", json={"loaded": False}, timeout=10)
+    lines: list[str] = []
+    assert run_checks(env.settings(), out=lines.append) == 1
+    assert any("no company is loaded" in line for line in lines)
+
+
+def test_sync_exits_non_zero_while_a_record_fails_and_prints_why(env):
+    out = subprocess.run([*CLI, "sync", "shipstation-to-tally"], env=env.vars, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 1  # the sandbox merchant has one order with a SKU Tally lacks
+    assert "succeeded" in out.stdout
+    assert env.sandbox.merchant.special["unknown_sku"] in out.stdout and "has no stock item" in out.stdout
+
+
+def test_ledger_lists_failures_with_their_reason(env):
+    subprocess.run([*CLI, "sync", "shipstation-to-tally"], env=env.vars, capture_output=True, timeout=300)
+    out = subprocess.run([*CLI, "ledger", "--state", "failed", "--csv"], env=env.vars, capture_output=True,
+                         text=True, timeout=60)
+    lines = out.stdout.strip().splitlines()
+    assert lines[0] == "source_id,order_number,state,target_id,attempts,last_error"
+    assert len(lines) == 2 and env.sandbox.merchant.special["unknown_sku"] in lines[1]
+    assert "has no stock item" in lines[1]
+
+
+def test_sync_exits_zero_when_every_record_lands(env, tmp_path):
+    unknown = env.sandbox.merchant.unknown_sku
+    sku_map = tmp_path / "skus.csv"
+    first_item = env.sandbox.merchant.tally["stock_items"][0]["name"]
+    sku_map.write_text(f"sku,stock_item\n{unknown},{first_item}\n", encoding="utf-8")
+    vars_ = env.vars | {"TALLY_SKU_MAP": str(sku_map)}
+    out = subprocess.run([*CLI, "sync", "shipstation-to-tally"], env=vars_, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "failed 0" in out.stdout
+
+
+def test_sandbox_serves_and_writes_its_ports(tmp_path):
+    ports = tmp_path / "ports.json"
+    proc = subprocess.Popen([*CLI, "sandbox", "--orders", "20", "--ports-file", str(ports)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not ports.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.2)
+        data = json.loads(ports.read_text())
+        env = data["env"]
+        response = httpx.get(f"{data['shipstation']}/orders", auth=(env["SHIPSTATION_API_KEY"],
+                                                                    env["SHIPSTATION_API_SECRET"]), timeout=10)
+        assert response.status_code == 200 and response.json()["total"] == 20
+        assert "TallyPrime Server is Running" in httpx.get(data["tally"], timeout=10).text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_agent_refuses_to_start_without_a_strong_token():
+    out = subprocess.run([*CLI, "agent", "--port", "0"], env={"PATH": "", "TALLY_AGENT_TOKEN": "short"},
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "TALLY_AGENT_TOKEN" in out.stderr
+
+
+def test_replay_re_drives_a_failed_order_once_its_sku_is_mapped(env, tmp_path):
+    assert subprocess.run([*CLI, "sync", "shipstation-to-tally"], env=env.vars, capture_output=True,
+                          timeout=300).returncode == 1
+    before = len(env.order_vouchers())
+    sku_map = tmp_path / "skus.csv"
+    first_item = env.sandbox.merchant.tally["stock_items"][0]["name"]
+    sku_map.write_text(f"{env.sandbox.merchant.unknown_sku},{first_item}\n", encoding="utf-8")
+    out = subprocess.run([*CLI, "replay", "shipstation-to-tally"], env=env.vars | {"TALLY_SKU_MAP": str(sku_map)},
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Replaying 1 failed order(s)" in out.stdout and "created 1" in out.stdout
+    assert len(env.order_vouchers()) == before + 1
+    again = subprocess.run([*CLI, "replay", "shipstation-to-tally"], env=env.vars, capture_output=True, text=True,
+                           timeout=300)
+    assert "Nothing to replay" in again.stdout
