@@ -94,3 +94,15 @@ def test_every_write_is_in_the_audit_trail(env):
     assert posted <= audited
     assert ledger.counts(FLOW).get("pending", 0) == 0
     assert TARGET == "tally"
+
+
+def test_a_merchant_who_books_orders_as_purchase_orders(env):
+    env.vars["TALLY_ORDER_VOUCHER_TYPE"] = "Purchase Order"
+    summary = env.run()
+    assert summary.success, summary.error
+    vouchers = [v for v in env.sandbox.vouchers() if v["type"] == "Purchase Order"]
+    assert len(vouchers) == len(expected_orders(env.sandbox))
+    assert not [v for v in env.sandbox.vouchers() if v["type"] == "Sales Order"]
+    orders = {o["orderNumber"]: o for o in env.sandbox.merchant.orders}
+    for voucher in vouchers:  # inward: the party is credited with the order total
+        assert party_amount(voucher) == Decimal(str(orders[voucher["reference"]]["orderTotal"]))
