@@ -21,23 +21,11 @@ from connectors.common.errors import AuthError, BadRequest, NotFound, RecordErro
 from connectors.shipstation.auth import ShipStationAuth, basic_token
 from connectors.shipstation.client import ShipStationClient
 from connectors.shipstation.ratelimit import RateLimiter
+from tests.unit.fakes import FakeClock
 from tests.unit.test_shipstation_models import sample_order
 
 LA = ZoneInfo("America/Los_Angeles")
 KEY, SECRET = "ShipStation", "Rocks"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def _pacific(text: str) -> datetime:

@@ -3,19 +3,7 @@
 import httpx
 
 from connectors.shipstation.ratelimit import RateLimiter, key_fingerprint, shared_limiter
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+from tests.unit.fakes import FakeClock
 
 
 def headers(limit: int, remaining: int, reset: int) -> dict[str, str]:
