@@ -14,7 +14,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
+from pipelines.shipstation_tally.mapping import OrderVoucherConfig
+
 SHIPSTATION_V1_URL = "https://ssapi.shipstation.com"
+_VOUCHER = OrderVoucherConfig()  # the mapping owns the defaults of every voucher setting
 
 
 class Settings(BaseModel):
@@ -29,14 +32,14 @@ class Settings(BaseModel):
     tally_url: str = "http://127.0.0.1:9000"
     tally_agent_token: SecretStr = SecretStr("")
     tally_company: str = ""
-    tally_timezone: str = "Asia/Kolkata"
-    tally_order_voucher_type: str = "Sales Order"
-    tally_sales_ledger: str = "Sales"
-    tally_shipping_ledger: str = "Shipping Charges"
-    tally_tax_ledger: str = "Output Tax"
-    tally_discount_ledger: str = "Discount Allowed"
+    tally_timezone: str = _VOUCHER.timezone
+    tally_order_voucher_type: str = _VOUCHER.voucher_type
+    tally_sales_ledger: str = _VOUCHER.sales_ledger
+    tally_shipping_ledger: str = _VOUCHER.shipping_ledger
+    tally_tax_ledger: str = _VOUCHER.tax_ledger
+    tally_discount_ledger: str = _VOUCHER.discount_ledger
     tally_customer_group: str = "Sundry Debtors"
-    tally_godown: str = "Main Location"
+    tally_godown: str = _VOUCHER.godown
     tally_sku_map: Path | None = None
     ml_connector_home: Path = Path(".ml-connector")
 

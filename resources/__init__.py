@@ -19,6 +19,8 @@ from ml_connector.ledger import SyncLedger
 from ml_connector.staging import StagingStore
 from pipelines.shipstation_tally.mapping import OrderVoucherConfig
 
+_VOUCHER = OrderVoucherConfig()  # the mapping owns the defaults of every voucher setting
+
 
 class ShipStationResource(dg.ConfigurableResource):
     """ShipStation V1 (Basic auth with an API key pair)."""
@@ -67,14 +69,14 @@ class ShipStationTallySettings(dg.ConfigurableResource):
     """How orders land in TallyPrime: voucher type, ledgers, godown, time zone, SKU map."""
 
     sync_start: str = "2026-01-01T00:00:00+00:00"
-    voucher_type: str = "Sales Order"
-    sales_ledger: str = "Sales"
-    shipping_ledger: str = "Shipping Charges"
-    tax_ledger: str = "Output Tax"
-    discount_ledger: str = "Discount Allowed"
+    voucher_type: str = _VOUCHER.voucher_type
+    sales_ledger: str = _VOUCHER.sales_ledger
+    shipping_ledger: str = _VOUCHER.shipping_ledger
+    tax_ledger: str = _VOUCHER.tax_ledger
+    discount_ledger: str = _VOUCHER.discount_ledger
     customer_group: str = "Sundry Debtors"
-    godown: str = "Main Location"
-    timezone: str = "Asia/Kolkata"
+    godown: str = _VOUCHER.godown
+    timezone: str = _VOUCHER.timezone
     sku_map_path: str = ""
     batch_size: int = Field(default=25, ge=1, le=100)
 
