@@ -6,14 +6,14 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from connectors.common.errors import RecordError
+from connectors.common.errors import NotFound, RecordError
 from connectors.shipstation.client import ShipStationClient
 from connectors.shipstation.paginate import modify_date_of
 from ml_connector.audit_hook import AuditHook
 from pipelines.shipstation_tally import checks
 from pipelines.shipstation_tally.customers import CustomerLedgerCreator
 from pipelines.shipstation_tally.mapping import SkuResolver
-from pipelines.shipstation_tally.posting import FLOW, OrderVoucherPoster, parse_staged
+from pipelines.shipstation_tally.posting import FLOW, TARGET, OrderVoucherPoster, parse_staged
 from pipelines.shipstation_tally.window import parse_instant, resolve_window
 from resources import ShipStationResource, ShipStationTallySettings, StateResource, TallyResource
 
@@ -39,21 +39,31 @@ def shipstation_orders(context: dg.AssetExecutionContext, config: SyncWindowConf
     """Orders modified in the window (or the given orders), staged page by page in DuckDB."""
     now = datetime.now(UTC)
     window = resolve_window(config.modify_date_start, config.modify_date_end, parse_instant(flow.sync_start), now)
-    store, seq = state.staging(), 0
+    store, seq, gone = state.staging(), 0, []
     with shipstation.client() as client:
-        pages = (by_id_pages(client, config.order_ids) if config.order_ids
+        pages = (by_id_pages(client, config.order_ids, gone) if config.order_ids
                  else client.iter_order_pages_raw(window.start, window.end))
         for page in pages:
             seq = store.stage_orders(context.run_id, seq, now, page, [safe_modify_date(r) for r in page])
-    scope = ({"order_ids": len(config.order_ids)} if config.order_ids
+    if gone:
+        state.ledger().record_skipped(FLOW, TARGET, [(str(i), "no longer in ShipStation (deleted or merged)")
+                                                     for i in gone])
+    scope = ({"order_ids": len(config.order_ids), "orders_gone": len(gone)} if config.order_ids
              else {"window_start": window.start.isoformat(), "window_end": window.end.isoformat()})
     return dg.MaterializeResult(metadata={"orders_read": seq, "staged_run_id": context.run_id, **scope})
 
 
-def by_id_pages(client: ShipStationClient, order_ids: list[int], size: int = 100) -> Iterator[list[dict]]:
-    """Named orders, fetched fresh one by one (replay), in pages for staging."""
+def by_id_pages(client: ShipStationClient, order_ids: list[int], gone: list[int],
+                size: int = 100) -> Iterator[list[dict]]:
+    """Named orders, fetched fresh one by one (replay), in pages; ids ShipStation no longer has go to `gone`."""
     for start in range(0, len(order_ids), size):
-        yield [client.get_order_raw(order_id) for order_id in order_ids[start:start + size]]
+        page = []
+        for order_id in order_ids[start:start + size]:
+            try:
+                page.append(client.get_order_raw(order_id))
+            except NotFound:  # merged-away or deleted orders 404 (ShipStation reference §6.7)
+                gone.append(order_id)
+        yield page
 
 
 @dg.multi_asset(specs=[dg.AssetSpec(LEDGERS, group_name=GROUP, kinds={"tally", "duckdb"}),

@@ -11,6 +11,8 @@ import httpx
 
 from ml_connector.checkup import run_checks
 from ml_connector.config import Settings
+from ml_connector.ledger import Candidate, SyncLedger
+from pipelines.shipstation_tally.posting import FLOW, TARGET
 
 CLI = [sys.executable, "-m", "ml_connector.cli"]
 
@@ -107,3 +109,15 @@ def test_replay_re_drives_a_failed_order_once_its_sku_is_mapped(env, tmp_path):
     again = subprocess.run([*CLI, "replay", "shipstation-to-tally"], env=env.vars, capture_output=True, text=True,
                            timeout=300)
     assert "Nothing to replay" in again.stdout
+
+
+def test_replay_of_an_order_shipstation_no_longer_has_records_why(env):
+    # A merged-away order answers 404 by id (ShipStation reference §6.7): its failure cannot be replayed.
+    ledger = SyncLedger(env.home / "ledger.sqlite3")
+    gone = Candidate("987654321", "ss-order-987654321", "", detail={"order_number": "WC-MERGED"})
+    ledger.record_failed_unclaimed(FLOW, TARGET, gone, "unknown SKU", '{"orderId": 987654321}')
+    out = subprocess.run([*CLI, "replay", "shipstation-to-tally"], env=env.vars, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    entry = ledger.get(FLOW, "987654321", TARGET)
+    assert (entry.state, entry.last_error) == ("skipped", "no longer in ShipStation (deleted or merged)")
