@@ -96,6 +96,7 @@ class Entry:
     owner: str | None
     detail: dict[str, Any]
     source_payload: str | None
+    claimed_at: float | None
     updated_at: float
 
 
@@ -307,6 +308,18 @@ class SyncLedger:
         ).fetchone()
         return _entry(row) if row else None
 
+    def outcomes(self, flow: str, target: str, source_ids: Sequence[str], *, chunk: int = 500) -> dict[str, Entry]:
+        """Entries for many records, fetched `chunk` ids per query."""
+        found: dict[str, Entry] = {}
+        for start in range(0, len(source_ids), chunk):
+            ids = list(source_ids[start:start + chunk])
+            marks = ",".join("?" * len(ids))
+            rows = self._conn.execute(
+                f"SELECT * FROM sync_entries WHERE flow=? AND target=? AND source_id IN ({marks})",
+                [flow, target, *ids])
+            found.update((row["source_id"], _entry(row)) for row in rows)
+        return found
+
     def counts(self, flow: str) -> dict[str, int]:
         rows = self._conn.execute("SELECT state, count(*) FROM sync_entries WHERE flow=? GROUP BY state", (flow,))
         return {state: n for state, n in rows}
@@ -318,5 +331,5 @@ def _entry(row: sqlite3.Row) -> Entry:
         state=row["state"], action=row["action"], target_id=row["target_id"], posted_hash=row["posted_hash"],
         cancelled=bool(row["cancelled"]), attempts=row["attempts"], last_error=row["last_error"],
         owner=row["owner"], detail=json.loads(row["detail"] or "{}"), source_payload=row["source_payload"],
-        updated_at=row["updated_at"],
+        claimed_at=row["claimed_at"], updated_at=row["updated_at"],
     )

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from ml_connector.ledger import SyncLedger, owner_alive
+from ml_connector.ledger import Entry, SyncLedger, owner_alive
 from pipelines.shipstation_tally.posting import FLOW, TARGET, PostingReport
 
 ORDER_VOUCHERS = dg.AssetKey(["tally", "order_vouchers"])
@@ -63,13 +63,14 @@ def order_voucher_checks(report: PostingReport, ledger: SyncLedger,
 
 def unaccounted_orders(ledger: SyncLedger, staged_ids: Sequence[int]) -> list[str]:
     """Staged orders with no ledger outcome (posted, skipped, or failed with a reason)."""
-    missing = []
-    for order_id in staged_ids:
-        entry = ledger.get(FLOW, str(order_id), TARGET)
-        if entry is None:
-            missing.append(str(order_id))
-        elif entry.state == "pending" and not owner_alive(entry.owner, entry.updated_at, ledger.lease_seconds):
-            missing.append(str(order_id))
-        elif entry.state == "failed" and not entry.last_error:
-            missing.append(str(order_id))
-    return missing
+    ids = [str(order_id) for order_id in staged_ids]
+    entries = ledger.outcomes(FLOW, TARGET, ids)
+    return [sid for sid in ids if not _accounted(entries.get(sid), ledger.lease_seconds)]
+
+
+def _accounted(entry: Entry | None, lease_seconds: float) -> bool:
+    if entry is None:
+        return False
+    if entry.state == "pending":
+        return owner_alive(entry.owner, entry.claimed_at, lease_seconds)  # still in flight in a live run
+    return entry.state != "failed" or bool(entry.last_error)

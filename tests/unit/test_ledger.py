@@ -146,3 +146,13 @@ def test_a_failed_alter_whose_order_went_back_to_the_posted_content_is_posted_ag
     [claim] = ledger.claim(FLOW, TARGET, [cand("1", "h1")], owner)
     assert (claim.action, claim.reason) == ("skip", "unchanged")
     assert ledger.get(FLOW, "1", TARGET).state == "posted"
+
+
+def test_outcomes_fetches_many_records_in_chunks(tmp_path):
+    ledger = SyncLedger(tmp_path / "l.db")
+    owner = current_owner("r")
+    ledger.claim(FLOW, TARGET, [cand(str(i)) for i in range(7)], owner)
+    ledger.record_posted(FLOW, TARGET, [(str(i), str(100 + i), "h1", False) for i in range(5)])
+    found = ledger.outcomes(FLOW, TARGET, [str(i) for i in range(9)], chunk=3)
+    assert sorted(found) == [str(i) for i in range(7)]
+    assert found["4"].target_id == "104" and found["6"].state == "pending" and found["6"].claimed_at
