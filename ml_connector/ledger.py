@@ -1,7 +1,9 @@
 """The sync ledger: what was sent where, once.
 
 For every (flow, source record, target system) the ledger keeps the target's id, a hash of what was
-last posted, a state (`pending -> posted | failed | skipped`), attempts, the last error and times.
+last posted, a state (`pending -> posted | failed | skipped`, or `waiting` for a record that needs
+another one first, e.g. a shipment whose order has no voucher yet), attempts, the last error and
+times. `group_key` ties related records together (a shipment's entries carry its order id).
 Before a write the intent is claimed as `pending` with a deterministic external key; after it the
 outcome is recorded. A `pending` entry whose owner died is handed back as `resolve`: the caller
 must look the key up in the target before re-sending anything.
@@ -36,7 +38,7 @@ CREATE TABLE IF NOT EXISTS sync_entries (
     source_id TEXT NOT NULL,
     target TEXT NOT NULL,
     external_key TEXT NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('pending', 'posted', 'failed', 'skipped')),
+    state TEXT NOT NULL CHECK (state IN ('pending', 'posted', 'failed', 'skipped', 'waiting')),
     action TEXT,
     target_id TEXT,
     posted_hash TEXT,
@@ -51,10 +53,15 @@ CREATE TABLE IF NOT EXISTS sync_entries (
     source_payload TEXT,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
+    group_key TEXT,
     PRIMARY KEY (flow, source_id, target)
 );
-CREATE INDEX IF NOT EXISTS sync_entries_state ON sync_entries (flow, target, state);
+CREATE INDEX IF NOT EXISTS sync_entries_state ON sync_entries (flow, target, state)
 """
+GROUP_INDEX = "CREATE INDEX IF NOT EXISTS sync_entries_group ON sync_entries (flow, target, group_key)"
+# A ledger written before `waiting` and `group_key` existed is rebuilt once, in one transaction.
+_COLUMNS = ("flow, source_id, target, external_key, state, action, target_id, posted_hash, pending_hash, cancelled,"
+            " source_version, attempts, last_error, owner, claimed_at, detail, source_payload, created_at, updated_at")
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,7 @@ class Candidate:
     desired: Desired = "upsert"
     source_version: str | None = None
     detail: dict[str, Any] | None = None
+    group_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +106,7 @@ class Entry:
     source_payload: str | None
     claimed_at: float | None
     updated_at: float
+    group_key: str | None = None
 
 
 def current_owner(run_id: str) -> str:
@@ -135,11 +144,25 @@ class SyncLedger:
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA busy_timeout=60000")
         self._conn.executescript(SCHEMA)
+        self._migrate()
+        self._conn.execute(GROUP_INDEX)
         self._conn.executescript(AUDIT_SCHEMA)
         self.audit = AuditTrail(self._conn, self._write)
 
     def close(self) -> None:
         self._conn.close()
+
+    def _migrate(self) -> None:
+        with self._write() as conn:
+            sql = conn.execute("SELECT sql FROM sqlite_master WHERE name='sync_entries'").fetchone()[0]
+            if "'waiting'" in sql:
+                return
+            conn.execute("ALTER TABLE sync_entries RENAME TO sync_entries_old")
+            conn.execute("DROP INDEX IF EXISTS sync_entries_state")
+            for statement in SCHEMA.split(";"):
+                conn.execute(statement)
+            conn.execute(f"INSERT INTO sync_entries ({_COLUMNS}) SELECT {_COLUMNS} FROM sync_entries_old")
+            conn.execute("DROP TABLE sync_entries_old")
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -168,7 +191,7 @@ class SyncLedger:
                     self._mark_pending(conn, flow, target, cand, claim, owner, now, row is None)
                 elif claim.action == "skip" and row is None:
                     self._insert_skipped(conn, flow, target, cand, claim.reason or "", now)
-                elif claim.action == "skip" and row["state"] == "failed":
+                elif claim.action == "skip" and row["state"] in ("failed", "waiting"):
                     self._settle_failed(conn, row, claim, now)
         return claims
 
@@ -201,17 +224,17 @@ class SyncLedger:
         if new:
             conn.execute(
                 "INSERT INTO sync_entries (flow, source_id, target, external_key, state, action, pending_hash,"
-                " source_version, attempts, owner, claimed_at, detail, created_at, updated_at)"
-                " VALUES (?,?,?,?, 'pending', ?, ?, ?, 1, ?, ?, ?, ?, ?)",
+                " source_version, attempts, owner, claimed_at, detail, created_at, updated_at, group_key)"
+                " VALUES (?,?,?,?, 'pending', ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)",
                 (flow, cand.source_id, target, cand.external_key, action, cand.payload_hash,
-                 cand.source_version, owner, now, detail, now, now),
+                 cand.source_version, owner, now, detail, now, now, cand.group_key),
             )
             return
         conn.execute(
             "UPDATE sync_entries SET state='pending', action=?, pending_hash=?, source_version=?,"
-            " attempts=attempts+1, owner=?, claimed_at=?, detail=?, updated_at=?"
-            " WHERE flow=? AND source_id=? AND target=?",
-            (action, cand.payload_hash, cand.source_version, owner, now, detail, now,
+            " attempts=attempts+1, owner=?, claimed_at=?, detail=?, updated_at=?,"
+            " group_key=COALESCE(?, group_key) WHERE flow=? AND source_id=? AND target=?",
+            (action, cand.payload_hash, cand.source_version, owner, now, detail, now, cand.group_key,
              flow, cand.source_id, target),
         )
 
@@ -238,9 +261,10 @@ class SyncLedger:
     def _insert_skipped(self, conn, flow, target, cand: Candidate, reason: str, now: float) -> None:
         conn.execute(
             "INSERT INTO sync_entries (flow, source_id, target, external_key, state, action, last_error,"
-            " source_version, detail, created_at, updated_at) VALUES (?,?,?,?, 'skipped', 'skip', ?, ?, ?, ?, ?)",
+            " source_version, detail, created_at, updated_at, group_key)"
+            " VALUES (?,?,?,?, 'skipped', 'skip', ?, ?, ?, ?, ?, ?)",
             (flow, cand.source_id, target, cand.external_key, reason, cand.source_version,
-             json.dumps(cand.detail or {}, default=str), now, now),
+             json.dumps(cand.detail or {}, default=str), now, now, cand.group_key),
         )
 
     # --- outcomes ---------------------------------------------------------------------------
@@ -267,19 +291,27 @@ class SyncLedger:
 
     def record_failed_unclaimed(self, flow: str, target: str, cand: Candidate, error: str, payload: str) -> None:
         """A record that failed before any claim (e.g. it could not be mapped): keep it for replay."""
+        self._record_unclaimed("failed", "map", flow, target, cand, error, payload)
+
+    def record_waiting(self, flow: str, target: str, cand: Candidate, reason: str, payload: str) -> None:
+        """A record that cannot be sent until another one is (its order): kept, with why, to try again."""
+        self._record_unclaimed("waiting", "wait", flow, target, cand, reason, payload)
+
+    def _record_unclaimed(self, state: str, action: str, flow: str, target: str, cand: Candidate, error: str,
+                          payload: str) -> None:
         now = time.time()
         with self._write() as conn:
             conn.execute(
                 "INSERT INTO sync_entries (flow, source_id, target, external_key, state, action, last_error,"
-                " source_version, detail, source_payload, attempts, created_at, updated_at)"
-                " VALUES (?,?,?,?, 'failed', 'map', ?, ?, ?, ?, 1, ?, ?)"
+                " source_version, detail, source_payload, attempts, created_at, updated_at, group_key)"
+                " VALUES (?,?,?,?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)"
                 " ON CONFLICT (flow, source_id, target) DO UPDATE SET"
-                " state=CASE WHEN sync_entries.target_id IS NULL THEN 'failed' ELSE sync_entries.state END,"
+                " state=CASE WHEN sync_entries.target_id IS NULL THEN excluded.state ELSE sync_entries.state END,"
                 " last_error=excluded.last_error, source_payload=excluded.source_payload,"
                 " source_version=excluded.source_version, attempts=sync_entries.attempts+1,"
-                " updated_at=excluded.updated_at",
-                (flow, cand.source_id, target, cand.external_key, error, cand.source_version,
-                 json.dumps(cand.detail or {}, default=str), payload, now, now),
+                " group_key=COALESCE(excluded.group_key, sync_entries.group_key), updated_at=excluded.updated_at",
+                (flow, cand.source_id, target, cand.external_key, state, action, error, cand.source_version,
+                 json.dumps(cand.detail or {}, default=str), payload, now, now, cand.group_key),
             )
 
     def release(self, flow: str, target: str, source_ids: Iterable[str], error: str) -> None:
@@ -320,6 +352,18 @@ class SyncLedger:
             found.update((row["source_id"], _entry(row)) for row in rows)
         return found
 
+    def by_group(self, flow: str, target: str, group_keys: Sequence[str], *, chunk: int = 500) -> list[Entry]:
+        """Every entry of `flow` whose group key is one of `group_keys` (e.g. all shipments of some orders)."""
+        found: list[Entry] = []
+        for start in range(0, len(group_keys), chunk):
+            keys = list(group_keys[start:start + chunk])
+            marks = ",".join("?" * len(keys))
+            rows = self._conn.execute(
+                f"SELECT * FROM sync_entries WHERE flow=? AND target=? AND group_key IN ({marks})",
+                [flow, target, *keys])
+            found.extend(_entry(row) for row in rows)
+        return found
+
     def counts(self, flow: str) -> dict[str, int]:
         rows = self._conn.execute("SELECT state, count(*) FROM sync_entries WHERE flow=? GROUP BY state", (flow,))
         return {state: n for state, n in rows}
@@ -331,5 +375,5 @@ def _entry(row: sqlite3.Row) -> Entry:
         state=row["state"], action=row["action"], target_id=row["target_id"], posted_hash=row["posted_hash"],
         cancelled=bool(row["cancelled"]), attempts=row["attempts"], last_error=row["last_error"],
         owner=row["owner"], detail=json.loads(row["detail"] or "{}"), source_payload=row["source_payload"],
-        claimed_at=row["claimed_at"], updated_at=row["updated_at"],
+        claimed_at=row["claimed_at"], updated_at=row["updated_at"], group_key=row["group_key"],
     )

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from ml_connector import ledger as ledger_module
 from ml_connector.ledger import Candidate, SyncLedger, current_owner
 
 FLOW, TARGET = "shipstation_tally.orders", "tally"
@@ -156,3 +157,42 @@ def test_outcomes_fetches_many_records_in_chunks(tmp_path):
     found = ledger.outcomes(FLOW, TARGET, [str(i) for i in range(9)], chunk=3)
     assert sorted(found) == [str(i) for i in range(7)]
     assert found["4"].target_id == "104" and found["6"].state == "pending" and found["6"].claimed_at
+
+
+def test_waiting_records_keep_payload_and_are_created_when_claimed_again(tmp_path):
+    ledger = SyncLedger(tmp_path / "l.sqlite3")
+    cand = Candidate("s1", "ss-shipment-s1", "", group_key="o1")
+    ledger.record_waiting("ship", "tally", cand, "waiting for order o1", '{"shipmentId": 1}')
+    [entry] = ledger.entries("ship", "waiting")
+    assert (entry.last_error, entry.source_payload, entry.group_key) == ("waiting for order o1", '{"shipmentId": 1}',
+                                                                         "o1")
+    [claim] = ledger.claim("ship", "tally", [Candidate("s1", "ss-shipment-s1", "h", group_key="o1")], "me")
+    assert claim.action == "create"
+    ledger.record_waiting("ship", "tally", Candidate("s3", "k3", ""), "wait", "{}")
+    [skip] = ledger.claim("ship", "tally", [Candidate("s3", "k3", "", "cancel")], "me")
+    assert skip.action == "skip" and ledger.get("ship", "s3", "tally").state == "skipped"  # voided while waiting
+
+
+def test_group_keys_find_related_records(tmp_path):
+    ledger = SyncLedger(tmp_path / "l.sqlite3")
+    ledger.claim("ship", "tally", [Candidate("a", "ka", "h", group_key="o1"), Candidate("b", "kb", "h", group_key="o2"),
+                                   Candidate("c", "kc", "h", group_key="o1")], "me")
+    assert sorted(e.source_id for e in ledger.by_group("ship", "tally", ["o1"])) == ["a", "c"]
+    assert ledger.by_group("ship", "tally", []) == []
+
+
+def test_a_ledger_from_before_waiting_existed_is_migrated_in_place(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path)
+    old_schema = ledger_module.SCHEMA.replace(", 'waiting'", "").replace("    group_key TEXT,\n", "")
+    conn.executescript(old_schema)
+    conn.execute("INSERT INTO sync_entries (flow, source_id, target, external_key, state, target_id, posted_hash,"
+                 " created_at, updated_at) VALUES ('f', '1', 't', 'k', 'posted', '99', 'h', 1, 1)")
+    conn.commit()
+    conn.close()
+    ledger = SyncLedger(path)
+    assert ledger.get("f", "1", "t").target_id == "99"
+    ledger.record_waiting("f", "t", Candidate("2", "k2", "", group_key="g"), "wait", "{}")
+    assert [e.source_id for e in ledger.by_group("f", "t", ["g"])] == ["2"]
+    SyncLedger(path)  # a second open finds it migrated and changes nothing
+    assert ledger.get("f", "1", "t").state == "posted"
