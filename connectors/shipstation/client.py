@@ -9,6 +9,16 @@ Incremental order reads (§6.2): call :meth:`ShipStationClient.iter_order_pages`
 neither hide others nor appear twice at the same version (see ``paginate.ModifyDateScan``). The
 caller's next cursor is the greatest ``modify_date`` it actually received; the overlap covers
 same-second edits, the seconds-only filter resolution and the ambiguous DST fall-back hour.
+
+Shipments (labels, §3.1) have no ``modifyDate``: poll them twice, by ``createDate`` for new labels
+and by ``voidDate`` for voids (§6.3, §6.4), with :meth:`ShipStationClient.iter_shipment_pages_raw`.
+Both walks sort by ``createDate`` and use the same restart-from-the-last-date scan keyed on it
+(``paginate.ShipmentScan``). A label's ``createDate`` never changes and labels are never deleted, so
+rows cannot leave their place; the restart still guards against ties on ``createDate`` that swap
+between two requests, for the price of re-reading one second's rows per page. A label created (or
+voided) *during* a scan but sorted before its position is not returned by that scan, so the next
+window must start no later than this window's ``end`` minus ``SHIPMENT_DATE_OVERLAP``; in a void
+scan the rows are not in ``voidDate`` order, so the greatest ``void_date`` seen is **not** a safe cursor.
 """
 
 from __future__ import annotations
@@ -18,24 +28,43 @@ import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import httpx
 from pydantic import SecretStr
 
-from connectors.common.errors import ConnectorError, ServerError
+from connectors.common.errors import ConnectorError, RateLimited, ServerError
 from connectors.common.http import BaseClient, Params
 from connectors.common.retry import RetryPolicy
 from connectors.common.timezones import format_pacific_filter
 from connectors.shipstation import settings
 from connectors.shipstation.auth import ShipStationAuth
 from connectors.shipstation.models import Customer, Order, Product, RawRecord
-from connectors.shipstation.paginate import ModifyDateScan, PageNumberPaginator, modify_date_of
+from connectors.shipstation.paginate import (
+    KeysetScan,
+    ModifyDateScan,
+    PageNumberPaginator,
+    ShipmentScan,
+    modify_date_of,
+)
 from connectors.shipstation.ratelimit import RateLimiter, shared_limiter
+from connectors.shipstation.shipments import Shipment
+from connectors.shipstation.webhooks import (
+    ResourceKind,
+    ResourceNotAllowed,
+    redact_url,
+    resolve_resource_url,
+    scrub_error,
+    subscription_body,
+    subscription_id,
+    url_secrets,
+)
 
 log = logging.getLogger(__name__)
 
 RawPage = list[dict[str, Any]]
+ShipmentDateField = Literal["create", "void"]
+__all__ = ["ResourceNotAllowed", "ShipStationClient"]
 R = TypeVar("R", bound=RawRecord)
 
 
@@ -102,17 +131,7 @@ class ShipStationClient(BaseClient):
         are skipped. Datetimes must be aware; they are sent as Pacific wall time.
         """
         scan = ModifyDateScan(modify_date_start, modify_date_end)
-        paginator = PageNumberPaginator("orders")
-        while True:
-            envelope = self.get_json(settings.ORDERS_PATH, scan.params() | paginator.params(_size(page_size)))
-            records = _items(envelope, "orders")
-            fresh = scan.admit(records)
-            if fresh:
-                yield fresh
-            if paginator.next_page(envelope) is None:
-                return
-            if scan.advance(records):
-                paginator.restart()
+        return self._scan_pages(settings.ORDERS_PATH, "orders", scan, {}, page_size)
 
     def iter_order_pages(
         self,
@@ -160,6 +179,110 @@ class ShipStationClient(BaseClient):
         records = _items(self.get_json(settings.ORDERS_PATH, params), "orders")
         return modify_date_of(records[0]) if records else None
 
+    # -- shipments (labels) ----------------------------------------------------------------------
+
+    def iter_shipment_pages_raw(
+        self,
+        start: datetime,
+        end: datetime | None = None,
+        *,
+        by: ShipmentDateField = "create",
+        include_items: bool = True,
+        page_size: int = settings.PAGE_SIZE,
+    ) -> Iterator[RawPage]:
+        """Yield labels created (``by="create"``) or voided (``by="void"``) in ``[start, end]``, as raw pages.
+
+        Oldest ``createDate`` first, each ``shipmentId`` once per scan; bounds are aware datetimes sent
+        as Pacific wall time (the end rounded up to the second). See the module docstring for cursors.
+        """
+        scan = ShipmentScan(start, end, by=by)
+        return self._scan_pages(
+            settings.SHIPMENTS_PATH, "shipments", scan, {"includeShipmentItems": include_items}, page_size
+        )
+
+    def iter_shipments(
+        self,
+        start: datetime,
+        end: datetime | None = None,
+        *,
+        by: ShipmentDateField = "create",
+        include_items: bool = True,
+        page_size: int = settings.PAGE_SIZE,
+    ) -> Iterator[Shipment]:
+        """Like :meth:`iter_shipment_pages_raw`, one parsed ``Shipment`` at a time (bad record: ``RecordError``)."""
+        pages = self.iter_shipment_pages_raw(start, end, by=by, include_items=include_items, page_size=page_size)
+        for page in pages:
+            yield from (Shipment.from_raw(record) for record in page)
+
+    def list_shipments_for_order(self, order_id: int) -> list[Shipment]:
+        """Every label of one order (§6.5: there may be many), with items, oldest first."""
+        params = {"orderId": int(order_id), "includeShipmentItems": True, "sortBy": "CreateDate", "sortDir": "ASC"}
+        unique: dict[Any, dict[str, Any]] = {}
+        for page in self.iter_pages_raw(settings.SHIPMENTS_PATH, "shipments", params):
+            unique.update((record.get("shipmentId"), record) for record in page)
+        return [Shipment.from_raw(record) for record in unique.values() if record.get("orderId") == int(order_id)]
+
+    # -- webhooks (§4) ---------------------------------------------------------------------------
+
+    def iter_resource_pages(
+        self, resource_url: str, *, page_size: int = settings.PAGE_SIZE
+    ) -> Iterator[tuple[ResourceKind, RawPage]]:
+        """Follow a webhook's ``resource_url``: yield ``(kind, raw records)`` per page, kind ``orders|shipments``.
+
+        Raises ``ResourceNotAllowed`` before any request unless the URL is on our ShipStation host
+        (``webhooks.resource_url_allowed``) and names the ``/orders`` or ``/shipments`` list.
+        """
+        target = resolve_resource_url(resource_url, self.base_url)  # raises now, not at the first next()
+        id_field = "orderId" if target.kind == "orders" else "shipmentId"
+
+        def pages() -> Iterator[tuple[ResourceKind, RawPage]]:
+            seen: set[Any] = set()
+            for page in self.iter_pages_raw(target.url, target.kind, target.params, page_size=page_size):
+                fresh = [record for record in page if record.get(id_field) not in seen]
+                seen.update(record.get(id_field) for record in fresh)
+                if fresh:
+                    yield target.kind, fresh
+
+        return pages()
+
+    def list_webhooks(self) -> list[dict[str, Any]]:
+        """The V1 webhook subscriptions (``Url`` may hold a secret token: do not log these)."""
+        reply = self.get_json(settings.WEBHOOKS_PATH)
+        return list(reply) if isinstance(reply, list) else _items(reply, "webhooks")
+
+    def subscribe_webhook(
+        self, target_url: str, event: str, *, store_id: int | None = None, friendly_name: str | None = None
+    ) -> int:
+        """Subscribe ``target_url`` to a V1 ``event``; return the new webhook id.
+
+        Sent once, retried only after a 429 (the request was refused, so nothing was created): a
+        5xx or a timeout may still have created the hook, so it surfaces for the caller to check
+        with :meth:`list_webhooks`. ``target_url`` never appears in logs or errors.
+        """
+        body = subscription_body(target_url, event, store_id=store_id, friendly_name=friendly_name)
+        reply = self._post_once(settings.WEBHOOK_SUBSCRIBE_PATH, body, url_secrets(target_url))
+        webhook_id = subscription_id(reply)
+        log.info("subscribed ShipStation webhook %s (%s) to %s", webhook_id, event, redact_url(target_url))
+        return webhook_id
+
+    def unsubscribe_webhook(self, webhook_id: int) -> None:
+        """Delete one webhook subscription; ``NotFound`` if there is no such hook."""
+        self.request_json("DELETE", f"{settings.WEBHOOKS_PATH}/{int(webhook_id)}")
+
+    def _post_once(self, path: str, body: dict[str, Any], secrets: tuple[str, ...]) -> Any:
+        """POST ``body``, retrying only 429s; errors have ``secrets`` scrubbed before anything sees them."""
+        for attempt in range(1, self._retry.max_attempts + 1):
+            try:
+                return self._attempt("POST", path, None, body)
+            except RateLimited as error:
+                if attempt == self._retry.max_attempts:
+                    raise scrub_error(error, secrets) from None
+                log.warning("POST %s rate limited; retrying in %.1fs", path, error.retry_after)
+                self._sleep(error.retry_after)
+            except ConnectorError as error:
+                raise scrub_error(error, secrets) from None
+        raise AssertionError("unreachable")
+
     # -- other resources ------------------------------------------------------------------------
 
     def iter_pages_raw(
@@ -186,6 +309,21 @@ class ShipStationClient(BaseClient):
         """Every customer; newest modification first by default (no date filter exists, §3.3)."""
         params = {"sortBy": sort_by, "sortDir": sort_dir}
         yield from self._iter_records(settings.CUSTOMERS_PATH, "customers", params, Customer, page_size)
+
+    def _scan_pages(self, path: str, key: str, scan: KeysetScan, params: Params, page_size: int) -> Iterator[RawPage]:
+        """Walk ``scan`` (restarting page numbers whenever its keyset moves), yielding unseen records."""
+        paginator = PageNumberPaginator(key)
+        size = _size(page_size)
+        while True:
+            envelope = self.get_json(path, dict(params) | scan.params() | paginator.params(size))
+            records = _items(envelope, key)
+            fresh = scan.admit(records)
+            if fresh:
+                yield fresh
+            if paginator.next_page(envelope) is None:
+                return
+            if scan.advance(records):
+                paginator.restart()
 
     def _iter_records(self, path: str, key: str, params: Params, model: type[R], page_size: int) -> Iterator[R]:
         for page in self.iter_pages_raw(path, key, params, page_size=page_size):

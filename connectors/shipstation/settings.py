@@ -23,6 +23,8 @@ RESET_PADDING_SECONDS = 1.0  # §6.9: sleep X-Rate-Limit-Reset + 1 s
 
 # §6.2: polling windows on modifyDate overlap by at least an hour (more across DST).
 MODIFY_DATE_OVERLAP = timedelta(hours=1)
+# §6.3/§6.4: shipments are polled by createDate and by voidDate; overlap those windows the same way.
+SHIPMENT_DATE_OVERLAP = timedelta(hours=1)
 
 TIMEOUT_SECONDS = 30.0
 MAX_RETRIES = 5  # retries after the first attempt
@@ -32,6 +34,9 @@ BACKOFF_MAX_SECONDS = 60.0
 ORDERS_PATH = "/orders"
 PRODUCTS_PATH = "/products"
 CUSTOMERS_PATH = "/customers"
+SHIPMENTS_PATH = "/shipments"
+WEBHOOKS_PATH = "/webhooks"
+WEBHOOK_SUBSCRIBE_PATH = "/webhooks/subscribe"
 PING_PATH = ORDERS_PATH  # one order is the cheapest authenticated read every account can make
 
 ORDER_STATUSES = (
