@@ -8,6 +8,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from ml_connector.webhooks.commands import add_parser as add_webhooks_parser
+
 FLOWS = {"shipstation-to-tally": "shipstation_to_tally"}
 
 
@@ -59,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="ping each configured system and say what works")
     check.set_defaults(func=cmd_check)
+
+    add_webhooks_parser(sub)
     return parser
 
 
