@@ -8,17 +8,29 @@ TallyPrime company masters that agree with the products, for the Tally simulator
 Beyond the brief's fields the `Merchant` also carries `stores`, `warehouses` and `unknown_sku`.
 Customer names are unique (a repeated name would make Tally ledger names ambiguous on purpose
 only where a test wants it). Currency is INR (V1 orders carry none; §2.2).
+
+`shipments` holds the labels bought before `start` (see `merchant_shipping.py`: made last, on a
+separate RNG, so the orders and edits of a seed are those it gave before labels existed, except
+that shipped orders are `shipped`). `special` then also names `split_shipment`, `voided_label`
+(voided, no replacement), `replaced_label` (voided, then replaced) and `over_shipment`, and later
+batches 2 and 3 also hold `ship` and `void` changes. `ship_share=0` turns all of that off.
+`Merchant.new_orders` makes the orders of a later store import for the simulator's control plane.
 """
 
 from __future__ import annotations
 
+import gc
 import random
 import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from sandbox.merchant_shipping import plan_shipping
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 DEFAULT_START = datetime(2026, 4, 3, 12, 0, tzinfo=UTC)
@@ -87,10 +99,24 @@ class Merchant:
     unknown_sku: str
     stores: list[Record] = field(default_factory=list)
     warehouses: list[Record] = field(default_factory=list)
+    shipments: list[Record] = field(default_factory=list)
 
     def order(self, order_number: str) -> Record:
         """The order with exactly this orderNumber."""
         return next(o for o in self.orders if o["orderNumber"] == order_number)
+
+    def shipments_of(self, order_number: str) -> list[Record]:
+        """The labels of one order (voided ones included), oldest first."""
+        return [s for s in self.shipments if s["orderNumber"] == order_number]
+
+    def new_orders(self, rng: random.Random, count: int, *, now: datetime, existing: Iterable[Record],
+                   store_id: int = 310002) -> list[Record]:
+        """`count` orders a store import brings in at `now`: existing customers, active catalog.
+
+        `awaiting_shipment`, numbered after the highest number in `existing` for the store; no
+        `orderId`/`orderItemId` yet (the simulator assigns them, and the create/modify dates).
+        """
+        return _import_orders(self, rng, count, now, existing, store_id)
 
 
 def _money(value: Decimal | int | float | str) -> Decimal:
@@ -390,9 +416,62 @@ WAREHOUSES = [{
 }]
 
 
+def _address_of(customer: Record) -> Record:
+    """The ship-to address a customer's orders carry (the one `_customer` made)."""
+    return {"name": customer["name"], "company": customer.get("company"), "street1": customer["street1"],
+            "city": customer["city"], "state": customer["state"], "postalCode": customer["postalCode"],
+            "country": customer["countryCode"], "phone": customer["phone"],
+            "residential": customer.get("company") is None, "addressVerified": customer["addressVerified"]}
+
+
+_STORE_NUMBERING = {310001: ("PH", "ph-", 5_001), 310002: ("WC", "wc_order_", 100_001)}
+
+
+def _import_orders(merchant: Merchant, rng: random.Random, count: int, now: datetime, existing: Iterable[Record],
+                   store_id: int) -> list[Record]:
+    products = [p for p in merchant.products if p.get("active", True) and p["sku"] != merchant.unknown_sku]
+    rates = {p["sku"]: CATALOG[p["productCategory"]["categoryId"] - 9001][2] for p in products}
+    eans = {p["sku"]: _ean13(p["productId"] - 7_000_000) for p in products}
+    maker = _OrderMaker(rng, products, rates, eans, now)
+    people = [(c, _address_of(c)) for c in merchant.customers]
+    prefix, token, first = _STORE_NUMBERING.get(store_id, (f"S{store_id}", f"s{store_id}-", 1))
+    taken = [int(o["orderNumber"][len(prefix) + 1:]) for o in existing
+             if o["orderNumber"].startswith(prefix + "-") and o["orderNumber"][len(prefix) + 1:].isdigit()]
+    number = max(taken, default=first - 1)
+    advanced = {310001: _MANUAL_STORE, 310002: _WC_STORE}.get(store_id, {"storeId": store_id})
+    orders = []
+    for n in range(1, count + 1):
+        order = maker.make(*rng.choice(people), order_date=now - timedelta(minutes=rng.randint(2, 90)),
+                           status="awaiting_shipment")
+        key = token + "".join(rng.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=13))
+        orders.append({**order, "orderNumber": f"{prefix}-{number + n}", "orderKey": key, "advancedOptions": advanced})
+    return orders
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic GC while building: every full pass would re-walk the millions of dicts made so far."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def generate_merchant(seed: int = 7, n_orders: int = 200, n_skus: int = 300, n_customers: int = 120,
-                      start: datetime | None = None) -> Merchant:
-    """A deterministic merchant whose orders fall in the eight weeks before `start` (aware)."""
+                      start: datetime | None = None, ship_share: float = 0.4) -> Merchant:
+    """A deterministic merchant whose orders fall in the eight weeks before `start` (aware).
+
+    `ship_share` of the shippable orders have labels (0: no labels, specials or ship/void changes).
+    """
+    with _gc_paused():
+        return _generate(seed, n_orders, n_skus, n_customers, start, ship_share)
+
+
+def _generate(seed: int, n_orders: int, n_skus: int, n_customers: int, start: datetime | None,
+              ship_share: float) -> Merchant:
     start = start or DEFAULT_START
     if start.tzinfo is None:
         raise ValueError("start must be timezone-aware")
@@ -412,9 +491,15 @@ def generate_merchant(seed: int = 7, n_orders: int = 200, n_skus: int = 300, n_c
     orders = _number(rng, [*regular, *specials.values()])
     special = {name: order["orderNumber"] for name, order in specials.items()}
     existing = people[len(SPECIAL_CUSTOMERS)][0]["name"]
+    customers = _dated_customers(people, orders)
+    later = _later_changes(rng, orders, special, rates)
+    tally = _tally(rng, products, eans, existing)
+    shipments: list[Record] = []
+    if ship_share > 0:  # last, on its own RNG: everything above is as it was before labels existed
+        shipping = plan_shipping(seed, orders, special, later, start, ship_share)
+        orders, shipments, special = shipping.orders, shipping.shipments, special | shipping.special
     return Merchant(
-        seed=seed, start=start, products=[*products, unknown], customers=_dated_customers(people, orders),
-        orders=orders, special=special, later_changes=_later_changes(rng, orders, special, rates),
-        tally=_tally(rng, products, eans, existing), unknown_sku=unknown["sku"],
-        stores=[dict(s) for s in STORES], warehouses=[dict(w) for w in WAREHOUSES],
+        seed=seed, start=start, products=[*products, unknown], customers=customers, orders=orders,
+        special=special, later_changes=later, tally=tally, unknown_sku=unknown["sku"],
+        stores=[dict(s) for s in STORES], warehouses=[dict(w) for w in WAREHOUSES], shipments=shipments,
     )

@@ -1,4 +1,7 @@
-"""The embedded sandbox: a ShipStation V1 and a TallyPrime simulator seeded from one merchant.
+"""The embedded sandbox: ShipStation V1 and V2 (inventory) and TallyPrime simulators seeded from one merchant.
+
+ShipStation holds the merchant's orders and labels; `ship`, `void`, `import_orders` and `advance`
+change them as a merchant would, and fire the V1 webhooks a subscriber asked for.
 
 Used by `ml-connector demo` / `ml-connector sandbox` and by the tests. Imports nothing from our own
 connectors or flows; it talks to the simulators only through their HTTP APIs and control planes.
@@ -6,7 +9,9 @@ connectors or flows; it talks to the simulators only through their HTTP APIs and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import random
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -16,11 +21,14 @@ from sandbox.merchant import Merchant, generate_merchant
 from sandbox.runner import ServedApp, serve
 from sandbox.shipstation.app import create_app as shipstation_app
 from sandbox.shipstation.state import ShipStationState
+from sandbox.shipstation_v2.app import create_app as shipstation_v2_app
+from sandbox.shipstation_v2.state import ShipStationV2State
 from sandbox.tally.app import create_app as tally_app
 from sandbox.tally.state import TallyState
 
 API_KEY = "sandbox-api-key"
 API_SECRET = "sandbox-api-secret"
+V2_API_KEY = "sandbox-v2-api-key"
 
 
 @dataclass
@@ -30,6 +38,8 @@ class Sandbox:
     tally: ServedApp
     shipstation_state: ShipStationState
     tally_state: TallyState
+    shipstation_v2: ServedApp | None = None
+    shipstation_v2_state: ShipStationV2State | None = field(default=None, repr=False)
 
     @property
     def company(self) -> str:
@@ -45,14 +55,51 @@ class Sandbox:
             "SHIPSTATION_SYNC_START": (earliest - timedelta(days=1)).isoformat(),
             "TALLY_URL": self.tally.base_url,
             "TALLY_COMPANY": self.company,
-        }
+        } | ({"SHIPSTATION_V2_BASE_URL": self.shipstation_v2.base_url, "SHIPSTATION_V2_API_KEY": V2_API_KEY,
+              "WEBHOOK_JWKS_URL": f"{self.shipstation_v2.base_url}/jwks"} if self.shipstation_v2 else {})
 
     def advance(self) -> dict[str, Any]:
-        """Apply the merchant's next batch of edits and cancellations in ShipStation."""
-        body = httpx.post(f"{self.shipstation.base_url}/__sandbox/advance", timeout=30).json()
+        """Apply the merchant's next batch of later changes in ShipStation; counts per kind and the changes.
+
+        Batch 1 holds only edits and cancellations; later batches also buy (`shipped`) and void labels.
+        """
+        body = self._control("POST", "/advance")
         applied = body.get("applied", [])
-        cancelled = sum(1 for change in applied if change.get("kind") == "cancel")
-        return {"edited": len(applied) - cancelled, "cancelled": cancelled, "applied": applied}
+        kinds = Counter(change.get("kind") for change in applied)
+        return {"edited": kinds["edit_line"], "cancelled": kinds["cancel"], "shipped": kinds["ship"],
+                "voided": kinds["void"], "applied": applied}
+
+    def ship(self, order_id: int, items: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """Buy a label for `items` (`[{"lineItemKey", "quantity"}]`; None = the whole order): the Shipment JSON."""
+        return self._control("POST", "/ship", {"orderId": order_id, "items": items})
+
+    def void(self, shipment_id: int) -> dict[str, Any]:
+        """Void a label through the real `POST /shipments/voidlabel`: `{"approved", "message"}`."""
+        answer = httpx.post(f"{self.shipstation.base_url}/shipments/voidlabel", json={"shipmentId": shipment_id},
+                            auth=(API_KEY, API_SECRET), timeout=30)
+        answer.raise_for_status()
+        return answer.json()
+
+    def import_orders(self, count: int) -> dict[str, Any]:
+        """A store import of `count` new orders (fires ORDER_NOTIFY): `{"orderIds", "orderNumbers"}`."""
+        return self._control("POST", "/import-orders", {"count": count})
+
+    def shipments(self) -> list[dict[str, Any]]:
+        """Every label ShipStation holds (voided ones and items included), oldest first."""
+        return self._control("GET", "/shipments")
+
+    def webhook_log(self) -> list[dict[str, Any]]:
+        """Every webhook delivery scheduled so far, with its outcome."""
+        return self._control("GET", "/webhooks/log")
+
+    def flush_webhooks(self) -> list[dict[str, Any]]:
+        """Deliver every pending webhook now (drops still drop); the log afterwards."""
+        return self._control("POST", "/webhooks/flush")
+
+    def _control(self, method: str, path: str, body: Any = None) -> Any:
+        answer = httpx.request(method, f"{self.shipstation.base_url}/__sandbox{path}", json=body, timeout=60)
+        answer.raise_for_status()
+        return answer.json()
 
     def vouchers(self) -> list[dict[str, Any]]:
         """Every voucher the TallyPrime simulator holds (cancelled ones included)."""
@@ -61,6 +108,8 @@ class Sandbox:
     def stop(self) -> None:
         self.shipstation.stop()
         self.tally.stop()
+        if self.shipstation_v2 is not None:
+            self.shipstation_v2.stop()
 
     def __enter__(self) -> Sandbox:
         return self
@@ -70,12 +119,39 @@ class Sandbox:
 
 
 def start_sandbox(*, seed: int = 7, orders: int = 200, rate_limit: int = 40, window_seconds: float = 60.0,
-                  import_delay: float = 0.0, merchant: Merchant | None = None) -> Sandbox:
-    """Generate a merchant and serve both simulators on free loopback ports."""
+                  import_delay: float = 0.0, merchant: Merchant | None = None,
+                  webhook_delay: tuple[float, float] = (1.0, 4.0), webhook_drop_rate: float = 0.1,
+                  webhook_seed: int | None = None) -> Sandbox:
+    """Generate a merchant and serve both simulators on free loopback ports.
+
+    ShipStation webhooks arrive `webhook_delay` seconds late and are lost with `webhook_drop_rate`
+    (their RNG seeded with `webhook_seed`, default `seed`).
+    """
     merchant = merchant or generate_merchant(seed=seed, n_orders=orders)
     ss_state = ShipStationState.from_merchant(merchant)
     tally_state = TallyState.from_masters(merchant.tally)
-    shipstation = serve(shipstation_app(ss_state, credentials={API_KEY: API_SECRET}, rate_limit=rate_limit,
-                                        window_seconds=window_seconds))
+    ss_app = shipstation_app(ss_state, credentials={API_KEY: API_SECRET}, rate_limit=rate_limit,
+                             window_seconds=window_seconds, webhook_delay=webhook_delay,
+                             webhook_drop_rate=webhook_drop_rate,
+                             webhook_seed=seed if webhook_seed is None else webhook_seed)
+    shipstation = serve(ss_app)
+    ss_app.state.webhooks.base_url = shipstation.base_url
     tally = serve(tally_app(tally_state, import_delay=import_delay))
-    return Sandbox(merchant, shipstation, tally, ss_state, tally_state)
+    v2_state = ShipStationV2State.seeded(v2_inventory(merchant, seed))
+    v2 = serve(shipstation_v2_app(v2_state, api_keys={V2_API_KEY}, rate_limit=200 if rate_limit else 0))
+    return Sandbox(merchant, shipstation, tally, ss_state, tally_state, v2, v2_state)
+
+
+def v2_inventory(merchant: Merchant, seed: int) -> dict[str, int]:
+    """ShipStation's counts when the merchant turns inventory on: mostly Tally's opening stock, some
+    counted differently, some SKUs never entered."""
+    rng = random.Random(seed * 31 + 5)
+    opening = {sku: int(item["opening_qty"]) for item in merchant.tally["stock_items"]
+               for sku in [item["name"], *item["aliases"]]}
+    stock = {}
+    for product in merchant.products:
+        sku, roll = product["sku"], rng.random()
+        if sku not in opening or roll < 0.1:
+            continue
+        stock[sku] = opening[sku] if roll < 0.75 else max(0, opening[sku] + rng.randint(-15, 15))
+    return stock

@@ -4,8 +4,11 @@
     app = create_app(state, credentials={"key": "secret"}, rate_limit=40, window_seconds=60)
 
 Covered: `GET /orders`, `GET|DELETE /orders/{orderId}`, `POST /orders/createorder`,
-`POST /orders/createorders`, `GET /products[/{id}]`, `GET /customers[/{id}]`, `GET /stores`,
-`GET /warehouses`, plus the sandbox control plane under `/__sandbox/` (see `control.py`).
+`POST /orders/createorders`, `POST /orders/createlabelfororder`, `GET /shipments`,
+`POST /shipments/voidlabel`, `GET /webhooks`, `POST /webhooks/subscribe`, `DELETE /webhooks/{id}`,
+`GET /products[/{id}]`, `GET /customers[/{id}]`, `GET /stores`, `GET /warehouses`, plus the
+sandbox control plane under `/__sandbox/` (see `control.py`). Webhooks are delivered by
+`delivery.py`; `create_app(..., webhook_delay=(1, 4), webhook_drop_rate=0.1, webhook_seed=0)`.
 
 Where the reference is silent, this simulator assumes:
 - Auth failures answer 401 with the plain-text body `401 Unauthorized`, carry no `X-Rate-Limit-*`
@@ -36,6 +39,45 @@ Where the reference is silent, this simulator assumes:
 - A customer is created the first time an order arrives with a new `customerUsername`, from the
   order's `shipTo` and `customerEmail`; later orders do not change it. Default sort of products
   and customers (not documented) is ascending id.
+- Query parameter names are case-insensitive (ASP.NET binding): webhook URLs say `storeID`.
+
+Shipments (labels), assumptions:
+- Labels can be bought for `awaiting_payment`, `awaiting_shipment`, `on_hold` and `shipped` orders;
+  cancelled, fill-provider (`pending_fulfillment`, `rejected_fulfillment`) and soft-deleted
+  orders are refused with 400 `{"Message": "[sandbox] …"}`.
+- Shipped quantities are never checked against the order: a reprint may over-ship (§6.5).
+  Discount lines (`adjustment`) never appear in `shipmentItems` (as in the docs' example, §8.2).
+- Whether `modifyDate` moves on label creation is unverified (§7). Here every label and every
+  void sets the order's `modifyDate` to now; the first active label makes the order `shipped`
+  with that label's `shipDate`; voiding its last active label puts it back to
+  `awaiting_shipment` without a `shipDate`. Further labels of a shipped order keep its `shipDate`.
+- `createlabelfororder` needs `orderId`, `carrierCode`, `serviceCode`, `shipDate`; `confirmation`
+  null means `none` (the docs' own example sends null); no `weight` = Σ line weight × quantity.
+  It labels every goods line in full and answers the full Shipment shape (a superset of the
+  docs' six-field example) with `shipmentItems` null and a one-page placeholder PDF as
+  `labelData`. `testLabel: true` answers the same but stores nothing and fires nothing.
+- `voidlabel` answers `{"approved": true, "message": "Label voided successfully"}`; an already
+  voided label `{"approved": false, "message": "[sandbox] Label n has already been voided."}`;
+  an unknown id 404. Voided labels stay listed (`voided: true`, `voidDate`).
+- `GET /shipments` also takes `batchId` (SHIP_NOTIFY URLs carry it, §4): the labels of one
+  creation batch. Each API call or control action is one batch; labels made together (several
+  in one action, e.g. `advance`) share `batchNumber` = the batch id, a lone label has none.
+  Generated labels belong to no batch. Label cost is ₹60 + ₹9 per started pound.
+
+Webhooks, assumptions:
+- Subscribe answers `{"id": n}` (the apiary spec; the newer spec's `{WebHookID, …}` is not used).
+  `target_url` must be an absolute http(s) URL and `store_id` a known store, else 400.
+  `DELETE /webhooks/{id}` answers 200 with an empty body; an unknown id 404.
+- ORDER_NOTIFY fires per import action per store (`createorder`, one `createorders` call, a
+  control import) for new orders not `awaiting_payment`, and for orders leaving
+  `awaiting_payment` for anything but `cancelled`; the URL's `importBatch` lists exactly those
+  orders in `GET /orders`. SHIP_NOTIFY fires per batch per store. Nothing fires for edits,
+  cancellations, voids or `markasshipped`.
+- The resource URL's base is the `base_url` given to `create_app` (stack.py sets the served URL),
+  else the first request's base URL.
+- Deliveries are unsigned JSON POSTs, due after a uniform random delay (default 1–4 s) and
+  dropped with probability 0.1, from one seeded RNG. No retries (the real policy is unverified):
+  a non-2xx answer or a network error is logged `failed`.
 """
 
 from sandbox.shipstation.app import create_app

@@ -10,15 +10,18 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from sandbox.shipstation import query, serialize
+from sandbox.shipstation import labels, payload, query, serialize
 from sandbox.shipstation.control import Controls, JSONResponse, control_routes
+from sandbox.shipstation.delivery import Dispatcher
 from sandbox.shipstation.errors import ApiError, not_found
 from sandbox.shipstation.payload import loads
 from sandbox.shipstation.ratelimit import FixedWindowLimiter
@@ -92,7 +95,7 @@ def api_routes(state: ShipStationState, gate: Gate) -> list[Route]:
     """Routes of the ShipStation V1 surface this simulator covers."""
 
     async def list_orders(request: Request) -> Response:
-        listing = query.order_listing(request.query_params)
+        listing = query.order_listing(request.query_params, state.import_batch)
         rows, total = state.list_orders(listing)
         orders = [serialize.order(o) for o in rows]
         return JSONResponse(serialize.page("orders", orders, total, listing.page, listing.page_size))
@@ -148,6 +151,7 @@ def api_routes(state: ShipStationState, gate: Gate) -> list[Route]:
         ("/orders", "GET", list_orders),
         ("/orders/createorder", "POST", create_order),
         ("/orders/createorders", "POST", create_orders),
+        *shipping_table(state),
         ("/orders/{orderId}", "GET", get_order),
         ("/orders/{orderId}", "DELETE", delete_order),
         ("/products", "GET", list_products),
@@ -160,14 +164,86 @@ def api_routes(state: ShipStationState, gate: Gate) -> list[Route]:
     return [Route(path, gate(path, handler), methods=[method]) for path, method, handler in table]
 
 
+def shipping_table(state: ShipStationState) -> list[tuple[str, str, Handler]]:
+    """Shipments (labels) and webhook subscriptions (§3.1, §4)."""
+
+    async def list_shipments(request: Request) -> Response:
+        listing, items = query.shipment_listing(request.query_params, state.shipments.batch)
+        rows, total = state.list_shipments(listing)
+        shipments = [serialize.shipment(s, items=items) for s in rows]
+        return JSONResponse(serialize.page("shipments", shipments, total, listing.page, listing.page_size))
+
+    async def create_label(request: Request) -> Response:
+        order_id, test, options = payload.parse_label_request(loads(await request.body()))
+        label = state.test_label(order_id, **options) if test else state.create_label(order_id, **options)
+        return JSONResponse(serialize.shipment(label, items=False, label_data=labels.LABEL_PDF))
+
+    async def void_label(request: Request) -> Response:
+        return JSONResponse(state.void_label(payload.parse_void_request(loads(await request.body()))))
+
+    async def list_webhooks(request: Request) -> Response:
+        return JSONResponse(state.webhooks.listing())
+
+    async def subscribe(request: Request) -> Response:
+        stores = {s["storeId"] for s in state.stores}
+        return JSONResponse({"id": state.webhooks.subscribe(loads(await request.body()), stores)["WebHookID"]})
+
+    async def unsubscribe(request: Request) -> Response:
+        state.webhooks.delete(_path_id(request, "webhookId", "Webhook"))
+        return Response(status_code=200)
+
+    return [
+        ("/orders/createlabelfororder", "POST", create_label),
+        ("/shipments", "GET", list_shipments),
+        ("/shipments/voidlabel", "POST", void_label),
+        ("/webhooks", "GET", list_webhooks),
+        ("/webhooks/subscribe", "POST", subscribe),
+        ("/webhooks/{webhookId}", "DELETE", unsubscribe),
+    ]
+
+
+class _BaseUrl:
+    """ASGI wrapper: until told otherwise, the dispatcher's base URL is the first request's."""
+
+    def __init__(self, app: Any, dispatcher: Dispatcher) -> None:
+        self.app, self.dispatcher = app, dispatcher
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if self.dispatcher.base_url is None and scope["type"] == "http":
+            self.dispatcher.base_url = str(Request(scope).base_url).rstrip("/")
+        await self.app(scope, receive, send)
+
+
 def create_app(
     state: ShipStationState, *, credentials: dict[str, str], rate_limit: int = 40, window_seconds: float = 60.0,
+    base_url: str | None = None, webhook_delay: tuple[float, float] = (1.0, 4.0), webhook_drop_rate: float = 0.1,
+    webhook_seed: int | None = 0,
 ) -> Starlette:
-    """A ShipStation V1 simulator. `credentials` maps API key → secret; `rate_limit=0` disables limits."""
+    """A ShipStation V1 simulator. `credentials` maps API key → secret; `rate_limit=0` disables limits.
+
+    Webhooks are delivered `webhook_delay` seconds late (uniform) and dropped with probability
+    `webhook_drop_rate`; resource URLs start with `base_url` (default: the first request's).
+    """
     controls = Controls()
     limiter = FixedWindowLimiter(rate_limit, window_seconds) if rate_limit > 0 else None
     gate = Gate(credentials, limiter, controls)
-    app = Starlette(routes=[*control_routes(state, controls), *api_routes(state, gate)])
+    dispatcher = Dispatcher(state.webhooks, base_url=base_url, delay=webhook_delay, drop_rate=webhook_drop_rate,
+                            seed=webhook_seed)
+    state.listeners.append(dispatcher.publish)
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            dispatcher.close()
+            if dispatcher.publish in state.listeners:
+                state.listeners.remove(dispatcher.publish)
+
+    app = Starlette(routes=[*control_routes(state, controls, dispatcher), *api_routes(state, gate)],
+                    lifespan=lifespan)
     app.state.shipstation = state
     app.state.controls = controls
+    app.state.webhooks = dispatcher
+    app.add_middleware(_BaseUrl, dispatcher=dispatcher)
     return app

@@ -8,21 +8,40 @@
                                     (`ShipStationState.advance()`), modifyDate = now.
 - `POST /__sandbox/faults`       → `{"status": 500|503|…(5xx), "count": N}`: the next N
                                     authenticated, non-throttled API requests answer that status.
+- `POST /__sandbox/ship`         → `{"orderId": n, "items": [{"lineItemKey", "quantity"}…] | null,
+                                    "carrierCode"?}`: buy one label (null = every goods line in
+                                    full) → the Shipment JSON with items; fires SHIP_NOTIFY.
+- `POST /__sandbox/import-orders` → `{"count": n, "storeId"?}`: a store import of n new orders
+                                    (merchant accounts only) → `{"orderIds", "orderNumbers"}`;
+                                    fires one ORDER_NOTIFY.
+- `GET  /__sandbox/shipments`    → every label (voided included, items included), oldest first.
+- `POST /__sandbox/webhooks/config` → `{"delay_min", "delay_max", "drop_rate", "seed"}` (any subset).
+- `GET  /__sandbox/webhooks/log` → every scheduled delivery: `id, webhook_id, resource_type,
+                                    resource_url, target, due_at, outcome (pending|delivered|
+                                    dropped|failed), status, error, done_at`.
+- `POST /__sandbox/webhooks/flush` → make every pending delivery due now (drops still drop), wait
+                                    for them, answer the log.
+Bad bodies answer 400 `{"message": …}`; API-level refusals keep the API's error shapes.
 """
 
 from __future__ import annotations
 
 from collections import Counter, deque
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from sandbox.shipstation import serialize
+from sandbox.shipstation.delivery import Dispatcher
 from sandbox.shipstation.errors import ApiError
 from sandbox.shipstation.payload import loads
 from sandbox.shipstation.state import ShipStationState
+
+Handler = Callable[[Request], Awaitable[Response]]
 
 
 class JSONResponse(Response):
@@ -82,7 +101,24 @@ class Controls:
                 "faults_pending": len(self._faults)}
 
 
-def control_routes(state: ShipStationState, controls: Controls) -> list[Route]:
+def _guarded(handler: Handler) -> Handler:
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except ApiError as exc:
+            return JSONResponse(exc.body, status_code=exc.status)
+
+    return endpoint
+
+
+def _object(raw: bytes) -> dict[str, Any]:
+    body = loads(raw)
+    if not isinstance(body, dict):
+        raise ApiError(400, {"message": "expected a JSON object"})
+    return body
+
+
+def control_routes(state: ShipStationState, controls: Controls, dispatcher: Dispatcher) -> list[Route]:
     """Routes of the control plane."""
 
     async def stats(request: Request) -> Response:
@@ -106,9 +142,51 @@ def control_routes(state: ShipStationState, controls: Controls) -> list[Route]:
         controls.queue_faults(status, count)
         return JSONResponse({"queued": count, "status": status})
 
-    return [
-        Route("/__sandbox/stats", stats, methods=["GET"]),
-        Route("/__sandbox/reset-stats", reset_stats, methods=["POST"]),
-        Route("/__sandbox/advance", advance, methods=["POST"]),
-        Route("/__sandbox/faults", faults, methods=["POST"]),
+    async def ship(request: Request) -> Response:
+        body = _object(await request.body())
+        if not isinstance(body.get("orderId"), int):
+            return JSONResponse({"message": 'expected {"orderId": n, "items": [...] | null}'}, status_code=400)
+        carrier = {"carrier_code": body["carrierCode"]} if body.get("carrierCode") else {}
+        label = state.create_label(body["orderId"], body.get("items"), **carrier)
+        return JSONResponse(serialize.shipment(label, items=True))
+
+    async def import_orders(request: Request) -> Response:
+        body = _object(await request.body())
+        count, store = body.get("count"), body.get("storeId")
+        if not isinstance(count, int) or not isinstance(store, int | None):
+            return JSONResponse({"message": 'expected {"count": n, "storeId"?: id}'}, status_code=400)
+        orders = state.import_orders(count, store)
+        return JSONResponse({"orderIds": [o["orderId"] for o in orders],
+                             "orderNumbers": [o["orderNumber"] for o in orders]})
+
+    async def shipments(request: Request) -> Response:
+        rows = sorted(state.shipments.records.values(), key=lambda s: (s["createDate"], s["shipmentId"]))
+        return JSONResponse([serialize.shipment(s, items=True) for s in rows])
+
+    async def webhook_config(request: Request) -> Response:
+        body = _object(await request.body())
+        known = ("delay_min", "delay_max", "drop_rate", "seed")
+        try:
+            return JSONResponse(dispatcher.configure(**{k: body[k] for k in known if k in body}))
+        except (TypeError, ValueError) as exc:
+            return JSONResponse({"message": str(exc)}, status_code=400)
+
+    async def webhook_log(request: Request) -> Response:
+        return JSONResponse(dispatcher.log())
+
+    async def webhook_flush(request: Request) -> Response:
+        return JSONResponse(await run_in_threadpool(dispatcher.flush))
+
+    table: list[tuple[str, str, Handler]] = [
+        ("/__sandbox/stats", "GET", stats),
+        ("/__sandbox/reset-stats", "POST", reset_stats),
+        ("/__sandbox/advance", "POST", advance),
+        ("/__sandbox/faults", "POST", faults),
+        ("/__sandbox/ship", "POST", ship),
+        ("/__sandbox/import-orders", "POST", import_orders),
+        ("/__sandbox/shipments", "GET", shipments),
+        ("/__sandbox/webhooks/config", "POST", webhook_config),
+        ("/__sandbox/webhooks/log", "GET", webhook_log),
+        ("/__sandbox/webhooks/flush", "POST", webhook_flush),
     ]
+    return [Route(path, _guarded(handler), methods=[method]) for path, method, handler in table]

@@ -150,3 +150,51 @@ def parse_batch(body: Any) -> list[Any]:
     if len(body) > 100:
         raise ApiError(400, {"Message": "A maximum of 100 orders can be created or updated per request."})
     return body
+
+
+CONFIRMATIONS = ("none", "delivery", "signature", "adult_signature", "direct_signature")
+LABEL_REQUIRED = ("orderId", "carrierCode", "serviceCode", "shipDate")
+
+
+def _identifier(value: Any, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise invalid(field, f"Error converting value {value!r} to type 'System.Int32'.")
+    try:
+        return int(value)
+    except ValueError:
+        raise invalid(field, f"Could not convert string to integer: {value}.") from None
+
+
+def parse_label_request(body: Any) -> tuple[int, bool, dict[str, Any]]:
+    """A `createlabelfororder` body → (orderId, testLabel, `labels.build_shipment` keywords).
+
+    The docs list `confirmation` as required but their own example sends null: null means `none`.
+    """
+    if not isinstance(body, dict):
+        raise invalid("request", "Cannot deserialize the current JSON value into type 'CreateLabelForOrderRequest'.")
+    for field in LABEL_REQUIRED:
+        if body.get(field) in (None, ""):
+            raise invalid(f"request.{field}", f"The {field} field is required.")
+    confirmation = body.get("confirmation") or "none"
+    if confirmation not in CONFIRMATIONS:
+        raise invalid("request.confirmation", f"Requested value '{confirmation}' was not found.")
+    options: dict[str, Any] = {
+        "carrier_code": _text(body["carrierCode"], "request.carrierCode"),
+        "service_code": _text(body["serviceCode"], "request.serviceCode"),
+        "package_code": _text(body.get("packageCode"), "request.packageCode") or "package",
+        "confirmation": confirmation, "ship_date": _date(body, "shipDate", "request"),
+    }
+    for field, key in (("weight", "weight"), ("dimensions", "dimensions"), ("insuranceOptions", "insurance")):
+        value = body.get(field)
+        if value is not None and not isinstance(value, dict):
+            raise invalid(f"request.{field}", f"Error converting value to type '{field}'.")
+        if value:
+            options[key] = value
+    return _identifier(body["orderId"], "request.orderId"), bool(body.get("testLabel")), options
+
+
+def parse_void_request(body: Any) -> int:
+    """A `voidlabel` body → shipmentId."""
+    if not isinstance(body, dict) or body.get("shipmentId") in (None, ""):
+        raise invalid("request.shipmentId", "The shipmentId field is required.")
+    return _identifier(body["shipmentId"], "request.shipmentId")

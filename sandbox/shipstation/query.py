@@ -9,13 +9,18 @@ Assumptions where the docs are silent (also listed in the package docstring):
 - Start/End date filters are inclusive; a date-only value means 00:00:00 Pacific.
 - `customerName` and `itemKeyword` are case-insensitive "contains"; `orderNumber` and the
   products' `sku` are case-sensitive "starts with"; products' `name` is case-insensitive "contains".
+- Parameter names are case-insensitive, as ASP.NET binds them: webhook URLs say `storeID` (§4).
+- Shipments: `recipientName` is case-insensitive "contains", `orderNumber` "starts with" as on
+  orders; `recipientCountryCode`, `carrierCode` and `serviceCode` match exactly but case-insensitively;
+  `trackingNumber` and `orderId` exactly. `shipDateStart/End` compare Pacific calendar dates (a time
+  part is accepted and ignored). `includeShipmentItems` takes `true`/`false` in any case.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sandbox.shipstation import pacific
@@ -29,9 +34,13 @@ ORDER_SORTS = {"orderdate": "orderDate", "modifydate": "modifyDate", "createdate
 ORDER_RANGES = ("orderDate", "createDate", "modifyDate", "paymentDate")
 PRODUCT_SORTS = {"sku": "sku", "modifydate": "modifyDate", "createdate": "createDate"}
 CUSTOMER_SORTS = {"name": "name", "modifydate": "modifyDate", "createdate": "createDate"}
+SHIPMENT_SORTS = {"shipdate": "shipDate", "createdate": "createDate"}
+SHIPMENT_RANGES = ("createDate", "voidDate")
+_BOOLEANS = {"true": "true", "false": "false"}
 
 Record = dict[str, Any]
 Predicate = Callable[[Record], bool]
+Filter = tuple[str, Any, Predicate]
 
 
 @dataclass(frozen=True)
@@ -55,8 +64,12 @@ class Listing:
         return rows[start:start + self.page_size]
 
 
+def _fold(params: Mapping[str, str]) -> dict[str, str]:
+    return {key.lower(): value for key, value in params.items()}
+
+
 def _text(params: Mapping[str, str], name: str) -> str | None:
-    value = params.get(name)
+    value = params.get(name.lower())
     return value if value not in (None, "") else None
 
 
@@ -130,8 +143,13 @@ def _party_names(order: Record) -> list[Any]:
     return [(order.get("billTo") or {}).get("name"), (order.get("shipTo") or {}).get("name")]
 
 
-def _order_filters(params: Mapping[str, str]) -> list[tuple[str, Any, Predicate]]:
-    found: list[tuple[str, Any, Predicate]] = []
+def _order_filters(
+    params: Mapping[str, str], import_batch: Callable[[str], frozenset[int]],
+) -> list[Filter]:
+    found: list[Filter] = []
+    if (batch := _text(params, "importBatch")) is not None:
+        members = import_batch(batch)
+        found.append(("importBatch", batch, lambda o: o["orderId"] in members))
     if (name := _text(params, "customerName")) is not None:
         found.append(("customerName", name, _contains_any(name, _party_names)))
     if (keyword := _text(params, "itemKeyword")) is not None:
@@ -150,9 +168,19 @@ def _order_filters(params: Mapping[str, str]) -> list[tuple[str, Any, Predicate]
     return found
 
 
-def order_listing(params: Mapping[str, str]) -> Listing:
-    """Parse `GET /orders` parameters; 400 (`ApiError`) on anything malformed."""
-    filters = _order_filters(params)
+def _no_batch(_: Any) -> frozenset[int]:
+    return frozenset()
+
+
+def order_listing(
+    params: Mapping[str, str], import_batch: Callable[[str], frozenset[int]] = _no_batch,
+) -> Listing:
+    """Parse `GET /orders` parameters; 400 (`ApiError`) on anything malformed.
+
+    `importBatch` (the id in ORDER_NOTIFY resource URLs, §4) keeps the orders `import_batch` names.
+    """
+    params = _fold(params)
+    filters = _order_filters(params, import_batch)
     paging = _paging(params, ORDER_SORTS)
     key = (tuple((name, value) for name, value, _ in filters), paging["sort_by"], paging["descending"])
     return Listing(predicates=tuple(check for *_, check in filters), key=key, **paging)
@@ -160,6 +188,7 @@ def order_listing(params: Mapping[str, str]) -> Listing:
 
 def product_listing(params: Mapping[str, str]) -> Listing:
     """Parse `GET /products` parameters."""
+    params = _fold(params)
     checks: list[Predicate] = []
     if (sku := _text(params, "sku")) is not None:
         checks.append(lambda p: str(p.get("sku", "")).startswith(sku))
@@ -173,13 +202,14 @@ def product_listing(params: Mapping[str, str]) -> Listing:
         checks.append(lambda p: any(t.get("tagId") == tag for t in p.get("tags") or ()))
     if (created := _between("createDate", _when(params, "startDate"), _when(params, "endDate"))) is not None:
         checks.append(created)
-    if _choice(params, "showInactive", {"true": "true", "false": "false"}) != "true":
+    if _choice(params, "showInactive", _BOOLEANS) != "true":
         checks.append(lambda p: p.get("active", True))
     return Listing(predicates=tuple(checks), **_paging(params, PRODUCT_SORTS))
 
 
 def customer_listing(params: Mapping[str, str]) -> Listing:
     """Parse `GET /customers` parameters."""
+    params = _fold(params)
     checks: list[Predicate] = []
     if (state := _text(params, "stateCode")) is not None:
         checks.append(lambda c: str(c.get("state") or "").upper() == state.upper())
@@ -190,6 +220,70 @@ def customer_listing(params: Mapping[str, str]) -> Listing:
     if (tag := _integer(params, "tagId")) is not None:
         checks.append(lambda c: any(t.get("tagId") == tag for t in c.get("tags") or ()))
     return Listing(predicates=tuple(checks), **_paging(params, CUSTOMER_SORTS))
+
+
+def _same(params: Mapping[str, str], name: str, value: Callable[[Record], Any]) -> Filter | None:
+    wanted = _text(params, name)
+    if wanted is None:
+        return None
+    folded = wanted.casefold()
+    return name, folded, lambda r: str(value(r) or "").casefold() == folded
+
+
+def _number(params: Mapping[str, str], name: str, value: Callable[[Record], Any]) -> Filter | None:
+    wanted = _integer(params, name)
+    return None if wanted is None else (name, wanted, lambda r: value(r) == wanted)
+
+
+def _ship_dates(params: Mapping[str, str]) -> Filter | None:
+    low, high = _when(params, "shipDateStart"), _when(params, "shipDateEnd")
+    if low is None and high is None:
+        return None
+    first = low.astimezone(pacific.PACIFIC).date() if low else date.min
+    last = high.astimezone(pacific.PACIFIC).date() if high else date.max
+    return "shipDate", (first, last), lambda s: s.get("shipDate") is not None and first <= s["shipDate"] <= last
+
+
+def _shipment_filters(params: Mapping[str, str], batch: Callable[[int], frozenset[int]]) -> list[Filter]:
+    recipient = _text(params, "recipientName")
+    number, tracking = _text(params, "orderNumber"), _text(params, "trackingNumber")
+    batch_id = _integer(params, "batchId")
+    members = batch(batch_id) if batch_id is not None else frozenset()
+    found = [
+        _same(params, "recipientCountryCode", lambda s: (s.get("shipTo") or {}).get("country")),
+        _same(params, "carrierCode", lambda s: s.get("carrierCode")),
+        _same(params, "serviceCode", lambda s: s.get("serviceCode")),
+        _number(params, "orderId", lambda s: s.get("orderId")),
+        _number(params, "storeId", lambda s: (s.get("advancedOptions") or {}).get("storeId")),
+        _ship_dates(params),
+        None if recipient is None else (
+            "recipientName", recipient, _contains_any(recipient, lambda s: [(s.get("shipTo") or {}).get("name")])),
+        None if number is None else (
+            "orderNumber", number, lambda s: str(s.get("orderNumber", "")).startswith(number)),
+        None if tracking is None else ("trackingNumber", tracking, lambda s: s.get("trackingNumber") == tracking),
+        None if batch_id is None else ("batchId", batch_id, lambda s: s["shipmentId"] in members),
+    ]
+    for stored in SHIPMENT_RANGES:
+        low, high = _when(params, f"{stored}Start"), _when(params, f"{stored}End")
+        if (check := _between(stored, low, high)) is not None:
+            found.append((stored, (low, high), check))
+    return [f for f in found if f is not None]
+
+
+def shipment_listing(
+    params: Mapping[str, str], batch: Callable[[int], frozenset[int]] = lambda _: frozenset(),
+) -> tuple[Listing, bool]:
+    """Parse `GET /shipments` parameters (§3.1): the listing and whether to include shipment items.
+
+    `batchId` (not in the docs' filter list, but in SHIP_NOTIFY resource URLs, §4) keeps the labels
+    `batch` names.
+    """
+    params = _fold(params)
+    filters = _shipment_filters(params, batch)
+    paging = _paging(params, SHIPMENT_SORTS)
+    items = _choice(params, "includeShipmentItems", _BOOLEANS) == "true"
+    key = (tuple((name, value) for name, value, _ in filters), paging["sort_by"], paging["descending"])
+    return Listing(predicates=tuple(check for *_, check in filters), key=key, **paging), items
 
 
 def run(records: list[Record], listing: Listing, id_field: str) -> list[Record]:

@@ -1,4 +1,4 @@
-"""Stored records → ShipStation V1 JSON (reference §2.2, §3.3–3.5, §8.1).
+"""Stored records → ShipStation V1 JSON (reference §2.2, §3.1, §3.3–3.5, §8.1, §8.2).
 
 Stored records hold only the fields that carry data; every other field of the model is written
 with its null/default value, so responses always have the full documented key set.
@@ -56,6 +56,16 @@ PRODUCT_KEYS = (
     "defaultConfirmation", "defaultIntlConfirmation", "customsDescription", "customsValue",
     "customsTariffNo", "customsCountryCode", "noCustoms", "tags",
 )
+SHIPMENT_KEYS = (
+    "shipmentId", "orderId", "orderKey", "userId", "customerEmail", "orderNumber", "createDate", "shipDate",
+    "shipmentCost", "insuranceCost", "trackingNumber", "isReturnLabel", "batchNumber", "carrierCode",
+    "serviceCode", "packageCode", "confirmation", "warehouseId", "voided", "voidDate", "marketplaceNotified",
+    "notifyErrorMessage", "shipTo", "weight", "dimensions", "insuranceOptions", "advancedOptions",
+    "shipmentItems", "labelData", "formData",
+)
+_SHIPMENT_TEMPLATE: dict[str, Any] = dict.fromkeys(SHIPMENT_KEYS) | {
+    "insuranceCost": ZERO, "isReturnLabel": False, "voided": False, "marketplaceNotified": False,
+}
 CUSTOMER_KEYS = ("customerId", "createDate", "modifyDate", "name", "company", "street1", "street2",
                  "city", "state", "postalCode", "countryCode", "phone", "email", "addressVerified")
 
@@ -113,6 +123,19 @@ def order(stored: dict[str, Any]) -> dict[str, Any]:
     out["shipTo"] = out["billTo"] if out["shipTo"] is bill else address(out["shipTo"])
     out["weight"] = out["weight"] or _order_weight(items)
     out["advancedOptions"] = {**ADVANCED_DEFAULTS, **(out["advancedOptions"] or {})}
+    return out
+
+
+def shipment(stored: dict[str, Any], *, items: bool, label_data: str | None = None) -> dict[str, Any]:
+    """One Shipment (§8.2); `shipmentItems` is null unless `items`, `labelData` only on create."""
+    out = dict(_SHIPMENT_TEMPLATE)
+    out.update(stored)
+    out["createDate"] = ticks7(out["createDate"])
+    out["voidDate"] = ticks7(out["voidDate"])
+    out["shipDate"] = date_only(out["shipDate"])
+    out["shipTo"] = address(out["shipTo"])
+    out["shipmentItems"] = [item(line) for line in stored.get("shipmentItems") or ()] if items else None
+    out["labelData"] = label_data
     return out
 
 

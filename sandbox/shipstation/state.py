@@ -1,22 +1,27 @@
-"""In-memory ShipStation account: orders, products, customers, stores, warehouses.
+"""In-memory ShipStation account: orders, shipments, products, customers, stores, warehouses, webhooks.
 
-Records are plain dicts with aware UTC datetimes and `Decimal` money. Orders are never mutated in
-place: every change stores a new dict, so a loaded `Merchant` is shared, not copied, and stays
-intact. Sorted views and filtered results are cached per `version` and dropped on any change.
+Records are plain dicts with aware UTC datetimes and `Decimal` money. Orders and shipments are never
+mutated in place: every change stores a new dict, so a loaded `Merchant` is shared, not copied, and
+stays intact. Sorted views and filtered results are cached per `version` and dropped on any change.
+Order writes live in `orders.py`, labels in `shipping.py` (mixins of this class). Webhook events go
+to `listeners` (the app's delivery dispatcher), synchronously and in the order they happen.
 """
 
 from __future__ import annotations
 
 import gc
-import uuid
+import random
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
-from sandbox.shipstation import payload, query, records
-from sandbox.shipstation.errors import ApiError, invalid, not_found, refused
+from sandbox.shipstation import query, records
+from sandbox.shipstation.errors import not_found
+from sandbox.shipstation.orders import OrderWrites
 from sandbox.shipstation.pacific import ticks7
+from sandbox.shipstation.shipments import ShipmentBook
+from sandbox.shipstation.shipping import Shipping
+from sandbox.shipstation.webhooks import Event, WebhookRegistry
 
 Record = dict[str, Any]
 _QUERY_CACHE_SIZE = 64
@@ -27,7 +32,7 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class ShipStationState:
+class ShipStationState(OrderWrites, Shipping):
     """The account behind one simulator; `now` returns aware UTC (tests pass a fake clock)."""
 
     def __init__(
@@ -49,6 +54,13 @@ class ShipStationState:
         self._batches_applied = 0
         self._next = {"order": 100_000_001, "item": 200_000_001, "customer": 300_000_001}
         self._views: dict[Any, list[Record]] = {}
+        self.shipments = ShipmentBook()
+        self.webhooks = WebhookRegistry()
+        self.listeners: list[Callable[[Event], None]] = []
+        self._pending_imports: dict[int | None, list[int]] = {}
+        self._import_batches: dict[str, frozenset[int]] = {}
+        self._catalog: Any = None
+        self._import_rng = random.Random(0)
 
     # -- loading ---------------------------------------------------------------------------------
 
@@ -58,12 +70,15 @@ class ShipStationState:
         state = cls(now=now, stores=getattr(merchant, "stores", None),
                     warehouses=getattr(merchant, "warehouses", None))
         state.load(products=merchant.products, customers=merchant.customers, orders=merchant.orders,
-                   later_changes=getattr(merchant, "later_changes", ()))
+                   shipments=getattr(merchant, "shipments", ()), later_changes=getattr(merchant, "later_changes", ()))
+        if callable(getattr(merchant, "new_orders", None)):
+            state._catalog = merchant
+            state._import_rng = random.Random(f"imports-{merchant.seed}")
         return state
 
     def load(
         self, *, products: Iterable[Record] = (), customers: Iterable[Record] = (),
-        orders: Iterable[Record] = (), later_changes: Iterable[list[Record]] = (),
+        orders: Iterable[Record] = (), shipments: Iterable[Record] = (), later_changes: Iterable[list[Record]] = (),
     ) -> None:
         """Add existing records (ids kept) and the scheduled batches `advance()` will apply."""
         for product in sorted(products, key=lambda p: p["productId"]):
@@ -76,6 +91,7 @@ class ShipStationState:
         for order in sorted(orders, key=lambda o: o["orderId"]):
             self.orders[order["orderId"]] = order
             self._by_key[order["orderKey"]] = order["orderId"]
+        self.shipments.load(shipments)
         self._batches.extend(list(batch) for batch in later_changes)
         self._bump_ids()
         self._touch()
@@ -98,6 +114,10 @@ class ShipStationState:
     def _touch(self) -> None:
         self.version += 1
         self._views.clear()
+
+    def _emit(self, event: Event) -> None:
+        for listener in list(self.listeners):
+            listener(event)
 
     # -- reads -----------------------------------------------------------------------------------
 
@@ -148,154 +168,41 @@ class ShipStationState:
         rows = query.run(list(self.customers.values()), listing, "customerId")
         return listing.window(rows), len(rows)
 
-    # -- writes ----------------------------------------------------------------------------------
-
-    def upsert_order(self, body: Any, prefix: str = "apiOrder") -> Record:
-        """`createorder`: new order unless `orderKey` is known, then full replacement (§2.3)."""
-        draft = payload.parse_order(body, prefix)
-        existing = self._by_key.get(draft["orderKey"]) if draft["orderKey"] else None
-        now = self.now()
-        if existing is None:
-            order = self._create(draft, now, prefix)
-        else:
-            order = self._replace(self.orders[existing], draft, now)
-        self.orders[order["orderId"]] = order
-        self._by_key[order["orderKey"]] = order["orderId"]
-        self._touch()
-        return order
-
-    def upsert_orders(self, body: Any) -> dict[str, Any]:
-        """`createorders`: per-row outcome; a failed row does not stop the others."""
-        results = []
-        for n, row in enumerate(payload.parse_batch(body)):
-            try:
-                order = self.upsert_order(row, f"apiOrders[{n}]")
-                results.append({"orderId": order["orderId"], "orderNumber": order["orderNumber"],
-                                "orderKey": order["orderKey"], "success": True, "errorMessage": None})
-            except ApiError as exc:
-                row = row if isinstance(row, dict) else {}
-                results.append({"orderId": 0, "orderNumber": row.get("orderNumber"),
-                                "orderKey": row.get("orderKey"), "success": False, "errorMessage": _why(exc)})
-        return {"hasErrors": not all(r["success"] for r in results), "results": results}
-
-    def _create(self, draft: Record, now: datetime, prefix: str) -> Record:
-        store = self._store_for(draft["advancedOptions"].get("storeId"), prefix)
-        order_id = self._take("order")
-        order = self._assemble(draft, [], now)
-        order.update(orderId=order_id, orderKey=draft["orderKey"] or str(uuid.uuid4()), createDate=now,
-                     customerId=self._customer_for(draft, store, now))
-        order["advancedOptions"] = {
-            "warehouseId": self.warehouses[0]["warehouseId"], **draft["advancedOptions"],
-            "storeId": store["storeId"],
-        }
-        return records.compact(order)
-
-    def _replace(self, prior: Record, draft: Record, now: datetime) -> Record:
-        _require_open(prior)
-        store = self._store_for(prior.get("advancedOptions", {}).get("storeId"), "apiOrder")
-        order = self._assemble(draft, prior.get("items", []), now)
-        order.update(orderId=prior["orderId"], orderKey=prior["orderKey"], createDate=prior["createDate"],
-                     customerId=self._customer_for(draft, store, now))
-        # storeId is set only at creation (§2.2); the rest of advancedOptions is replaced.
-        order["advancedOptions"] = {
-            "warehouseId": prior.get("advancedOptions", {}).get("warehouseId"),
-            **draft["advancedOptions"], "storeId": store["storeId"],
-        }
-        return records.compact(order)
-
-    def _assemble(self, draft: Record, previous: list[Record], now: datetime) -> Record:
-        items = records.build_items(
-            draft["items"], previous, now, next_id=lambda: self._take("item"),
-            product_id=lambda sku: self._sku_to_product.get(sku or ""),
-        )
-        total = records.order_total(items, draft["shippingAmount"], draft["taxAmount"])
-        return {**draft, "items": items, "orderTotal": total, "modifyDate": now}
-
-    def _store_for(self, store_id: Any, prefix: str) -> Record:
-        if store_id is None:
-            manual = [s for s in self.stores if s.get("marketplaceId") == 0]
-            return (manual or self.stores)[0]
-        for store in self.stores:
-            if store["storeId"] == store_id:
-                return store
-        raise invalid(f"{prefix}.advancedOptions.storeId", f"Store {store_id} was not found.")
-
-    def _customer_for(self, draft: Record, store: Record, now: datetime) -> int | None:
-        username = draft.get("customerUsername")
-        if not username:
-            return None
-        if username not in self._username_to_customer:
-            customer = records.implicit_customer(self._take("customer"), draft, store, now)
-            self.customers[customer["customerId"]] = customer
-            self._username_to_customer[username] = customer["customerId"]
-        return self._username_to_customer[username]
-
-    def edit_line(
-        self, order_id: int, line_item_key: str, *, quantity: int | None = None,
-        unit_price: Decimal | None = None, tax_amount: Decimal | None = None,
-    ) -> Record:
-        """Change one line's quantity/price (and optionally the header tax); totals recomputed."""
-        prior = self.get_order(order_id)
-        _require_open(prior)
-        now = self.now()
-        items = [dict(line) for line in prior["items"]]
-        line = next((x for x in items if x.get("lineItemKey") == line_item_key), None)
-        if line is None:
-            raise not_found(f"Line {line_item_key!r} of order", order_id)
-        line.update(quantity=line["quantity"] if quantity is None else quantity, modifyDate=now,
-                    unitPrice=line["unitPrice"] if unit_price is None else unit_price)
-        tax = prior.get("taxAmount", records.ZERO) if tax_amount is None else tax_amount
-        total = records.order_total(items, prior.get("shippingAmount", records.ZERO), tax)
-        return self._store({**prior, "items": items, "taxAmount": tax, "orderTotal": total, "modifyDate": now})
-
-    def cancel_order(self, order_id: int) -> Record:
-        """Move an open order to `cancelled` (as the merchant would in the UI)."""
-        prior = self.get_order(order_id)
-        _require_open(prior)
-        return self._store({**prior, "orderStatus": "cancelled", "modifyDate": self.now()})
-
-    def delete_order(self, order_id: int) -> None:
-        """Soft delete: the order stays stored but leaves every list (§2.1)."""
-        self.get_order(order_id)
-        self._inactive.add(order_id)
-        self._touch()
-
-    def _store(self, order: Record) -> Record:
-        self.orders[order["orderId"]] = order
-        self._touch()
-        return order
-
     # -- scheduled merchant activity ---------------------------------------------------------------
 
     def advance(self) -> dict[str, Any]:
-        """Apply the next batch of the merchant's later changes, stamped with `now()`."""
+        """Apply the next batch of the merchant's later changes, stamped with `now()`.
+
+        Edits, cancellations and voids apply in order; the batch's labels are made together at
+        the end, as one ShipStation batch (one SHIP_NOTIFY per store).
+        """
         if self._batches_applied >= len(self._batches):
             return {"batch": None, "applied": [], "remaining_batches": 0}
         number = self._batches_applied
         self._batches_applied += 1
-        applied = [self._apply(change) for change in self._batches[number]]
+        batch = self._batches[number]
+        applied = [None if change["kind"] == "ship" else self._apply(change) for change in batch]
+        ships = [n for n, change in enumerate(batch) if change["kind"] == "ship"]
+        if ships:
+            made = self.create_labels([(batch[n]["orderId"], batch[n].get("items")) for n in ships])
+            for n, label in zip(ships, made, strict=True):
+                applied[n] = self._report({**batch[n], "shipmentId": label["shipmentId"]}, label["orderId"])
         return {"batch": number + 1, "applied": applied,
                 "remaining_batches": len(self._batches) - self._batches_applied}
 
     def _apply(self, change: Record) -> Record:
         if change["kind"] == "cancel":
-            order = self.cancel_order(change["orderId"])
+            order_id = self.cancel_order(change["orderId"])["orderId"]
+        elif change["kind"] == "void":
+            answer = self.void_label(change["shipmentId"])
+            order_id = self.shipments.get(change["shipmentId"])["orderId"]
+            change = {**change, "approved": answer["approved"]}
         else:
-            order = self.edit_line(change["orderId"], change["lineItemKey"], quantity=change.get("quantity"),
-                                   unit_price=change.get("unitPrice"), tax_amount=change.get("taxAmount"))
-        return {**change, "orderStatus": order["orderStatus"], "orderTotal": order["orderTotal"],
+            order_id = self.edit_line(change["orderId"], change["lineItemKey"], quantity=change.get("quantity"),
+                                      unit_price=change.get("unitPrice"), tax_amount=change.get("taxAmount"))["orderId"]
+        return self._report(change, order_id)
+
+    def _report(self, change: Record, order_id: int) -> Record:
+        order = self.orders[order_id]
+        return {**change, "orderId": order_id, "orderStatus": order["orderStatus"], "orderTotal": order["orderTotal"],
                 "modifyDate": ticks7(order["modifyDate"])}
-
-
-def _require_open(order: Record) -> None:
-    status = order.get("orderStatus")
-    if status not in records.OPEN_STATUSES:
-        raise refused(f"Order {order['orderId']} is '{status}' and cannot be updated; only "
-                      "awaiting_payment, awaiting_shipment and on_hold orders can be modified.")
-
-
-def _why(error: ApiError) -> str:
-    state = error.body.get("ModelState")
-    if isinstance(state, dict):
-        return "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in state.items())
-    return str(error.body.get("Message"))

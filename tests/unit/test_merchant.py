@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import random
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -24,8 +26,10 @@ def merchant() -> Merchant:
 def test_same_seed_same_merchant_other_seed_other_merchant(merchant: Merchant) -> None:
     again = generate_merchant(seed=7)
     assert again == merchant
+    assert again.shipments == merchant.shipments and len(merchant.shipments) > 20
     other = generate_merchant(seed=8)
     assert [o["orderKey"] for o in other.orders] != [o["orderKey"] for o in merchant.orders]
+    assert [s["orderId"] for s in other.shipments] != [s["orderId"] for s in merchant.shipments]
 
 
 def test_order_totals_are_exact(merchant: Merchant) -> None:
@@ -121,19 +125,134 @@ def test_awkward_customers_exist_and_place_orders(merchant: Merchant) -> None:
     assert {o["customerId"] for o in merchant.orders} == ids
 
 
-def test_later_changes_edit_and_cancel_only_ordinary_open_orders(merchant: Merchant) -> None:
+def test_later_changes_touch_only_ordinary_orders_each_once(merchant: Merchant) -> None:
     assert Counter(c["kind"] for c in merchant.later_changes[0]).keys() == {"edit_line", "cancel"}
+    assert all({"ship", "void"} <= {c["kind"] for c in batch} for batch in merchant.later_changes[1:])
     touched = [c["orderNumber"] for batch in merchant.later_changes for c in batch]
     assert len(touched) == len(set(touched))
     assert not set(touched) & set(merchant.special.values())
+    labels = {s["shipmentId"]: s for s in merchant.shipments}
     for change in (c for batch in merchant.later_changes for c in batch):
         order = merchant.order(change["orderNumber"])
         assert order["orderId"] == change["orderId"]
+        if change["kind"] == "void":
+            label = labels[change["shipmentId"]]
+            assert label["orderId"] == order["orderId"] and not label.get("voided")
+            assert order["orderStatus"] == "shipped" and len(merchant.shipments_of(order["orderNumber"])) == 1
+            continue
         assert order["orderStatus"] in {"awaiting_payment", "awaiting_shipment", "on_hold"}
+        if change["kind"] == "ship":
+            assert order["orderStatus"] == "awaiting_shipment" and not merchant.shipments_of(order["orderNumber"])
+            keys = {line["lineItemKey"] for line in order["items"]}
+            assert change["items"] is None or {i["lineItemKey"] for i in change["items"]} <= keys
         if change["kind"] == "edit_line":
             line = next(x for x in order["items"] if x["lineItemKey"] == change["lineItemKey"])
             assert not line["adjustment"]
             assert (line["quantity"], line["unitPrice"]) != (change["quantity"], change["unitPrice"])
+
+
+# A digest of seed 7's orders, later changes and specials as generated before labels existed.
+BEFORE_LABELS_SEED_7 = "a2c83ddcdf562c5dab2761120303117c75815bd6298567e24ccb8fa44e7260fd"
+
+
+def _digest(merchant: Merchant) -> str:
+    h = hashlib.sha256()
+    for order in sorted(merchant.orders, key=lambda o: o["orderId"]):
+        h.update(repr(sorted((k, repr(v)) for k, v in order.items())).encode())
+    h.update(repr(merchant.later_changes).encode())
+    h.update(repr(merchant.special).encode())
+    return h.hexdigest()
+
+
+def test_labels_leave_orders_as_they_were_except_shipping_fields(merchant: Merchant) -> None:
+    plain = generate_merchant(seed=7, ship_share=0)
+    assert _digest(plain) == BEFORE_LABELS_SEED_7 and plain.shipments == []
+    changed = [(a, b) for a, b in zip(plain.orders, merchant.orders, strict=True) if a != b]
+    shipped = {s["orderId"] for s in merchant.shipments}
+    assert {b["orderId"] for _, b in changed} == shipped
+    for before, after in changed:
+        assert {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)} <= {
+            "orderStatus", "shipDate", "modifyDate"}
+        assert before["orderStatus"] == "awaiting_shipment" and after["modifyDate"] > before["modifyDate"]
+    assert merchant.later_changes[0] == plain.later_changes[0]
+    for mine, theirs in zip(merchant.later_changes[1:], plain.later_changes[1:], strict=True):
+        assert mine[:len(theirs)] == theirs and {c["kind"] for c in mine[len(theirs):]} == {"ship", "void"}
+    assert {k: v for k, v in merchant.special.items() if k in plain.special} == plain.special
+
+
+def test_shipments_are_consistent_with_their_orders(merchant: Merchant) -> None:
+    labels = merchant.shipments
+    assert [s["shipmentId"] for s in labels] == sorted(s["shipmentId"] for s in labels)
+    assert [s["createDate"] for s in labels] == sorted(s["createDate"] for s in labels)
+    by_order: dict[int, list[dict]] = {}
+    for label in labels:
+        by_order.setdefault(label["orderId"], []).append(label)
+    orders = {o["orderId"]: o for o in merchant.orders}
+    eligible = [o for o in generate_merchant(seed=7, ship_share=0).orders if o["orderStatus"] == "awaiting_shipment"]
+    assert 0.25 < len(by_order) / len(eligible) < 0.45
+    for order_id, own in by_order.items():
+        order = orders[order_id]
+        active = [s for s in own if not s.get("voided")]
+        events = [s["createDate"] for s in own] + [s["voidDate"] for s in own if s.get("voided")]
+        assert order["createDate"] < own[0]["createDate"] and max(events) < merchant.start
+        assert order["modifyDate"] == max(events)
+        assert order["orderStatus"] == ("shipped" if active else "awaiting_shipment")
+        assert order.get("shipDate") == (active[0]["shipDate"] if active else None)
+        for label in own:
+            assert label["shipDate"] == label["createDate"].astimezone(PACIFIC).date()
+            assert (label["orderNumber"], label["orderKey"]) == (order["orderNumber"], order["orderKey"])
+            assert isinstance(label["shipmentCost"], Decimal) and label["shipmentCost"] > 0
+            assert label["shipTo"] is order["shipTo"] and label["shipmentItems"]
+            assert not any(line["adjustment"] for line in label["shipmentItems"])
+    assert any(len(own) >= 2 for own in by_order.values())
+
+
+def test_label_specials(merchant: Merchant) -> None:
+    def sent(name: str) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for label in merchant.shipments_of(merchant.special[name]):
+            if not label.get("voided"):
+                total.update({line["lineItemKey"]: line["quantity"] for line in label["shipmentItems"]})
+        return total
+
+    def ordered(name: str) -> Counter[str]:
+        order = merchant.order(merchant.special[name])
+        return Counter({line["lineItemKey"]: line["quantity"] for line in order["items"] if not line["adjustment"]})
+
+    split = merchant.shipments_of(merchant.special["split_shipment"])
+    assert len(split) >= 2 and sent("split_shipment") == ordered("split_shipment")
+    assert all(sum(line["quantity"] for line in s["shipmentItems"]) < sum(ordered("split_shipment").values())
+               for s in split)
+    voided = merchant.shipments_of(merchant.special["voided_label"])
+    assert [s.get("voided") for s in voided] == [True] and voided[0]["voidDate"] > voided[0]["createDate"]
+    assert merchant.order(merchant.special["voided_label"])["orderStatus"] == "awaiting_shipment"
+    replaced = merchant.shipments_of(merchant.special["replaced_label"])
+    assert [s.get("voided") for s in replaced] == [True, False]
+    assert replaced[0]["voidDate"] < replaced[1]["createDate"]
+    over, wanted = sent("over_shipment"), ordered("over_shipment")
+    assert any(over[key] > qty for key, qty in wanted.items())
+    assert len(set(merchant.special.values())) == len(merchant.special) == 9
+
+
+def test_new_orders_for_a_store_import(merchant: Merchant) -> None:
+    now = merchant.start + timedelta(hours=5)
+    made = merchant.new_orders(random.Random(1), 4, now=now, existing=merchant.orders)
+    again = merchant.new_orders(random.Random(1), 4, now=now, existing=merchant.orders)
+    assert made == again
+    highest = max(int(o["orderNumber"][3:]) for o in merchant.orders if o["orderNumber"].startswith("WC-"))
+    assert [o["orderNumber"] for o in made] == [f"WC-{highest + n}" for n in range(1, 5)]
+    customers = {c["customerId"]: c for c in merchant.customers}
+    skus = {p["sku"] for p in merchant.products if p["active"]} - {merchant.unknown_sku}
+    for order in made:
+        assert order["orderStatus"] == "awaiting_shipment" and order["advancedOptions"]["storeId"] == 310002
+        assert "orderId" not in order and all("orderItemId" not in line for line in order["items"])
+        assert order["orderDate"] < now and order["customerId"] in customers
+        assert order["shipTo"]["name"] == customers[order["customerId"]]["name"]
+        assert {line["sku"] for line in order["items"] if not line["adjustment"]} <= skus
+        lines = sum(line["quantity"] * line["unitPrice"] for line in order["items"])
+        assert order["orderTotal"] == lines + order["shippingAmount"] + order["taxAmount"]
+    manual = merchant.new_orders(random.Random(1), 1, now=now, existing=merchant.orders, store_id=310001)
+    assert manual[0]["orderNumber"].startswith("PH-") and manual[0]["advancedOptions"]["storeId"] == 310001
 
 
 def test_generation_scales() -> None:
