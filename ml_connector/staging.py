@@ -31,6 +31,18 @@ SCHEMA = [
         SELECT order_id, order_number, order_status, modify_date, fetched_at, raw FROM (
             SELECT *, row_number() OVER (PARTITION BY order_id ORDER BY fetched_at DESC, seq DESC) AS newest
             FROM shipstation_orders_staged) WHERE newest = 1""",
+    """CREATE TABLE IF NOT EXISTS shipstation_shipments_staged (
+        run_id VARCHAR NOT NULL, seq BIGINT NOT NULL, shipment_id BIGINT NOT NULL, order_id BIGINT,
+        order_number VARCHAR, voided BOOLEAN, create_date TIMESTAMPTZ, void_date TIMESTAMPTZ,
+        fetched_at TIMESTAMPTZ NOT NULL, raw VARCHAR NOT NULL)""",
+    """CREATE OR REPLACE VIEW shipstation_shipments AS
+        SELECT shipment_id, order_id, order_number, voided, create_date, void_date, fetched_at, raw FROM (
+            SELECT *, row_number() OVER (PARTITION BY shipment_id ORDER BY fetched_at DESC, seq DESC) AS newest
+            FROM shipstation_shipments_staged) WHERE newest = 1""",
+    """CREATE TABLE IF NOT EXISTS shipstation_products (
+        product_id BIGINT, sku VARCHAR, name VARCHAR, active BOOLEAN, fetched_at TIMESTAMPTZ NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS shipstation_customers (
+        customer_id BIGINT, name VARCHAR, email VARCHAR, fetched_at TIMESTAMPTZ NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS tally_ledgers (
         name VARCHAR PRIMARY KEY, parent VARCHAR, aliases VARCHAR, fetched_at TIMESTAMPTZ NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS tally_stock_items (
@@ -89,34 +101,101 @@ class StagingStore:
             "fetched_at": fetched_at,
             "raw": [json.dumps(o, default=str, ensure_ascii=False) for o in orders],
         })
-        with self.connect() as conn:
-            conn.register("page", frame)
-            conn.execute("BEGIN")
-            conn.execute("DELETE FROM shipstation_orders_staged WHERE run_id = ? AND seq >= ? AND seq < ?",
-                         [run_id, first_seq, first_seq + len(orders)])
-            conn.execute("INSERT INTO shipstation_orders_staged SELECT run_id, seq, order_id, order_number,"
-                         " order_status, modify_date, fetched_at, raw FROM page")
-            conn.execute("COMMIT")
-        return first_seq + len(orders)
+        return self._stage_page("shipstation_orders_staged", frame, run_id, first_seq)
 
     def iter_staged_orders(self, run_id: str, chunk: int = 500) -> Iterator[list[dict[str, Any]]]:
         """Yield the raw orders staged by `run_id`, in staging order, `chunk` at a time."""
+        return self._iter_staged("shipstation_orders_staged", run_id, chunk)
+
+    def _stage_page(self, table: str, frame: pd.DataFrame, run_id: str, first_seq: int) -> int:
+        """Replace rows `first_seq..` of `run_id` in `table` by `frame`, so staging a page again is harmless."""
+        with self.connect() as conn:
+            conn.register("page", frame)
+            conn.execute("BEGIN")
+            conn.execute(f"DELETE FROM {table} WHERE run_id = ? AND seq >= ? AND seq < ?",
+                         [run_id, first_seq, first_seq + len(frame)])
+            columns = ", ".join(frame.columns)
+            conn.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM page")
+            conn.execute("COMMIT")
+        return first_seq + len(frame)
+
+    def _iter_staged(self, table: str, run_id: str, chunk: int) -> Iterator[list[dict[str, Any]]]:
         last = -1
         while True:
             with self.connect() as conn:
-                rows = conn.execute(
-                    "SELECT seq, raw FROM shipstation_orders_staged WHERE run_id = ? AND seq > ?"
-                    " ORDER BY seq LIMIT ?", [run_id, last, chunk]).fetchall()
+                rows = conn.execute(f"SELECT seq, raw FROM {table} WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                                    [run_id, last, chunk]).fetchall()
             if not rows:
                 return
             last = rows[-1][0]
             yield [json.loads(raw) for _, raw in rows]
+
+    def orders_by_id(self, order_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """The newest staged snapshot of each of these orders (those never staged are absent)."""
+        if not order_ids:
+            return {}
+        with self.connect() as conn:
+            rows = conn.execute("SELECT order_id, raw FROM shipstation_orders WHERE order_id IN (SELECT unnest(?))",
+                                [list(order_ids)]).fetchall()
+        return {order_id: json.loads(raw) for order_id, raw in rows}
 
     def staged_order_ids(self, run_id: str) -> list[int]:
         with self.connect() as conn:
             rows = conn.execute("SELECT DISTINCT order_id FROM shipstation_orders_staged WHERE run_id = ?",
                                 [run_id]).fetchall()
         return [r[0] for r in rows]
+
+    # --- ShipStation shipments, products, customers ------------------------------------------------
+    def stage_shipments(self, run_id: str, first_seq: int, fetched_at: datetime, shipments: Sequence[dict],
+                        dates: Sequence[tuple[datetime | None, datetime | None]]) -> int:
+        """Stage one page of raw shipments (with their parsed create/void dates); returns the next seq."""
+        if not shipments:
+            return first_seq
+        frame = pd.DataFrame({
+            "run_id": run_id, "seq": range(first_seq, first_seq + len(shipments)),
+            "shipment_id": [int(s["shipmentId"]) for s in shipments],
+            "order_id": pd.Series([_int_or_none(s.get("orderId")) for s in shipments], dtype="Int64"),
+            "order_number": [str(s.get("orderNumber") or "") for s in shipments],
+            "voided": [bool(s.get("voided")) for s in shipments],
+            "create_date": pd.Series([d[0] for d in dates], dtype="object"),
+            "void_date": pd.Series([d[1] for d in dates], dtype="object"),
+            "fetched_at": fetched_at,
+            "raw": [json.dumps(s, default=str, ensure_ascii=False) for s in shipments],
+        })
+        return self._stage_page("shipstation_shipments_staged", frame, run_id, first_seq)
+
+    def iter_staged_shipments(self, run_id: str, chunk: int = 500) -> Iterator[list[dict[str, Any]]]:
+        """Yield the raw shipments staged by `run_id`, in staging order, `chunk` at a time."""
+        return self._iter_staged("shipstation_shipments_staged", run_id, chunk)
+
+    def staged_shipment_ids(self, run_id: str) -> list[int]:
+        with self.connect() as conn:
+            rows = conn.execute("SELECT DISTINCT shipment_id FROM shipstation_shipments_staged WHERE run_id = ?",
+                                [run_id]).fetchall()
+        return [r[0] for r in rows]
+
+    def replace_shipstation_products(self, fetched_at: datetime, rows: Sequence[dict[str, Any]]) -> None:
+        frame = pd.DataFrame({
+            "product_id": pd.Series([_int_or_none(r.get("productId")) for r in rows], dtype="Int64"),
+            "sku": [str(r.get("sku") or "").strip() for r in rows], "name": [r.get("name") for r in rows],
+            "active": [bool(r.get("active", True)) for r in rows], "fetched_at": fetched_at})
+        self._replace("shipstation_products", frame)
+
+    def replace_shipstation_customers(self, fetched_at: datetime, rows: Sequence[dict[str, Any]]) -> None:
+        frame = pd.DataFrame({
+            "customer_id": pd.Series([_int_or_none(r.get("customerId")) for r in rows], dtype="Int64"),
+            "name": [r.get("name") for r in rows], "email": [r.get("email") for r in rows],
+            "fetched_at": fetched_at})
+        self._replace("shipstation_customers", frame)
+
+    def shipstation_products(self) -> list[tuple[str, str | None, bool]]:
+        with self.connect() as conn:
+            return conn.execute("SELECT sku, name, active FROM shipstation_products ORDER BY sku").fetchall()
+
+    def shipstation_customers(self) -> list[tuple[int | None, str | None, str | None]]:
+        with self.connect() as conn:
+            return conn.execute("SELECT customer_id, name, email FROM shipstation_customers"
+                                " ORDER BY customer_id").fetchall()
 
     # --- Tally masters --------------------------------------------------------------------------
     def replace_tally_ledgers(self, fetched_at: datetime, rows: Sequence[tuple[str, str | None, list[str]]]) -> None:
@@ -156,8 +235,29 @@ class StagingStore:
             rows = conn.execute("SELECT name, aliases FROM tally_ledgers").fetchall()
         return [(name, json.loads(aliases or "[]")) for name, aliases in rows]
 
+    def tally_closing_stock(self) -> dict[str, Any]:
+        """Closing quantity per stock item name, as of the last snapshot."""
+        with self.connect() as conn:
+            rows = conn.execute("SELECT name, closing_qty FROM tally_stock_items").fetchall()
+        return dict(rows)
+
+    def add_tally_stock_items(self, fetched_at: datetime, rows: Sequence[tuple[str, str, str | None]]) -> None:
+        """Add stock items we created (name, unit, parent) to the snapshot."""
+        if not rows:
+            return
+        with self.connect() as conn:
+            conn.executemany("INSERT OR IGNORE INTO tally_stock_items VALUES (?, '[]', ?, ?, 0, ?)",
+                             [(name, unit, parent, fetched_at) for name, unit, parent in rows])
+
     def tally_stock_items(self) -> list[tuple[str, list[str], str | None]]:
         with self.connect() as conn:
             rows = conn.execute("SELECT name, aliases, base_unit FROM tally_stock_items").fetchall()
         return [(name, json.loads(aliases or "[]"), unit) for name, aliases, unit in rows]
 
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

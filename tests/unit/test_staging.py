@@ -35,3 +35,22 @@ def test_restaging_a_page_replaces_it_and_the_view_keeps_the_newest_fetch(tmp_pa
     assert rows == [(0, "cancelled"), (1, "cancelled"), (2, "awaiting_shipment"), (3, "awaiting_shipment"),
                     (4, "awaiting_shipment")]
     assert sorted(store.staged_order_ids("run-2")) == [0, 1]
+
+
+def test_shipments_are_staged_per_run_and_restaging_a_page_replaces_it(tmp_path):
+    store = StagingStore(tmp_path / "s.duckdb")
+    now = datetime(2026, 4, 1, tzinfo=UTC)
+    page = [{"shipmentId": 1, "orderId": 10, "voided": False}, {"shipmentId": 2, "orderId": None, "voided": True}]
+    assert store.stage_shipments("run", 0, now, page, [(now, None), (now, now)]) == 2
+    assert store.stage_shipments("run", 0, now, page, [(now, None), (now, now)]) == 2  # a retried page
+    assert [s["shipmentId"] for chunk in store.iter_staged_shipments("run", chunk=1) for s in chunk] == [1, 2]
+    assert sorted(store.staged_shipment_ids("run")) == [1, 2] and store.staged_shipment_ids("other") == []
+
+
+def test_orders_by_id_gives_the_newest_snapshot(tmp_path):
+    store = StagingStore(tmp_path / "s.duckdb")
+    early, late = datetime(2026, 4, 1, tzinfo=UTC), datetime(2026, 4, 2, tzinfo=UTC)
+    store.stage_orders("a", 0, early, [{"orderId": 5, "orderStatus": "awaiting_shipment"}], [None])
+    store.stage_orders("b", 0, late, [{"orderId": 5, "orderStatus": "shipped"}], [None])
+    assert store.orders_by_id([5, 6]) == {5: {"orderId": 5, "orderStatus": "shipped"}}
+    assert store.orders_by_id([]) == {}
