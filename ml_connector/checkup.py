@@ -11,6 +11,8 @@ def run_checks(settings: Settings | None = None, out: Callable[[str], None] = pr
     """Print one line per system; exit code 0 only if everything answered as it should."""
     settings = settings or Settings.from_env()
     results = [check_shipstation(settings), check_tally(settings), check_state(settings)]
+    if settings.shipstation_v2_api_key.get_secret_value():  # optional: only the inventory push needs it
+        results.insert(1, check_shipstation_v2(settings))
     for name, ok, message in results:
         out(f"{'ok  ' if ok else 'FAIL'} {name}: {message}")
     return 0 if all(ok for _, ok, _ in results) else 1
@@ -33,6 +35,21 @@ def check_shipstation(settings: Settings) -> tuple[str, bool, str]:
         return "ShipStation", False, f"{settings.shipstation_base_url}: {info.get('message')}{hint}"
     return "ShipStation", True, (f"{settings.shipstation_base_url} answered; {info.get('orders_total')} orders; "
                                  f"rate limit {info.get('rate_limit')}")
+
+
+def check_shipstation_v2(settings: Settings) -> tuple[str, bool, str]:
+    from connectors.shipstation.v2 import ShipStationV2Client
+
+    try:
+        with ShipStationV2Client(base_url=settings.shipstation_v2_base_url, timeout=15,
+                                 api_key=settings.shipstation_v2_api_key) as client:
+            info = client.ping()
+    except Exception as exc:  # report any failure in words, never a traceback
+        return "ShipStation V2", False, f"{settings.shipstation_v2_base_url}: {exc}"
+    if not info.get("ok"):
+        hint = " (check SHIPSTATION_V2_API_KEY)" if info.get("status") in (401, 403) else ""
+        return "ShipStation V2", False, f"{settings.shipstation_v2_base_url}: {info.get('message')}{hint}"
+    return "ShipStation V2", True, f"{settings.shipstation_v2_base_url} answered (inventory API)"
 
 
 def check_tally(settings: Settings) -> tuple[str, bool, str]:

@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 from pipelines.shipstation_tally.mapping import OrderVoucherConfig
 
 SHIPSTATION_V1_URL = "https://ssapi.shipstation.com"
+SHIPSTATION_V2_URL = "https://api.shipstation.com"
+SHIPENGINE_JWKS_URL = "https://api.shipengine.com/jwks"
 _VOUCHER = OrderVoucherConfig()  # the mapping owns the defaults of every voucher setting
 
 
@@ -41,6 +43,20 @@ class Settings(BaseModel):
     tally_customer_group: str = "Sundry Debtors"
     tally_godown: str = _VOUCHER.godown
     tally_sku_map: Path | None = None
+    tally_delivery_note_type: str = "Delivery Note"
+    tally_delivery_godown: str = ""  # empty: TALLY_GODOWN
+    tally_create_missing_stock_items: bool = False
+    tally_stock_item_unit: str = "Nos"
+    tally_stock_item_group: str = ""  # empty: Primary
+    shipstation_v2_base_url: str = SHIPSTATION_V2_URL
+    shipstation_v2_api_key: SecretStr = SecretStr("")
+    shipstation_inventory_location_id: str = ""  # empty: the first V2 inventory location
+    webhook_secret: SecretStr = SecretStr("")
+    webhook_secret_header: str = ""  # empty: the secret is the last segment of the webhook URL path
+    webhook_jwks_url: str = SHIPENGINE_JWKS_URL
+    webhook_public_url: str = ""  # where ShipStation reaches `ml-connector webhooks` (for subscribe)
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = 8787
     ml_connector_home: Path = Path(".ml-connector")
 
     @field_validator("shipstation_sync_start", mode="before")

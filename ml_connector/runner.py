@@ -75,8 +75,9 @@ class RunSummary:
 
     @property
     def failed_records(self) -> int:
-        return int(self.metric("tally/order_vouchers", "failed")) + int(
-            self.metric("tally/customer_ledgers", "ledgers_failed"))
+        counted = (("tally/order_vouchers", "failed"), ("tally/customer_ledgers", "ledgers_failed"),
+                   ("tally/delivery_notes", "failed"), ("shipstation/inventory_levels", "failed"))
+        return sum(int(self.metric(asset, name)) for asset, name in counted)
 
 
 def process_tags() -> dict[str, str]:

@@ -5,13 +5,29 @@ from __future__ import annotations
 import dagster as dg
 
 from ml_connector.config import Settings
-from pipelines.shipstation_tally.assets import ASSETS, GROUP
-from pipelines.shipstation_tally.sensors import JOB_NAME, shipstation_orders_sensor
-from resources import ShipStationResource, ShipStationTallySettings, StateResource, TallyResource
+from pipelines.shipstation_tally import inventory_assets, master_assets, shipment_assets
+from pipelines.shipstation_tally.assets import ASSETS
+from pipelines.shipstation_tally.jobs import inventory_job, masters_job, orders_job, shipments_job
+from pipelines.shipstation_tally.queue_sensors import held_records_retry_sensor, shipstation_webhook_sensor
+from pipelines.shipstation_tally.sensors import shipstation_orders_sensor, shipstation_shipments_sensor
+from resources import (
+    ShipStationResource,
+    ShipStationTallySettings,
+    ShipStationV2Resource,
+    StateResource,
+    TallyResource,
+)
 
-shipstation_to_tally = dg.define_asset_job(
-    JOB_NAME, selection=dg.AssetSelection.groups(GROUP),
-    description="ShipStation orders -> TallyPrime order vouchers (stage, masters, ledgers, vouchers).",
+shipstation_to_tally = orders_job  # the name the CLI and the README use for the main job
+
+masters_schedule = dg.ScheduleDefinition(
+    job=masters_job, cron_schedule="17 * * * *", default_status=dg.DefaultScheduleStatus.STOPPED,
+    description="Hourly: snapshot ShipStation products/customers, create missing Tally masters, report the rest.",
+)
+
+inventory_schedule = dg.ScheduleDefinition(
+    job=inventory_job, cron_schedule="*/30 * * * *", default_status=dg.DefaultScheduleStatus.STOPPED,
+    description="Every 30 minutes: Tally closing stock per SKU -> ShipStation V2 inventory, where it differs.",
 )
 
 
@@ -22,6 +38,10 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         "shipstation": ShipStationResource(base_url=settings.shipstation_base_url,
                                            api_key=dg.EnvVar("SHIPSTATION_API_KEY"),
                                            api_secret=dg.EnvVar("SHIPSTATION_API_SECRET")),
+        "shipstation_v2": ShipStationV2Resource(
+            base_url=settings.shipstation_v2_base_url,
+            api_key=dg.EnvVar("SHIPSTATION_V2_API_KEY") if settings.shipstation_v2_api_key.get_secret_value() else "",
+            location_id=settings.shipstation_inventory_location_id),
         "tally": TallyResource(url=settings.tally_url, company=settings.tally_company, agent_token=token),
         "state": StateResource(home=str(settings.ml_connector_home.resolve())),
         "flow": ShipStationTallySettings(
@@ -31,13 +51,20 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             discount_ledger=settings.tally_discount_ledger, customer_group=settings.tally_customer_group,
             godown=settings.tally_godown, timezone=settings.tally_timezone,
             sku_map_path=str(settings.tally_sku_map or ""),
+            delivery_note_type=settings.tally_delivery_note_type, delivery_godown=settings.tally_delivery_godown,
+            create_missing_stock_items=settings.tally_create_missing_stock_items,
+            stock_item_unit=settings.tally_stock_item_unit, stock_item_group=settings.tally_stock_item_group,
         ),
     }
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     return dg.Definitions(
-        assets=ASSETS, jobs=[shipstation_to_tally], sensors=[shipstation_orders_sensor],
+        assets=[*ASSETS, *shipment_assets.ASSETS, *master_assets.ASSETS, *inventory_assets.ASSETS],
+        jobs=[orders_job, shipments_job, masters_job, inventory_job],
+        schedules=[masters_schedule, inventory_schedule],
+        sensors=[shipstation_orders_sensor, shipstation_shipments_sensor, shipstation_webhook_sensor,
+                 held_records_retry_sensor],
         resources=build_resources(settings or Settings.from_env()),
     )
 

@@ -13,10 +13,12 @@ import dagster as dg
 from pydantic import Field
 
 from connectors.shipstation.client import ShipStationClient
+from connectors.shipstation.v2 import ShipStationV2Client
 from connectors.tally.client import TallyClient
 from ml_connector.audit_hook import AuditHook
 from ml_connector.ledger import SyncLedger
 from ml_connector.staging import StagingStore
+from pipelines.shipstation_tally.delivery import DeliveryNoteConfig
 from pipelines.shipstation_tally.mapping import OrderVoucherConfig
 
 _VOUCHER = OrderVoucherConfig()  # the mapping owns the defaults of every voucher setting
@@ -33,6 +35,18 @@ class ShipStationResource(dg.ConfigurableResource):
     def client(self) -> ShipStationClient:
         return ShipStationClient(base_url=self.base_url, api_key=self.api_key, api_secret=self.api_secret,
                                  timeout=self.timeout_seconds)
+
+
+class ShipStationV2Resource(dg.ConfigurableResource):
+    """ShipStation V2 (`API-Key` header): inventory levels. `location_id` empty: the first inventory location."""
+
+    base_url: str = "https://api.shipstation.com"
+    api_key: str
+    location_id: str = ""
+    timeout_seconds: float = 30.0
+
+    def client(self) -> ShipStationV2Client:
+        return ShipStationV2Client(base_url=self.base_url, api_key=self.api_key, timeout=self.timeout_seconds)
 
 
 class TallyResource(dg.ConfigurableResource):
@@ -79,6 +93,15 @@ class ShipStationTallySettings(dg.ConfigurableResource):
     timezone: str = _VOUCHER.timezone
     sku_map_path: str = ""
     batch_size: int = Field(default=25, ge=1, le=100)
+    delivery_note_type: str = DeliveryNoteConfig.voucher_type
+    delivery_godown: str = ""  # empty: the order godown
+    create_missing_stock_items: bool = False
+    stock_item_unit: str = "Nos"
+    stock_item_group: str = ""  # empty: Primary
+
+    def delivery_note_config(self) -> DeliveryNoteConfig:
+        return DeliveryNoteConfig(voucher_type=self.delivery_note_type, godown=self.delivery_godown or self.godown,
+                                  sales_ledger=self.sales_ledger, timezone=self.timezone)
 
     def voucher_config(self) -> OrderVoucherConfig:
         return OrderVoucherConfig(

@@ -166,7 +166,8 @@ class ShipStationV2Client(BaseClient):
     ) -> None:
         auth = ApiKeyAuth(api_key)
         self.key_fingerprint = auth.fingerprint
-        self.pacer = pacer or shared_pacer(auth.fingerprint, clock=clock, sleep=sleep)
+        # One budget per key and host: production has one host; each sandbox (a new port) starts fresh.
+        self.pacer = pacer or shared_pacer(f"{base_url.rstrip('/')}|{auth.fingerprint}", clock=clock, sleep=sleep)
         super().__init__(
             base_url=base_url.rstrip("/"), auth=auth, timeout=timeout, transport=transport,
             headers={"Accept": "application/json"},

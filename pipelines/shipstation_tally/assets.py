@@ -26,11 +26,13 @@ ORDER_VOUCHERS = dg.AssetKey(["tally", "order_vouchers"])
 
 
 class SyncWindowConfig(dg.Config):
-    """What to read: a modifyDate window (empty: SHIPSTATION_SYNC_START up to now), or given orders."""
+    """What to read: a modifyDate window (empty: SHIPSTATION_SYNC_START up to now), given orders, or the
+    orders behind webhook `resource_url`s."""
 
     modify_date_start: str | None = None
     modify_date_end: str | None = None
     order_ids: list[int] = []
+    resource_urls: list[str] = []
 
 
 @dg.asset(key=ORDERS, group_name=GROUP, kinds={"shipstation", "duckdb"})
@@ -41,14 +43,20 @@ def shipstation_orders(context: dg.AssetExecutionContext, config: SyncWindowConf
     window = resolve_window(config.modify_date_start, config.modify_date_end, parse_instant(flow.sync_start), now)
     store, seq, gone = state.staging(), 0, []
     with shipstation.client() as client:
-        pages = (by_id_pages(client, config.order_ids, gone) if config.order_ids
-                 else client.iter_order_pages_raw(window.start, window.end))
+        if config.resource_urls:
+            pages = (page for url in config.resource_urls for kind, page in client.iter_resource_pages(url)
+                     if kind == "orders")
+        elif config.order_ids:
+            pages = by_id_pages(client, config.order_ids, gone)
+        else:
+            pages = client.iter_order_pages_raw(window.start, window.end)
         for page in pages:
             seq = store.stage_orders(context.run_id, seq, now, page, [safe_modify_date(r) for r in page])
     if gone:
         state.ledger().record_skipped(FLOW, TARGET, [(str(i), "no longer in ShipStation (deleted or merged)")
                                                      for i in gone])
     scope = ({"order_ids": len(config.order_ids), "orders_gone": len(gone)} if config.order_ids
+             else {"from_webhooks": len(config.resource_urls)} if config.resource_urls
              else {"window_start": window.start.isoformat(), "window_end": window.end.isoformat()})
     return dg.MaterializeResult(metadata={"orders_read": seq, "staged_run_id": context.run_id, **scope})
 

@@ -65,10 +65,11 @@ def unaccounted_orders(ledger: SyncLedger, staged_ids: Sequence[int]) -> list[st
     """Staged orders with no ledger outcome (posted, skipped, or failed with a reason)."""
     ids = [str(order_id) for order_id in staged_ids]
     entries = ledger.outcomes(FLOW, TARGET, ids)
-    return [sid for sid in ids if not _accounted(entries.get(sid), ledger.lease_seconds)]
+    return [sid for sid in ids if not is_accounted(entries.get(sid), ledger.lease_seconds)]
 
 
-def _accounted(entry: Entry | None, lease_seconds: float) -> bool:
+def is_accounted(entry: Entry | None, lease_seconds: float) -> bool:
+    """Whether a ledger entry says what became of its record: posted, skipped, waiting, or failed with why."""
     if entry is None:
         return False
     if entry.state == "pending":

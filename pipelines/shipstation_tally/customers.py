@@ -46,9 +46,9 @@ def missing_parties(orders: Iterable[Order], known: set[str]) -> dict[str, Order
     return missing
 
 
-def ledger_for(name: str, order: Order, group: str) -> Ledger:
+def ledger_for(name: str, email: str | None, group: str) -> Ledger:
     """The ledger master for a customer; the email is kept on the ledger for the accountant."""
-    return Ledger(name=name, parent=group, email=order.customer_email or None)
+    return Ledger(name=name, parent=group, email=email or None)
 
 
 class CustomerLedgerCreator:
@@ -65,34 +65,38 @@ class CustomerLedgerCreator:
 
     def ensure(self, orders: Iterable[Order]) -> CustomerReport:
         missing = missing_parties(orders, self.known)
+        return self.create((name, order.customer_email, order.order_number) for name, order in missing.items())
+
+    def create(self, customers: Iterable[tuple[str, str | None, str]]) -> CustomerReport:
+        """Create ledgers for `(name, email, what needs it)` in batches; names Tally has are not sent."""
+        missing = [c for c in customers if c[0] not in self.known]
         self.report.needed += len(missing)
-        iterator = iter(missing.items())
+        iterator = iter(missing)
         while batch := list(islice(iterator, self.batch_size)):
             self._create(batch)
         return self.report
 
-    def _create(self, batch: list[tuple[str, Order]]) -> None:
-        cands = [Candidate(name, f"ledger:{name}", self.group) for name, _ in batch]
+    def _create(self, batch: list[tuple[str, str | None, str]]) -> None:
+        cands = [Candidate(name, f"ledger:{name}", self.group) for name, _, _ in batch]
         claims = {c.source_id: c for c in self.ledger.claim(FLOW, TARGET, cands, self.owner)}
-        todo = [(n, o) for n, o in batch if claims[n].action in ("create", "alter", "resolve")]
+        todo = [row for row in batch if claims[row[0]].action in ("create", "alter", "resolve")]
         if not todo:
             return
-        self.audit.source_ids = [n for n, _ in todo]
+        self.audit.source_ids = [name for name, _, _ in todo]
         try:
-            self.tally.import_masters([ledger_for(n, o, self.group) for n, o in todo])
+            self.tally.import_masters([ledger_for(name, email, self.group) for name, email, _ in todo])
             present, errors = None, []
         except TallyRejected as exc:  # partly refused: Tally's own list says which ledgers exist now
             present, errors = {r.name for r in self.tally.list_ledgers()}, exc.line_errors
         posted, failed = [], []
-        for name, order in todo:
+        for name, _, needed_by in todo:
             if present is None or name in present:
                 posted.append((name, name, self.group, False))
                 self.known.add(name)
                 self.created_names.append(name)
             else:
                 failed.append((name, "; ".join(errors) or "Tally did not create the ledger", None))
-                self.report.failures.append({"ledger": name, "order_number": order.order_number,
-                                             "error": failed[-1][1]})
+                self.report.failures.append({"ledger": name, "order_number": needed_by, "error": failed[-1][1]})
         self.ledger.record_posted(FLOW, TARGET, posted)
         self.ledger.record_failed(FLOW, TARGET, failed)
         self.report.created += len(posted)

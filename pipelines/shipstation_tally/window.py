@@ -68,3 +68,38 @@ def next_window(cursor: datetime | None, newest: datetime, default_start: dateti
         return None
     start = default_start if cursor is None else max(default_start, cursor - overlap)
     return Window(start, newest)
+
+
+@dataclass(frozen=True)
+class ShipmentCursor:
+    """Newest label createDate and voidDate seen: shipments have no modifyDate (reference §3.1)."""
+
+    create: datetime | None = None
+    void: datetime | None = None
+
+    def dump(self) -> str:
+        return json.dumps({"v": CURSOR_VERSION, "kind": "shipments",
+                           "create_date": self.create.astimezone(UTC).isoformat() if self.create else None,
+                           "void_date": self.void.astimezone(UTC).isoformat() if self.void else None})
+
+    @classmethod
+    def load(cls, text: str | None) -> ShipmentCursor:
+        if not text:
+            return cls()
+        data = json.loads(text)
+        if data.get("v") != CURSOR_VERSION or data.get("kind") != "shipments":
+            raise ValueError(f"unsupported shipment cursor {text!r}: reset it with `dagster sensor cursor`")
+        create, void = data.get("create_date"), data.get("void_date")
+        return cls(parse_instant(create) if create else None, parse_instant(void) if void else None)
+
+
+def shipment_run(created: Window | None, voided: Window | None, now: datetime) -> tuple[str, dict]:
+    """Run key and run config reading the label windows that have news (the other one stays empty)."""
+    empty = Window(now, now)
+    config = {"create_date_start": (created or empty).start.isoformat(),
+              "create_date_end": (created or empty).end.isoformat(),
+              "void_date_start": (voided or empty).start.isoformat(),
+              "void_date_end": (voided or empty).end.isoformat()}
+    key = "shipstation-shipments:" + ":".join(
+        f"{_stamp(w.start)}-{_stamp(w.end)}" if w else "none" for w in (created, voided))
+    return key, {"ops": {"shipstation__shipments": {"config": config}}}

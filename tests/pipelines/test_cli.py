@@ -20,14 +20,17 @@ CLI = [sys.executable, "-m", "ml_connector.cli"]
 def test_check_says_what_works_and_what_does_not(env):
     lines: list[str] = []
     assert run_checks(env.settings(), out=lines.append) == 0
-    assert [line.split(":")[0] for line in lines] == ["ok   ShipStation", "ok   TallyPrime", "ok   State"]
-    assert env.sandbox.company in lines[1]
+    assert [line.split(":")[0] for line in lines] == ["ok   ShipStation", "ok   ShipStation V2", "ok   TallyPrime",
+                                                      "ok   State"]
+    assert env.sandbox.company in lines[2]
 
-    wrong = Settings.from_env(env.vars | {"SHIPSTATION_API_SECRET": "wrong-secret", "TALLY_COMPANY": "Other Co"})
+    wrong = Settings.from_env(env.vars | {"SHIPSTATION_API_SECRET": "wrong-secret", "TALLY_COMPANY": "Other Co",
+                                          "SHIPSTATION_V2_API_KEY": "wrong-v2-key"})
     lines.clear()
     assert run_checks(wrong, out=lines.append) == 1
     text = "\n".join(lines)
-    assert "FAIL ShipStation" in text and "wrong-secret" not in text
+    assert "FAIL ShipStation:" in text and "wrong-secret" not in text
+    assert "FAIL ShipStation V2" in text and "SHIPSTATION_V2_API_KEY" in text and "wrong-v2-key" not in text
     assert "FAIL TallyPrime" in text and "'Other Co' is not loaded" in text
 
 

@@ -268,9 +268,12 @@ def test_shared_pacer_per_key(clock: FakeClock) -> None:
     one = ShipStationV2Client(api_key="k1", clock=clock, sleep=clock.sleep)
     two = ShipStationV2Client(api_key=SecretStr("k1"), clock=clock, sleep=clock.sleep)
     other = ShipStationV2Client(api_key="k2", clock=clock, sleep=clock.sleep)
-    assert one.pacer is two.pacer is shared_pacer(one.key_fingerprint, clock=clock, sleep=clock.sleep)
+    elsewhere = ShipStationV2Client(api_key="k1", base_url="http://127.0.0.1:9", clock=clock, sleep=clock.sleep)
+    fingerprint = f"https://api.shipstation.com|{one.key_fingerprint}"
+    assert one.pacer is two.pacer is shared_pacer(fingerprint, clock=clock, sleep=clock.sleep)
     assert other.pacer is not one.pacer and one.pacer.limit == 200
-    for client in (one, two, other):
+    assert elsewhere.pacer is not one.pacer  # another host (a sandbox) keeps its own budget
+    for client in (one, two, other, elsewhere):
         client.close()
 
 

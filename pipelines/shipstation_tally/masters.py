@@ -1,0 +1,131 @@
+"""Master data alignment between ShipStation and TallyPrime: what is missing, and creating it.
+
+Pure parts first: which ShipStation SKUs have no Tally stock item (through the same resolver the
+vouchers use: TALLY_SKU_MAP, exact name, alias), which customers have no party ledger (named as
+order vouchers name them), and which failed records were held back by a master that now exists.
+Creating stock items is opt-in (TALLY_CREATE_MISSING_STOCK_ITEMS): a new item is named by its SKU
+(reference §4, SKU mapping option (a)) with the product name as its description.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from itertools import islice
+
+from connectors.tally.client import TallyClient
+from connectors.tally.errors import TallyRejected
+from connectors.tally.models import StockItem
+from ml_connector.audit_hook import AuditHook
+from ml_connector.ledger import Candidate, SyncLedger, current_owner
+from pipelines.shipstation_tally.mapping import SkuResolver
+
+STOCK_ITEM_FLOW = "shipstation_tally.stock_items"
+TARGET = "tally"
+
+# Errors that name a missing master: ours (mapping) and TallyPrime's (reference §5).
+_MISSING = (
+    ("sku", re.compile(r"""SKU (['"])(?P<name>.+?)\1 has no stock item""")),
+    ("ledger", re.compile(r"""party ledger (['"])(?P<name>.+?)\1 does not exist""")),
+    ("item", re.compile(r"""Stock Item (['"])(?P<name>.+?)\1 does not exist""")),
+    ("ledger", re.compile(r"""Ledger (['"])(?P<name>.+?)\1 does not exist""")),
+)
+
+
+@dataclass(frozen=True)
+class MissingMaster:
+    kind: str  # sku | ledger | item
+    name: str
+
+
+@dataclass
+class Alignment:
+    skus_without_item: list[tuple[str, str | None]] = field(default_factory=list)
+    customers_without_ledger: list[tuple[str, str | None, str]] = field(default_factory=list)
+
+
+def customer_ledger(name: str | None, email: str | None) -> str | None:
+    """The party ledger name a customer's orders use (see mapping.customer_ledger_name)."""
+    for candidate in (name, email):
+        if candidate and candidate.strip():
+            return " ".join(candidate.split())
+    return None
+
+
+def align(products: Iterable[tuple[str, str | None, bool]], customers: Iterable[tuple[int | None, str | None,
+          str | None]], skus: SkuResolver, ledgers: set[str]) -> Alignment:
+    """Every active SKU with no stock item and every customer with no ledger (each once)."""
+    out, seen = Alignment(), set()
+    for sku, name, active in products:
+        if sku and active and skus.resolve(sku) is None:
+            out.skus_without_item.append((sku, name))
+    for customer_id, name, email in customers:
+        ledger = customer_ledger(name, email)
+        if ledger and ledger not in ledgers and ledger not in seen:
+            seen.add(ledger)
+            out.customers_without_ledger.append((ledger, email, f"customer {customer_id}"))
+    return out
+
+
+def missing_master(error: str | None) -> MissingMaster | None:
+    """The master an error says was missing, if it says so."""
+    for kind, pattern in _MISSING:
+        if error and (found := pattern.search(error)):
+            return MissingMaster(kind, found.group("name"))
+    return None
+
+
+def master_exists(missing: MissingMaster, skus: SkuResolver, ledgers: set[str], items: set[str]) -> bool:
+    if missing.kind == "sku":
+        return skus.resolve(missing.name) is not None
+    if missing.kind == "item":
+        return missing.name in items
+    return missing.name in ledgers
+
+
+@dataclass
+class StockItemReport:
+    created: list[str] = field(default_factory=list)
+    failures: list[dict[str, str]] = field(default_factory=list)
+
+
+class StockItemCreator:
+    """Creates stock items named by SKU under the configured group and unit, in small batches."""
+
+    def __init__(self, tally: TallyClient, ledger: SyncLedger, unit: str, group: str | None, run_id: str,
+                 *, batch_size: int = 25, audit: AuditHook | None = None) -> None:
+        self.tally, self.ledger, self.unit, self.group = tally, ledger, unit, group or None
+        self.owner, self.batch_size = current_owner(run_id), batch_size
+        self.audit = audit or AuditHook(None)
+        self.report = StockItemReport()
+
+    def create(self, skus: Iterable[tuple[str, str | None]]) -> StockItemReport:
+        iterator = iter(skus)
+        while batch := list(islice(iterator, self.batch_size)):
+            self._create(batch)
+        return self.report
+
+    def _create(self, batch: list[tuple[str, str | None]]) -> None:
+        cands = [Candidate(sku, f"stock-item:{sku}", f"{self.unit}|{self.group}") for sku, _ in batch]
+        claims = {c.source_id: c for c in self.ledger.claim(STOCK_ITEM_FLOW, TARGET, cands, self.owner)}
+        todo = [(sku, name) for sku, name in batch if claims[sku].action in ("create", "alter", "resolve")]
+        if not todo:
+            return
+        self.audit.source_ids = [sku for sku, _ in todo]
+        try:
+            self.tally.import_masters([StockItem(name=sku, parent=self.group, base_unit=self.unit, description=name)
+                                       for sku, name in todo])
+            present, errors = None, []
+        except TallyRejected as exc:  # partly refused: Tally's own list says which items exist now
+            present, errors = {r.name for r in self.tally.list_stock_items()}, exc.line_errors
+        posted, failed = [], []
+        for sku, _ in todo:
+            if present is None or sku in present:
+                posted.append((sku, sku, f"{self.unit}|{self.group}", False))
+                self.report.created.append(sku)
+            else:
+                failed.append((sku, "; ".join(errors) or "Tally did not create the stock item", None))
+                self.report.failures.append({"sku": sku, "error": failed[-1][1]})
+        self.ledger.record_posted(STOCK_ITEM_FLOW, TARGET, posted)
+        self.ledger.record_failed(STOCK_ITEM_FLOW, TARGET, failed)
