@@ -10,7 +10,13 @@ from collections.abc import Sequence
 
 from ml_connector.webhooks.commands import add_parser as add_webhooks_parser
 
-FLOWS = {"shipstation-to-tally": "shipstation_to_tally"}
+FLOWS = {
+    "shipstation-to-tally": "shipstation_to_tally",
+    "shipments-to-tally": "shipstation_shipments_to_tally",
+    "master-alignment": "shipstation_tally_master_alignment",
+    "inventory-to-shipstation": "tally_inventory_to_shipstation",
+}
+REPLAYABLE = ("shipstation-to-tally", "shipments-to-tally")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -45,17 +51,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     sync = sub.add_parser("sync", help="run a flow's job once on the configured Dagster instance")
     sync.add_argument("flow", choices=sorted(FLOWS))
-    sync.add_argument("--start", help="modifyDate window start (ISO); default SHIPSTATION_SYNC_START")
-    sync.add_argument("--end", help="modifyDate window end (ISO); default now")
+    sync.add_argument("--start", help="window start (ISO): order modifyDate, label create/void date;"
+                                      " default SHIPSTATION_SYNC_START")
+    sync.add_argument("--end", help="window end (ISO); default now")
     sync.set_defaults(func=cmd_sync)
 
     replay = sub.add_parser("replay", help="re-drive every failed record of a flow (fetched fresh from the source)")
-    replay.add_argument("flow", choices=sorted(FLOWS))
+    replay.add_argument("flow", choices=sorted(REPLAYABLE))
     replay.set_defaults(func=cmd_replay)
 
     ledger = sub.add_parser("ledger", help="list sync-ledger entries: what was sent where, and what failed")
-    ledger.add_argument("--state", choices=["pending", "posted", "failed", "skipped"])
-    ledger.add_argument("--flow", default="shipstation_tally.orders")
+    ledger.add_argument("--state", choices=["pending", "posted", "failed", "skipped", "waiting"])
+    ledger.add_argument("--flow", default="shipstation_tally.orders",
+                        help="shipstation_tally.orders (default), .shipments, .customers, .stock_items, "
+                             "tally_shipstation.inventory")
     ledger.add_argument("--csv", action="store_true", help="write CSV to standard output")
     ledger.set_defaults(func=cmd_ledger)
 
@@ -94,14 +103,17 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from ml_connector.config import Settings
     from ml_connector.runner import instance_for, run_job
     from pipelines.definitions import build_definitions
-    from pipelines.shipstation_tally.window import Window, parse_instant, resolve_window
+    from pipelines.shipstation_tally.window import Window, parse_instant, resolve_window, shipment_run
 
     settings = Settings.from_env()
     config: dict = {}
     if args.start or args.end:
         window = resolve_window(args.start, args.end, settings.shipstation_sync_start,
                                 parse_instant(args.end) if args.end else _now())
-        config = Window(window.start, window.end).run_config()
+        if args.flow == "shipstation-to-tally":
+            config = Window(window.start, window.end).run_config()
+        elif args.flow == "shipments-to-tally":
+            config = shipment_run(window, window, _now())[1]
     summary = run_job(build_definitions(settings), FLOWS[args.flow], instance_for(settings.state_dir), config)
     from ml_connector.demo import print_summary
 
@@ -115,16 +127,23 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from ml_connector.ledger import SyncLedger
     from ml_connector.runner import instance_for, run_job
     from pipelines.definitions import build_definitions
-    from pipelines.shipstation_tally.posting import FLOW
+    from pipelines.shipstation_tally import posting, shipments
 
     settings = Settings.from_env()
-    failed = SyncLedger(settings.state_dir / "ledger.sqlite3").entries(FLOW, "failed")
-    order_ids = sorted(int(e.source_id) for e in failed if e.source_id.isdigit())
-    if not order_ids:
+    ledger = SyncLedger(settings.state_dir / "ledger.sqlite3")
+    if args.flow == "shipments-to-tally":  # labels have no GET by id: re-read every label of their orders
+        failed = ledger.entries(shipments.FLOW, "failed")
+        ids = sorted({int(e.group_key) for e in failed if (e.group_key or "").isdigit()})
+        what, op, key = "shipment(s)", "shipstation__shipments", "order_ids"
+    else:
+        failed = ledger.entries(posting.FLOW, "failed")
+        ids = sorted(int(e.source_id) for e in failed if e.source_id.isdigit())
+        what, op, key = "order(s)", "shipstation__orders", "order_ids"
+    if not ids:
         print("Nothing to replay: no failed records.")
         return 0
-    print(f"Replaying {len(order_ids)} failed order(s).")
-    config = {"ops": {"shipstation__orders": {"config": {"order_ids": order_ids}}}}
+    print(f"Replaying {len(failed)} failed {what}.")
+    config = {"ops": {op: {"config": {key: ids}}}}
     summary = run_job(build_definitions(settings), FLOWS[args.flow], instance_for(settings.state_dir), config)
     print_summary(summary, "Replay")
     return 0 if summary.success and summary.failed_records == 0 else 1

@@ -17,10 +17,13 @@ from pathlib import Path
 from ml_connector.runner import RunSummary
 
 JOB = "shipstation_to_tally"
+SHIPMENTS_JOB = "shipstation_shipments_to_tally"
+MASTERS_JOB = "shipstation_tally_master_alignment"
+INVENTORY_JOB = "tally_inventory_to_shipstation"
 
 
 def run_demo(orders: int = 200, seed: int = 7, out: Callable[[str], None] = print) -> int:
-    """Sandbox + LAN agent + two syncs (before and after edits and cancellations), with a summary."""
+    """Sandbox + LAN agent: orders, then shipments, edits, new labels and voids, master data and stock."""
     from connectors.tally.agent import create_agent_app
     from ml_connector.config import Settings
     from ml_connector.runner import instance_for, run_job
@@ -41,18 +44,28 @@ def run_demo(orders: int = 200, seed: int = 7, out: Callable[[str], None] = prin
             defs, instance = build_definitions(settings), instance_for(state_dir)
             out(f"Sandbox: ShipStation {sandbox.shipstation.base_url}, TallyPrime {sandbox.tally.base_url} "
                 f"behind the LAN agent {agent.base_url}; company {settings.tally_company!r}")
-            first = run_job(defs, JOB, instance)
-            print_summary(first, "First sync", out)
-            changed = sandbox.advance()
-            out(f"\nShipStation: {changed['edited']} orders edited and {changed['cancelled']} cancelled since.")
-            second = run_job(defs, JOB, instance)
-            print_summary(second, "Second sync", out)
+            runs = [run_job(defs, JOB, instance)]
+            print_summary(runs[-1], "Orders", out)
+            runs.append(run_job(defs, SHIPMENTS_JOB, instance))
+            print_summary(runs[-1], "Shipments (labels bought so far)", out)
+            for batch in range(2):
+                changed = sandbox.advance()
+                out(f"\nShipStation since: {changed['edited']} orders edited, {changed['cancelled']} cancelled, "
+                    f"{changed.get('shipped', 0)} labels bought, {changed.get('voided', 0)} voided.")
+                runs.append(run_job(defs, JOB, instance))
+                print_summary(runs[-1], f"Orders, again ({batch + 1})", out)
+                runs.append(run_job(defs, SHIPMENTS_JOB, instance))
+                print_summary(runs[-1], f"Shipments, again ({batch + 1})", out)
+            runs.append(run_job(defs, MASTERS_JOB, instance))
+            print_summary(runs[-1], "Master data alignment", out)
+            runs.append(run_job(defs, INVENTORY_JOB, instance))
+            print_summary(runs[-1], "Inventory levels to ShipStation", out)
             _print_tally_state(sandbox.vouchers(), settings.tally_order_voucher_type, out)
             out(f"\nState (ledger, audit trail, DuckDB snapshots): {state_dir}")
             out(f"See the runs in the Dagster UI: DAGSTER_HOME={state_dir / 'dagster'} .venv/bin/dagster dev")
         finally:
             agent.stop()
-    return 0 if first.success and second.success else 1
+    return 0 if all(run.success for run in runs) else 1
 
 
 def print_summary(summary: RunSummary, title: str = "Sync", out: Callable[[str], None] = print) -> None:
@@ -60,7 +73,15 @@ def print_summary(summary: RunSummary, title: str = "Sync", out: Callable[[str],
     out(f"\n{title}: run {summary.run_id} {'succeeded' if summary.success else 'FAILED'}")
     if summary.error:
         out(f"  error: {summary.error}")
-    m = summary.metric
+    for asset, lines in _SECTIONS:
+        if asset in summary.assets:
+            lines(summary.metric, out)
+    if summary.checks:
+        out("  checks:            " + ", ".join(f"{name} {_verdict(ok, name in summary.warnings)}"
+                                              for name, ok in sorted(summary.checks.items())))
+
+
+def _orders(m: Callable, out: Callable[[str], None]) -> None:
     out(f"  orders read:       {m('shipstation/orders', 'orders_read')}")
     out(f"  customer ledgers:  created {m('tally/customer_ledgers', 'ledgers_created')}, "
         f"failed {m('tally/customer_ledgers', 'ledgers_failed')}")
@@ -74,9 +95,43 @@ def print_summary(summary: RunSummary, title: str = "Sync", out: Callable[[str],
         out(f"    - {failure.get('error')}")
     for failure in m("tally/customer_ledgers", "failures", []) or []:
         out(f"    - ledger {failure.get('ledger')}: {failure.get('error')}")
-    if summary.checks:
-        out("  checks:            " + ", ".join(f"{name} {_verdict(ok, name in summary.warnings)}"
-                                              for name, ok in sorted(summary.checks.items())))
+
+
+def _notes(m: Callable, out: Callable[[str], None]) -> None:
+    a = "tally/delivery_notes"
+    out(f"  shipments read:    {m('shipstation/shipments', 'shipments_read')} "
+        f"(plus any still waiting for their order)")
+    out(f"  delivery notes:    created {m(a, 'created')}, cancelled (voided labels) {m(a, 'cancelled')}, "
+        f"skipped {m(a, 'skipped')}, waiting {m(a, 'waiting')}, failed {m(a, 'failed')}; "
+        f"orders synced first {m(a, 'orders_synced_first')}")
+    reasons = m(a, "skipped_because", {}) or {}
+    if reasons:
+        out("  skipped because:   " + "; ".join(f"{why} ({n})" for why, n in sorted(reasons.items())))
+    moved = m(a, "stock_moved", []) or []
+    if moved:
+        out(f"  stock moved:       {len(moved)} items, e.g. " + "; ".join(
+            f"{r['stock_item']} {r['before']} -> {r['after']}" for r in moved[:3]))
+    for failure in m(a, "failures", []) or []:
+        out(f"    - {failure.get('error')}")
+
+
+def _masters(m: Callable, out: Callable[[str], None]) -> None:
+    a = "tally/master_alignment"
+    out(f"  master data:       {m(a, 'skus_without_stock_item')} SKUs without a stock item "
+        f"({m(a, 'stock_items_created')} created), {m(a, 'customers_without_ledger')} customers without a "
+        f"ledger ({m(a, 'ledgers_created')} created)")
+
+
+def _inventory(m: Callable, out: Callable[[str], None]) -> None:
+    a = "shipstation/inventory_levels"
+    out(f"  inventory push:    {m(a, 'pushed')} SKUs set in ShipStation, {m(a, 'unchanged')} already equal, "
+        f"{m(a, 'skus_without_stock_item')} without a stock item, failed {m(a, 'failed')}")
+    for failure in m(a, "failures", []) or []:
+        out(f"    - {failure.get('sku')}: {failure.get('error')}")
+
+
+_SECTIONS = (("shipstation/orders", _orders), ("tally/delivery_notes", _notes),
+             ("tally/master_alignment", _masters), ("shipstation/inventory_levels", _inventory))
 
 
 def _verdict(passed: bool, warning_only: bool) -> str:
@@ -86,9 +141,10 @@ def _verdict(passed: bool, warning_only: bool) -> str:
 
 
 def _print_tally_state(vouchers: list[dict], voucher_type: str, out: Callable[[str], None]) -> None:
-    orders = [v for v in vouchers if v.get("type") == voucher_type]
-    cancelled = sum(1 for v in orders if v.get("cancelled"))
-    out(f"\nTallyPrime now holds {len(orders)} {voucher_type} vouchers ({cancelled} cancelled).")
+    for kind in (voucher_type, "Delivery Note"):
+        held = [v for v in vouchers if v.get("type") == kind]
+        cancelled = sum(1 for v in held if v.get("cancelled"))
+        out(f"\nTallyPrime now holds {len(held)} {kind} vouchers ({cancelled} cancelled).")
 
 
 def serve_sandbox(orders: int, seed: int, rate_limit: int, ports_file: str | None,

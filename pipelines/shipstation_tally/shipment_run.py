@@ -80,7 +80,11 @@ class ShipmentSync:
         for chunk in self._with_waiting(staged):
             orders = self._orders_for(chunk)
             self._sync_orders_first(chunk, orders)
-            self.notes.post(parse_shipments(chunk, orders))
+            records = list(parse_shipments(chunk, orders))
+            # Voids first, in batches of their own: a cancelled note frees its quantities before a
+            # replacement label of the same order is judged for over-shipment.
+            self.notes.post(r for r in records if r[0] is not None and r[0].voided)
+            self.notes.post(r for r in records if r[0] is None or not r[0].voided)
         proof.after, proof.moved = self._closing(), {k: Decimal(v) for k, v in self.notes.moved.items() if v}
         return ShipmentRunResult(self.notes.report, self.orders.report, self.notes.over_shipped, proof,
                                  self._synced, self._gone)

@@ -124,3 +124,21 @@ def test_replay_of_an_order_shipstation_no_longer_has_records_why(env):
     assert out.returncode == 0, out.stdout + out.stderr
     entry = ledger.get(FLOW, "987654321", TARGET)
     assert (entry.state, entry.last_error) == ("skipped", "no longer in ShipStation (deleted or merged)")
+
+
+def test_replay_re_drives_a_flagged_over_shipment_once_the_first_label_is_voided(env):
+    out = subprocess.run([*CLI, "sync", "shipments-to-tally"], env=env.vars, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 1 and "over-shipment" in out.stdout  # flagged: the sync says so and fails
+    first, reprint = env.sandbox.merchant.shipments_of(env.sandbox.merchant.special["over_shipment"])[:2]
+    env.sandbox.void(first["shipmentId"])  # the merchant decides the reprint is the label that shipped
+    out = subprocess.run([*CLI, "replay", "shipments-to-tally"], env=env.vars, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Replaying 1 failed shipment(s)" in out.stdout
+    assert "created 1, cancelled (voided labels) 1" in out.stdout, out.stdout
+    notes = {v["number"]: v for v in env.sandbox.vouchers() if v["type"] == "Delivery Note"}
+    assert notes[f"SS-{first['shipmentId']}"]["cancelled"] and not notes[f"SS-{reprint['shipmentId']}"]["cancelled"]
+    again = subprocess.run([*CLI, "replay", "shipments-to-tally"], env=env.vars, capture_output=True, text=True,
+                           timeout=300)
+    assert "Nothing to replay" in again.stdout
