@@ -26,6 +26,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.webhooks
 
 sandbox: $(STAMP)
 	$(BIN)/ml-connector sandbox
