@@ -57,6 +57,7 @@ class Settings(BaseModel):
     webhook_public_url: str = ""  # where ShipStation reaches `ml-connector webhooks` (for subscribe)
     webhook_host: str = "127.0.0.1"
     webhook_port: int = 8787
+    alert_webhook_url: SecretStr = SecretStr("")  # Slack-style incoming webhook; empty: alerts go to the log
     ml_connector_home: Path = Path(".ml-connector")
 
     @field_validator("shipstation_sync_start", mode="before")

@@ -364,6 +364,14 @@ class SyncLedger:
             found.extend(_entry(row) for row in rows)
         return found
 
+    def changed_since(self, updated_after: float, states: Sequence[str], *, limit: int = 1000) -> list[Entry]:
+        """Entries in one of `states` updated after `updated_after` (epoch seconds), oldest first."""
+        marks = ",".join("?" * len(states))
+        rows = self._conn.execute(
+            f"SELECT * FROM sync_entries WHERE updated_at > ? AND state IN ({marks}) ORDER BY updated_at LIMIT ?",
+            [updated_after, *states, limit])
+        return [_entry(row) for row in rows]
+
     def counts(self, flow: str) -> dict[str, int]:
         rows = self._conn.execute("SELECT state, count(*) FROM sync_entries WHERE flow=? GROUP BY state", (flow,))
         return {state: n for state, n in rows}

@@ -5,12 +5,14 @@ from __future__ import annotations
 import dagster as dg
 
 from ml_connector.config import Settings
+from pipelines.reconciliation.alert_sensors import operations_alerts_sensor, run_failure_alerts
 from pipelines.shipstation_tally import inventory_assets, master_assets, shipment_assets
 from pipelines.shipstation_tally.assets import ASSETS
 from pipelines.shipstation_tally.jobs import inventory_job, masters_job, orders_job, shipments_job
 from pipelines.shipstation_tally.queue_sensors import held_records_retry_sensor, shipstation_webhook_sensor
 from pipelines.shipstation_tally.sensors import shipstation_orders_sensor, shipstation_shipments_sensor
 from resources import (
+    AlertResource,
     ShipStationResource,
     ShipStationTallySettings,
     ShipStationV2Resource,
@@ -44,6 +46,8 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             location_id=settings.shipstation_inventory_location_id),
         "tally": TallyResource(url=settings.tally_url, company=settings.tally_company, agent_token=token),
         "state": StateResource(home=str(settings.ml_connector_home.resolve())),
+        "alerts": AlertResource(
+            webhook_url=dg.EnvVar("ALERT_WEBHOOK_URL") if settings.alert_webhook_url.get_secret_value() else ""),
         "flow": ShipStationTallySettings(
             sync_start=settings.shipstation_sync_start.isoformat(),
             voucher_type=settings.tally_order_voucher_type, sales_ledger=settings.tally_sales_ledger,
@@ -64,7 +68,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         jobs=[orders_job, shipments_job, masters_job, inventory_job],
         schedules=[masters_schedule, inventory_schedule],
         sensors=[shipstation_orders_sensor, shipstation_shipments_sensor, shipstation_webhook_sensor,
-                 held_records_retry_sensor],
+                 held_records_retry_sensor, operations_alerts_sensor, run_failure_alerts],
         resources=build_resources(settings or Settings.from_env()),
     )
 

@@ -67,6 +67,12 @@ class TallyResource(dg.ConfigurableResource):
                            timeout=self.timeout_seconds, on_exchange=audit)
 
 
+class AlertResource(dg.ConfigurableResource):
+    """Where operations alerts go: a Slack-style incoming-webhook URL (secret), or the Dagster log when empty."""
+
+    webhook_url: str = ""
+
+
 class StateResource(dg.ConfigurableResource):
     """The state directory: sync ledger + audit trail (SQLite) and staged snapshots (DuckDB)."""
 
