@@ -1,0 +1,117 @@
+"""The reconciliation store: the tables of `tables.py` in the DuckDB staging file, written a day at a time.
+
+A daily partition is replaced by deleting its rows and inserting the new ones in one transaction, for
+every table the partition touches (an order and its lines change together), so re-materialising a
+day never duplicates it and a reader never sees half a day. Values are cast to the table's own column
+types in SQL; Decimals travel as text, so no amount ever passes through a float.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from ml_connector.staging import StagingStore
+from pipelines.reconciliation import tables
+
+TABLES = tuple(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", " ".join(tables.ddl())))
+
+
+class ReconStore:
+    """Reads and replaces daily partitions of the reconciliation tables (created on first use)."""
+
+    def __init__(self, staging: StagingStore) -> None:
+        self.staging = staging
+        with staging.connect() as conn:
+            for statement in tables.ddl():
+                conn.execute(statement)
+            rows = conn.execute("SELECT table_name, column_name, data_type FROM duckdb_columns()"
+                                " WHERE table_name IN (SELECT unnest(?))", [list(TABLES)]).fetchall()
+        found: dict[str, dict[str, str]] = {}
+        for table, column, kind in rows:
+            found.setdefault(table, {})[column] = kind
+        self.types = {table: columns for table, columns in found.items() if "day" in columns}  # partitioned ones
+
+    @classmethod
+    def at(cls, path: Path | str) -> ReconStore:
+        """The store in the DuckDB file at `path`."""
+        return cls(StagingStore(path))
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A short-lived connection to the staging file, for SQL of your own."""
+        with self.staging.connect() as conn:
+            yield conn
+
+    # --- writing --------------------------------------------------------------------------------
+    def replace_partition(self, table: str, day: date, frame: pd.DataFrame) -> int:
+        """Replace `day` of `table` by `frame` in one transaction; returns the rows written."""
+        return self.replace_partitions(day, {table: frame})[table]
+
+    def replace_partitions(self, day: date, frames: Mapping[str, pd.DataFrame]) -> dict[str, int]:
+        """Replace `day` of several tables together, in one transaction; rows written per table."""
+        prepared = {table: self._prepare(table, day, frame) for table, frame in frames.items()}
+        with self.staging.connect() as conn:
+            conn.execute("BEGIN")
+            try:
+                for table, frame in prepared.items():
+                    conn.execute(f"DELETE FROM {table} WHERE day = ?", [day])
+                    if len(frame):
+                        self._insert(conn, table, frame)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return {table: len(frame) for table, frame in prepared.items()}
+
+    def _prepare(self, table: str, day: date, frame: pd.DataFrame) -> pd.DataFrame:
+        columns = self._columns(table)
+        unknown = [c for c in frame.columns if c not in columns]
+        if unknown:
+            raise ValueError(f"{table} has no column(s) {unknown}")
+        if "day" not in frame.columns:
+            frame = frame.assign(day=day)
+        elif len(frame) and set(frame["day"]) != {day}:
+            raise ValueError(f"rows for {table} day {day} carry other days: {sorted(set(frame['day']) - {day})}")
+        return frame.map(lambda v: str(v) if isinstance(v, Decimal) else v).astype(object)
+
+    def _insert(self, conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+        types = self._columns(table)
+        names = ", ".join(frame.columns)
+        casts = ", ".join(f'CAST("{c}" AS {types[c]})' for c in frame.columns)
+        conn.register(f"incoming_{table}", frame)  # dropped with the connection
+        conn.execute(f"INSERT INTO {table} ({names}) SELECT {casts} FROM incoming_{table}")
+
+    def _columns(self, table: str) -> dict[str, str]:
+        if table not in self.types:
+            raise ValueError(f"not a day-partitioned reconciliation table: {table!r}")
+        return self.types[table]
+
+    # --- reading --------------------------------------------------------------------------------
+    def read_partition(self, table: str, day: date) -> pd.DataFrame:
+        """Every row of `day` in `table` (Decimals stay Decimals)."""
+        return self.read_range(table, day, day)
+
+    def read_range(self, table: str, first: date, last: date) -> pd.DataFrame:
+        """Every row of `table` from `first` to `last` inclusive, ordered by day."""
+        self._columns(table)
+        with self.staging.connect() as conn:
+            cursor = conn.execute(f"SELECT * FROM {table} WHERE day BETWEEN ? AND ? ORDER BY day", [first, last])
+            names = [d[0] for d in cursor.description]
+            rows = cursor.fetchall()
+        return pd.DataFrame(rows, columns=names, dtype=object)
+
+    def counts_by_day(self, table: str, first: date | None = None, last: date | None = None) -> dict[date, int]:
+        """Rows per day in `table` (days without rows are absent)."""
+        self._columns(table)
+        with self.staging.connect() as conn:
+            rows = conn.execute(f"SELECT day, count(*) FROM {table} WHERE day BETWEEN ? AND ? GROUP BY day"
+                                " ORDER BY day", [first or date.min, last or date.max]).fetchall()
+        return dict(rows)
