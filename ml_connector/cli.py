@@ -71,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="ping each configured system and say what works")
     check.set_defaults(func=cmd_check)
 
+    report = sub.add_parser("report", help="write a month's reconciliation report: HTML page, CSV and .xlsx")
+    report.add_argument("--month", required=True, help="the month, as YYYY-MM")
+    report.add_argument("--out", help="folder for the files (default <ML_CONNECTOR_HOME>/reports/<month>)")
+    report.set_defaults(func=cmd_report)
+
     add_webhooks_parser(sub)
     return parser
 
@@ -173,6 +178,32 @@ def cmd_check(args: argparse.Namespace) -> int:
     from ml_connector.checkup import run_checks
 
     return run_checks()
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from datetime import datetime
+    from pathlib import Path
+
+    from ml_connector.config import Settings
+    from pipelines.reconciliation.report import month_report_data, write_report
+
+    try:
+        month = datetime.strptime(args.month, "%Y-%m").strftime("%Y-%m")
+    except ValueError:
+        print(f"--month {args.month!r} is not a month as YYYY-MM, e.g. 2026-03", file=sys.stderr)
+        return 2
+    settings = Settings.from_env()
+    data = month_report_data(settings.state_dir / "staging.duckdb", month, company=settings.tally_company)
+    if data is None:
+        print(f"Nothing is reconciled for {month} yet. Backfill the month's partitions of the reconciliation "
+              "assets in the Dagster UI (or run the reconciliation job for those days), then run this again.",
+              file=sys.stderr)
+        return 1
+    files = write_report(data, Path(args.out) if args.out else settings.state_dir / "reports" / month)
+    print(f"Reconciliation report for {month}:")
+    for path in (files.html, files.csv, files.xlsx):
+        print(f"  {path}")
+    return 0
 
 
 def _now():
