@@ -13,6 +13,7 @@ import math
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from pipelines.reconciliation.tables import CATEGORIES, FINANCE, OPERATIONS
@@ -212,6 +213,9 @@ def _clip(text: str, limit: int = 30) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
+MAX_HTML_ROWS = 20_000
+
+
 def _exception_table(rows: Iterable[Sequence[Any]], n_rows: int, month: str) -> list[str]:
     head = "".join(f"<th>{h}</th>" for h in TABLE_HEADERS)
     out = [f'<section id="exceptions"><h2>Exceptions ({n_rows:,})</h2>\n'
@@ -222,7 +226,10 @@ def _exception_table(rows: Iterable[Sequence[Any]], n_rows: int, month: str) -> 
     if not n_rows:
         out.append(f'<tr><td colspan="{len(TABLE_HEADERS)}" class="empty">No exceptions in '
                    f"{esc(_month_name(month))}.</td></tr>\n")
-    for r in rows:
+    if n_rows > MAX_HTML_ROWS:  # a browser takes minutes over 100k rows; the CSV and .xlsx carry them all
+        out.insert(1, f'<p class="note">The page shows the first {MAX_HTML_ROWS:,} of {n_rows:,} exceptions; '
+                      "the CSV and the .xlsx next to it hold every one.</p>\n")
+    for r in islice(rows, MAX_HTML_ROWS):
         day, category, owner, order, s_sys, s_id, t_sys, t_id, s_amt, t_amt, diff, reason, explained, why = r[:14]
         mark = f"yes: {esc(why)}" if explained and why else ("yes" if explained else "no")
         out.append(f'<tr{"" if explained else " class=u"}><td>{esc(_day_text(day))}</td><td>{esc(category)}</td>'

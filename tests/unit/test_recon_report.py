@@ -292,3 +292,15 @@ def test_report_cli_refuses_a_month_with_no_reconciled_day(tmp_path, monkeypatch
     monkeypatch.setenv("ML_CONNECTOR_HOME", str(tmp_path))
     assert main(["report", "--month", "2026-04"]) == 1
     assert "Nothing is reconciled for 2026-04 yet" in capsys.readouterr().err
+
+
+def test_a_huge_month_shows_the_first_rows_and_says_the_files_have_all(tmp_path, monkeypatch):
+    from pipelines.reconciliation import report_html
+
+    rows = exception_rows(5)
+    monkeypatch.setattr(report_html, "MAX_HTML_ROWS", 3)
+    files = write_report(report_data(rows), tmp_path)
+    page = files.html.read_text(encoding="utf-8")
+    assert len(table_rows(page)) == 3 and "first 3 of 5 exceptions" in page
+    with open(files.csv, encoding="utf-8-sig") as handle:
+        assert len(list(csv.reader(handle))) == 1 + 5  # the CSV keeps every row
