@@ -114,13 +114,18 @@ def _alive(pid_text: str | None) -> bool:
 
 def run_job(defs: dg.Definitions, job_name: str, instance: dg.DagsterInstance,
             run_config: dict | None = None, tags: dict[str, str] | None = None,
-            log_level: str = "WARNING") -> RunSummary:
-    """Execute `job_name` in this process on `instance`; never raises for a failed run."""
+            log_level: str = "WARNING", partitions: tuple[str, str] | None = None) -> RunSummary:
+    """Execute `job_name` in this process on `instance`; never raises for a failed run.
+
+    `partitions` (first, last) runs a partitioned job over that range of keys in one run.
+    """
     reap_dead_runs(instance)
     job = defs.resolve_job_def(job_name)
     config = {"loggers": {"console": {"config": {"log_level": log_level}}}, **(run_config or {})}
+    ranged = {"dagster/asset_partition_range_start": partitions[0],
+              "dagster/asset_partition_range_end": partitions[1]} if partitions else {}
     result = job.execute_in_process(instance=instance, run_config=config,
-                                    tags={**process_tags(), **(tags or {})}, raise_on_error=False)
+                                    tags={**process_tags(), **ranged, **(tags or {})}, raise_on_error=False)
     summary = RunSummary(run_id=result.run_id, success=result.success)
     for event in result.get_asset_materialization_events():
         mat = event.event_specific_data.materialization

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dagster as dg
 
+from connectors.common.timezones import local_date
 from ml_connector.config import Settings
+from pipelines.reconciliation import assets as reconciliation
 from pipelines.reconciliation.alert_sensors import operations_alerts_sensor, run_failure_alerts
 from pipelines.shipstation_tally import inventory_assets, master_assets, shipment_assets
 from pipelines.shipstation_tally.assets import ASSETS
@@ -62,14 +64,34 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     }
 
 
+def reconciliation_definitions(settings: Settings) -> tuple[list, list, list]:
+    """Reconciliation assets, jobs and schedules; partitions start on the sync start's day in the books' zone."""
+    start = local_date(settings.shipstation_sync_start, settings.tally_timezone)
+    assets = reconciliation.build_reconciliation_assets(start, settings.tally_timezone)
+    daily = dg.define_asset_job(
+        "reconciliation", selection=dg.AssetSelection.groups(reconciliation.GROUP) - dg.AssetSelection.assets(
+            reconciliation.REPORT),
+        description="Snapshot both sides for the day(s) and find every exception, record by record.")
+    monthly = dg.define_asset_job("month_end_report", selection=dg.AssetSelection.assets(reconciliation.REPORT),
+                                  description="The month's reconciliation report: HTML, CSV, .xlsx.")
+    schedules = [
+        dg.build_schedule_from_partitioned_job(daily, hour_of_day=2, default_status=dg.DefaultScheduleStatus.STOPPED),
+        dg.build_schedule_from_partitioned_job(monthly, day_of_month=1, hour_of_day=6,
+                                               default_status=dg.DefaultScheduleStatus.STOPPED),
+    ]
+    return assets, [daily, monthly], schedules
+
+
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
+    settings = settings or Settings.from_env()
+    recon_assets, recon_jobs, recon_schedules = reconciliation_definitions(settings)
     return dg.Definitions(
-        assets=[*ASSETS, *shipment_assets.ASSETS, *master_assets.ASSETS, *inventory_assets.ASSETS],
-        jobs=[orders_job, shipments_job, masters_job, inventory_job],
-        schedules=[masters_schedule, inventory_schedule],
+        assets=[*ASSETS, *shipment_assets.ASSETS, *master_assets.ASSETS, *inventory_assets.ASSETS, *recon_assets],
+        jobs=[orders_job, shipments_job, masters_job, inventory_job, *recon_jobs],
+        schedules=[masters_schedule, inventory_schedule, *recon_schedules],
         sensors=[shipstation_orders_sensor, shipstation_shipments_sensor, shipstation_webhook_sensor,
                  held_records_retry_sensor, operations_alerts_sensor, run_failure_alerts],
-        resources=build_resources(settings or Settings.from_env()),
+        resources=build_resources(settings),
     )
 
 

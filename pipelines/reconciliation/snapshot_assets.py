@@ -105,7 +105,7 @@ def build_snapshot_assets(start: date, timezone: str) -> list[dg.AssetsDefinitio
                 sku_rows, unmapped = snap.sku_item_rows(skus, resolver, day)
                 frames = {"recon_tally_stock": snap.frame(snap.stock_rows(items, day, now)),
                           "recon_sku_items": snap.frame(sku_rows)}
-                if levels is not None:
+                if levels is not None and counted_as_of(day, levels_at, timezone):
                     frames["recon_ss_inventory"] = snap.frame(snap.inventory_rows(levels, day, levels_at))
                 written = store.replace_partitions(day, frames)
                 per_day.append({"day": day, "stock_items": written["recon_tally_stock"],
@@ -133,11 +133,16 @@ def inventory_levels(resource: ShipStationV2Resource) -> tuple[list[tuple[str, i
         return [(level.sku, level.on_hand) for level in client.iter_inventory(location_id=location)], None
 
 
+def counted_as_of(day: date, fetched_at: datetime, timezone: str) -> bool:
+    """Whether on-hand read at `fetched_at` stands for `day`: read that day or the next (the nightly run)."""
+    return timedelta(0) <= snap.business_day(fetched_at, timezone) - day <= timedelta(days=1)
+
+
 def stale_note(day: date, fetched_at: datetime, timezone: str, read: bool) -> str | None:
-    """ShipStation keeps no inventory history: say so when on-hand was read well after the day ended."""
-    if read and snap.business_day(fetched_at, timezone) - day > timedelta(days=1):
-        return ("ShipStation keeps no inventory history: recon_ss_inventory holds on-hand at fetch time "
-                "(fetched_at), read after the day ended.")
+    """ShipStation keeps no inventory history: a day whose end is long past gets no ShipStation count."""
+    if read and not counted_as_of(day, fetched_at, timezone):
+        return ("ShipStation keeps no inventory history: on-hand read now does not stand for a past day, so "
+                "days that ended more than a day ago get no ShipStation count and no stock drift.")
     return None
 
 

@@ -323,3 +323,18 @@ def test_inventory_read_long_after_the_day_is_flagged():
     assert stale_note(MARCH_31, datetime(2026, 4, 1, 10, tzinfo=UTC), IST, read=True) is None
     assert "no inventory history" in stale_note(MARCH_31, datetime(2026, 4, 2, 10, tzinfo=UTC), IST, read=True)
     assert stale_note(MARCH_31, datetime(2026, 4, 9, tzinfo=UTC), IST, read=False) is None
+
+
+def test_shipstation_counts_stand_only_for_the_day_they_were_read_or_the_day_before():
+    from datetime import UTC, date, datetime
+
+    from pipelines.reconciliation.snapshot_assets import counted_as_of, stale_note
+
+    day = date(2026, 3, 10)
+    nightly = datetime(2026, 3, 10, 20, 30, tzinfo=UTC)  # 02:00 IST on the 11th
+    assert counted_as_of(day, datetime(2026, 3, 10, 6, 0, tzinfo=UTC), "Asia/Kolkata")
+    assert counted_as_of(day, nightly, "Asia/Kolkata")
+    assert not counted_as_of(day, datetime(2026, 3, 12, 6, 0, tzinfo=UTC), "Asia/Kolkata")
+    assert not counted_as_of(day, datetime(2026, 3, 9, 6, 0, tzinfo=UTC), "Asia/Kolkata")  # before the day
+    assert stale_note(day, nightly, "Asia/Kolkata", True) is None
+    assert "no stock drift" in stale_note(day, datetime(2026, 11, 1, tzinfo=UTC), "Asia/Kolkata", True)
