@@ -20,6 +20,7 @@ JOB = "shipstation_to_tally"
 SHIPMENTS_JOB = "shipstation_shipments_to_tally"
 MASTERS_JOB = "shipstation_tally_master_alignment"
 INVENTORY_JOB = "tally_inventory_to_shipstation"
+RECON_JOB, REPORT_JOB, MONTH = "reconciliation", "month_end_report", "2026-03"
 
 
 def run_demo(orders: int = 200, seed: int = 7, out: Callable[[str], None] = print) -> int:
@@ -61,6 +62,13 @@ def run_demo(orders: int = 200, seed: int = 7, out: Callable[[str], None] = prin
             runs.append(run_job(defs, INVENTORY_JOB, instance))
             print_summary(runs[-1], "Inventory levels to ShipStation", out)
             _print_tally_state(sandbox.vouchers(), settings.tally_order_voucher_type, out)
+            runs.append(run_job(defs, RECON_JOB, instance, partitions=(f"{MONTH}-01", f"{MONTH}-31")))
+            print_summary(runs[-1], f"Reconciliation of {MONTH}: 31 daily partitions in one run", out)
+            runs.append(run_job(defs, REPORT_JOB, instance, partitions=(f"{MONTH}-01", f"{MONTH}-01")))
+            report = runs[-1].assets.get("recon/month_report", {})
+            out(f"\nMonth-end report for {MONTH} (open the HTML in any browser):")
+            for kind in ("html", "csv", "xlsx"):
+                out(f"  {report.get(kind)}")
             out(f"\nState (ledger, audit trail, DuckDB snapshots): {state_dir}")
             out(f"See the runs in the Dagster UI: DAGSTER_HOME={state_dir / 'dagster'} .venv/bin/dagster dev")
         finally:
@@ -130,8 +138,20 @@ def _inventory(m: Callable, out: Callable[[str], None]) -> None:
         out(f"    - {failure.get('sku')}: {failure.get('error')}")
 
 
+def _reconciliation(m: Callable, out: Callable[[str], None]) -> None:
+    a = "recon/exceptions"
+    rate = m(a, "match_rate", None)
+    out(f"  reconciled:        {m(a, 'days')} days, {m(a, 'orders')} orders, match rate "
+        f"{'n/a' if rate is None else f'{rate:.1%}'}; {m(a, 'exceptions')} exceptions, "
+        f"{m(a, 'unexplained')} unexplained")
+    per_category = m(a, "per_category", {}) or {}
+    if per_category:
+        out("  by category:       " + "; ".join(f"{k} {v}" for k, v in sorted(per_category.items())))
+
+
 _SECTIONS = (("shipstation/orders", _orders), ("tally/delivery_notes", _notes),
-             ("tally/master_alignment", _masters), ("shipstation/inventory_levels", _inventory))
+             ("tally/master_alignment", _masters), ("shipstation/inventory_levels", _inventory),
+             ("recon/exceptions", _reconciliation))
 
 
 def _verdict(passed: bool, warning_only: bool) -> str:
