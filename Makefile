@@ -27,6 +27,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.webhooks
+	$(BIN)/python -m bench.recon
 
 sandbox: $(STAMP)
 	$(BIN)/ml-connector sandbox
