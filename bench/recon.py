@@ -13,6 +13,7 @@ in its own process, on a connection limited like the staging store's, so its pea
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import resource
 import socket
@@ -206,11 +207,37 @@ def _child(path: str, orders: int) -> None:
     started = time.perf_counter()
     result = reconcile_month(conn, ledger)
     seconds = time.perf_counter() - started
+    report_s = time_report(result)
     expected = sorted((date.fromisoformat(d), c, r) for d, c, r in month["expected"])
-    print(json.dumps({"orders": orders, "seconds": seconds, "days": result.days_reconciled,
+    print(json.dumps({"orders": orders, "seconds": seconds, "days": result.days_reconciled, "report_s": report_s,
                       "exceptions": result.exception_count, "unexplained": result.unexplained,
                       "correct": sorted(found(result)) == expected, "match_rate": result.match_rate,
                       "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def time_report(result: engine.MonthResult) -> float:
+    """Seconds to write the month's HTML, CSV and .xlsx (pipelines.reconciliation.report)."""
+    from pipelines.reconciliation.report import report_data_from, write_report
+
+    with tempfile.TemporaryDirectory(prefix="mlc-report-") as out:
+        started = time.perf_counter()
+        write_report(report_data_from(result, generated_at=NOW), Path(out))
+        return time.perf_counter() - started
+
+
+def time_big_reports(sizes: tuple[int, ...] = (10_000, 100_000)) -> dict[int, float]:
+    """Report build time for months with many exception rows (the planted rows, repeated)."""
+    import pandas as pd
+
+    with tempfile.TemporaryDirectory(prefix="mlc-recon-") as tmp:
+        conn = duckdb.connect(str(Path(tmp) / "r.duckdb"), config={"memory_limit": MEMORY_LIMIT})
+        generate(conn, 20_000, per_category=10)
+        result = reconcile_month(conn, [])
+    times = {}
+    for size in sizes:
+        rows = pd.concat([result.exceptions] * (size // len(result.exceptions) + 1)).head(size)
+        times[size] = time_report(dataclasses.replace(result, exceptions=rows, exception_count=size))
+    return times
 
 
 def measure(orders: int, per_category: int) -> dict:
@@ -241,12 +268,14 @@ def main() -> None:
         return _child(args.child, args.orders[0])
     print(f"memory_limit {MEMORY_LIMIT}, {DAYS} days, {args.per_category} exceptions planted per category")
     print(f"{'orders':>9} {'file MB':>8} {'gen s':>6} {'recon s':>8} {'s/day':>6} {'peak MB':>8} "
-          f"{'found':>6} {'planted':>8} {'correct':>8}")
+          f"{'found':>6} {'planted':>8} {'correct':>8} {'report s':>9}")
     for n in args.orders or [100_000, 1_000_000]:
         r = measure(n, args.per_category)
         print(f"{n:>9,} {r['file_mb']:>8.0f} {r['generate_s']:>6.1f} {r['seconds']:>8.1f} "
               f"{r['seconds'] / max(r['days'], 1):>6.2f} {r['peak_mb']:>8.0f} {r['exceptions']:>6} "
-              f"{r['planted']:>8} {str(r['correct']):>8}")
+              f"{r['planted']:>8} {str(r['correct']):>8} {r['report_s']:>9.2f}")
+    for size, seconds in time_big_reports().items():
+        print(f"report of a month with {size:,} exception rows (HTML, CSV, .xlsx): {seconds:.1f} s")
 
 
 if __name__ == "__main__":
