@@ -55,9 +55,14 @@ def fetch_window(day: date, tz_name: str) -> tuple[datetime, datetime]:
     return start - WINDOW_MARGIN, end + WINDOW_MARGIN
 
 
-def order_query(day: date, tz_name: str) -> dict[str, Any]:
-    """`GET /orders` parameters for the orders of `day`: orderDate bounds in Pacific wall time (§1.3)."""
-    start, end = fetch_window(day, tz_name)
+def range_window(first: date, last: date, tz_name: str) -> tuple[datetime, datetime]:
+    """`fetch_window` over consecutive days `first..last`: one scan instead of one per day."""
+    return fetch_window(first, tz_name)[0], fetch_window(last, tz_name)[1]
+
+
+def order_query(day: date, tz_name: str, last: date | None = None) -> dict[str, Any]:
+    """`GET /orders` parameters for the orders of `day` (to `last`): orderDate bounds in Pacific wall time (§1.3)."""
+    start, end = range_window(day, last or day, tz_name)
     return {"orderDateStart": format_pacific_filter(start), "orderDateEnd": format_pacific_filter(end, round_up=True),
             "sortBy": "OrderDate", "sortDir": "ASC"}
 
@@ -119,7 +124,25 @@ def _customer(order: Order) -> str | None:
         return None
 
 
-def add_orders(snapshot: Snapshot, page: Iterable[Mapping[str, Any]], tz_name: str, fetched_at: datetime) -> None:
+class RangeSnapshot:
+    """Snapshots of consecutive days filled from one scan: each record goes to the day it belongs to."""
+
+    def __init__(self, days: list[date]) -> None:
+        self.by_day = {day: Snapshot(day) for day in days}
+        self.day = days[0]  # where a record with no date of its own is put (as a one-day snapshot does)
+        self.problems: list[dict[str, str]] = []
+        self.other_days = 0
+
+    def put(self, key: Any, row: Row, lines: list[Row]) -> None:
+        target = self.by_day.get(row["day"])
+        if target is None:
+            self.other_days += 1
+        else:
+            target.put(key, row, lines)
+
+
+def add_orders(snapshot: Snapshot | RangeSnapshot, page: Iterable[Mapping[str, Any]], tz_name: str,
+               fetched_at: datetime) -> None:
     """Add one page of raw V1 orders; one that does not parse still gets a row (ids, status, day)."""
     for raw in page:
         try:
@@ -152,7 +175,7 @@ def shipment_rows(shipment: Shipment, tz_name: str, fetched_at: datetime) -> tup
     return row, lines
 
 
-def add_shipments(snapshot: Snapshot, page: Iterable[Mapping[str, Any]], tz_name: str,
+def add_shipments(snapshot: Snapshot | RangeSnapshot, page: Iterable[Mapping[str, Any]], tz_name: str,
                   fetched_at: datetime) -> None:
     """Add one page of raw V1 labels (voided ones included); one that does not parse still gets a row."""
     for raw in page:

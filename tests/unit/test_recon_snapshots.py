@@ -338,3 +338,21 @@ def test_shipstation_counts_stand_only_for_the_day_they_were_read_or_the_day_bef
     assert not counted_as_of(day, datetime(2026, 3, 9, 6, 0, tzinfo=UTC), "Asia/Kolkata")  # before the day
     assert stale_note(day, nightly, "Asia/Kolkata", True) is None
     assert "no stock drift" in stale_note(day, datetime(2026, 11, 1, tzinfo=UTC), "Asia/Kolkata", True)
+
+
+def test_a_range_of_days_is_read_a_week_per_scan_and_each_record_goes_to_its_day():
+    from datetime import date, timedelta
+
+    from pipelines.reconciliation import snapshots as snap
+    from pipelines.reconciliation.snapshot_assets import weeks
+
+    march = [date(2026, 3, 1) + timedelta(days=n) for n in range(31)]
+    assert [len(w) for w in weeks(march)] == [7, 7, 7, 7, 3]
+    assert [len(w) for w in weeks([date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 9)])] == [2, 1]  # gaps split
+    scan = snap.RangeSnapshot(march[:2])
+    for key, day in ((1, date(2026, 3, 1)), (2, date(2026, 3, 2)), (3, date(2026, 3, 3))):
+        scan.put(key, {"day": day}, [])
+    assert {d: list(s.rows) for d, s in scan.by_day.items()} == {date(2026, 3, 1): [1], date(2026, 3, 2): [2]}
+    assert scan.other_days == 1
+    query = snap.order_query(march[0], "Asia/Kolkata", march[6])
+    assert query["orderDateStart"] == "2026-02-28 09:30:00" and query["orderDateEnd"] == "2026-03-07 11:30:00"
