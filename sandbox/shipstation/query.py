@@ -302,3 +302,23 @@ def sort_value(value: Any) -> tuple[bool, Any]:
     """Sort key for one field: nulls first (as SQL Server orders them), text case-insensitive."""
     return (value is not None, value.casefold() if isinstance(value, str) else value)
 
+
+
+QUERY_CACHE_SIZE = 64
+
+
+def cached_page(views: dict[Any, list[Record]], listing: Listing,
+                sorted_rows: Callable[[str | None], list[Record]]) -> tuple[list[Record], int]:
+    """One page of the rows matching `listing`, and their total; each query's result is kept in `views`
+    (which the caller clears on any change) beside the sorted views it was filtered from."""
+    cache_key = ("query", listing.key)
+    rows = views.get(cache_key)
+    if rows is None:
+        rows = [r for r in sorted_rows(listing.sort_by) if listing.matches(r)]
+        if listing.descending:
+            rows.reverse()
+        if len(views) > QUERY_CACHE_SIZE:
+            for key in [k for k in views if k[0] != "sorted"]:
+                del views[key]
+        views[cache_key] = rows
+    return listing.window(rows), len(rows)

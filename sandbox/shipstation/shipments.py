@@ -14,7 +14,6 @@ from sandbox.shipstation import query
 from sandbox.shipstation.errors import not_found
 
 Record = dict[str, Any]
-_QUERY_CACHE_SIZE = 64
 
 
 class ShipmentBook:
@@ -94,13 +93,4 @@ class ShipmentBook:
 
     def list(self, listing: query.Listing) -> tuple[list[Record], int]:
         """One page of labels matching `listing` (default: ascending createDate), and the total."""
-        cache_key = ("query", listing.key)
-        rows = self._views.get(cache_key)
-        if rows is None:
-            rows = [s for s in self._sorted(listing.sort_by) if listing.matches(s)]
-            if listing.descending:
-                rows.reverse()
-            if len(self._views) > _QUERY_CACHE_SIZE:
-                self._views = {k: v for k, v in self._views.items() if k[0] == "sorted"}
-            self._views[cache_key] = rows
-        return listing.window(rows), len(rows)
+        return query.cached_page(self._views, listing, self._sorted)

@@ -24,7 +24,6 @@ from sandbox.shipstation.shipping import Shipping
 from sandbox.shipstation.webhooks import Event, WebhookRegistry
 
 Record = dict[str, Any]
-_QUERY_CACHE_SIZE = 64
 _FREEZE_AT = 20_000
 
 
@@ -147,16 +146,7 @@ class ShipStationState(OrderWrites, Shipping):
 
     def list_orders(self, listing: query.Listing) -> tuple[list[Record], int]:
         """One page of active orders matching `listing`, and the total number matching."""
-        cache_key = ("query", listing.key)
-        rows = self._views.get(cache_key)
-        if rows is None:
-            rows = [o for o in self._sorted_orders(listing.sort_by) if listing.matches(o)]
-            if listing.descending:
-                rows.reverse()
-            if len(self._views) > _QUERY_CACHE_SIZE:
-                self._views = {k: v for k, v in self._views.items() if k[0] == "sorted"}
-            self._views[cache_key] = rows
-        return listing.window(rows), len(rows)
+        return query.cached_page(self._views, listing, self._sorted_orders)
 
     def list_products(self, listing: query.Listing) -> tuple[list[Record], int]:
         """One page of products matching `listing`, and the total."""
