@@ -27,6 +27,7 @@ from sandbox.merchant import Merchant, generate_merchant
 from sandbox.runner import ServedApp, serve
 from sandbox.shipstation.app import create_app
 from sandbox.shipstation.state import ShipStationState
+from tests.contract.tap import Exchange, Tap
 
 KEY, SECRET = "contract-key", "contract-secret"
 PACIFIC = ZoneInfo("America/Los_Angeles")
@@ -39,36 +40,6 @@ LIMIT, WINDOW = 5, 1.0  # simulator rate limit for the pacing tests: 5 requests 
 def merchant() -> Merchant:
     """Read-only: the simulator stores new dicts on every change and never mutates the merchant."""
     return generate_merchant(seed=23, n_orders=N_ORDERS)
-
-
-@dataclass(frozen=True)
-class Exchange:
-    path: str
-    sent: float
-    received: float
-    status: int
-    headers: httpx.Headers
-
-
-class Tap(httpx.BaseTransport):
-    """A real HTTP transport that records every exchange and may act after each response."""
-
-    def __init__(self, after: Callable[[Exchange], None] | None = None) -> None:
-        self._inner = httpx.HTTPTransport()
-        self.after = after
-        self.exchanges: list[Exchange] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        sent = time.monotonic()
-        response = self._inner.handle_request(request)
-        exchange = Exchange(request.url.path, sent, time.monotonic(), response.status_code, response.headers)
-        self.exchanges.append(exchange)
-        if self.after is not None:
-            self.after(exchange)
-        return response
-
-    def close(self) -> None:
-        self._inner.close()
 
 
 @dataclass

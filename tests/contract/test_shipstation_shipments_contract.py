@@ -32,6 +32,7 @@ from sandbox.merchant import Merchant, generate_merchant
 from sandbox.runner import ServedApp, serve
 from sandbox.shipstation.app import create_app
 from sandbox.shipstation.state import ShipStationState
+from tests.contract.tap import Exchange, Tap
 
 KEY, SECRET = "contract-key", "contract-secret"
 PACIFIC = ZoneInfo("America/Los_Angeles")
@@ -43,25 +44,6 @@ HOOK_TOKEN = "hook-token-5e1f0c9a77d2b3c4"
 def merchant() -> Merchant:
     """Read-only: the simulator stores new dicts on every change and never mutates the merchant."""
     return generate_merchant(seed=23, n_orders=60)
-
-
-class Tap(httpx.BaseTransport):
-    """A real HTTP transport that records each request and may act after each response."""
-
-    def __init__(self, after: Callable[[httpx.Request], None] | None = None) -> None:
-        self._inner = httpx.HTTPTransport()
-        self.after = after
-        self.requests: list[httpx.Request] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        response = self._inner.handle_request(request)
-        self.requests.append(request)
-        if self.after is not None:
-            self.after(request)
-        return response
-
-    def close(self) -> None:
-        self._inner.close()
 
 
 @dataclass
@@ -240,8 +222,8 @@ def test_labels_bought_during_a_scan_come_once(simulator: Start, merchant: Merch
     order = open_orders(sim)[0]
     bought: list[dict[str, Any]] = []
 
-    def ship_after_first_page(request: httpx.Request) -> None:
-        if request.url.path == "/shipments" and not bought:
+    def ship_after_first_page(exchange: Exchange) -> None:
+        if exchange.path == "/shipments" and not bought:
             bought.append(sim.ship(order["orderId"]))
 
     with sim.client(Tap(after=ship_after_first_page)) as client:

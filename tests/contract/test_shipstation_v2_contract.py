@@ -20,35 +20,10 @@ from connectors.shipstation.v2 import ShipStationV2Client, WindowPacer
 from connectors.shipstation.v2_models import InventoryLevel, InventoryTransaction, Money
 from sandbox.runner import ServedApp, serve
 from sandbox.shipstation_v2 import ShipStationV2State, Signer, create_app
+from tests.contract.tap import Tap
 
 KEY = "contract-v2-key"
 LIMIT, WINDOW = 3, 1.0  # simulator rate limit for the pacing tests: 3 requests per 1 s window
-
-
-@dataclass(frozen=True)
-class Exchange:
-    method: str
-    path: str
-    sent: float
-    received: float
-    status: int
-
-
-class Tap(httpx.BaseTransport):
-    """A real HTTP transport that records every exchange."""
-
-    def __init__(self) -> None:
-        self._inner = httpx.HTTPTransport()
-        self.exchanges: list[Exchange] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        sent = time.monotonic()
-        response = self._inner.handle_request(request)
-        self.exchanges.append(Exchange(request.method, request.url.path, sent, time.monotonic(), response.status_code))
-        return response
-
-    def close(self) -> None:
-        self._inner.close()
 
 
 @dataclass
