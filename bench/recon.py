@@ -28,10 +28,10 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from ml_connector.ledger import Entry
-from ml_connector.staging import MEMORY_LIMIT
 from pipelines.reconciliation import engine, tables
 from pipelines.reconciliation.scope import ORDERS_FLOW, SHIPMENTS_FLOW
+from state.ledger import Entry
+from state.staging import MEMORY_LIMIT
 
 START, DAYS, TIMEZONE = date(2026, 3, 1), 30, "Asia/Kolkata"
 FETCHED = datetime(2026, 4, 1, tzinfo=UTC)

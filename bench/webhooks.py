@@ -28,15 +28,14 @@ from pathlib import Path
 import dagster as dg
 import httpx
 
+from bench.webhook_load import deliver_burst
 from ml_connector.config import Settings
 from ml_connector.runner import instance_for, run_job
-from ml_connector.webhooks import queue_path
 from ml_connector.webhooks.app import target_url
-from ml_connector.webhooks.load import deliver_burst
-from ml_connector.webhooks.store import WebhookStore
 from pipelines.definitions import build_definitions, build_resources
 from pipelines.shipstation_tally.queue_sensors import shipstation_webhook_sensor
 from sandbox.stack import API_KEY, API_SECRET, start_sandbox
+from state.webhook_queue import WebhookStore, queue_path
 
 
 def start_receiver(env: dict[str, str], port: int) -> subprocess.Popen:

@@ -72,7 +72,7 @@ def check_tally(settings: Settings) -> tuple[str, bool, str]:
 
 
 def check_state(settings: Settings) -> tuple[str, bool, str]:
-    from ml_connector.ledger import SyncLedger
+    from state.ledger import SyncLedger
 
     try:
         ledger = SyncLedger(settings.state_dir / "ledger.sqlite3")

@@ -129,10 +129,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
 def cmd_replay(args: argparse.Namespace) -> int:
     from ml_connector.config import Settings
     from ml_connector.demo import print_summary
-    from ml_connector.ledger import SyncLedger
     from ml_connector.runner import instance_for, run_job
     from pipelines.definitions import build_definitions
     from pipelines.shipstation_tally import posting, shipments
+    from state.ledger import SyncLedger
 
     settings = Settings.from_env()
     ledger = SyncLedger(settings.state_dir / "ledger.sqlite3")
@@ -158,7 +158,7 @@ def cmd_ledger(args: argparse.Namespace) -> int:
     import csv
 
     from ml_connector.config import Settings
-    from ml_connector.ledger import SyncLedger
+    from state.ledger import SyncLedger
 
     ledger = SyncLedger(Settings.from_env().state_dir / "ledger.sqlite3")
     columns = ["source_id", "order_number", "state", "target_id", "attempts", "last_error"]

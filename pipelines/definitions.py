@@ -13,10 +13,10 @@ from pipelines.shipstation_tally.assets import ASSETS
 from pipelines.shipstation_tally.jobs import inventory_job, masters_job, orders_job, shipments_job
 from pipelines.shipstation_tally.queue_sensors import held_records_retry_sensor, shipstation_webhook_sensor
 from pipelines.shipstation_tally.sensors import shipstation_orders_sensor, shipstation_shipments_sensor
+from pipelines.shipstation_tally.settings import ShipStationTallySettings
 from resources import (
     AlertResource,
     ShipStationResource,
-    ShipStationTallySettings,
     ShipStationV2Resource,
     StateResource,
     TallyResource,

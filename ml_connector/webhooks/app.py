@@ -40,7 +40,7 @@ from starlette.routing import Route
 
 from connectors.shipstation.webhooks import V1_EVENTS, resource_url_allowed
 from ml_connector.webhooks.signature import JwksCache, SignatureError, signed_headers
-from ml_connector.webhooks.store import WebhookEvent, WebhookStore
+from state.webhook_queue import WebhookEvent, WebhookStore
 
 logger = logging.getLogger("ml_connector.webhooks")
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from ml_connector.webhooks import queue_path
+from state.webhook_queue import queue_path
 
 DEFAULT_EVENTS = "ORDER_NOTIFY,SHIP_NOTIFY"
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -55,7 +55,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from ml_connector.config import Settings
     from ml_connector.webhooks.app import create_receiver_app, masked_path
     from ml_connector.webhooks.signature import JwksCache
-    from ml_connector.webhooks.store import WebhookStore
+    from state.webhook_queue import WebhookStore
 
     settings = Settings.from_env()
     secret, header = settings.webhook_secret.get_secret_value(), settings.webhook_secret_header.strip() or None
@@ -151,7 +151,7 @@ def cmd_unsubscribe(args: argparse.Namespace) -> int:
 
 def cmd_queue(args: argparse.Namespace) -> int:
     from ml_connector.config import Settings
-    from ml_connector.webhooks.store import WebhookStore
+    from state.webhook_queue import WebhookStore
 
     path = queue_path(Settings.from_env().state_dir)
     if not path.exists():

@@ -5,9 +5,9 @@ import time
 
 import dagster as dg
 
-from ml_connector.ledger import owner_alive
 from pipelines.reconciliation.alerts import AlertDeliveryError, exception_alerts, ledger_alerts, message, send
 from resources import AlertResource, StateResource
+from state.ledger import owner_alive
 
 ALERT_STATES = ("failed", "waiting", "pending")
 

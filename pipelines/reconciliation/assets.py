@@ -20,7 +20,8 @@ from pipelines.reconciliation.snapshot_assets import GROUP, SNAPSHOT_KEYS, build
 __all__ = ["EXCEPTIONS", "GROUP", "NO_UNEXPLAINED", "REPORT", "build_reconciliation_assets"]
 from pipelines.reconciliation.store import ReconStore
 from pipelines.shipstation_tally.checks import failure_table
-from resources import ShipStationTallySettings, StateResource, TallyResource
+from pipelines.shipstation_tally.settings import ShipStationTallySettings
+from resources import StateResource, TallyResource
 
 EXCEPTIONS = dg.AssetKey(["recon", "exceptions"])
 REPORT = dg.AssetKey(["recon", "month_report"])

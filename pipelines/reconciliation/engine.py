@@ -25,9 +25,9 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from ml_connector.ledger import Entry, owner_alive
 from pipelines.reconciliation import rules, scope, tables
 from pipelines.reconciliation.rollup import MonthResult, StockDrift, month_rollup
+from state.ledger import Entry, owner_alive
 
 __all__ = ["DayResult", "MonthResult", "StockDrift", "load_ledger", "month_rollup", "reconcile_day"]
 

@@ -116,8 +116,8 @@ def month_report_data(staging_path: Path, month: str, *, company: str = "",
     """The report's data for `month` from the staging DuckDB file; None while no day of it is reconciled."""
     if not Path(staging_path).exists():
         return None
-    from ml_connector.staging import StagingStore
     from pipelines.reconciliation.engine import month_rollup
+    from state.staging import StagingStore
 
     with StagingStore(staging_path).connect() as conn:
         result = month_rollup(conn, month)

@@ -18,7 +18,8 @@ from pipelines.reconciliation.store import ReconStore
 from pipelines.shipstation_tally.checks import failure_table
 from pipelines.shipstation_tally.inventory_assets import first_location
 from pipelines.shipstation_tally.mapping import SkuResolver
-from resources import ShipStationResource, ShipStationTallySettings, ShipStationV2Resource, StateResource, TallyResource
+from pipelines.shipstation_tally.settings import ShipStationTallySettings
+from resources import ShipStationResource, ShipStationV2Resource, StateResource, TallyResource
 
 GROUP = "reconciliation"
 SS_ORDERS = dg.AssetKey(["recon", "shipstation_orders"])

@@ -18,8 +18,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from ml_connector.staging import StagingStore
 from pipelines.reconciliation import tables
+from state.staging import StagingStore
 
 TABLES = tuple(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", " ".join(tables.ddl())))
 

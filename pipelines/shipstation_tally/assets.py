@@ -9,13 +9,14 @@ import dagster as dg
 from connectors.common.errors import NotFound, RecordError
 from connectors.shipstation.client import ShipStationClient
 from connectors.shipstation.paginate import modify_date_of
-from ml_connector.audit_hook import AuditHook
 from pipelines.shipstation_tally import checks
 from pipelines.shipstation_tally.customers import CustomerLedgerCreator
 from pipelines.shipstation_tally.mapping import SkuResolver
 from pipelines.shipstation_tally.posting import FLOW, TARGET, OrderVoucherPoster, parse_staged
+from pipelines.shipstation_tally.settings import ShipStationTallySettings
 from pipelines.shipstation_tally.window import parse_instant, resolve_window
-from resources import ShipStationResource, ShipStationTallySettings, StateResource, TallyResource
+from resources import ShipStationResource, StateResource, TallyResource
+from state.audit_hook import AuditHook
 
 GROUP = "shipstation_tally"
 ORDERS = dg.AssetKey(["shipstation", "orders"])

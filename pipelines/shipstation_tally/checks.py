@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from ml_connector.ledger import Entry, SyncLedger, owner_alive
 from pipelines.shipstation_tally.posting import FLOW, TARGET, PostingReport
+from state.ledger import Entry, SyncLedger, owner_alive
 
 ORDER_VOUCHERS = dg.AssetKey(["tally", "order_vouchers"])
 EVERY_ORDER_ACCOUNTED = "every_order_has_voucher_or_reason"

@@ -15,9 +15,9 @@ from connectors.shipstation.models import Order
 from connectors.tally.client import TallyClient
 from connectors.tally.errors import TallyRejected
 from connectors.tally.models import Ledger
-from ml_connector.audit_hook import AuditHook
-from ml_connector.ledger import Candidate, SyncLedger, current_owner
 from pipelines.shipstation_tally.mapping import MappingError, customer_ledger_name
+from state.audit_hook import AuditHook
+from state.ledger import Candidate, SyncLedger, current_owner
 
 FLOW = "shipstation_tally.customers"
 TARGET = "tally"

@@ -7,13 +7,14 @@ import dagster as dg
 
 from connectors.common.errors import ConnectorError
 from connectors.shipstation.v2 import ShipStationV2Client
-from ml_connector.ledger import Candidate, current_owner
 from pipelines.shipstation_tally.assets import STOCK_ITEMS
 from pipelines.shipstation_tally.checks import failure_table
 from pipelines.shipstation_tally.inventory import plan_inventory
 from pipelines.shipstation_tally.mapping import SkuResolver
 from pipelines.shipstation_tally.master_assets import PRODUCTS
-from resources import ShipStationTallySettings, ShipStationV2Resource, StateResource
+from pipelines.shipstation_tally.settings import ShipStationTallySettings
+from resources import ShipStationV2Resource, StateResource
+from state.ledger import Candidate, current_owner
 
 GROUP = "inventory"
 INVENTORY = dg.AssetKey(["shipstation", "inventory_levels"])

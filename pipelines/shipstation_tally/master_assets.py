@@ -5,13 +5,14 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from ml_connector.audit_hook import AuditHook
 from pipelines.shipstation_tally.assets import LEDGERS, STOCK_ITEMS
 from pipelines.shipstation_tally.checks import failure_table
 from pipelines.shipstation_tally.customers import CustomerLedgerCreator
 from pipelines.shipstation_tally.mapping import SkuResolver
 from pipelines.shipstation_tally.masters import STOCK_ITEM_FLOW, StockItemCreator, align
-from resources import ShipStationResource, ShipStationTallySettings, StateResource, TallyResource
+from pipelines.shipstation_tally.settings import ShipStationTallySettings
+from resources import ShipStationResource, StateResource, TallyResource
+from state.audit_hook import AuditHook
 
 GROUP = "master_data"
 PRODUCTS = dg.AssetKey(["shipstation", "products"])

@@ -17,9 +17,9 @@ from itertools import islice
 from connectors.tally.client import TallyClient
 from connectors.tally.errors import TallyRejected
 from connectors.tally.models import StockItem
-from ml_connector.audit_hook import AuditHook
-from ml_connector.ledger import Candidate, SyncLedger, current_owner
 from pipelines.shipstation_tally.mapping import SkuResolver
+from state.audit_hook import AuditHook
+from state.ledger import Candidate, SyncLedger, current_owner
 
 STOCK_ITEM_FLOW = "shipstation_tally.stock_items"
 TARGET = "tally"

@@ -9,8 +9,6 @@ from connectors.common.timezones import local_date
 from connectors.shipstation.models import Order
 from connectors.tally.client import TallyClient
 from connectors.tally.models import Voucher
-from ml_connector.audit_hook import AuditHook
-from ml_connector.ledger import Candidate, SyncLedger
 from pipelines.shipstation_tally.mapping import (
     MappingError,
     OrderVoucherConfig,
@@ -22,6 +20,8 @@ from pipelines.shipstation_tally.mapping import (
     payload_hash,
 )
 from pipelines.shipstation_tally.vouchers import MARKER_RE, TARGET, PostingReport, PostItem, VoucherPoster
+from state.audit_hook import AuditHook
+from state.ledger import Candidate, SyncLedger
 
 __all__ = ["FLOW", "MARKER_RE", "TARGET", "OrderVoucherPoster", "PostingReport", "parse_staged"]
 

@@ -16,15 +16,15 @@ from pathlib import Path
 
 import dagster as dg
 
-from ml_connector.webhooks import queue_path
-from ml_connector.webhooks.store import StoredEvent, WebhookStore
 from pipelines.shipstation_tally import posting, shipments
 from pipelines.shipstation_tally.jobs import orders_job, shipments_job
 from pipelines.shipstation_tally.mapping import SkuResolver
 from pipelines.shipstation_tally.masters import master_exists, missing_master
+from pipelines.shipstation_tally.settings import ShipStationTallySettings
 from pipelines.shipstation_tally.vouchers import TARGET
 from pipelines.shipstation_tally.window import shipment_run
-from resources import ShipStationTallySettings, StateResource
+from resources import StateResource
+from state.webhook_queue import StoredEvent, WebhookStore, queue_path
 
 ORDER_EVENTS = {"ORDER_NOTIFY", "ITEM_ORDER_NOTIFY"}
 SHIP_EVENTS = {"SHIP_NOTIFY", "ITEM_SHIP_NOTIFY"}

@@ -9,6 +9,7 @@ from connectors.shipstation.client import ShipStationClient
 from connectors.shipstation.paginate import record_date
 from pipelines.shipstation_tally.jobs import ORDERS_JOB as JOB_NAME
 from pipelines.shipstation_tally.jobs import SHIPMENTS_JOB as SHIPMENTS_JOB_NAME
+from pipelines.shipstation_tally.settings import ShipStationTallySettings
 from pipelines.shipstation_tally.window import (
     ShipmentCursor,
     dump_cursor,
@@ -17,7 +18,7 @@ from pipelines.shipstation_tally.window import (
     parse_instant,
     shipment_run,
 )
-from resources import ShipStationResource, ShipStationTallySettings
+from resources import ShipStationResource
 
 
 @dg.sensor(job_name=JOB_NAME, minimum_interval_seconds=120, default_status=dg.DefaultSensorStatus.STOPPED)

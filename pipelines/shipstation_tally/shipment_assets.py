@@ -9,14 +9,15 @@ import dagster as dg
 from connectors.common.errors import RecordError
 from connectors.shipstation.client import ShipStationClient
 from connectors.shipstation.paginate import record_date
-from ml_connector.audit_hook import AuditHook
 from pipelines.shipstation_tally import shipment_checks
 from pipelines.shipstation_tally.assets import STOCK_ITEMS
 from pipelines.shipstation_tally.mapping import SkuResolver
+from pipelines.shipstation_tally.settings import ShipStationTallySettings
 from pipelines.shipstation_tally.shipment_run import ShipmentSync
 from pipelines.shipstation_tally.shipments import FLOW
 from pipelines.shipstation_tally.window import parse_instant, resolve_window
-from resources import ShipStationResource, ShipStationTallySettings, StateResource, TallyResource
+from resources import ShipStationResource, StateResource, TallyResource
+from state.audit_hook import AuditHook
 
 GROUP = "shipstation_tally_shipments"
 SHIPMENTS = dg.AssetKey(["shipstation", "shipments"])

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dagster as dg
 
-from ml_connector.ledger import SyncLedger
-from ml_connector.staging import StagingStore
 from pipelines.shipstation_tally.checks import failure_table, is_accounted
 from pipelines.shipstation_tally.shipment_run import ShipmentRunResult
 from pipelines.shipstation_tally.shipments import FLOW
 from pipelines.shipstation_tally.vouchers import TARGET
+from state.ledger import SyncLedger
+from state.staging import StagingStore
 
 DELIVERY_NOTES = dg.AssetKey(["tally", "delivery_notes"])
 STOCK_MOVED = "stock_fell_by_exactly_what_shipped"

@@ -18,15 +18,15 @@ from decimal import Decimal
 from connectors.common.errors import NotFound
 from connectors.shipstation.client import ShipStationClient
 from connectors.tally.client import TallyClient
-from ml_connector.audit_hook import AuditHook
-from ml_connector.ledger import SyncLedger
-from ml_connector.staging import StagingStore
 from pipelines.shipstation_tally import posting
 from pipelines.shipstation_tally.customers import CustomerLedgerCreator
 from pipelines.shipstation_tally.delivery import DeliveryNoteConfig
 from pipelines.shipstation_tally.mapping import OrderVoucherConfig, SkuResolver
 from pipelines.shipstation_tally.shipments import FLOW, DeliveryNotePoster, parse_shipments
 from pipelines.shipstation_tally.vouchers import TARGET, PostingReport
+from state.audit_hook import AuditHook
+from state.ledger import SyncLedger
+from state.staging import StagingStore
 
 
 @dataclass

@@ -19,8 +19,6 @@ from connectors.common.timezones import local_date
 from connectors.shipstation.models import Order
 from connectors.shipstation.shipments import Shipment
 from connectors.tally.client import TallyClient
-from ml_connector.audit_hook import AuditHook
-from ml_connector.ledger import Candidate, SyncLedger
 from pipelines.shipstation_tally import posting
 from pipelines.shipstation_tally.delivery import (
     DeliveryNoteConfig,
@@ -34,6 +32,8 @@ from pipelines.shipstation_tally.delivery import (
 )
 from pipelines.shipstation_tally.mapping import MappingError, SkuResolver, customer_ledger_name, payload_hash
 from pipelines.shipstation_tally.vouchers import TARGET, PostItem, VoucherPoster
+from state.audit_hook import AuditHook
+from state.ledger import Candidate, SyncLedger
 
 FLOW = "shipstation_tally.shipments"
 OVER_SHIPMENT = "over-shipment"

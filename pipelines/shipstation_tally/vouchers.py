@@ -22,8 +22,8 @@ from typing import Any
 from connectors.tally.client import TallyClient
 from connectors.tally.errors import CompanyNotLoaded, TallyOutcomeUnknown, TallyRejected, TallyUnavailable
 from connectors.tally.models import ImportResult, Voucher, VoucherRecord
-from ml_connector.audit_hook import AuditHook
-from ml_connector.ledger import Candidate, Claim, SyncLedger, current_owner
+from state.audit_hook import AuditHook
+from state.ledger import Candidate, Claim, SyncLedger, current_owner
 
 TARGET = "tally"
 MARKER_RE = re.compile(r"\[ext:([^\]]+)\]")

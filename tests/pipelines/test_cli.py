@@ -11,8 +11,8 @@ import httpx
 
 from ml_connector.checkup import run_checks
 from ml_connector.config import Settings
-from ml_connector.ledger import Candidate, SyncLedger
 from pipelines.shipstation_tally.posting import FLOW, TARGET
+from state.ledger import Candidate, SyncLedger
 
 CLI = [sys.executable, "-m", "ml_connector.cli"]
 

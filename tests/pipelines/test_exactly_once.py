@@ -12,10 +12,11 @@ import time
 import dagster as dg
 import httpx
 
-from ml_connector.ledger import SyncLedger
 from pipelines.shipstation_tally.posting import FLOW
 from pipelines.shipstation_tally.sensors import shipstation_orders_sensor
-from resources import ShipStationResource, ShipStationTallySettings
+from pipelines.shipstation_tally.settings import ShipStationTallySettings
+from resources import ShipStationResource
+from state.ledger import SyncLedger
 from tests.pipelines.conftest import JOB, expected_orders
 
 SYNC = [sys.executable, "-m", "ml_connector.cli", "sync", "shipstation-to-tally"]

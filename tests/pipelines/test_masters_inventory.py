@@ -7,11 +7,11 @@ from decimal import Decimal
 import dagster as dg
 import httpx
 
-from ml_connector.ledger import SyncLedger
 from ml_connector.runner import RunSummary, instance_for, run_job
 from pipelines.definitions import build_definitions, build_resources
 from pipelines.shipstation_tally import posting
 from pipelines.shipstation_tally.queue_sensors import held_records_retry_sensor
+from state.ledger import SyncLedger
 
 ALIGNMENT = "tally/master_alignment"
 INVENTORY = "shipstation/inventory_levels"

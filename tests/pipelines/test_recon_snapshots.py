@@ -12,7 +12,6 @@ import httpx
 
 from connectors.common.timezones import local_date, parse_pacific
 from ml_connector.config import Settings
-from ml_connector.ledger import SyncLedger
 from ml_connector.runner import instance_for, run_job
 from pipelines.definitions import build_definitions, build_resources
 from pipelines.reconciliation.snapshot_assets import GROUP, build_snapshot_assets
@@ -20,6 +19,7 @@ from pipelines.reconciliation.store import ReconStore
 from pipelines.shipstation_tally.jobs import SHIPMENTS_JOB
 from pipelines.shipstation_tally.posting import FLOW
 from pipelines.shipstation_tally.vouchers import MARKER_RE
+from state.ledger import SyncLedger
 
 JOB = "recon_snapshots"
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"

@@ -13,11 +13,11 @@ import httpx
 import pytest
 
 from connectors.common.timezones import local_date
-from ml_connector.ledger import Candidate, SyncLedger
 from ml_connector.runner import RunSummary, instance_for, run_job
-from ml_connector.staging import StagingStore
 from pipelines.definitions import build_definitions
 from pipelines.shipstation_tally import posting
+from state.ledger import Candidate, SyncLedger
+from state.staging import StagingStore
 
 LAST_DAY = "2026-04-02"  # the sandbox merchant's orders fall in the eight weeks before 2026-04-03 12:00 UTC
 

@@ -7,12 +7,12 @@ from decimal import Decimal
 
 import httpx
 
-from ml_connector.ledger import SyncLedger
 from ml_connector.runner import RunSummary, instance_for, run_job
 from pipelines.definitions import build_definitions
 from pipelines.shipstation_tally import shipments
 from pipelines.shipstation_tally.shipments import OVER_SHIPMENT
 from pipelines.shipstation_tally.vouchers import MARKER_RE
+from state.ledger import SyncLedger
 
 SHIPMENTS_JOB = "shipstation_shipments_to_tally"
 NOTES = "tally/delivery_notes"

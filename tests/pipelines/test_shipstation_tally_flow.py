@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from ml_connector.ledger import SyncLedger
 from pipelines.shipstation_tally.posting import FLOW, TARGET
+from state.ledger import SyncLedger
 from tests.pipelines.conftest import expected_orders
 
 

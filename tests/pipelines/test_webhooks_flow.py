@@ -12,19 +12,18 @@ import dagster as dg
 import httpx
 import pytest
 
+from bench.webhook_load import deliver_burst
 from connectors.shipstation.client import ShipStationClient
 from ml_connector.runner import instance_for, run_job
-from ml_connector.webhooks import queue_path
 from ml_connector.webhooks.app import create_receiver_app, target_url
-from ml_connector.webhooks.load import deliver_burst
 from ml_connector.webhooks.signature import JwksCache
-from ml_connector.webhooks.store import WebhookStore
 from pipelines.definitions import build_definitions, build_resources
 from pipelines.shipstation_tally.queue_sensors import shipstation_webhook_sensor
 from pipelines.shipstation_tally.sensors import shipstation_orders_sensor, shipstation_shipments_sensor
 from pipelines.shipstation_tally.vouchers import MARKER_RE
 from sandbox.runner import ServedApp, serve
 from sandbox.stack import API_KEY, API_SECRET
+from state.webhook_queue import WebhookStore, queue_path
 
 SECRET = "test-secret-0123456789abcdef"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from ml_connector.ledger import Entry
 from pipelines.reconciliation.alerts import (
     MAX_LINES,
     AlertDeliveryError,
@@ -14,6 +13,7 @@ from pipelines.reconciliation.alerts import (
     message,
     send,
 )
+from state.ledger import Entry
 
 URL = "https://hooks.slack.example/services/T000/B000/very-secret-token"
 

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from ml_connector import ledger as ledger_module
-from ml_connector.ledger import Candidate, SyncLedger, current_owner
+from state import ledger as ledger_module
+from state.ledger import Candidate, SyncLedger, current_owner
 
 FLOW, TARGET = "shipstation_tally.orders", "tally"
 
@@ -63,7 +63,7 @@ def test_live_claim_is_busy_for_another_run(tmp_path):
 def test_claim_of_a_dead_process_is_handed_back_for_lookup(tmp_path):
     path = tmp_path / "l.db"
     code = (
-        "import sys; from ml_connector.ledger import *;"
+        "import sys; from state.ledger import *;"
         f"l = SyncLedger({str(path)!r});"
         "l.claim('f', 't', [Candidate('1', 'k1', 'h1')], current_owner('dead-run'))"
     )

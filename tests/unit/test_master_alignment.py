@@ -7,12 +7,12 @@ from decimal import Decimal
 
 import pytest
 
-from ml_connector.webhooks.store import StoredEvent
 from pipelines.shipstation_tally.inventory import plan_inventory, whole_units
 from pipelines.shipstation_tally.mapping import SkuResolver
 from pipelines.shipstation_tally.masters import MissingMaster, align, master_exists, missing_master
 from pipelines.shipstation_tally.queue_sensors import webhook_requests
 from pipelines.shipstation_tally.window import ShipmentCursor, Window, shipment_run
+from state.webhook_queue import StoredEvent
 
 SKUS = SkuResolver.build([("TEA-GRN-250", ["8901234000011"], "Nos"), ("Masala Chai 100g", ["TEA-MSL-100"], "Nos")],
                          {"COF-FLT-250": "TEA-GRN-250"})

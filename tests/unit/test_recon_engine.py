@@ -13,9 +13,9 @@ import duckdb
 import pytest
 
 from bench import recon
-from ml_connector.ledger import Entry
 from pipelines.reconciliation import engine, tables
 from pipelines.reconciliation.scope import ORDERS_FLOW, SHIPMENTS_FLOW
+from state.ledger import Entry
 
 D1, D2, D3 = date(2026, 3, 2), date(2026, 3, 3), date(2026, 3, 4)
 TZ = "Asia/Kolkata"

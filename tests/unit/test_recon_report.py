@@ -246,7 +246,7 @@ def test_every_day_has_a_place_on_the_axis_and_days_not_reconciled_are_grey(tmp_
 
 def _fill_staging(path, days: range) -> list[dict]:
     """A staging file as the engine leaves it: day totals for `days` of March, the exceptions, stock snapshots."""
-    from ml_connector.staging import StagingStore
+    from state.staging import StagingStore
 
     rows = exception_rows()
     drift = next(r for r in rows if r["category"] == "stock_drift")

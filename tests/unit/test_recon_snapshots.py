@@ -20,7 +20,7 @@ from pipelines.reconciliation.snapshot_assets import (
 )
 from pipelines.reconciliation.store import ReconStore
 from pipelines.shipstation_tally.mapping import SkuResolver
-from resources import ShipStationTallySettings
+from pipelines.shipstation_tally.settings import ShipStationTallySettings
 
 IST = "Asia/Kolkata"
 NOW = datetime(2026, 4, 2, 3, 0, tzinfo=UTC)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from ml_connector.staging import StagingStore
+from state.staging import StagingStore
 
 T0 = datetime(2026, 4, 1, tzinfo=UTC)
 

@@ -22,12 +22,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ml_connector.webhooks import queue_path
+from bench.webhook_load import deliver_burst, v1_payloads
 from ml_connector.webhooks.app import MAX_BODY_BYTES, create_receiver_app, target_url, webhook_path
-from ml_connector.webhooks.load import deliver_burst, v1_payloads
 from ml_connector.webhooks.signature import KEY_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, JwksCache
-from ml_connector.webhooks.store import WebhookStore
 from sandbox.runner import ServedApp, free_port
+from state.webhook_queue import WebhookStore, queue_path
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "hook-secret-0123456789abcdefXYZ"
@@ -141,7 +140,7 @@ def test_a_v1_delivery_is_on_disk_when_answered(receiver: Receiver, caplog):
     response = receiver.post(body)
     assert response.status_code == 200
     event_id = response.json()["stored"]
-    reader = ("import json, sys; from ml_connector.webhooks.store import WebhookStore; "
+    reader = ("import json, sys; from state.webhook_queue import WebhookStore; "
               "e = WebhookStore(sys.argv[1]).after(0)[0]; print(json.dumps([e.id, e.resource_type, e.resource_url, "
               "e.source, e.body, e.received_at]))")
     out = subprocess.run([sys.executable, "-c", reader, str(receiver.store.path)], cwd=ROOT, capture_output=True,

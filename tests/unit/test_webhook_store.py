@@ -11,15 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from ml_connector.webhooks import queue_path
-from ml_connector.webhooks.store import MAX_BODY_CHARS, WebhookEvent, WebhookStore
+from state.webhook_queue import MAX_BODY_CHARS, WebhookEvent, WebhookStore, queue_path
 
 ROOT = Path(__file__).resolve().parents[2]
 URL = "https://ssapi.shipstation.com/orders?storeID=77120&importBatch={}"
 
 WRITER = """
 import os, signal, sys
-from ml_connector.webhooks.store import WebhookEvent, WebhookStore
+from state.webhook_queue import WebhookEvent, WebhookStore
 store = WebhookStore(sys.argv[1])
 tag, n = sys.argv[2], int(sys.argv[3])
 for i in range(n):
@@ -31,7 +30,7 @@ if sys.argv[4:] == ["kill"]:
 """
 READER = """
 import json, sys
-from ml_connector.webhooks.store import WebhookStore
+from state.webhook_queue import WebhookStore
 store = WebhookStore(sys.argv[1])
 print(json.dumps([[e.id, e.resource_url, e.body, e.source, e.remote] for e in store.after(0, 100000)]))
 """

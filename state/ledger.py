@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ml_connector.audit import AUDIT_SCHEMA, AuditTrail
+from state.audit import AUDIT_SCHEMA, AuditTrail
 
 Action = Literal["create", "alter", "cancel", "skip", "busy", "resolve"]
 Desired = Literal["upsert", "cancel"]

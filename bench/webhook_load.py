@@ -1,6 +1,6 @@
 """A burst of webhook deliveries sent concurrently: the receiver's load test and benchmark body.
 
-    from ml_connector.webhooks.load import deliver_burst, v1_payloads
+    from bench.webhook_load import deliver_burst, v1_payloads
     results = deliver_burst(url, v1_payloads(500, "https://ssapi.shipstation.com"), concurrency=500)
 
 Each delivery is one HTTP/1.1 request on its own connection (`Connection: close`), written with

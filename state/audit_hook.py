@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ml_connector.audit import AuditTrail
+from state.audit import AuditTrail
 
 
 class AuditHook:

@@ -172,3 +172,11 @@ def _row(event: WebhookEvent) -> tuple[object, ...]:
     if len(event.body) > MAX_BODY_CHARS:
         raise ValueError(f"webhook body over {MAX_BODY_CHARS} characters")
     return (event.received_at, event.resource_type, event.resource_url, event.source, event.body, event.remote)
+
+
+QUEUE_FILE = "webhooks.sqlite3"
+
+
+def queue_path(home: Path | str) -> Path:
+    """Where the queue lives in the state directory (`ML_CONNECTOR_HOME`)."""
+    return Path(home) / QUEUE_FILE
