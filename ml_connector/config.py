@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
 from pipelines.shipstation_tally.mapping import OrderVoucherConfig
+from state.credentials import stored_secrets
 
 SHIPSTATION_V1_URL = "https://ssapi.shipstation.com"
 SHIPSTATION_V2_URL = "https://api.shipstation.com"
@@ -34,6 +35,8 @@ class Settings(BaseModel):
     tally_url: str = "http://127.0.0.1:9000"
     tally_agent_token: SecretStr = SecretStr("")
     tally_company: str = ""
+    tally_username: SecretStr = SecretStr("")  # a company with security (TallyPrime: Company > Alter > Security)
+    tally_password: SecretStr = SecretStr("")
     tally_timezone: str = _VOUCHER.timezone
     tally_order_voucher_type: str = _VOUCHER.voucher_type
     tally_sales_ledger: str = _VOUCHER.sales_ledger
@@ -87,6 +90,8 @@ class Settings(BaseModel):
         """Build settings from `env` (default `os.environ`); unset variables keep their defaults."""
         source = os.environ if env is None else env
         values = {name: source[name.upper()] for name in cls.model_fields if source.get(name.upper())}
+        unset = [n.upper() for n, f in cls.model_fields.items() if f.annotation is SecretStr and n not in values]
+        values |= {name.lower(): value for name, value in stored_secrets(unset, source).items()}  # env wins
         return cls(**values)
 
     @property
