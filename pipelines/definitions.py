@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 
 from connectors.common.timezones import local_date
@@ -20,6 +22,7 @@ from resources import (
     ShipStationV2Resource,
     StateResource,
     TallyResource,
+    stored,
 )
 
 shipstation_to_tally = orders_job  # the name the CLI and the README use for the main job
@@ -36,20 +39,25 @@ inventory_schedule = dg.ScheduleDefinition(
 
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
-    """Resources from settings; secrets stay `EnvVar`s so they are read at run time and never shown."""
-    token = dg.EnvVar("TALLY_AGENT_TOKEN") if settings.tally_agent_token.get_secret_value() else ""
+    """Resources from settings; secrets stay `EnvVar`s or credential-store names, read at run time, never shown."""
+    def secret(name: str) -> dg.EnvVar | str:
+        if not getattr(settings, name.lower()).get_secret_value():
+            return ""
+        return dg.EnvVar(name) if os.environ.get(name) else stored(name)
+
     return {
         "shipstation": ShipStationResource(base_url=settings.shipstation_base_url,
-                                           api_key=dg.EnvVar("SHIPSTATION_API_KEY"),
-                                           api_secret=dg.EnvVar("SHIPSTATION_API_SECRET")),
+                                           api_key=secret("SHIPSTATION_API_KEY") or dg.EnvVar("SHIPSTATION_API_KEY"),
+                                           api_secret=secret("SHIPSTATION_API_SECRET")
+                                           or dg.EnvVar("SHIPSTATION_API_SECRET")),
         "shipstation_v2": ShipStationV2Resource(
-            base_url=settings.shipstation_v2_base_url,
-            api_key=dg.EnvVar("SHIPSTATION_V2_API_KEY") if settings.shipstation_v2_api_key.get_secret_value() else "",
+            base_url=settings.shipstation_v2_base_url, api_key=secret("SHIPSTATION_V2_API_KEY"),
             location_id=settings.shipstation_inventory_location_id),
-        "tally": TallyResource(url=settings.tally_url, company=settings.tally_company, agent_token=token),
+        "tally": TallyResource(url=settings.tally_url, company=settings.tally_company,
+                               agent_token=secret("TALLY_AGENT_TOKEN"), username=secret("TALLY_USERNAME"),
+                               password=secret("TALLY_PASSWORD")),
         "state": StateResource(home=str(settings.ml_connector_home.resolve())),
-        "alerts": AlertResource(
-            webhook_url=dg.EnvVar("ALERT_WEBHOOK_URL") if settings.alert_webhook_url.get_secret_value() else ""),
+        "alerts": AlertResource(webhook_url=secret("ALERT_WEBHOOK_URL")),
         "flow": ShipStationTallySettings(
             sync_start=settings.shipstation_sync_start.isoformat(),
             voucher_type=settings.tally_order_voucher_type, sales_ledger=settings.tally_sales_ledger,

@@ -14,21 +14,34 @@ from connectors.shipstation.client import ShipStationClient
 from connectors.shipstation.v2 import ShipStationV2Client
 from connectors.tally.client import TallyClient
 from state.audit_hook import AuditHook
+from state.credentials import secret
 from state.ledger import SyncLedger
 from state.staging import StagingStore
+
+STORED = "@credentials:"  # a secret field holding STORED + NAME is read from the credential store at run time
+
+
+def stored(name: str) -> str:
+    """The field value that says "read secret `name` from the environment or store when the client is built"."""
+    return STORED + name
+
+
+def resolve(value: str) -> str:
+    """A secret field's value: itself, or the environment/store value it names (never in run config)."""
+    return secret(value[len(STORED):]) if value.startswith(STORED) else value
 
 
 class ShipStationResource(dg.ConfigurableResource):
     """ShipStation V1 (Basic auth with an API key pair)."""
 
     base_url: str = "https://ssapi.shipstation.com"
-    api_key: str
-    api_secret: str
+    api_key: str = stored("SHIPSTATION_API_KEY")
+    api_secret: str = stored("SHIPSTATION_API_SECRET")
     timeout_seconds: float = 30.0
 
     def client(self) -> ShipStationClient:
-        return ShipStationClient(base_url=self.base_url, api_key=self.api_key, api_secret=self.api_secret,
-                                 timeout=self.timeout_seconds)
+        return ShipStationClient(base_url=self.base_url, api_key=resolve(self.api_key),
+                                 api_secret=resolve(self.api_secret), timeout=self.timeout_seconds)
 
 
 class ShipStationV2Resource(dg.ConfigurableResource):
@@ -40,7 +53,8 @@ class ShipStationV2Resource(dg.ConfigurableResource):
     timeout_seconds: float = 30.0
 
     def client(self) -> ShipStationV2Client:
-        return ShipStationV2Client(base_url=self.base_url, api_key=self.api_key, timeout=self.timeout_seconds)
+        return ShipStationV2Client(base_url=self.base_url, api_key=resolve(self.api_key),
+                                   timeout=self.timeout_seconds)
 
 
 class TallyResource(dg.ConfigurableResource):
@@ -53,11 +67,14 @@ class TallyResource(dg.ConfigurableResource):
     url: str = "http://127.0.0.1:9000"
     company: str
     agent_token: str = ""
+    username: str = ""  # TALLY_USERNAME / TALLY_PASSWORD: a company with security (see TallyClient)
+    password: str = ""
     # Above the agent's own 120 s bound plus queueing, so the agent answers before we give up.
     timeout_seconds: float = 180.0
 
     def client(self, audit: AuditHook | None = None) -> TallyClient:
-        return TallyClient(self.url, self.company, token=self.agent_token or None,
+        return TallyClient(self.url, self.company, token=resolve(self.agent_token) or None,
+                           username=resolve(self.username) or None, password=resolve(self.password) or None,
                            timeout=self.timeout_seconds, on_exchange=audit)
 
 
@@ -65,6 +82,10 @@ class AlertResource(dg.ConfigurableResource):
     """Where operations alerts go: a Slack-style incoming-webhook URL (secret), or the Dagster log when empty."""
 
     webhook_url: str = ""
+
+    def url(self) -> str:
+        """The webhook URL (read from the environment or credential store at run time), or ""."""
+        return resolve(self.webhook_url)
 
 
 class StateResource(dg.ConfigurableResource):

@@ -3,6 +3,21 @@
 HTTP 200 is not success (reference §2): every reply body is parsed. Errors are classified
 once, here: `TallyUnavailable` may be retried; `TallyOutcomeUnknown` means an import may
 have been committed and must be resolved by lookup before anything is re-sent.
+
+Company login (TALLY_USERNAME / TALLY_PASSWORD). What we found, and how sure:
+- Tally's developer docs describe no credentials for XML over HTTP: the port has no authentication,
+  and company security (users, passwords, TallyVault) is enforced when a person opens the company in
+  TallyPrime; requests then run in that session (reference §8) [V/R]. So a protected company that
+  nobody opened is simply "not loaded" to us, and only a person can fix that.
+- Several independent integrators (JavaScript and PHP clients found by code search) send the login
+  as static variables `<SVUSERNAME>` and `<SVPASSWORD>` beside SVCURRENTCOMPANY, only when
+  configured; one uses `<SVUSER>`. None cites Tally, and none shows Tally's reply to a wrong one [R/U].
+- We therefore send SVUSERNAME/SVPASSWORD in every request's STATICVARIABLES when configured (a
+  Tally that does not need them ignores unknown static variables [U]), and read any LINEERROR that
+  names a password or access (`LOGIN_REFUSED_MARKERS`) as `CompanyLoginRequired`. Verify on a real
+  protected company before go-live.
+The login never reaches a log line, a repr or `on_exchange`: the audited request carries
+`[redacted]` in its place, and any echo of it in a reply is blanked too.
 """
 
 from __future__ import annotations
@@ -17,6 +32,7 @@ import httpx
 
 from connectors.tally import codec
 from connectors.tally.errors import (
+    CompanyLoginRequired,
     CompanyNotLoaded,
     TallyAuthError,
     TallyOutcomeUnknown,
@@ -38,10 +54,14 @@ from connectors.tally.settings import (
     CLIENT_CONNECT_TIMEOUT_SECONDS,
     CLIENT_TIMEOUT_SECONDS,
     COMPANY_NOT_FOUND_TEXT,
+    LOGIN_REFUSED_MARKERS,
     REQUEST_KIND_HEADER,
     Encoding,
     RequestKind,
 )
+from connectors.tally.xml_build import REDACTED_LOGIN, Login, with_login
+from connectors.tally.xml_export import COMPANY_FETCH
+from connectors.tally.xml_parse import line_errors
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +83,10 @@ class Exchange:
 
 
 class TallyClient:
-    """Typed access to one TallyPrime company, directly or through the LAN agent (`token` set)."""
+    """Typed access to one TallyPrime company, directly or through the LAN agent (`token` set).
+
+    `username` / `password`: the company's login when it has security (see the module docstring).
+    """
 
     def __init__(
         self,
@@ -71,6 +94,8 @@ class TallyClient:
         company: str,
         *,
         token: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
         timeout: float = CLIENT_TIMEOUT_SECONDS,
         transport: httpx.BaseTransport | None = None,
         encoding: Encoding = "utf-16",
@@ -79,13 +104,15 @@ class TallyClient:
         self.url = url
         self.company_name = company
         self._token = token
+        self._login = Login(username or "", password or "") if (username or password) else None
         self._encoding: Encoding = encoding
         self._on_exchange = on_exchange
         connect = min(timeout, CLIENT_CONNECT_TIMEOUT_SECONDS)
         self._http = httpx.Client(transport=transport, timeout=httpx.Timeout(timeout, connect=connect))
 
     def __repr__(self) -> str:
-        return f"TallyClient(url={self.url!r}, company={self.company_name!r}, via_agent={self._token is not None})"
+        return (f"TallyClient(url={self.url!r}, company={self.company_name!r}, via_agent={self._token is not None}, "
+                f"login={self._login is not None})")
 
     def close(self) -> None:
         """Close the underlying HTTP connection pool."""
@@ -108,6 +135,19 @@ class TallyClient:
         except CompanyNotLoaded:
             return TallyStatus(running=True, company_loaded=False)
         return TallyStatus(running=True, company_loaded=self.company_name in names, companies=names)
+
+    def check_login(self) -> None:
+        """Ask one question about the configured company itself.
+
+        Returns when Tally answers it; raises CompanyLoginRequired when Tally refuses the login
+        (missing or wrong), CompanyNotLoaded when the company is not open, TallyUnavailable when
+        Tally cannot be reached.
+        """
+        xml = codec.collection_request(self.company_name or None, "MLCompanies", "Company", COMPANY_FETCH)
+        reply = self._post("check_login", "export", xml)
+        if not reply.strip() or codec.is_server_running(reply):
+            raise CompanyNotLoaded("no company is open in TallyPrime")
+        codec.parse_companies(reply)
 
     def companies(self) -> list[CompanyRecord]:
         """All loaded companies (an empty list when none is loaded)."""
@@ -185,6 +225,7 @@ class TallyClient:
             return result
         if any(COMPANY_NOT_FOUND_TEXT.lower() in e.lower() for e in result.line_errors):
             raise CompanyNotLoaded(result.line_errors[0])
+        _raise_if_login_refused(result.line_errors)
         summary = (f"Tally accepted {result.created + result.altered + result.deleted + result.cancelled}"
                    f"/{expected} (errors {result.errors}, exceptions {result.exceptions})")
         raise TallyRejected(summary, result.line_errors, result)
@@ -192,19 +233,23 @@ class TallyClient:
     # -- transport ---------------------------------------------------------------------------
 
     def _post(self, operation: str, kind: RequestKind, xml: str) -> str:
-        body = codec.encode_request(xml, self._encoding)
+        body = codec.encode_request(with_login(xml, self._login), self._encoding)
         started = time.monotonic()
         response: httpx.Response | None = None
         error: Exception | None = None
         try:
             response = self._send(body, kind)
             _raise_for_status(response, kind)
-            return codec.decode_response(response.content, response.headers.get("content-type"))
+            reply = codec.decode_response(response.content, response.headers.get("content-type"))
+            _raise_if_login_refused_reply(reply)
+            return reply
         except Exception as exc:
             error = exc
             raise
         finally:
-            self._audit(operation, kind, body, response, time.monotonic() - started, error)
+            audited = body if self._login is None else codec.encode_request(with_login(xml, REDACTED_LOGIN),
+                                                                             self._encoding)
+            self._audit(operation, kind, audited, response, time.monotonic() - started, error)
 
     def _send(self, body: bytes, kind: RequestKind) -> httpx.Response:
         headers = {"Content-Type": codec.content_type(self._encoding), REQUEST_KIND_HEADER: kind}
@@ -232,9 +277,34 @@ class TallyClient:
         if self._on_exchange is not None:
             self._on_exchange(Exchange(
                 operation=operation, kind=kind, request=body,
-                response=None if response is None else response.content,
+                response=None if response is None else self._blank_login(response.content),
                 status=status, duration=duration, error=None if error is None else f"{outcome}: {error}",
             ))
+
+
+    def _blank_login(self, data: bytes) -> bytes:
+        """`data` with any echo of the login replaced (UTF-8 and UTF-16LE), for the audit trail."""
+        for value in () if self._login is None else (self._login.password, self._login.username):
+            if len(value) >= 3:  # a one- or two-letter user name would blank half the reply
+                for enc in ("utf-8", "utf-16-le"):
+                    data = data.replace(value.encode(enc), "[redacted]".encode(enc))
+        return data
+
+
+def _raise_if_login_refused(errors: Sequence[str]) -> None:
+    refused = [e for e in errors if any(m in e.lower() for m in LOGIN_REFUSED_MARKERS)]
+    if refused:
+        raise CompanyLoginRequired(f"TallyPrime refused the company login: {refused[0]}")
+
+
+def _raise_if_login_refused_reply(reply: str) -> None:
+    """A refused login answers HTTP 200 with a LINEERROR (§2); cheap text test before parsing."""
+    if "LINEERROR" not in reply or not any(m in reply.lower() for m in LOGIN_REFUSED_MARKERS):
+        return
+    try:
+        _raise_if_login_refused(line_errors(codec.parse_xml(reply)))
+    except TallyProtocolError:
+        return  # not XML: left to the caller's own parsing
 
 
 def _raise_for_status(response: httpx.Response, kind: RequestKind) -> None:

@@ -5,7 +5,7 @@ ConnectorError
 ├── TallyError (every class below also is one)
 ├── RetryableError → TransportError → TallyUnavailable
 ├── FatalError → TallyRejected, CompanyNotLoaded, TallyProtocolError (→ HostileXmlError)
-│   └── AuthError → TallyAuthError
+│   └── AuthError → TallyAuthError → CompanyLoginRequired
 └── TallyOutcomeUnknown: neither; see its docstring
 ```
 """
@@ -64,4 +64,8 @@ class HostileXmlError(TallyProtocolError):
 
 
 class TallyAuthError(TallyError, AuthError):
-    """The LAN agent refused our bearer token."""
+    """The LAN agent refused our bearer token, or Tally refused the company login."""
+
+
+class CompanyLoginRequired(TallyAuthError):
+    """TallyPrime refused the company login (TALLY_USERNAME / TALLY_PASSWORD missing or wrong)."""

@@ -38,6 +38,9 @@ AGENT_HEALTH_TIMEOUT_SECONDS: Final = 10.0
 
 SERVER_RUNNING_TEXT: Final = "TallyPrime Server is Running"
 COMPANY_NOT_FOUND_TEXT: Final = "Could not find Company"
+# [U] Tally's wording for a refused company login is not documented: any LINEERROR naming the
+# password or access is read as one (the sandbox's text carries "password" and "access denied").
+LOGIN_REFUSED_MARKERS: Final = ("password", "access denied", "not authorised", "not authorized")
 
 BATCH_PRIMARY: Final = "Primary Batch"
 INVOICE_VIEW: Final = "Invoice Voucher View"

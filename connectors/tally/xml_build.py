@@ -3,11 +3,16 @@
 Every piece of user text goes through lxml element text or attributes, never string
 concatenation, so `&`, `<`, quotes and non-ASCII names are escaped correctly everywhere,
 SVCURRENTCOMPANY included (reference §7 "Escaping").
+
+A company login (`Login`) travels as `SVUSERNAME` / `SVPASSWORD` beside SVCURRENTCOMPANY in
+STATICVARIABLES. Tally's own docs say nothing of it ([U]); several independent integrators send it
+this way ([R]); see `connectors/tally/client.py` for what was found and how sure it is.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from lxml import etree
 
@@ -47,8 +52,48 @@ def to_text(root: Element) -> str:
     return etree.tostring(root, encoding="unicode")
 
 
-def envelope(request: str, type_: str, id_: str, company: str | None) -> tuple[Element, Element]:
-    """Versioned envelope (reference §2); returns (ENVELOPE, BODY/DESC)."""
+@dataclass(frozen=True)
+class Login:
+    """A TallyPrime company user; both parts are secrets and never show in a repr."""
+
+    username: str = field(repr=False)
+    password: str = field(repr=False)
+
+    def __bool__(self) -> bool:
+        return bool(self.username or self.password)
+
+
+REDACTED_LOGIN = Login("[redacted]", "[redacted]")  # what the audit trail keeps in place of a login
+_LOGIN_TAGS = ("SVUSERNAME", "SVPASSWORD")
+_OWN_XML = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True, remove_blank_text=False)
+
+
+def add_login(static: Element, login: Login | None) -> None:
+    """Put `login` into a STATICVARIABLES element (replacing any there); nothing when it is empty."""
+    for old in [c for c in static if c.tag in _LOGIN_TAGS]:
+        static.remove(old)
+    if login:
+        sub(static, "SVUSERNAME", login.username)
+        sub(static, "SVPASSWORD", login.password)
+
+
+def with_login(xml: str, login: Login | None) -> str:
+    """A request we built (`envelope`), with `login` in its BODY/DESC/STATICVARIABLES."""
+    if not login:
+        return xml
+    root = etree.fromstring(xml.encode("utf-8"), _OWN_XML)
+    body = root.find("BODY")
+    body = body if body is not None else sub(root, "BODY")
+    desc = body.find("DESC")
+    desc = desc if desc is not None else sub(body, "DESC")
+    static = desc.find("STATICVARIABLES")
+    add_login(static if static is not None else sub(desc, "STATICVARIABLES"), login)
+    return to_text(root)
+
+
+def envelope(request: str, type_: str, id_: str, company: str | None,
+             login: Login | None = None) -> tuple[Element, Element]:
+    """Versioned envelope (reference §2) with an optional company login; returns (ENVELOPE, BODY/DESC)."""
     root = etree.Element("ENVELOPE")
     header = sub(root, "HEADER")
     sub(header, "VERSION", ENVELOPE_VERSION)
@@ -59,6 +104,7 @@ def envelope(request: str, type_: str, id_: str, company: str | None) -> tuple[E
     static = sub(desc, "STATICVARIABLES")
     if company is not None:
         sub(static, "SVCURRENTCOMPANY", company)
+    add_login(static, login)
     return root, desc
 
 

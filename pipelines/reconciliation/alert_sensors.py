@@ -7,28 +7,44 @@ import dagster as dg
 
 from pipelines.reconciliation.alerts import AlertDeliveryError, exception_alerts, ledger_alerts, message, send
 from resources import AlertResource, StateResource
-from state.ledger import owner_alive
+from state.ledger import Entry
 
-ALERT_STATES = ("failed", "waiting", "pending")
+ALERT_STATES = ("failed", "waiting")  # changes seen through the cursor; stuck `pending` is looked for each tick
 
 
 @dg.sensor(minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
 def operations_alerts_sensor(context: dg.SensorEvaluationContext, state: StateResource,
                              alerts: AlertResource) -> dg.SensorResult:
     """New failed, waiting or stuck sync records and new unexplained reconciliation exceptions, as one alert."""
-    cursor = json.loads(context.cursor) if context.cursor else {"ledger": time.time() - 3600, "exceptions": 0.0}
+    cursor = {"ledger": time.time() - 3600, "exceptions": 0.0, "stuck": [],
+              **(json.loads(context.cursor) if context.cursor else {})}
     ledger = state.ledger()
-    changed = [e for e in ledger.changed_since(cursor["ledger"], ALERT_STATES)
-               if e.state != "pending" or not owner_alive(e.owner, e.claimed_at, ledger.lease_seconds)]
+    changed = ledger.changed_since(cursor["ledger"], ALERT_STATES)
+    stuck, stuck_keys = new_stuck(ledger.stuck_pending(), set(cursor["stuck"]))
     rows = new_exceptions(state, cursor["exceptions"])
-    found = [*ledger_alerts(changed), *exception_alerts(rows)]
+    found = [*ledger_alerts([*changed, *stuck]), *exception_alerts(rows)]
     advanced = {"ledger": max([cursor["ledger"], *(e.updated_at for e in changed)]),
-                "exceptions": max([cursor["exceptions"], *(float(r["detected_epoch"]) for r in rows)])}
+                "exceptions": max([cursor["exceptions"], *(float(r["detected_epoch"]) for r in rows)]),
+                "stuck": stuck_keys}
     if not found:
         return dg.SensorResult(skip_reason=dg.SkipReason("no new exceptions"), cursor=json.dumps(advanced))
-    deliver(context.log, alerts.webhook_url, message(found))
+    deliver(context.log, alerts.url(), message(found))
     return dg.SensorResult(skip_reason=dg.SkipReason(f"alerted {len(found)} new exception(s)"),
                            cursor=json.dumps(advanced))
+
+
+def stuck_key(entry: Entry) -> str:
+    """One claim of one record: a later claim of the same record that gets stuck is a new problem."""
+    return f"{entry.flow}|{entry.source_id}|{entry.target}|{entry.claimed_at or entry.updated_at}"
+
+
+def new_stuck(stuck: list[Entry], alerted: set[str]) -> tuple[list[Entry], list[str]]:
+    """Stuck entries not alerted yet, and the keys to remember: every one still stuck (the rest are settled).
+
+    A run that dies never updates its `pending` entries again, so they are found by state, not by time.
+    """
+    keys = {stuck_key(e): e for e in stuck}
+    return [e for key, e in keys.items() if key not in alerted], sorted(keys)
 
 
 def new_exceptions(state: StateResource, after: float) -> list[dict]:
@@ -58,4 +74,4 @@ def run_failure_alerts(context: dg.RunFailureSensorContext, alerts: AlertResourc
     """A failed run, with its error, to the same place as the other alerts."""
     run = context.dagster_run
     error = context.failure_event.message if context.failure_event else "no error message"
-    deliver(context.log, alerts.webhook_url, f"ml-connector: run {run.run_id} of {run.job_name} failed: {error}")
+    deliver(context.log, alerts.url(), f"ml-connector: run {run.run_id} of {run.job_name} failed: {error}")
