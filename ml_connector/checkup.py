@@ -53,22 +53,45 @@ def check_shipstation_v2(settings: Settings) -> tuple[str, bool, str]:
 
 
 def check_tally(settings: Settings) -> tuple[str, bool, str]:
+    """Tells apart: Tally not running, no/other company open, company needs a login, ready."""
     from connectors.tally.client import TallyClient
+    from connectors.tally.errors import CompanyLoginRequired, CompanyNotLoaded, TallyAuthError, TallyUnavailable
 
-    token = settings.tally_agent_token.get_secret_value() or None
+    url, wanted = settings.tally_url, settings.tally_company
+    username, password = settings.tally_username.get_secret_value(), settings.tally_password.get_secret_value()
+    client = TallyClient(url, wanted, token=settings.tally_agent_token.get_secret_value() or None,
+                         username=username or None, password=password or None, timeout=15)
     try:
-        # Ask without naming a company: naming one that is not loaded hides the ones that are.
-        status = TallyClient(settings.tally_url, "", token=token, timeout=15).ping()
-    except Exception as exc:
-        return "TallyPrime", False, f"{settings.tally_url}: {exc}"
-    if not status.running:
-        return "TallyPrime", False, f"{settings.tally_url} answered, but not as TallyPrime's HTTP server"
-    if not status.companies:
-        return "TallyPrime", False, "TallyPrime is running but no company is loaded (Company > Select)"
-    wanted = settings.tally_company
-    if wanted and wanted not in status.companies:
-        return "TallyPrime", False, f"company {wanted!r} is not loaded; loaded: {', '.join(status.companies)}"
-    return "TallyPrime", True, f"{settings.tally_url} answered; loaded: {', '.join(status.companies)}"
+        # The company list names no company: naming one that is not open hides the ones that are.
+        status = client.ping()
+        if not status.running:
+            return "TallyPrime", False, (f"TallyPrime is not running or cannot be reached at {url}: start it and "
+                                         "turn on its HTTP server (F1 > Settings > Connectivity, port 9000)")
+        if not status.companies:
+            return "TallyPrime", False, ("TallyPrime is running but no company is open (no company is loaded): "
+                                         "open one in TallyPrime (Company > Select)")
+        if wanted and wanted not in status.companies:
+            return "TallyPrime", False, (f"company {wanted!r} is not open (not loaded) in TallyPrime; open: "
+                                         f"{', '.join(status.companies)}. Open it there (Company > Select); a "
+                                         "company with a password must be opened by a person")
+        client.check_login()
+    except CompanyLoginRequired:
+        if not (username and password):
+            return "TallyPrime", False, (f"company {wanted or '(the active one)'!r} is open but needs a login: "
+                                         "set TALLY_USERNAME and TALLY_PASSWORD "
+                                         "(ml-connector credentials set TALLY_PASSWORD)")
+        return "TallyPrime", False, (f"company {wanted or '(the active one)'!r} is open but TallyPrime refused "
+                                     "the login: check TALLY_USERNAME and TALLY_PASSWORD")
+    except TallyAuthError:
+        return "TallyPrime", False, f"the Tally agent at {url} refused TALLY_AGENT_TOKEN"
+    except (CompanyNotLoaded, TallyUnavailable) as exc:
+        return "TallyPrime", False, f"{url}: {exc}"
+    except Exception as exc:  # report any failure in words, never a traceback
+        return "TallyPrime", False, f"{url} answered, but not as TallyPrime's HTTP server would: {exc}"
+    finally:
+        client.close()
+    login = " with our login" if username else ""
+    return "TallyPrime", True, f"ready: {url} answered{login}; open: {', '.join(status.companies)}"
 
 
 def check_state(settings: Settings) -> tuple[str, bool, str]:

@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from ml_connector.credentials_cmd import add_parser as add_credentials_parser
 from ml_connector.webhooks.commands import add_parser as add_webhooks_parser
 
 FLOWS = {
@@ -77,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.set_defaults(func=cmd_report)
 
     add_webhooks_parser(sub)
+    add_credentials_parser(sub)
     return parser
 
 

@@ -20,7 +20,11 @@ Control plane (NOT Tally's API; JSON; does not wait for the request lock; ``?com
 - ``GET /__sandbox/stock``: closing quantity per item (all dates). ``GET /__sandbox/masters``.
 - ``GET /__sandbox/stats``: request counts (ping, requests, import, export, unknown, and
   ``<action>:<type>:<id>``).
-- ``POST /__sandbox/company`` ``{"loaded": bool, "name"?: str}``: load / unload a company.
+- ``POST /__sandbox/company`` ``{"loaded": bool, "name"?: str}``: load / unload a company (unloaded
+  is "not open"; a protected company stays unloaded until a person opens it in real Tally).
+- ``POST /__sandbox/security`` ``{"username": str, "password": str, "name"?: str}``: give a company
+  a login (``"username": ""`` removes it); requests without it are refused (see ``security.py``).
+  Tally not running is simply the server stopped.
 - ``POST /__sandbox/vouchers/{master_id}/delete`` and ``.../edit`` (UI-style edits: narration,
   reference, number, date, party, cancelled, ledger_amounts, item_quantities; validated like an
   import, bumps ALTERID; 422 with the error if Tally's UI would refuse it).
@@ -58,6 +62,10 @@ Transport and envelopes
   enforce start with ``[sandbox]``, so nobody mistakes them for Tally's words.
 
 Companies
+- Security (``security.py``): a protected company needs ``SVUSERNAME``/``SVPASSWORD`` in
+  STATICVARIABLES on every request that reaches it, except the company list asked without naming
+  a company; otherwise a ``[sandbox] Access denied ... password`` LINEERROR. Tally's docs are
+  silent on this and integrators' practice is only [R]: the most conservative reading.
 - The active company is the last loaded. An empty SVCURRENTCOMPANY means "omitted". Names match
   exactly after XML unescaping. No company loaded: exports (functions included) return an empty
   body; imports answer "Could not find Company '<name as sent>'". A named company that is not

@@ -43,6 +43,7 @@ class ControlPlane:
             ("/__sandbox/vouchers", "GET"): self.vouchers, ("/__sandbox/stock", "GET"): self.stock,
             ("/__sandbox/masters", "GET"): self.masters, ("/__sandbox/stats", "GET"): self.stats,
             ("/__sandbox/company", "POST"): self.load_company,
+            ("/__sandbox/security", "POST"): self.security,
             ("/__sandbox/vouchers/{master_id:int}/delete", "POST"): self.delete_voucher,
             ("/__sandbox/vouchers/{master_id:int}/edit", "POST"): self.edit_voucher,
             ("/__sandbox/import-delay", "POST"): self.import_delay,
@@ -87,6 +88,15 @@ class ControlPlane:
             raise _NotFound(f"no company {name!r}")
         (self.state.load if body.get("loaded", True) else self.state.unload)(name)
         return JSONResponse({"loaded": list(self.state.loaded)})
+
+    async def security(self, request: Request) -> JSONResponse:
+        """Protect a company with a user name and password (`{"username": ""}` removes it); never echoed."""
+        body = await request.json()
+        name = body.get("name") or _only_company(self.state)
+        if name not in self.state.companies:
+            raise _NotFound(f"no company {name!r}")
+        self.state.protect(name, str(body.get("username") or ""), str(body.get("password") or ""))
+        return JSONResponse({"protected": sorted(self.state.logins)})
 
     async def delete_voucher(self, request: Request) -> JSONResponse:
         company, voucher = _voucher(self.company_of(request), request)

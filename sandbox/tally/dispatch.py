@@ -16,6 +16,7 @@ from .replies import (
     unknown_request,
     versioned_import_reply,
 )
+from .security import refusal
 from .state import TallyState
 from .xmlio import UTF8, XmlRefused, decode_body, encode_reply, media_type, parse, to_xml
 
@@ -45,6 +46,9 @@ def answer(state: TallyState, raw: bytes, content_type: str) -> Reply:
         return _reply(to_xml(unknown_request()), encoding)
     state.stats[request.action] += 1
     state.stats[f"{request.action}:{request.type}:{request.id}"] += 1
+    if (denied := refusal(state, request)) is not None:
+        state.stats["login_refused"] += 1
+        return _reply(_refuse(request, denied), encoding)
     if request.action == "import":
         return _reply(_import(state, request), encoding, imported=True)
     return _reply(_export(state, request), encoding)
@@ -59,6 +63,13 @@ def _company(state: TallyState, request: Request) -> tuple[Company | None, str]:
     name = request.statics.get("SVCURRENTCOMPANY", "")
     company = state.loaded_company(name) if name else state.active
     return company, f"Could not find Company '{name}'"
+
+
+def _refuse(request: Request, message: str) -> str:
+    if request.action == "export":
+        return to_xml(export_error(message))
+    result = refused(message)
+    return to_xml(legacy_import_reply(result) if request.style == "legacy" else versioned_import_reply(result))
 
 
 def _import(state: TallyState, request: Request) -> str:

@@ -28,6 +28,16 @@ class TallyState:
         self.companies: dict[str, Company] = {}
         self.loaded: list[str] = []
         self.stats: Counter[str] = Counter()
+        self.logins: dict[str, tuple[str, str]] = {}  # company -> (user name, password): see security.py
+
+    def protect(self, name: str, username: str, password: str) -> None:
+        """Give company `name` a login (an empty user name removes it)."""
+        if name not in self.companies:
+            raise KeyError(name)
+        if username:
+            self.logins[name] = (username, password)
+        else:
+            self.logins.pop(name, None)
 
     def add_company(self, company: Company, *, load: bool = True) -> Company:
         self.companies[company.name] = company
