@@ -54,10 +54,12 @@ CREATE TABLE IF NOT EXISTS sync_entries (
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
     group_key TEXT,
+    retry_kind TEXT,
     PRIMARY KEY (flow, source_id, target)
 );
 CREATE INDEX IF NOT EXISTS sync_entries_state ON sync_entries (flow, target, state)
 """
+RetryKind = Literal["transient", "permanent"]
 GROUP_INDEX = "CREATE INDEX IF NOT EXISTS sync_entries_group ON sync_entries (flow, target, group_key)"
 # A ledger written before `waiting` and `group_key` existed is rebuilt once, in one transaction.
 _COLUMNS = ("flow, source_id, target, external_key, state, action, target_id, posted_hash, pending_hash, cancelled,"
@@ -86,6 +88,7 @@ class Claim:
     target_id: str | None = None
     prior_action: str | None = None
     reason: str | None = None
+    earlier: tuple[dict[str, Any], ...] = ()  # details of earlier unresolved attempts (for `resolve`)
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,12 @@ class Entry:
     claimed_at: float | None
     updated_at: float
     group_key: str | None = None
+    retry_kind: str | None = None
+
+    @property
+    def transient(self) -> bool:
+        """A failure worth retrying by itself: the target was unreachable, rate-limited or answered 5xx."""
+        return self.state == "failed" and self.retry_kind == "transient"
 
 
 def current_owner(run_id: str) -> str:
@@ -145,6 +154,7 @@ class SyncLedger:
         self._conn.execute("PRAGMA busy_timeout=60000")
         self._conn.executescript(SCHEMA)
         self._migrate()
+        self._add_retry_kind()
         self._conn.execute(GROUP_INDEX)
         self._conn.executescript(AUDIT_SCHEMA)
         self.audit = AuditTrail(self._conn, self._write)
@@ -163,6 +173,13 @@ class SyncLedger:
                 conn.execute(statement)
             conn.execute(f"INSERT INTO sync_entries ({_COLUMNS}) SELECT {_COLUMNS} FROM sync_entries_old")
             conn.execute("DROP TABLE sync_entries_old")
+
+    def _add_retry_kind(self) -> None:
+        """A ledger written before failures were classified gains the column; old failures count as permanent."""
+        with self._write() as conn:
+            columns = {row["name"] for row in conn.execute("PRAGMA table_info(sync_entries)")}
+            if "retry_kind" not in columns:
+                conn.execute("ALTER TABLE sync_entries ADD COLUMN retry_kind TEXT")
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -204,7 +221,7 @@ class SyncLedger:
         if row["state"] == "pending":
             if owner_alive(row["owner"], row["claimed_at"], self.lease_seconds):
                 return Claim(sid, "busy", row["target_id"], row["action"], "claimed by a live run")
-            return Claim(sid, "resolve", row["target_id"], row["action"])
+            return Claim(sid, "resolve", row["target_id"], row["action"], earlier=_attempts(row["detail"]))
         target_id = row["target_id"]
         if target_id is None:
             if cand.desired == "cancel":
@@ -220,7 +237,10 @@ class SyncLedger:
 
     def _mark_pending(self, conn, flow, target, cand: Candidate, claim: Claim, owner, now, new) -> None:
         action = claim.prior_action if claim.action == "resolve" else claim.action
-        detail = json.dumps(cand.detail or {}, default=str)
+        # An unresolved attempt's detail (e.g. the date it was sent with) is kept until it is resolved,
+        # so a lookup still searches where the lost write went even if the source was edited since.
+        earlier = [dict(d) for d in claim.earlier][-MAX_EARLIER:] if claim.action == "resolve" else []
+        detail = json.dumps({**(cand.detail or {}), **({EARLIER: earlier} if earlier else {})}, default=str)
         if new:
             conn.execute(
                 "INSERT INTO sync_entries (flow, source_id, target, external_key, state, action, pending_hash,"
@@ -279,14 +299,19 @@ class SyncLedger:
                 [(tid, h, int(c), now, flow, sid, target) for sid, tid, h, c in outcomes],
             )
 
-    def record_failed(self, flow: str, target: str, failures: Iterable[tuple[str, str, str | None]]) -> None:
-        """Record `(source_id, error, source_payload_json)`; the payload is kept for `replay`."""
-        now = time.time()
+    def record_failed(self, flow: str, target: str, failures: Iterable[tuple[str, str, str | None]],
+                      *, transient: bool = False) -> None:
+        """Record `(source_id, error, source_payload_json)`; the payload is kept for `replay`.
+
+        `transient` failures (target unavailable, rate-limited past the budget, 5xx) are re-driven by the
+        transient-retry sensor; permanent ones (bad data) stay failed until replayed.
+        """
+        now, kind = time.time(), "transient" if transient else "permanent"
         with self._write() as conn:
             conn.executemany(
                 "UPDATE sync_entries SET state='failed', last_error=?, source_payload=COALESCE(?, source_payload),"
-                " owner=NULL, claimed_at=NULL, updated_at=? WHERE flow=? AND source_id=? AND target=?",
-                [(err, payload, now, flow, sid, target) for sid, err, payload in failures],
+                " owner=NULL, claimed_at=NULL, updated_at=?, retry_kind=? WHERE flow=? AND source_id=? AND target=?",
+                [(err, payload, now, kind, flow, sid, target) for sid, err, payload in failures],
             )
 
     def record_failed_unclaimed(self, flow: str, target: str, cand: Candidate, error: str, payload: str) -> None:
@@ -309,20 +334,34 @@ class SyncLedger:
                 " state=CASE WHEN sync_entries.target_id IS NULL THEN excluded.state ELSE sync_entries.state END,"
                 " last_error=excluded.last_error, source_payload=excluded.source_payload,"
                 " source_version=excluded.source_version, attempts=sync_entries.attempts+1,"
-                " group_key=COALESCE(excluded.group_key, sync_entries.group_key), updated_at=excluded.updated_at",
+                " group_key=COALESCE(excluded.group_key, sync_entries.group_key), updated_at=excluded.updated_at,"
+                " retry_kind=NULL",
                 (flow, cand.source_id, target, cand.external_key, state, action, error, cand.source_version,
                  json.dumps(cand.detail or {}, default=str), payload, now, now, cand.group_key),
             )
 
-    def release(self, flow: str, target: str, source_ids: Iterable[str], error: str) -> None:
-        """Give back claims whose write was certainly not delivered (the target was unreachable)."""
+    def leave_unresolved(self, flow: str, target: str, source_ids: Iterable[str], reason: str) -> None:
+        """Writes whose outcome is unknown: they stay `pending` with no owner, so the next claim resolves
+        them (looks the key up in the target) before anything is sent again."""
         now = time.time()
         with self._write() as conn:
             conn.executemany(
-                "UPDATE sync_entries SET state=CASE WHEN target_id IS NULL THEN 'failed' ELSE 'posted' END,"
-                " last_error=?, owner=NULL, claimed_at=NULL, pending_hash=NULL, updated_at=?"
+                "UPDATE sync_entries SET last_error=?, owner=NULL, claimed_at=NULL, updated_at=?"
                 " WHERE flow=? AND source_id=? AND target=? AND state='pending'",
-                [(error, now, flow, sid, target) for sid in source_ids],
+                [(reason, now, flow, sid, target) for sid in source_ids],
+            )
+
+    def release(self, flow: str, target: str, source_ids: Iterable[str], error: str, *,
+                transient: bool = True) -> None:
+        """Give back claims whose write was certainly not delivered (the target was unreachable: transient)."""
+        now, kind = time.time(), "transient" if transient else "permanent"
+        with self._write() as conn:
+            conn.executemany(
+                "UPDATE sync_entries SET state=CASE WHEN target_id IS NULL THEN 'failed' ELSE 'posted' END,"
+                " last_error=?, owner=NULL, claimed_at=NULL, pending_hash=NULL, updated_at=?,"
+                " retry_kind=CASE WHEN target_id IS NULL THEN ? ELSE retry_kind END"
+                " WHERE flow=? AND source_id=? AND target=? AND state='pending'",
+                [(error, now, kind, flow, sid, target) for sid in source_ids],
             )
 
     # --- queries ----------------------------------------------------------------------------
@@ -364,6 +403,13 @@ class SyncLedger:
             found.extend(_entry(row) for row in rows)
         return found
 
+    def transient_failures(self, flow: str, max_attempts: int) -> list[Entry]:
+        """Failed entries of `flow` worth retrying by themselves, tried under `max_attempts` times, oldest first."""
+        rows = self._conn.execute(
+            "SELECT * FROM sync_entries WHERE flow=? AND state='failed' AND retry_kind='transient' AND attempts<?"
+            " ORDER BY updated_at, source_id", (flow, max_attempts))
+        return [_entry(row) for row in rows]
+
     def changed_since(self, updated_after: float, states: Sequence[str], *, limit: int = 1000) -> list[Entry]:
         """Entries in one of `states` updated after `updated_after` (epoch seconds), oldest first."""
         marks = ",".join("?" * len(states))
@@ -372,9 +418,27 @@ class SyncLedger:
             [updated_after, *states, limit])
         return [_entry(row) for row in rows]
 
+    def stuck_pending(self, *, limit: int = 1000) -> list[Entry]:
+        """`pending` entries no live run holds (owner dead, lease over, or left unresolved), oldest claim first."""
+        rows = self._conn.execute("SELECT * FROM sync_entries WHERE state='pending' ORDER BY claimed_at LIMIT ?",
+                                  (limit,))
+        entries = [_entry(row) for row in rows]
+        return [e for e in entries if not owner_alive(e.owner, e.claimed_at, self.lease_seconds)]
+
     def counts(self, flow: str) -> dict[str, int]:
         rows = self._conn.execute("SELECT state, count(*) FROM sync_entries WHERE flow=? GROUP BY state", (flow,))
         return {state: n for state, n in rows}
+
+
+EARLIER = "_earlier"
+MAX_EARLIER = 8
+
+
+def _attempts(detail_json: str | None) -> tuple[dict[str, Any], ...]:
+    """The details of an unresolved entry's attempts, oldest first: its earlier ones, then its own."""
+    detail = json.loads(detail_json or "{}")
+    earlier = detail.pop(EARLIER, [])
+    return (*earlier, detail)
 
 
 def _entry(row: sqlite3.Row) -> Entry:
@@ -384,4 +448,5 @@ def _entry(row: sqlite3.Row) -> Entry:
         cancelled=bool(row["cancelled"]), attempts=row["attempts"], last_error=row["last_error"],
         owner=row["owner"], detail=json.loads(row["detail"] or "{}"), source_payload=row["source_payload"],
         claimed_at=row["claimed_at"], updated_at=row["updated_at"], group_key=row["group_key"],
+        retry_kind=row["retry_kind"],
     )

@@ -196,3 +196,38 @@ def test_a_ledger_from_before_waiting_existed_is_migrated_in_place(tmp_path):
     assert [e.source_id for e in ledger.by_group("f", "t", ["g"])] == ["2"]
     SyncLedger(path)  # a second open finds it migrated and changes nothing
     assert ledger.get("f", "1", "t").state == "posted"
+
+
+def test_release_marks_the_failure_transient_and_record_failed_says_which(tmp_path):
+    ledger = SyncLedger(tmp_path / "l.db")
+    ledger.claim(FLOW, TARGET, [cand("1"), cand("2"), cand("3")], current_owner("r"))
+    ledger.release(FLOW, TARGET, ["1"], "not posted: connection refused")
+    ledger.record_failed(FLOW, TARGET, [("2", "Tally answered 503", None)], transient=True)
+    ledger.record_failed(FLOW, TARGET, [("3", "unknown ledger", None)])
+    kinds = {e.source_id: (e.retry_kind, e.transient) for e in ledger.entries(FLOW)}
+    assert kinds == {"1": ("transient", True), "2": ("transient", True), "3": ("permanent", False)}
+    assert [e.source_id for e in ledger.transient_failures(FLOW, max_attempts=8)] == ["1", "2"]
+    assert ledger.transient_failures(FLOW, max_attempts=1) == []  # each was claimed once
+
+
+def test_a_transient_failure_that_later_fails_on_its_data_is_no_longer_retried(tmp_path):
+    ledger = SyncLedger(tmp_path / "l.db")
+    ledger.claim(FLOW, TARGET, [cand("1")], current_owner("r"))
+    ledger.release(FLOW, TARGET, ["1"], "not posted: connection refused")
+    ledger.record_failed_unclaimed(FLOW, TARGET, cand("1"), "unknown SKU", "{}")
+    assert ledger.get(FLOW, "1", TARGET).retry_kind is None and ledger.transient_failures(FLOW, 8) == []
+    ledger.claim(FLOW, TARGET, [cand("1")], current_owner("r2"))
+    ledger.record_posted(FLOW, TARGET, [("1", "9", "h", False)])
+    assert ledger.transient_failures(FLOW, 8) == []
+
+
+def test_a_ledger_from_before_retry_kinds_gains_the_column(tmp_path):
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(ledger_module.SCHEMA.replace("    retry_kind TEXT,\n", ""))
+    conn.execute("INSERT INTO sync_entries (flow, source_id, target, external_key, state, attempts, last_error,"
+                 " created_at, updated_at) VALUES (?, '1', ?, 'k', 'failed', 1, 'boom', 0, 0)", (FLOW, TARGET))
+    conn.commit()
+    conn.close()
+    ledger = SyncLedger(path)
+    assert ledger.get(FLOW, "1", TARGET).retry_kind is None and ledger.transient_failures(FLOW, 8) == []
