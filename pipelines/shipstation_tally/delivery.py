@@ -19,8 +19,11 @@ from typing import Any, Protocol
 
 from connectors.common.timezones import local_date
 from connectors.shipstation.models import Order, OrderItem
-from connectors.tally.models import InventoryEntry, LedgerEntry, OrderRef, Voucher
-from pipelines.shipstation_tally.mapping import MappingError, SkuResolver, marker, money
+from connectors.tally.models import OrderRef, Voucher
+from pipelines.sides.errors import MappingError
+from pipelines.sides.tally.builders import Header, StockLine, delivery_note
+from pipelines.sides.tally.markers import marker
+from pipelines.sides.tally.skus import SkuResolver
 
 
 class ShipmentLine(Protocol):
@@ -141,34 +144,28 @@ def shipment_to_delivery_note(shipment: ShipmentLike, order: Order, party_ledger
                               cfg: DeliveryNoteConfig) -> Voucher:
     """One Delivery Note (action Create) for one shipment, linked to its order voucher."""
     number = note_number(shipment)
-    entries = [_entry(shipment, order, line, quantity, index, skus, cfg, number)
-               for index, (line, quantity) in enumerate(shipped_lines(shipment, order))]
-    if not entries:
+    lines = [_line(shipment, order, line, quantity, index, skus, cfg, number)
+             for index, (line, quantity) in enumerate(shipped_lines(shipment, order))]
+    if not lines:
         raise MappingError(describe_shipment(shipment), "shipmentItems", "shipment carries no stock lines")
-    total = sum((e.amount for e in entries), Decimal(0))
     carrier = " ".join(x for x in (shipment.carrier_code, shipment.tracking_number) if x)
-    return Voucher(
-        voucher_type=cfg.voucher_type, action="Create", date=local_date(shipment.create_date, cfg.timezone),
-        voucher_number=number, reference=shipment.tracking_number or None, party_ledger=party_ledger,
-        narration=(f"ShipStation shipment {shipment.shipment_id} of order {order.order_number}"
-                   f"{', ' + carrier if carrier else ''} {marker(shipment_key(shipment.shipment_id))}"),
-        order_refs=[OrderRef(order_no=order.order_number,
-                             basic_order_date=local_date(order.order_date or order.create_date, cfg.timezone))],
-        ledger_entries=[LedgerEntry(ledger_name=party_ledger, amount=-total, is_party=True)],
-        inventory_entries=entries,
-    )
+    header = Header(record=describe_shipment(shipment), voucher_type=cfg.voucher_type,
+                    date=local_date(shipment.create_date, cfg.timezone), number=number,
+                    reference=shipment.tracking_number or None, party=party_ledger,
+                    narration=(f"ShipStation shipment {shipment.shipment_id} of order {order.order_number}"
+                               f"{', ' + carrier if carrier else ''} {marker(shipment_key(shipment.shipment_id))}"))
+    order_ref = OrderRef(order_no=order.order_number,
+                         basic_order_date=local_date(order.order_date or order.create_date, cfg.timezone))
+    return delivery_note(header, lines, order_ref)
 
 
-def _entry(shipment: ShipmentLike, order: Order, line: OrderItem, quantity: int, index: int, skus: SkuResolver,
-           cfg: DeliveryNoteConfig, number: str) -> InventoryEntry:
+def _line(shipment: ShipmentLike, order: Order, line: OrderItem, quantity: int, index: int, skus: SkuResolver,
+          cfg: DeliveryNoteConfig, number: str) -> StockLine:
     if not line.sku:
         raise MappingError(describe_shipment(shipment), f"shipmentItems[{index}].sku", f"line {line.name!r} has no SKU")
     ref = skus.resolve(line.sku)
     if ref is None:
         raise MappingError(describe_shipment(shipment), f"shipmentItems[{index}].sku",
                            f"SKU {line.sku!r} has no stock item in Tally (name, alias or TALLY_SKU_MAP)")
-    return InventoryEntry(
-        stock_item=ref.name, quantity=Decimal(quantity), unit=ref.unit, rate=line.unit_price,
-        amount=money(Decimal(quantity) * line.unit_price), godown=cfg.godown, order_no=order.order_number,
-        tracking_number=number, accounting_ledger=cfg.sales_ledger,
-    )
+    return StockLine(item=ref, quantity=Decimal(quantity), rate=line.unit_price, godown=cfg.godown,
+                     ledger=cfg.sales_ledger, order_no=order.order_number, tracking_number=number)

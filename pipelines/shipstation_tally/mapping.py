@@ -1,32 +1,28 @@
 """Pure mapping from ShipStation V1 orders to TallyPrime order vouchers. No I/O.
 
-Sign rule (TallyPrime reference §3): a debit is a negative amount with ISDEEMEDPOSITIVE Yes, a credit
-a positive amount with No, and a voucher nets to zero. For an outward order (Sales Order and the
-like) the items, shipping and tax are credits, a discount (ShipStation `adjustment` line, negative
-`unitPrice`) is a debit, and the party owes the order total (debit). An inward type (Purchase
-Order, which some merchants use for incoming marketplace orders) mirrors every sign.
+The ShipStation order is read into the Tally side's neutral lines (stock lines at the order's
+rates, shipping and tax as charges, ShipStation `adjustment` lines, negative `unitPrice`, as a
+discount charge) and built by `pipelines.sides.tally.builders.order_voucher`, which owns the sign
+rule. An inward type (Purchase Order, which some merchants use for incoming marketplace orders)
+mirrors every sign.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from dataclasses import dataclass
+from decimal import Decimal
 
 from connectors.common.timezones import local_date
 from connectors.shipstation.models import Order, OrderItem
-from connectors.tally.models import InventoryEntry, LedgerEntry, Voucher
+from connectors.tally.models import Voucher
+from pipelines.sides.errors import MappingError
+from pipelines.sides.tally.builders import Charge, Header, StockLine, money, order_voucher, payload_hash
+from pipelines.sides.tally.markers import marker
+from pipelines.sides.tally.masters import party_ledger_name
+from pipelines.sides.tally.skus import SkuResolver, StockItemRef
 
-CENT = Decimal("0.01")
-
-
-class MappingError(ValueError):
-    """A source record that cannot become a voucher; names the record and the field."""
-
-    def __init__(self, record: str, field: str, message: str) -> None:
-        super().__init__(f"{record}: {field}: {message}")
-        self.record, self.field, self.message = record, field, message
+__all__ = ["MappingError", "OrderVoucherConfig", "SkuResolver", "customer_ledger_name", "describe", "external_key",
+           "order_to_voucher", "payload_hash"]
 
 
 @dataclass(frozen=True)
@@ -45,46 +41,9 @@ class OrderVoucherConfig:
         return self.inward if self.inward is not None else "purchase" in self.voucher_type.lower()
 
 
-@dataclass(frozen=True)
-class StockItemRef:
-    name: str
-    unit: str
-
-
-@dataclass
-class SkuResolver:
-    """SKU -> Tally stock item: the mapping file first, then an exact item name, then an alias."""
-
-    by_name: dict[str, StockItemRef] = field(default_factory=dict)
-    by_alias: dict[str, StockItemRef] = field(default_factory=dict)
-    sku_map: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def build(cls, items: Iterable[tuple[str, list[str], str | None]],
-              sku_map: Mapping[str, str] | None = None) -> SkuResolver:
-        resolver = cls(sku_map=dict(sku_map or {}))
-        for name, aliases, unit in items:
-            ref = StockItemRef(name, unit or "Nos")
-            resolver.by_name[name] = ref
-            for alias in aliases:
-                resolver.by_alias.setdefault(alias, ref)
-        return resolver
-
-    def resolve(self, sku: str) -> StockItemRef | None:
-        mapped = self.sku_map.get(sku)
-        if mapped is not None:
-            return self.by_name.get(mapped) or self.by_alias.get(mapped)
-        return self.by_name.get(sku) or self.by_alias.get(sku)
-
-
 def external_key(order: Order) -> str:
     """Our stable identity for the order's voucher; survives edits of every business field."""
     return f"ss-order-{order.order_id}"
-
-
-def marker(key: str) -> str:
-    """The tag written into the voucher narration so the voucher can be found again by key."""
-    return f"[ext:{key}]"
 
 
 def describe(order: Order) -> str:
@@ -93,63 +52,46 @@ def describe(order: Order) -> str:
 
 def customer_ledger_name(order: Order) -> str:
     """The party ledger for an order: the bill-to name, else ship-to name, else the customer's email."""
-    for candidate in (order.bill_to and order.bill_to.name, order.ship_to and order.ship_to.name,
-                      order.customer_email, order.customer_username):
-        if candidate and candidate.strip():
-            return " ".join(candidate.split())
-    raise MappingError(describe(order), "billTo.name", "order has no customer name or email to name a ledger")
-
-
-def money(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    name = party_ledger_name(order.bill_to and order.bill_to.name, order.ship_to and order.ship_to.name,
+                             order.customer_email, order.customer_username)
+    if name is None:
+        raise MappingError(describe(order), "billTo.name", "order has no customer name or email to name a ledger")
+    return name
 
 
 def order_to_voucher(order: Order, party_ledger: str, skus: SkuResolver, cfg: OrderVoucherConfig) -> Voucher:
     """Map one ShipStation order to one Tally order voucher (action Create)."""
-    sign = Decimal(-1) if cfg.is_inward else Decimal(1)
-    inventory, ledgers, goods, adjustments = _lines(order, skus, cfg, sign)
-    if not inventory:
+    lines, discounts = _lines(order, skus, cfg)
+    if not lines:
         raise MappingError(describe(order), "items", "order has no stock lines to put on a voucher")
-    shipping, tax = money(order.shipping_amount or Decimal(0)), money(order.tax_amount or Decimal(0))
-    total = goods + adjustments + shipping + tax
+    charges = [*discounts, Charge(cfg.shipping_ledger, money(order.shipping_amount or Decimal(0))),
+               Charge(cfg.tax_ledger, money(order.tax_amount or Decimal(0)))]
+    total = sum((line.amount for line in lines), Decimal(0)) + sum((c.amount for c in charges), Decimal(0))
     if order.order_total is not None and money(order.order_total) != total:
         raise MappingError(describe(order), "orderTotal",
                            f"{order.order_total} differs from lines + shipping + tax = {total}")
-    for ledger, amount in ((cfg.shipping_ledger, shipping), (cfg.tax_ledger, tax)):
-        if amount:
-            ledgers.append(LedgerEntry(ledger_name=ledger, amount=sign * amount))
-    party = LedgerEntry(ledger_name=party_ledger, amount=-sign * total, is_party=True)
-    return Voucher(
-        voucher_type=cfg.voucher_type, action="Create", date=local_date(order.order_date, cfg.timezone),
-        voucher_number=order.order_number, reference=order.order_number, party_ledger=party_ledger,
-        narration=f"ShipStation order {order.order_number} {marker(external_key(order))}",
-        ledger_entries=[party, *ledgers], inventory_entries=inventory,
-    )
+    header = Header(record=describe(order), voucher_type=cfg.voucher_type,
+                    date=local_date(order.order_date, cfg.timezone), number=order.order_number,
+                    reference=order.order_number, party=party_ledger,
+                    narration=f"ShipStation order {order.order_number} {marker(external_key(order))}")
+    return order_voucher(header, lines, [c for c in charges if c.amount], inward=cfg.is_inward)
 
 
-def _lines(order: Order, skus: SkuResolver, cfg: OrderVoucherConfig, sign: Decimal):
-    inventory: list[InventoryEntry] = []
-    ledgers: list[LedgerEntry] = []
-    goods = adjustments = Decimal(0)
+def _lines(order: Order, skus: SkuResolver, cfg: OrderVoucherConfig) -> tuple[list[StockLine], list[Charge]]:
+    lines: list[StockLine] = []
+    discounts: list[Charge] = []
     for index, item in enumerate(order.items):
         if item.quantity < 0:
             raise MappingError(describe(order), f"items[{index}].quantity", f"negative quantity {item.quantity}")
-        amount = money(Decimal(item.quantity) * item.unit_price)
         if item.adjustment:
-            adjustments += amount
-            if amount:
-                ledgers.append(LedgerEntry(ledger_name=cfg.discount_ledger, amount=sign * amount))
+            discounts.append(Charge(cfg.discount_ledger, money(Decimal(item.quantity) * item.unit_price)))
             continue
         if item.quantity == 0:
             continue  # a zero line adds nothing to stock or totals (reference pitfall 12)
-        ref = _stock_item(order, index, item, skus)
-        goods += amount
-        inventory.append(InventoryEntry(
-            stock_item=ref.name, quantity=Decimal(item.quantity), unit=ref.unit, rate=item.unit_price,
-            amount=sign * amount, godown=cfg.godown, order_no=order.order_number,
-            accounting_ledger=cfg.sales_ledger,
-        ))
-    return inventory, ledgers, goods, adjustments
+        lines.append(StockLine(item=_stock_item(order, index, item, skus), quantity=Decimal(item.quantity),
+                               rate=item.unit_price, godown=cfg.godown, ledger=cfg.sales_ledger,
+                               order_no=order.order_number))
+    return lines, discounts
 
 
 def _stock_item(order: Order, index: int, item: OrderItem, skus: SkuResolver) -> StockItemRef:
@@ -160,9 +102,3 @@ def _stock_item(order: Order, index: int, item: OrderItem, skus: SkuResolver) ->
         raise MappingError(describe(order), f"items[{index}].sku",
                            f"SKU {item.sku!r} has no stock item in Tally (name, alias or TALLY_SKU_MAP)")
     return ref
-
-
-def payload_hash(voucher: Voucher) -> str:
-    """A stable hash of what a voucher says, independent of how it will be sent (create or alter)."""
-    body = voucher.model_dump_json(exclude={"action", "master_id"})
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()

@@ -12,17 +12,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from itertools import islice
 
 from connectors.tally.client import TallyClient
-from connectors.tally.errors import TallyRejected
-from connectors.tally.models import StockItem
-from pipelines.shipstation_tally.mapping import SkuResolver
+from pipelines.sides.tally.masters import MasterCreator, MasterWant, party_ledger_name, stock_item
+from pipelines.sides.tally.skus import SkuResolver
 from state.audit_hook import AuditHook
-from state.ledger import Candidate, SyncLedger, current_owner
+from state.ledger import SyncLedger
 
 STOCK_ITEM_FLOW = "shipstation_tally.stock_items"
-TARGET = "tally"
 
 # Errors that name a missing master: ours (mapping) and TallyPrime's (reference §5).
 _MISSING = (
@@ -47,10 +44,7 @@ class Alignment:
 
 def customer_ledger(name: str | None, email: str | None) -> str | None:
     """The party ledger name a customer's orders use (see mapping.customer_ledger_name)."""
-    for candidate in (name, email):
-        if candidate and candidate.strip():
-            return " ".join(candidate.split())
-    return None
+    return party_ledger_name(name, email)
 
 
 def align(products: Iterable[tuple[str, str | None, bool]], customers: Iterable[tuple[int | None, str | None,
@@ -91,41 +85,20 @@ class StockItemReport:
 
 
 class StockItemCreator:
-    """Creates stock items named by SKU under the configured group and unit, in small batches."""
+    """Creates stock items named by SKU under the configured group and unit (the Tally side creates them)."""
 
     def __init__(self, tally: TallyClient, ledger: SyncLedger, unit: str, group: str | None, run_id: str,
                  *, batch_size: int = 25, audit: AuditHook | None = None) -> None:
-        self.tally, self.ledger, self.unit, self.group = tally, ledger, unit, group or None
-        self.owner, self.batch_size = current_owner(run_id), batch_size
-        self.audit = audit or AuditHook(None)
+        self.unit, self.group = unit, group or None
+        self._creator = MasterCreator(tally, ledger, STOCK_ITEM_FLOW, run_id,
+                                      lambda: {r.name for r in tally.list_stock_items()},
+                                      batch_size=batch_size, audit=audit)
         self.report = StockItemReport()
 
     def create(self, skus: Iterable[tuple[str, str | None]]) -> StockItemReport:
-        iterator = iter(skus)
-        while batch := list(islice(iterator, self.batch_size)):
-            self._create(batch)
+        version = f"{self.unit}|{self.group}"
+        report = self._creator.create(MasterWant(stock_item(sku, name, self.unit, self.group), f"stock-item:{sku}",
+                                                 version) for sku, name in skus)
+        self.report.created = list(report.created)
+        self.report.failures = [{"sku": f["name"], "error": f["error"]} for f in report.failures]
         return self.report
-
-    def _create(self, batch: list[tuple[str, str | None]]) -> None:
-        cands = [Candidate(sku, f"stock-item:{sku}", f"{self.unit}|{self.group}") for sku, _ in batch]
-        claims = {c.source_id: c for c in self.ledger.claim(STOCK_ITEM_FLOW, TARGET, cands, self.owner)}
-        todo = [(sku, name) for sku, name in batch if claims[sku].action in ("create", "alter", "resolve")]
-        if not todo:
-            return
-        self.audit.source_ids = [sku for sku, _ in todo]
-        try:
-            self.tally.import_masters([StockItem(name=sku, parent=self.group, base_unit=self.unit, description=name)
-                                       for sku, name in todo])
-            present, errors = None, []
-        except TallyRejected as exc:  # partly refused: Tally's own list says which items exist now
-            present, errors = {r.name for r in self.tally.list_stock_items()}, exc.line_errors
-        posted, failed = [], []
-        for sku, _ in todo:
-            if present is None or sku in present:
-                posted.append((sku, sku, f"{self.unit}|{self.group}", False))
-                self.report.created.append(sku)
-            else:
-                failed.append((sku, "; ".join(errors) or "Tally did not create the stock item", None))
-                self.report.failures.append({"sku": sku, "error": failed[-1][1]})
-        self.ledger.record_posted(STOCK_ITEM_FLOW, TARGET, posted)
-        self.ledger.record_failed(STOCK_ITEM_FLOW, TARGET, failed)

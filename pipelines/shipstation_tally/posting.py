@@ -1,4 +1,4 @@
-"""Posting ShipStation orders to TallyPrime as order vouchers, exactly once (see `vouchers.py`)."""
+"""Posting ShipStation orders to TallyPrime as order vouchers, exactly once (the generic `Poster`)."""
 
 from __future__ import annotations
 
@@ -7,37 +7,36 @@ from collections.abc import Iterable, Iterator
 from connectors.common.errors import RecordError
 from connectors.common.timezones import local_date
 from connectors.shipstation.models import Order
-from connectors.tally.client import TallyClient
 from connectors.tally.models import Voucher
+from pipelines.posting import Poster, PostingReport, PostItem
 from pipelines.shipstation_tally.mapping import (
-    MappingError,
     OrderVoucherConfig,
-    SkuResolver,
     customer_ledger_name,
     describe,
     external_key,
     order_to_voucher,
     payload_hash,
 )
-from pipelines.shipstation_tally.vouchers import MARKER_RE, TARGET, PostingReport, PostItem, VoucherPoster
-from state.audit_hook import AuditHook
+from pipelines.sides.errors import MappingError
+from pipelines.sides.tally import TARGET
+from pipelines.sides.tally.skus import SkuResolver
+from pipelines.sides.tally.target import TallyTarget
 from state.ledger import Candidate, SyncLedger
 
-__all__ = ["FLOW", "MARKER_RE", "TARGET", "OrderVoucherPoster", "PostingReport", "parse_staged"]
+__all__ = ["FLOW", "TARGET", "OrderVoucherPoster", "PostingReport", "parse_staged"]
 
 FLOW = "shipstation_tally.orders"
 
 
-class OrderVoucherPoster(VoucherPoster):
+class OrderVoucherPoster(Poster):
     """Posts order vouchers for staged orders; every outcome lands in the ledger."""
 
     flow = FLOW
     report_keys = ("order_number", "order_id")
 
-    def __init__(self, tally: TallyClient, ledger: SyncLedger, cfg: OrderVoucherConfig, skus: SkuResolver,
-                 known_ledgers: set[str], run_id: str, *, batch_size: int = 25,
-                 audit: AuditHook | None = None) -> None:
-        super().__init__(tally, ledger, cfg.voucher_type, run_id, batch_size=batch_size, audit=audit)
+    def __init__(self, target: TallyTarget, ledger: SyncLedger, cfg: OrderVoucherConfig, skus: SkuResolver,
+                 known_ledgers: set[str], run_id: str, *, batch_size: int = 25) -> None:
+        super().__init__(target, ledger, run_id, batch_size=batch_size)
         self.cfg, self.skus, self.known_ledgers = cfg, skus, known_ledgers
 
     def prepare(self, record: tuple[Order | None, dict]) -> PostItem | None:
@@ -69,9 +68,6 @@ class OrderVoucherPoster(VoucherPoster):
         if party not in self.known_ledgers:
             raise MappingError(describe(order), "billTo.name", f"party ledger {party!r} does not exist in Tally")
         voucher = order_to_voucher(order, party, self.skus, self.cfg)
-        if voucher.balance() != 0:
-            self.report.unbalanced += 1
-            raise MappingError(describe(order), "voucher", f"voucher does not net to zero ({voucher.balance()})")
         return voucher, "upsert", payload_hash(voucher)
 
 

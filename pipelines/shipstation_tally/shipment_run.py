@@ -24,6 +24,7 @@ from pipelines.shipstation_tally.delivery import DeliveryNoteConfig
 from pipelines.shipstation_tally.mapping import OrderVoucherConfig, SkuResolver
 from pipelines.shipstation_tally.shipments import FLOW, DeliveryNotePoster, parse_shipments
 from pipelines.shipstation_tally.vouchers import TARGET, PostingReport
+from pipelines.sides.tally.target import TallyTarget
 from state.audit_hook import AuditHook
 from state.ledger import SyncLedger
 from state.staging import StagingStore
@@ -68,10 +69,11 @@ class ShipmentSync:
                  audit: AuditHook | None = None) -> None:
         self.shipstation, self.ledger, self.store, self.run_id = shipstation, ledger, store, run_id
         known = {name for name, _ in store.tally_ledgers()}
-        self.orders = posting.OrderVoucherPoster(tally, ledger, orders_cfg, skus, known, run_id,
-                                                 batch_size=batch_size, audit=audit)
+        self.orders = posting.OrderVoucherPoster(TallyTarget(tally, orders_cfg.voucher_type, audit), ledger,
+                                                 orders_cfg, skus, known, run_id, batch_size=batch_size)
         self.customers = CustomerLedgerCreator(tally, ledger, customer_group, known, run_id, audit=audit)
-        self.notes = DeliveryNotePoster(tally, ledger, notes_cfg, skus, run_id, batch_size=batch_size, audit=audit)
+        self.notes = DeliveryNotePoster(TallyTarget(tally, notes_cfg.voucher_type, audit), ledger, notes_cfg, skus,
+                                        run_id, batch_size=batch_size)
         self.tally = tally
         self._seq, self._synced, self._gone = 0, 0, []
 

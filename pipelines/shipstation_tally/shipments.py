@@ -18,7 +18,7 @@ from connectors.common.errors import RecordError
 from connectors.common.timezones import local_date
 from connectors.shipstation.models import Order
 from connectors.shipstation.shipments import Shipment
-from connectors.tally.client import TallyClient
+from pipelines.posting import Poster, PostItem
 from pipelines.shipstation_tally import posting
 from pipelines.shipstation_tally.delivery import (
     DeliveryNoteConfig,
@@ -30,9 +30,11 @@ from pipelines.shipstation_tally.delivery import (
     shipment_to_delivery_note,
     shipped_lines,
 )
-from pipelines.shipstation_tally.mapping import MappingError, SkuResolver, customer_ledger_name, payload_hash
-from pipelines.shipstation_tally.vouchers import TARGET, PostItem, VoucherPoster
-from state.audit_hook import AuditHook
+from pipelines.shipstation_tally.mapping import customer_ledger_name, payload_hash
+from pipelines.sides.errors import MappingError
+from pipelines.sides.tally import TARGET
+from pipelines.sides.tally.skus import SkuResolver
+from pipelines.sides.tally.target import TallyTarget
 from state.ledger import Candidate, SyncLedger
 
 FLOW = "shipstation_tally.shipments"
@@ -42,15 +44,15 @@ LIVE = ("posted", "pending")
 Record = tuple[Shipment | None, Order | None, dict]  # (parsed shipment or None, its order if known, raw shipment)
 
 
-class DeliveryNotePoster(VoucherPoster):
+class DeliveryNotePoster(Poster):
     """Posts one Delivery Note per shipment; cancels it when the label is voided."""
 
     flow = FLOW
     report_keys = ("shipment", "shipment_id")
 
-    def __init__(self, tally: TallyClient, ledger: SyncLedger, cfg: DeliveryNoteConfig, skus: SkuResolver,
-                 run_id: str, *, batch_size: int = 25, audit: AuditHook | None = None) -> None:
-        super().__init__(tally, ledger, cfg.voucher_type, run_id, batch_size=batch_size, audit=audit)
+    def __init__(self, target: TallyTarget, ledger: SyncLedger, cfg: DeliveryNoteConfig, skus: SkuResolver,
+                 run_id: str, *, batch_size: int = 25) -> None:
+        super().__init__(target, ledger, run_id, batch_size=batch_size)
         self.cfg, self.skus = cfg, skus
         self.moved: Counter[str] = Counter()  # stock item -> net quantity moved out by this run
         self.over_shipped: list[dict[str, str]] = []

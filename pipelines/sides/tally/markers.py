@@ -1,0 +1,28 @@
+"""Our identity inside a Tally voucher: `[ext:<key>]` in the narration, found again by key.
+
+Chosen over REMOTEID, whose create-or-update behaviour the reference marks unverified (§3).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from connectors.tally.models import VoucherRecord
+
+MARKER_RE = re.compile(r"\[ext:([^\]]+)\]")
+
+
+def marker(key: str) -> str:
+    """The tag written into a voucher's narration so the voucher can be found again by `key`."""
+    return f"[ext:{key}]"
+
+
+def index_by_marker(records: Iterable[VoucherRecord], keys: set[str]) -> dict[str, VoucherRecord]:
+    """The first live (not cancelled) voucher carrying each of `keys`."""
+    index: dict[str, VoucherRecord] = {}
+    for record in records:
+        for key in MARKER_RE.findall(record.narration or ""):
+            if key in keys and not record.is_cancelled:
+                index.setdefault(key, record)
+    return index

@@ -1,0 +1,141 @@
+"""TallyPrime as a posting target: narration marker, batch import settled by read-back, MasterId alter.
+
+TallyPrime has no idempotency and processes a batch object by object with no rollback, without
+saying which object failed (reference §5). So a batch is read back by marker (only what changed
+since the last read-back: the AlterID cursor, §6), and Tally's own CREATED count is checked against
+what the read-back found *before* any voucher is re-sent alone: when they agree, the missing ones
+are certainly absent and each is re-sent alone to learn its own error; when Tally created more than
+was found, the rest are looked up once more and whatever is still unaccounted for stays unresolved
+(never re-sent) until a later run finds it. Crash recovery looks a key up over the dates of every
+earlier unresolved attempt as well as today's, so a voucher whose order was re-dated since the lost
+write is still found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from connectors.tally.client import TallyClient
+from connectors.tally.errors import CompanyNotLoaded, TallyOutcomeUnknown, TallyRejected, TallyUnavailable
+from connectors.tally.models import ImportResult, Voucher, VoucherRecord
+from pipelines.posting.poster import PostItem
+from pipelines.posting.target import Created, Outcome
+from pipelines.sides.tally import TARGET
+from pipelines.sides.tally.markers import index_by_marker
+from state.audit_hook import AuditHook
+from state.ledger import Claim
+
+
+class TallyTarget:
+    """Posts vouchers of one type; `PostItem.payload` is a `Voucher` (None: cancel by MasterId)."""
+
+    name = TARGET
+    not_delivered = (TallyUnavailable, CompanyNotLoaded, TallyRejected)
+    outcome_unknown = (TallyOutcomeUnknown,)
+
+    def __init__(self, tally: TallyClient, voucher_type: str, audit: AuditHook | None = None) -> None:
+        self.tally, self.voucher_type = tally, voucher_type
+        self.audit = audit or AuditHook(None)
+        self._alter_floor: int | None = None
+
+    def check(self, item: PostItem) -> str | None:
+        """A voucher that does not net to zero is refused before anything is claimed or sent."""
+        balance = item.payload.balance()
+        return None if balance == 0 else f"voucher does not net to zero ({balance})"
+
+    # --- finding ------------------------------------------------------------------------------
+    def find(self, pending: Sequence[tuple[PostItem, Claim]]) -> dict[str, str]:
+        """MasterIds of pending keys, searched over every date any of their attempts carried."""
+        dates: set[date] = set()
+        for item, claim in pending:
+            dates.update(_dates([item.candidate.detail or {}, *claim.earlier]))
+        records = self.tally.list_vouchers(self.voucher_type, min(dates, default=None), max(dates, default=None))
+        return _master_ids(index_by_marker(records, {i.key for i, _ in pending}))
+
+    def _read_back(self, items: Sequence[PostItem], *, since_floor: bool = True) -> dict[str, str]:
+        dates = [i.payload.date for i in items]
+        floor = self._alter_floor if since_floor else None
+        records = self.tally.list_vouchers(self.voucher_type, min(dates), max(dates), alter_id_after=floor)
+        if since_floor:
+            self._alter_floor = max([self._alter_floor or 0, *(r.alter_id or 0 for r in records)])
+        return _master_ids(index_by_marker(records, {i.key for i in items}))
+
+    # --- writing ------------------------------------------------------------------------------
+    def create(self, items: Sequence[PostItem]) -> Created:
+        out = Created()
+        if self._alter_floor is None:
+            self._alter_floor = self.tally.company().alt_vch_id or 0
+        self._create(list(items), out)
+        return out
+
+    def _create(self, items: list[PostItem], out: Created) -> None:
+        result = self._send([i.payload for i in items], items)
+        found = self._read_back(items) if result.created else {}
+        out.landed.update(found)
+        missing = [i for i in items if i.key not in found]
+        if not missing:
+            return
+        if result.created > len(found):  # Tally says more landed than the read-back saw: look again
+            again = self._read_back(missing, since_floor=False)
+            out.landed.update(again)
+            missing = [i for i in missing if i.key not in again]
+            if result.created > len(found) + len(again):
+                reason = (f"Tally reported {result.created} created but {len(found) + len(again)} were found;"
+                          " left to be looked up before anything is re-sent")
+                out.unknown.update({i.key: reason for i in missing})
+                return
+        if len(items) == 1:
+            out.refused[items[0].key] = import_errors(result)
+            return
+        for item in missing:  # certainly absent: re-send alone to learn its own error
+            self._create([item], out)
+
+    def alter(self, item: PostItem, target_id: str) -> Outcome:
+        return self._change(item, int(target_id), "Alter")
+
+    def cancel(self, item: PostItem, target_id: str) -> Outcome:
+        return self._change(item, int(target_id), "Cancel")
+
+    def _change(self, item: PostItem, master_id: int, action: str) -> Outcome:
+        result = self._send([self._identity_voucher(item, master_id, action)], [item])
+        done = result.altered if action == "Alter" else (result.cancelled or result.altered)
+        if done >= 1 and not result.errors and not result.exceptions and not result.line_errors:
+            return Outcome()
+        return Outcome(import_errors(result))
+
+    def _identity_voucher(self, item: PostItem, master_id: int, action: str) -> Voucher:
+        if item.payload is not None:
+            return item.payload.model_copy(update={"action": action, "master_id": master_id})
+        return Voucher(voucher_type=self.voucher_type, action=action, master_id=master_id, date=item.date,
+                       voucher_number=item.number, ledger_entries=[], inventory_entries=[])
+
+    def _send(self, vouchers: list[Voucher], items: Sequence[PostItem]) -> ImportResult:
+        self.audit.source_ids = [i.candidate.source_id for i in items]
+        try:
+            return self.tally.import_vouchers(vouchers)
+        except TallyRejected as exc:
+            if exc.result is None:
+                raise
+            return exc.result  # partly or wholly refused: the read-back settles each voucher
+
+
+def import_errors(result: ImportResult) -> str:
+    if result.line_errors:
+        return "; ".join(result.line_errors)
+    return f"Tally reported {result.errors} error(s) and {result.exceptions} exception(s) with no text"
+
+
+def _dates(details: Sequence[dict]) -> set[date]:
+    out = set()
+    for detail in details:
+        value = detail.get("date")
+        if isinstance(value, date):
+            out.add(value)
+        elif isinstance(value, str) and value:
+            out.add(date.fromisoformat(value[:10]))
+    return out
+
+
+def _master_ids(found: dict[str, VoucherRecord]) -> dict[str, str]:
+    return {key: str(record.master_id) for key, record in found.items()}
