@@ -1,18 +1,21 @@
-"""Sync windows and the ShipStation `modifyDate` cursor: small pure helpers.
+"""Sync windows of the ShipStation flow and its cursors' streams: small pure helpers.
 
-The cursor is a small versioned JSON value holding the newest `modifyDate` actually seen. Each new
-window starts an overlap before it (ShipStation reference §6: edits in the same second, rows
+The sensors' cursors are `pipelines.polling.PollCursor`s (streams `modify`, `create`, `void`); the
+version 1 cursors (the newest date seen) are read as confirmed positions. Each new window starts
+an overlap before the confirmed position (ShipStation reference §6: edits in the same second, rows
 shifting between pages, and the DST fall-back hour), so a window re-reads a little; the sync
 ledger makes re-reading harmless. Run keys come from the window, so one window never runs twice.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-CURSOR_VERSION = 1
+from pipelines.polling import PollCursor, Stream
+
+ORDERS_STREAM, CREATE_STREAM, VOID_STREAM = "modify", "create", "void"
 DEFAULT_OVERLAP = timedelta(hours=2)
 
 
@@ -47,50 +50,29 @@ def resolve_window(start: str | None, end: str | None, default_start: datetime, 
     return window
 
 
-def dump_cursor(newest_seen: datetime) -> str:
-    return json.dumps({"v": CURSOR_VERSION, "modify_date": newest_seen.astimezone(UTC).isoformat()})
+def legacy_orders_cursor(data: dict) -> PollCursor:
+    """A v1 orders cursor (`modify_date`: the newest seen) becomes the confirmed position of the `modify` stream."""
+    if "modify_date" not in data:
+        raise ValueError(f"not an orders cursor: {data!r}")
+    return PollCursor({ORDERS_STREAM: Stream(parse_instant(data["modify_date"]))})
 
 
-def load_cursor(text: str | None) -> datetime | None:
-    """The newest modifyDate seen, or None for a first tick. Unknown versions are refused loudly."""
-    if not text:
-        return None
-    data = json.loads(text)
-    if data.get("v") != CURSOR_VERSION:
-        raise ValueError(f"unsupported cursor version {data.get('v')!r}: reset it with `dagster sensor cursor`")
-    return parse_instant(data["modify_date"])
+def legacy_shipments_cursor(data: dict) -> PollCursor:
+    """A v1 shipments cursor (newest `create_date` / `void_date` seen) becomes two confirmed positions."""
+    if data.get("kind") != "shipments":
+        raise ValueError(f"not a shipments cursor: {data!r}")
+    create, void = data.get("create_date"), data.get("void_date")
+    return PollCursor({CREATE_STREAM: Stream(parse_instant(create) if create else None),
+                       VOID_STREAM: Stream(parse_instant(void) if void else None)})
 
 
-def next_window(cursor: datetime | None, newest: datetime, default_start: datetime,
-                overlap: timedelta = DEFAULT_OVERLAP) -> Window | None:
-    """The window a sensor tick should request, or None when nothing newer than the cursor exists."""
-    if cursor is not None and newest <= cursor:
-        return None
-    start = default_start if cursor is None else max(default_start, cursor - overlap)
-    return Window(start, newest)
-
-
-@dataclass(frozen=True)
-class ShipmentCursor:
-    """Newest label createDate and voidDate seen: shipments have no modifyDate (reference §3.1)."""
-
-    create: datetime | None = None
-    void: datetime | None = None
-
-    def dump(self) -> str:
-        return json.dumps({"v": CURSOR_VERSION, "kind": "shipments",
-                           "create_date": self.create.astimezone(UTC).isoformat() if self.create else None,
-                           "void_date": self.void.astimezone(UTC).isoformat() if self.void else None})
-
-    @classmethod
-    def load(cls, text: str | None) -> ShipmentCursor:
-        if not text:
-            return cls()
-        data = json.loads(text)
-        if data.get("v") != CURSOR_VERSION or data.get("kind") != "shipments":
-            raise ValueError(f"unsupported shipment cursor {text!r}: reset it with `dagster sensor cursor`")
-        create, void = data.get("create_date"), data.get("void_date")
-        return cls(parse_instant(create) if create else None, parse_instant(void) if void else None)
+def shipment_key(by: str) -> Callable[[datetime, datetime], str]:
+    """Run keys of one label stream's windows (`create` or `void`), the same as `shipment_run` gives."""
+    def key(start: datetime, end: datetime) -> str:
+        window = Window(start, end)
+        return shipment_run(window if by == CREATE_STREAM else None, window if by == VOID_STREAM else None,
+                            end)[0]
+    return key
 
 
 def shipment_run(created: Window | None, voided: Window | None, now: datetime) -> tuple[str, dict]:

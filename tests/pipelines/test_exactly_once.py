@@ -113,7 +113,7 @@ def test_sensor_requests_one_run_per_new_window(env):
     first = shipstation_orders_sensor(dg.build_sensor_context(cursor=None, resources=resources))
     [request] = first.run_requests
     cursor = json.loads(first.cursor)
-    assert cursor["v"] == 1 and request.run_key.startswith("shipstation-orders:")
+    assert cursor["v"] == 2 and request.run_key.startswith("shipstation-orders:")
     window = request.run_config["ops"]["shipstation__orders"]["config"]
     assert window["modify_date_start"] == settings.shipstation_sync_start.isoformat()
     idle = shipstation_orders_sensor(dg.build_sensor_context(cursor=first.cursor, resources=resources))

@@ -7,11 +7,12 @@ from decimal import Decimal
 
 import pytest
 
+from pipelines.polling import PollCursor, Stream
 from pipelines.shipstation_tally.inventory import plan_inventory, whole_units
 from pipelines.shipstation_tally.mapping import SkuResolver
 from pipelines.shipstation_tally.masters import MissingMaster, align, master_exists, missing_master
 from pipelines.shipstation_tally.queue_sensors import webhook_requests
-from pipelines.shipstation_tally.window import ShipmentCursor, Window, shipment_run
+from pipelines.shipstation_tally.window import Window, legacy_shipments_cursor, shipment_key, shipment_run
 from state.webhook_queue import StoredEvent
 
 SKUS = SkuResolver.build([("TEA-GRN-250", ["8901234000011"], "Nos"), ("Masala Chai 100g", ["TEA-MSL-100"], "Nos")],
@@ -63,11 +64,13 @@ def test_whole_units():
     assert whole_units(None) == (0, "") and whole_units(Decimal("7.000")) == (7, "")
 
 
-def test_shipment_cursor_round_trips_and_refuses_other_cursors():
-    cursor = ShipmentCursor(datetime(2026, 4, 1, tzinfo=UTC), None)
-    assert ShipmentCursor.load(cursor.dump()) == cursor and ShipmentCursor.load(None) == ShipmentCursor()
+def test_shipment_cursor_v1_becomes_two_confirmed_streams_and_refuses_other_cursors():
+    old = '{"v": 1, "kind": "shipments", "create_date": "2026-04-01T00:00:00+00:00", "void_date": null}'
+    cursor = PollCursor.load(old, legacy_shipments_cursor)
+    assert cursor == PollCursor({"create": Stream(datetime(2026, 4, 1, tzinfo=UTC)), "void": Stream()})
+    assert PollCursor.load(cursor.dump(), legacy_shipments_cursor) == cursor
     with pytest.raises(ValueError):
-        ShipmentCursor.load('{"v": 1, "modify_date": "2026-01-01T00:00:00+00:00"}')
+        PollCursor.load('{"v": 1, "modify_date": "2026-01-01T00:00:00+00:00"}', legacy_shipments_cursor)
 
 
 def test_shipment_run_keys_name_both_windows():
@@ -78,6 +81,8 @@ def test_shipment_run_keys_name_both_windows():
     op = config["ops"]["shipstation__shipments"]["config"]
     assert op["void_date_start"] == op["void_date_end"] == now.isoformat()  # an empty void window
     assert shipment_run(created, None, now)[0] == key != shipment_run(None, created, now)[0]
+    assert shipment_key("create")(created.start, created.end) == key
+    assert shipment_key("void")(created.start, created.end) == shipment_run(None, created, now)[0]
 
 
 def test_webhook_events_become_one_run_per_kind_keyed_by_id_range():
