@@ -14,6 +14,7 @@ from pipelines.shipstation_tally import inventory_assets, master_assets, shipmen
 from pipelines.shipstation_tally.assets import ASSETS
 from pipelines.shipstation_tally.jobs import inventory_job, masters_job, orders_job, shipments_job
 from pipelines.shipstation_tally.queue_sensors import held_records_retry_sensor, shipstation_webhook_sensor
+from pipelines.shipstation_tally.retry_sensors import transient_retry_sensor
 from pipelines.shipstation_tally.sensors import shipstation_orders_sensor, shipstation_shipments_sensor
 from pipelines.shipstation_tally.settings import ShipStationTallySettings
 from resources import (
@@ -98,7 +99,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         jobs=[orders_job, shipments_job, masters_job, inventory_job, *recon_jobs],
         schedules=[masters_schedule, inventory_schedule, *recon_schedules],
         sensors=[shipstation_orders_sensor, shipstation_shipments_sensor, shipstation_webhook_sensor,
-                 held_records_retry_sensor, operations_alerts_sensor, run_failure_alerts],
+                 held_records_retry_sensor, transient_retry_sensor, operations_alerts_sensor, run_failure_alerts],
         resources=build_resources(settings),
     )
 
