@@ -11,13 +11,6 @@ from collections.abc import Sequence
 from ml_connector.credentials_cmd import add_parser as add_credentials_parser
 from ml_connector.webhooks.commands import add_parser as add_webhooks_parser
 
-FLOWS = {
-    "shipstation-to-tally": "shipstation_to_tally",
-    "shipments-to-tally": "shipstation_shipments_to_tally",
-    "master-alignment": "shipstation_tally_master_alignment",
-    "inventory-to-shipstation": "tally_inventory_to_shipstation",
-}
-REPLAYABLE = ("shipstation-to-tally", "shipments-to-tally")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -51,21 +44,20 @@ def build_parser() -> argparse.ArgumentParser:
     agent.set_defaults(func=cmd_agent)
 
     sync = sub.add_parser("sync", help="run a flow's job once on the configured Dagster instance")
-    sync.add_argument("flow", choices=sorted(FLOWS))
+    sync.add_argument("flow", choices=_flow_names())
     sync.add_argument("--start", help="window start (ISO): order modifyDate, label create/void date;"
                                       " default SHIPSTATION_SYNC_START")
     sync.add_argument("--end", help="window end (ISO); default now")
     sync.set_defaults(func=cmd_sync)
 
     replay = sub.add_parser("replay", help="re-drive every failed record of a flow (fetched fresh from the source)")
-    replay.add_argument("flow", choices=sorted(REPLAYABLE))
+    replay.add_argument("flow", choices=_flow_names(replayable=True))
     replay.set_defaults(func=cmd_replay)
 
     ledger = sub.add_parser("ledger", help="list sync-ledger entries: what was sent where, and what failed")
     ledger.add_argument("--state", choices=["pending", "posted", "failed", "skipped", "waiting"])
-    ledger.add_argument("--flow", default="shipstation_tally.orders",
-                        help="shipstation_tally.orders (default), .shipments, .customers, .stock_items, "
-                             "tally_shipstation.inventory")
+    ledger.add_argument("--flow", default=None,
+                        help="a sync-ledger flow (default: every flow): " + ", ".join(_ledger_flows()))
     ledger.add_argument("--csv", action="store_true", help="write CSV to standard output")
     ledger.set_defaults(func=cmd_ledger)
 
@@ -108,22 +100,19 @@ def cmd_agent(args: argparse.Namespace) -> int:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     from ml_connector.config import Settings
+    from ml_connector.demo import print_summary
     from ml_connector.runner import instance_for, run_job
     from pipelines.definitions import build_definitions
-    from pipelines.shipstation_tally.window import Window, parse_instant, resolve_window, shipment_run
+    from pipelines.registry import flow
+    from pipelines.shipstation_tally.window import parse_instant, resolve_window
 
-    settings = Settings.from_env()
+    settings, spec = Settings.from_env(), flow(args.flow)
     config: dict = {}
-    if args.start or args.end:
+    if (args.start or args.end) and spec.window_config is not None:
         window = resolve_window(args.start, args.end, settings.shipstation_sync_start,
                                 parse_instant(args.end) if args.end else _now())
-        if args.flow == "shipstation-to-tally":
-            config = Window(window.start, window.end).run_config()
-        elif args.flow == "shipments-to-tally":
-            config = shipment_run(window, window, _now())[1]
-    summary = run_job(build_definitions(settings), FLOWS[args.flow], instance_for(settings.state_dir), config)
-    from ml_connector.demo import print_summary
-
+        config = spec.window_config(window.start, window.end)
+    summary = run_job(build_definitions(settings), spec.job, instance_for(settings.state_dir), config)
     print_summary(summary)
     return 0 if summary.success and summary.failed_records == 0 else 1
 
@@ -133,25 +122,18 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from ml_connector.demo import print_summary
     from ml_connector.runner import instance_for, run_job
     from pipelines.definitions import build_definitions
-    from pipelines.shipstation_tally import posting, shipments
+    from pipelines.registry import flow
     from state.ledger import SyncLedger
 
-    settings = Settings.from_env()
-    ledger = SyncLedger(settings.state_dir / "ledger.sqlite3")
-    if args.flow == "shipments-to-tally":  # labels have no GET by id: re-read every label of their orders
-        failed = ledger.entries(shipments.FLOW, "failed")
-        ids = sorted({int(e.group_key) for e in failed if (e.group_key or "").isdigit()})
-        what, op, key = "shipment(s)", "shipstation__shipments", "order_ids"
-    else:
-        failed = ledger.entries(posting.FLOW, "failed")
-        ids = sorted(int(e.source_id) for e in failed if e.source_id.isdigit())
-        what, op, key = "order(s)", "shipstation__orders", "order_ids"
-    if not ids:
+    settings, spec = Settings.from_env(), flow(args.flow)
+    assert spec.replay is not None  # argparse offers only replayable flows
+    failed = SyncLedger(settings.state_dir / "ledger.sqlite3").entries(spec.replay.ledger_flow, "failed")
+    config = spec.replay.run_config(failed) if failed else None
+    if config is None:
         print("Nothing to replay: no failed records.")
         return 0
-    print(f"Replaying {len(failed)} failed {what}.")
-    config = {"ops": {op: {"config": {key: ids}}}}
-    summary = run_job(build_definitions(settings), FLOWS[args.flow], instance_for(settings.state_dir), config)
+    print(f"Replaying {len(failed)} failed {spec.replay.what}.")
+    summary = run_job(build_definitions(settings), spec.job, instance_for(settings.state_dir), config)
     print_summary(summary, "Replay")
     return 0 if summary.success and summary.failed_records == 0 else 1
 
@@ -163,14 +145,17 @@ def cmd_ledger(args: argparse.Namespace) -> int:
     from state.ledger import SyncLedger
 
     ledger = SyncLedger(Settings.from_env().state_dir / "ledger.sqlite3")
-    columns = ["source_id", "order_number", "state", "target_id", "attempts", "last_error"]
-    rows = [[e.source_id, e.detail.get("order_number", ""), e.state, e.target_id or "", e.attempts,
+    columns = ["flow", "source_id", "order_number", "state", "target_id", "attempts", "last_error"]
+    rows = [[e.flow, e.source_id, e.detail.get("order_number", ""), e.state, e.target_id or "", e.attempts,
              e.last_error or ""] for e in ledger.entries(args.flow, args.state)]
     if args.csv:
         writer = csv.writer(sys.stdout)
         writer.writerows([columns, *rows])
         return 0
-    print(f"{args.flow}: " + ", ".join(f"{k} {v}" for k, v in sorted(ledger.counts(args.flow).items())))
+    for name in [args.flow] if args.flow else _ledger_flows():
+        counts = ledger.counts(name)
+        if counts or args.flow:
+            print(f"{name}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     for row in rows:
         print("  " + " | ".join(str(v) for v in row))
     return 0
@@ -206,6 +191,18 @@ def cmd_report(args: argparse.Namespace) -> int:
     for path in (files.html, files.csv, files.xlsx):
         print(f"  {path}")
     return 0
+
+
+def _flow_names(*, replayable: bool = False) -> list[str]:
+    from pipelines.registry import FLOWS
+
+    return sorted(f.name for f in FLOWS if f.replay is not None or not replayable)
+
+
+def _ledger_flows() -> list[str]:
+    from pipelines.registry import ledger_flows
+
+    return ledger_flows()
 
 
 def _now():

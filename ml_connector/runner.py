@@ -75,9 +75,9 @@ class RunSummary:
 
     @property
     def failed_records(self) -> int:
-        counted = (("tally/order_vouchers", "failed"), ("tally/customer_ledgers", "ledgers_failed"),
-                   ("tally/delivery_notes", "failed"), ("shipstation/inventory_levels", "failed"))
-        return sum(int(self.metric(asset, name)) for asset, name in counted)
+        from pipelines.registry import failed_metrics  # each flow names the metadata that counts its failures
+
+        return sum(int(self.metric(asset, name)) for asset, name in failed_metrics())
 
 
 def process_tags() -> dict[str, str]:

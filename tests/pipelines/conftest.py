@@ -13,7 +13,7 @@ import pytest
 from ml_connector.config import Settings
 from ml_connector.runner import RunSummary, instance_for, run_job
 from pipelines.definitions import build_definitions
-from pipelines.shipstation_tally.posting import MARKER_RE
+from pipelines.sides.tally.markers import MARKER_RE
 from sandbox.stack import Sandbox, start_sandbox
 
 JOB = "shipstation_to_tally"

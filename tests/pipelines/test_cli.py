@@ -31,14 +31,41 @@ def test_check_says_what_works_and_what_does_not(env):
     text = "\n".join(lines)
     assert "FAIL ShipStation:" in text and "wrong-secret" not in text
     assert "FAIL ShipStation V2" in text and "SHIPSTATION_V2_API_KEY" in text and "wrong-v2-key" not in text
-    assert "FAIL TallyPrime" in text and "'Other Co' is not loaded" in text
+    assert "FAIL TallyPrime" in text and "'Other Co' is not open" in text
 
 
 def test_check_explains_a_tally_with_no_company_loaded(env):
     httpx.post(f"{env.sandbox.tally.base_url}/__sandbox/company", json={"loaded": False}, timeout=10)
     lines: list[str] = []
     assert run_checks(env.settings(), out=lines.append) == 1
-    assert any("no company is loaded" in line for line in lines)
+    assert any("no company is open" in line for line in lines)
+
+
+def _tally_line(settings: Settings) -> str:
+    lines: list[str] = []
+    run_checks(settings, out=lines.append)
+    return next(line for line in lines if "TallyPrime" in line.split(":")[0])
+
+
+def test_check_tells_apart_not_running_not_open_needs_login_and_ready(env):
+    control = f"{env.sandbox.tally.base_url}/__sandbox"
+    password = "check-test-password-5521"
+    assert _tally_line(env.settings()).startswith("ok   TallyPrime: ready")
+
+    down = Settings.from_env(env.vars | {"TALLY_URL": "http://127.0.0.1:9"})  # nothing listens on port 9
+    assert "TallyPrime is not running or cannot be reached" in _tally_line(down)
+
+    httpx.post(f"{control}/security", json={"username": "clerk", "password": password}, timeout=10).raise_for_status()
+    needs = _tally_line(env.settings())
+    assert needs.startswith("FAIL") and "needs a login: set TALLY_USERNAME and TALLY_PASSWORD" in needs
+    wrong = _tally_line(Settings.from_env(env.vars | {"TALLY_USERNAME": "clerk", "TALLY_PASSWORD": "wrong-pw"}))
+    assert "refused the login" in wrong and "wrong-pw" not in wrong
+    right = Settings.from_env(env.vars | {"TALLY_USERNAME": "clerk", "TALLY_PASSWORD": password})
+    line = _tally_line(right)
+    assert line.startswith("ok   TallyPrime: ready") and "with our login" in line and password not in line
+
+    httpx.post(f"{control}/company", json={"loaded": False}, timeout=10).raise_for_status()
+    assert "no company is open" in _tally_line(right)
 
 
 def test_sync_exits_non_zero_while_a_record_fails_and_prints_why(env):
@@ -54,7 +81,7 @@ def test_ledger_lists_failures_with_their_reason(env):
     out = subprocess.run([*CLI, "ledger", "--state", "failed", "--csv"], env=env.vars, capture_output=True,
                          text=True, timeout=60)
     lines = out.stdout.strip().splitlines()
-    assert lines[0] == "source_id,order_number,state,target_id,attempts,last_error"
+    assert lines[0] == "flow,source_id,order_number,state,target_id,attempts,last_error"
     assert len(lines) == 2 and env.sandbox.merchant.special["unknown_sku"] in lines[1]
     assert "has no stock item" in lines[1]
 

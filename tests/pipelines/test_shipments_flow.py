@@ -11,7 +11,7 @@ from ml_connector.runner import RunSummary, instance_for, run_job
 from pipelines.definitions import build_definitions
 from pipelines.shipstation_tally import shipments
 from pipelines.shipstation_tally.shipments import OVER_SHIPMENT
-from pipelines.shipstation_tally.vouchers import MARKER_RE
+from pipelines.sides.tally.markers import MARKER_RE
 from state.ledger import SyncLedger
 
 SHIPMENTS_JOB = "shipstation_shipments_to_tally"

@@ -20,7 +20,7 @@ from ml_connector.webhooks.signature import JwksCache
 from pipelines.definitions import build_definitions, build_resources
 from pipelines.shipstation_tally.queue_sensors import shipstation_webhook_sensor
 from pipelines.shipstation_tally.sensors import shipstation_orders_sensor, shipstation_shipments_sensor
-from pipelines.shipstation_tally.vouchers import MARKER_RE
+from pipelines.sides.tally.markers import MARKER_RE
 from sandbox.runner import ServedApp, serve
 from sandbox.stack import API_KEY, API_SECRET
 from state.webhook_queue import WebhookStore, queue_path

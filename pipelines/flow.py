@@ -1,0 +1,36 @@
+"""What a flow tells the application about itself, so `sync`, `replay`, `ledger` and the demo need
+no branch per flow: adding a system adds `FlowSpec` entries, not `if`s."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from state.ledger import Entry
+
+WindowConfig = Callable[[datetime, datetime], dict]
+ReplayConfig = Callable[[Sequence[Entry]], dict | None]
+
+
+@dataclass(frozen=True)
+class Replay:
+    """How `replay` re-drives a flow's failed records: which ledger flow, and the run config for them."""
+
+    ledger_flow: str
+    what: str  # "order(s)", "shipment(s)": for the user
+    run_config: ReplayConfig
+
+
+@dataclass(frozen=True)
+class FlowSpec:
+    """One runnable flow: its CLI name, Dagster job, ledger flows and how to aim it."""
+
+    name: str
+    job: str
+    description: str
+    ledger_flows: tuple[str, ...] = ()
+    failed_metrics: tuple[tuple[str, str], ...] = ()  # (asset path, metadata key) counting failed records
+    window_config: WindowConfig | None = None  # `sync --start/--end`
+    replay: Replay | None = None
+    tags: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,28 @@
+"""Every flow the product runs, in one list: the CLI, the demo and the run summary read it.
+
+A new system pair adds its `FLOWS` here (and its definitions in `definitions.py`); nothing else in
+the application layer names a flow.
+"""
+
+from __future__ import annotations
+
+from pipelines.flow import FlowSpec
+from pipelines.shipstation_tally.flows import FLOWS as SHIPSTATION_TALLY
+
+FLOWS: tuple[FlowSpec, ...] = (*SHIPSTATION_TALLY,)
+BY_NAME: dict[str, FlowSpec] = {flow.name: flow for flow in FLOWS}
+
+
+def flow(name: str) -> FlowSpec:
+    """The flow called `name` on the command line."""
+    return BY_NAME[name]
+
+
+def ledger_flows() -> list[str]:
+    """Every sync-ledger flow name any flow writes, in registry order."""
+    return list(dict.fromkeys(name for spec in FLOWS for name in spec.ledger_flows))
+
+
+def failed_metrics() -> tuple[tuple[str, str], ...]:
+    """(asset, metadata key) pairs that count failed records, across every flow."""
+    return tuple(dict.fromkeys(metric for spec in FLOWS for metric in spec.failed_metrics))

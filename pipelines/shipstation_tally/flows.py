@@ -1,0 +1,48 @@
+"""The ShipStation <-> TallyPrime flows as the application sees them (CLI, demo, replay, ledger)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from pipelines.flow import FlowSpec, Replay
+from pipelines.shipstation_tally import customers, masters, posting, shipments
+from pipelines.shipstation_tally.inventory_assets import FLOW as INVENTORY_FLOW
+from pipelines.shipstation_tally.jobs import INVENTORY_JOB, MASTERS_JOB, ORDERS_JOB, SHIPMENTS_JOB
+from pipelines.shipstation_tally.window import Window, shipment_run
+from state.ledger import Entry
+
+
+def _orders_window(start: datetime, end: datetime) -> dict:
+    return Window(start, end).run_config()
+
+
+def _labels_window(start: datetime, end: datetime) -> dict:
+    window = Window(start, end)
+    return shipment_run(window, window, datetime.now(UTC))[1]
+
+
+def _replay_orders(failed: Sequence[Entry]) -> dict | None:
+    ids = sorted(int(e.source_id) for e in failed if e.source_id.isdigit())
+    return {"ops": {"shipstation__orders": {"config": {"order_ids": ids}}}} if ids else None
+
+
+def _replay_labels(failed: Sequence[Entry]) -> dict | None:
+    """V1 has no GET for one label: re-read every label of the failed labels' orders."""
+    ids = sorted({int(e.group_key) for e in failed if (e.group_key or "").isdigit()})
+    return {"ops": {"shipstation__shipments": {"config": {"order_ids": ids}}}} if ids else None
+
+
+FLOWS = (
+    FlowSpec("shipstation-to-tally", ORDERS_JOB, "ShipStation orders -> TallyPrime order vouchers",
+             ledger_flows=(posting.FLOW, customers.FLOW),
+             failed_metrics=(("tally/order_vouchers", "failed"), ("tally/customer_ledgers", "ledgers_failed")),
+             window_config=_orders_window, replay=Replay(posting.FLOW, "order(s)", _replay_orders)),
+    FlowSpec("shipments-to-tally", SHIPMENTS_JOB, "ShipStation labels -> TallyPrime Delivery Notes",
+             ledger_flows=(shipments.FLOW,), failed_metrics=(("tally/delivery_notes", "failed"),),
+             window_config=_labels_window, replay=Replay(shipments.FLOW, "shipment(s)", _replay_labels)),
+    FlowSpec("master-alignment", MASTERS_JOB, "ShipStation products and customers vs Tally masters",
+             ledger_flows=(customers.FLOW, masters.STOCK_ITEM_FLOW)),
+    FlowSpec("inventory-to-shipstation", INVENTORY_JOB, "Tally closing stock -> ShipStation V2 inventory",
+             ledger_flows=(INVENTORY_FLOW,), failed_metrics=(("shipstation/inventory_levels", "failed"),)),
+)
