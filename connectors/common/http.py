@@ -16,17 +16,19 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 
 import httpx
+from tenacity import Retrying
 
 from connectors.common.errors import (
     AuthError,
     BadRequest,
     NotFound,
     RateLimited,
+    RetryableError,
     ServerError,
     TransportError,
     excerpt,
 )
-from connectors.common.retry import RetryPolicy, retrying
+from connectors.common.retry import RetryOn, RetryPolicy, retrying
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +37,13 @@ DEFAULT_RETRY_AFTER = 60.0  # an unannounced 429: sleep a full window (tap-ships
 
 
 class Pacer(Protocol):
-    """Something that may delay a request and learns from each response (e.g. a rate limiter)."""
+    """Something that may delay a request and learns from each response (e.g. a rate limiter).
 
-    def before_request(self) -> None: ...
+    ``before_request`` gets the request about to be sent (``None`` when the caller has none), so a
+    limiter can keep one budget per endpoint; ``after_response`` sees every response, 429s included.
+    """
+
+    def before_request(self, request: httpx.Request | None = None) -> None: ...
 
     def after_response(self, response: httpx.Response) -> None: ...
 
@@ -51,8 +57,10 @@ def decode_json(content: bytes | str) -> Any:
     return json.loads(content, parse_float=Decimal, parse_constant=_reject_constant)
 
 
-def retry_after_seconds(headers: httpx.Headers, now: Callable[[], float] = time.time) -> float | None:
-    """Seconds to wait from ``Retry-After`` (seconds or HTTP date) or, failing that, ``X-Rate-Limit-Reset``."""
+def retry_after_seconds(
+    headers: httpx.Headers, now: Callable[[], float] = time.time, *, reset_header: str | None = "X-Rate-Limit-Reset"
+) -> float | None:
+    """Seconds to wait from ``Retry-After`` (seconds or HTTP date) or, failing that, ``reset_header`` (seconds)."""
     value = headers.get("Retry-After")
     if value:
         try:
@@ -62,7 +70,7 @@ def retry_after_seconds(headers: httpx.Headers, now: Callable[[], float] = time.
                 return max(0.0, parsedate_to_datetime(value).timestamp() - now())
             except (TypeError, ValueError):
                 pass
-    reset = headers.get("X-Rate-Limit-Reset")
+    reset = headers.get(reset_header) if reset_header else None
     try:
         return max(0.0, float(reset)) if reset else None
     except ValueError:
@@ -127,6 +135,7 @@ class BaseClient:
         rng: Callable[[], float] = random.random,
     ) -> None:
         self.base_url = base_url
+        self._auth = auth
         self._http = httpx.Client(base_url=base_url, auth=auth, timeout=timeout, transport=transport, headers=headers)
         self._retry = retry
         self._pacer = pacer
@@ -144,19 +153,35 @@ class BaseClient:
         self.close()
 
     def close(self) -> None:
-        """Close the underlying connection pool."""
-        self._http.close()
+        """Close the connection pool, then the auth if it holds anything (a token client, a session to log out)."""
+        try:
+            self._http.close()
+        finally:
+            closer = getattr(self._auth, "close", None)
+            if callable(closer):
+                closer()
 
     def get_json(self, path: str, params: Params | None = None) -> Any:
         """GET ``path`` with retries; return the body decoded with ``Decimal`` floats."""
         return self.request_json("GET", path, params=params)
 
-    def request_json(self, method: str, path: str, *, params: Params | None = None, json: Any = None) -> Any:
-        """Send one logical request (retried per policy) and decode its JSON body."""
-        retryer = retrying(
-            self._retry.max_attempts, self._retry.base_delay, self._retry.max_delay, sleep=self._sleep, rng=self._rng
-        )
-        return retryer(self._attempt, method, path, params, json)
+    def request_json(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        json: Any = None,
+        retry_on: RetryOn = RetryableError,
+    ) -> Any:
+        """Send one logical request (retried per policy, for errors ``retry_on`` admits) and decode its JSON body."""
+        return self.retryer(retry_on)(self._attempt, method, path, params, json)
+
+    def retryer(self, retry_on: RetryOn = RetryableError) -> Retrying:
+        """A fresh common retryer with this client's policy, sleep and jitter."""
+        policy = self._retry
+        return retrying(policy.max_attempts, policy.base_delay, policy.max_delay, sleep=self._sleep, rng=self._rng,
+                        retry_on=retry_on)
 
     def _attempt(self, method: str, path: str, params: Params | None, body: Any) -> Any:
         response = self._send(method, path, params, body)
@@ -177,12 +202,13 @@ class BaseClient:
             ) from None
 
     def _send(self, method: str, path: str, params: Params | None, body: Any) -> httpx.Response:
-        if self._pacer is not None:
-            self._pacer.before_request()
         clean = {k: v for k, v in (params or {}).items() if v is not None}
+        request = self._http.build_request(method, path, params=clean, json=body)
+        if self._pacer is not None:
+            self._pacer.before_request(request)
         log.debug("%s %s %s", method, path, clean)
         try:
-            response = self._http.request(method, path, params=clean, json=body)
+            response = self._http.send(request)
         except httpx.TransportError as error:
             kind = "timed out" if isinstance(error, httpx.TimeoutException) else "transport failure"
             raise TransportError(

@@ -13,13 +13,14 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TypeAlias, TypeVar
 
 import tenacity
 
 from connectors.common.errors import RateLimited, RetryableError
 
 T = TypeVar("T")
+RetryOn: TypeAlias = type[BaseException] | tuple[type[BaseException], ...] | Callable[[BaseException], bool]
 log = logging.getLogger(__name__)
 
 
@@ -70,15 +71,18 @@ def retrying(
     *,
     sleep: Callable[[float], None] = time.sleep,
     rng: Callable[[], float] = random.random,
+    retry_on: RetryOn = RetryableError,
 ) -> tenacity.Retrying:
-    """A fresh tenacity ``Retrying`` that retries ``RetryableError`` and re-raises the last error.
+    """A fresh tenacity ``Retrying`` that retries what ``retry_on`` admits and re-raises the last error.
 
-    Use as ``retrying(...)(fn, *args)`` or ``for attempt in retrying(...): with attempt: ...``.
-    ``sleep`` and ``rng`` are injectable so tests run without waiting.
+    ``retry_on`` is an exception type, a tuple of them, or a predicate on the raised exception; the
+    default retries every ``RetryableError``. Narrow it for unsafe writes, e.g. ``retry_on=RateLimited``
+    when a 5xx or timeout may already have applied the request. Use as ``retrying(...)(fn, *args)`` or
+    ``for attempt in retrying(...): with attempt: ...``. ``sleep`` and ``rng`` are injectable.
     """
     policy = RetryPolicy(max_attempts, base_delay, max_delay)
     return tenacity.Retrying(
-        retry=tenacity.retry_if_exception_type(RetryableError),
+        retry=_retry_condition(retry_on),
         stop=tenacity.stop_after_attempt(policy.max_attempts),
         wait=_Wait(policy, rng),
         sleep=sleep,
@@ -87,13 +91,21 @@ def retrying(
     )
 
 
+def _retry_condition(retry_on: RetryOn) -> tenacity.retry_base:
+    if isinstance(retry_on, type | tuple):
+        return tenacity.retry_if_exception_type(retry_on)
+    return tenacity.retry_if_exception(retry_on)
+
+
 def call_with_retry(
     fn: Callable[[], T],
     policy: RetryPolicy = RetryPolicy(),
     *,
     sleep: Callable[[float], None] = time.sleep,
     rng: Callable[[], float] = random.random,
+    retry_on: RetryOn = RetryableError,
 ) -> T:
-    """Call ``fn`` under ``policy``; return its result or raise its last error."""
-    retryer = retrying(policy.max_attempts, policy.base_delay, policy.max_delay, sleep=sleep, rng=rng)
+    """Call ``fn`` under ``policy``, retrying what ``retry_on`` admits; return its result or raise its last error."""
+    retryer = retrying(policy.max_attempts, policy.base_delay, policy.max_delay, sleep=sleep, rng=rng,
+                       retry_on=retry_on)
     return retryer(fn)

@@ -36,7 +36,6 @@ from pydantic import SecretStr
 from connectors.common.errors import ConnectorError, RateLimited, ServerError
 from connectors.common.http import BaseClient, Params
 from connectors.common.retry import RetryPolicy
-from connectors.common.timezones import format_pacific_filter
 from connectors.shipstation import settings
 from connectors.shipstation.auth import ShipStationAuth
 from connectors.shipstation.models import Customer, Order, Product, RawRecord
@@ -46,9 +45,11 @@ from connectors.shipstation.paginate import (
     PageNumberPaginator,
     ShipmentScan,
     modify_date_of,
+    record_date,
 )
 from connectors.shipstation.ratelimit import RateLimiter, shared_limiter
 from connectors.shipstation.shipments import Shipment
+from connectors.shipstation.timezones import format_pacific_filter
 from connectors.shipstation.webhooks import (
     ResourceKind,
     ResourceNotAllowed,
@@ -96,7 +97,7 @@ class ShipStationClient(BaseClient):
     ) -> None:
         auth = ShipStationAuth(api_key, api_secret)
         self.key_fingerprint = auth.fingerprint
-        self.rate_limiter = rate_limiter or shared_limiter(auth.fingerprint, clock=clock, sleep=sleep)
+        self.rate_limiter = rate_limiter or shared_limiter(auth.fingerprint, host=base_url, clock=clock, sleep=sleep)
         super().__init__(
             base_url=base_url.rstrip("/"),
             auth=auth,
@@ -180,6 +181,20 @@ class ShipStationClient(BaseClient):
         return modify_date_of(records[0]) if records else None
 
     # -- shipments (labels) ----------------------------------------------------------------------
+
+    def newest_shipment_date(self, since: datetime, by: ShipmentDateField = "create") -> datetime | None:
+        """The newest label ``createDate`` (one cheap request) or ``voidDate`` (voids are few: the void scan
+        is read whole) at or after ``since``, as aware UTC; ``None`` when there is none."""
+        if by == "create":
+            params = {"createDateStart": format_pacific_filter(since), "sortBy": "CreateDate", "sortDir": "DESC",
+                      "page": 1, "pageSize": 1}
+            rows = _items(self.get_json(settings.SHIPMENTS_PATH, params), "shipments")
+        elif by == "void":
+            rows = [r for page in self.iter_shipment_pages_raw(since, by="void", include_items=False) for r in page]
+        else:
+            raise ValueError(f"by must be 'create' or 'void', got {by!r}")
+        field = "createDate" if by == "create" else "voidDate"
+        return max((record_date(r, field, ("shipmentId",)) for r in rows if r.get(field)), default=None)
 
     def iter_shipment_pages_raw(
         self,
@@ -270,18 +285,15 @@ class ShipStationClient(BaseClient):
         self.request_json("DELETE", f"{settings.WEBHOOKS_PATH}/{int(webhook_id)}")
 
     def _post_once(self, path: str, body: dict[str, Any], secrets: tuple[str, ...]) -> Any:
-        """POST ``body``, retrying only 429s; errors have ``secrets`` scrubbed before anything sees them."""
-        for attempt in range(1, self._retry.max_attempts + 1):
+        """POST ``body``, retrying only 429s; ``secrets`` leave each error before anything (the retry log) sees it."""
+
+        def attempt() -> Any:
             try:
                 return self._attempt("POST", path, None, body)
-            except RateLimited as error:
-                if attempt == self._retry.max_attempts:
-                    raise scrub_error(error, secrets) from None
-                log.warning("POST %s rate limited; retrying in %.1fs", path, error.retry_after)
-                self._sleep(error.retry_after)
             except ConnectorError as error:
                 raise scrub_error(error, secrets) from None
-        raise AssertionError("unreachable")
+
+        return self.retryer(retry_on=RateLimited)(attempt)
 
     # -- other resources ------------------------------------------------------------------------
 

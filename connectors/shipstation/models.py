@@ -24,8 +24,8 @@ from pydantic.alias_generators import to_camel
 
 from connectors.common.errors import RecordError
 from connectors.common.money import parse_decimal
-from connectors.common.timezones import pacific_to_utc, parse_pacific, parse_pacific_date
 from connectors.shipstation.settings import SYSTEM
+from connectors.shipstation.timezones import pacific_to_utc, parse_pacific, parse_pacific_date
 
 
 def _instant(value: Any) -> Any:

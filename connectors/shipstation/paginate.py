@@ -8,9 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from connectors.common.errors import RecordError
-from connectors.common.timezones import format_pacific_filter, is_ambiguous_pacific, parse_pacific, to_utc
+from connectors.common.timezones import to_utc
 from connectors.shipstation.models import Page
 from connectors.shipstation.settings import SYSTEM
+from connectors.shipstation.timezones import format_pacific_filter, is_ambiguous_pacific, parse_pacific
 
 Record = Mapping[str, Any]
 

@@ -14,7 +14,6 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BeforeValidator, Field, computed_field
 
-from connectors.common.timezones import parse_pacific_date
 from connectors.shipstation.models import (
     Address,
     Amount,
@@ -27,6 +26,7 @@ from connectors.shipstation.models import (
     ShipStationModel,
     Weight,
 )
+from connectors.shipstation.timezones import parse_pacific_date
 
 
 def _false_if_null(value: Any) -> Any:

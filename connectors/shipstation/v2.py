@@ -16,32 +16,30 @@ HTTP only: no Dagster, no storage. Rules it keeps:
 
 from __future__ import annotations
 
-import hashlib
 import random
-import threading
 import time
-from collections import deque
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import httpx
-import tenacity
 from pydantic import SecretStr
 
+from connectors.common.auth import ApiKeyAuth, reveal
 from connectors.common.errors import (
     AuthError,
     BadRequest,
     ConnectorError,
     NotFound,
     RateLimited,
+    RetryableError,
     ServerError,
     excerpt,
     redact,
 )
-from connectors.common.http import BaseClient, Params, decode_json, retry_after_seconds
-from connectors.common.retry import RetryPolicy, retrying
+from connectors.common.http import BaseClient, Pacer, Params, decode_json, retry_after_seconds
+from connectors.common.ratelimit import SlidingWindow, shared_limiter
+from connectors.common.retry import RetryOn, RetryPolicy
 from connectors.shipstation import v2_settings as settings
-from connectors.shipstation.auth import reveal
 from connectors.shipstation.v2_models import (
     InventoryLevel,
     InventoryLocation,
@@ -54,84 +52,18 @@ Clock = Callable[[], float]
 Sleep = Callable[[float], None]
 
 
-class ApiKeyAuth(httpx.Auth):
-    """Adds ``API-Key: <key>``; ``repr`` shows only a SHA-256 fingerprint."""
-
-    def __init__(self, api_key: str | SecretStr) -> None:
-        key = reveal(api_key)
-        if not key:
-            raise AuthError("ShipStation V2 api_key is required", system=settings.SYSTEM)
-        self._key = SecretStr(key)
-        self.fingerprint = hashlib.sha256(key.encode()).hexdigest()
-
-    def __repr__(self) -> str:
-        return f"ApiKeyAuth(key=sha256:{self.fingerprint[:12]})"
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        """Attach the key header."""
-        request.headers[settings.API_KEY_HEADER] = self._key.get_secret_value()
-        yield request
-
-    def redaction_values(self) -> tuple[str, ...]:
-        """Strings that must never appear in an error or log line."""
-        return (self._key.get_secret_value(),)
+def default_pacer(*, clock: Clock = time.monotonic, sleep: Sleep = time.sleep) -> SlidingWindow:
+    """The V2 budget: at most 200 requests in any 61 s; a 429 holds everything until its Retry-After."""
+    return SlidingWindow(settings.RATE_LIMIT_PER_MINUTE, settings.RATE_LIMIT_WINDOW_SECONDS,
+                         padding=settings.PACING_PADDING_SECONDS,
+                         default_retry_after=settings.DEFAULT_RETRY_AFTER_SECONDS, clock=clock, sleep=sleep)
 
 
-class WindowPacer:
-    """At most ``limit`` requests in any ``window + padding`` seconds; a 429 pauses until Retry-After."""
-
-    def __init__(self, limit: int = settings.RATE_LIMIT_PER_MINUTE, window: float = settings.RATE_LIMIT_WINDOW_SECONDS,
-                 *, padding: float = settings.PACING_PADDING_SECONDS, clock: Clock = time.monotonic,
-                 sleep: Sleep = time.sleep) -> None:
-        self.limit, self.span = limit, window + padding
-        self._clock, self._sleep = clock, sleep
-        self._sent: deque[float] = deque()
-        self._resume_at: float | None = None
-        self._lock = threading.Lock()
-
-    def __repr__(self) -> str:
-        return f"WindowPacer(limit={self.limit}, span={self.span}, in_window={len(self._sent)})"
-
-    def wait_time(self) -> float:
-        """Seconds the next request would wait now."""
-        with self._lock:
-            return self._wait_locked()
-
-    def _wait_locked(self) -> float:
-        now = self._clock()
-        while self._sent and self._sent[0] <= now - self.span:
-            self._sent.popleft()
-        waits = [0.0]
-        if self._resume_at is not None:
-            waits.append(self._resume_at - now)
-        if len(self._sent) >= self.limit:
-            waits.append(self._sent[len(self._sent) - self.limit] + self.span - now)
-        return max(waits)
-
-    def before_request(self) -> None:
-        """Sleep (once) until a request may go, then count it."""
-        with self._lock:
-            wait = self._wait_locked()
-            if wait > 0:
-                self._sleep(wait)
-            self._sent.append(self._clock())
-
-    def after_response(self, response: httpx.Response) -> None:
-        """After a 429, hold every request until Retry-After has passed."""
-        if response.status_code == 429:
-            wait = retry_after_seconds(response.headers)
-            with self._lock:
-                self._resume_at = self._clock() + (settings.DEFAULT_RETRY_AFTER_SECONDS if wait is None else wait)
-
-
-_pacers: dict[tuple[str, Clock, Sleep], WindowPacer] = {}
-_pacers_lock = threading.Lock()
-
-
-def shared_pacer(fingerprint: str, *, clock: Clock = time.monotonic, sleep: Sleep = time.sleep) -> WindowPacer:
-    """The process-wide pacer for one API key (per clock/sleep pair, so test clocks stay apart)."""
-    with _pacers_lock:
-        return _pacers.setdefault((fingerprint, clock, sleep), WindowPacer(clock=clock, sleep=sleep))
+def shared_pacer(fingerprint: str, host: str, *, clock: Clock = time.monotonic,
+                 sleep: Sleep = time.sleep) -> SlidingWindow:
+    """The process-wide pacer for one API key on one host (per clock/sleep pair, so test clocks stay apart)."""
+    return shared_limiter("shipstation-v2", fingerprint, host, lambda: default_pacer(clock=clock, sleep=sleep),
+                          scope=(clock, sleep))
 
 
 def _errors_of(body: Any) -> list[Mapping[str, Any]]:
@@ -153,7 +85,7 @@ class ShipStationV2Client(BaseClient):
 
     ``api_key`` may be a ``SecretStr``. ``sleep`` and ``clock`` drive retries and pacing, so tests
     can fake time. ``max_retries`` counts retries after the first attempt. ``pacer`` defaults to the
-    shared per-process pacer for this key (200 requests per minute, ``v2_settings``).
+    shared per-process pacer for this key and host (200 requests per minute, ``v2_settings``).
     """
 
     system = settings.SYSTEM
@@ -162,12 +94,14 @@ class ShipStationV2Client(BaseClient):
         self, *, api_key: str | SecretStr, base_url: str = settings.V2_BASE_URL,
         timeout: float = settings.TIMEOUT_SECONDS, transport: httpx.BaseTransport | None = None,
         sleep: Sleep = time.sleep, clock: Clock = time.monotonic, max_retries: int = settings.MAX_RETRIES,
-        pacer: WindowPacer | None = None, rng: Callable[[], float] = random.random,
+        pacer: Pacer | None = None, rng: Callable[[], float] = random.random,
     ) -> None:
-        auth = ApiKeyAuth(api_key)
+        if not reveal(api_key):
+            raise AuthError("ShipStation V2 api_key is required", system=settings.SYSTEM)
+        auth = ApiKeyAuth(settings.API_KEY_HEADER, api_key, system=settings.SYSTEM)
         self.key_fingerprint = auth.fingerprint
         # One budget per key and host: production has one host; each sandbox (a new port) starts fresh.
-        self.pacer = pacer or shared_pacer(f"{base_url.rstrip('/')}|{auth.fingerprint}", clock=clock, sleep=sleep)
+        self.pacer = pacer or shared_pacer(auth.fingerprint, base_url, clock=clock, sleep=sleep)
         super().__init__(
             base_url=base_url.rstrip("/"), auth=auth, timeout=timeout, transport=transport,
             headers={"Accept": "application/json"},
@@ -189,15 +123,13 @@ class ShipStationV2Client(BaseClient):
 
         ``subject`` (e.g. ``"sku X at location Y"``) prefixes every error message.
         """
-        retryer = retrying(self._retry.max_attempts, self._retry.base_delay, self._retry.max_delay,
-                           sleep=self._sleep, rng=self._rng)
-        if not idempotent:
-            retryer = retryer.copy(retry=tenacity.retry_if_exception_type(RateLimited))
-        return retryer(self._exchange, method, path, params, json, subject)
+        retry_on = RetryableError if idempotent else RateLimited
+        return self.retryer(retry_on)(self._exchange, method, path, params, json, subject)
 
-    def request_json(self, method: str, path: str, *, params: Params | None = None, json: Any = None) -> Any:
+    def request_json(self, method: str, path: str, *, params: Params | None = None, json: Any = None,
+                     retry_on: RetryOn = RetryableError) -> Any:
         """``BaseClient`` entry point, classified the V2 way."""
-        return self.call(method, path, params=params, json=json)
+        return self.retryer(retry_on)(self._exchange, method, path, params, json, None)
 
     def _exchange(self, method: str, path: str, params: Params | None, body: Any, subject: str | None) -> Any:
         response = self._send(method, path, params, body)

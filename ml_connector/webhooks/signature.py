@@ -24,6 +24,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey, RSAPublicNumbers
 
+from connectors.common.errors import ConnectorError
+from connectors.shipstation.jwks import JwksClient
+
 logger = logging.getLogger("ml_connector.webhooks")
 
 KEY_ID_HEADER = "x-shipengine-rsa-sha256-key-id"
@@ -187,11 +190,9 @@ class JwksCache:
         self._attempted_at = now
         self.fetches += 1
         try:
-            with httpx.Client(timeout=self.timeout, transport=self.transport) as client:
-                response = client.get(self.url, headers={"Accept": "application/json"})
-                response.raise_for_status()
-                keys = parse_jwks(response.json())
-        except (httpx.HTTPError, ValueError) as exc:
+            with JwksClient(self.url, timeout=self.timeout, transport=self.transport) as client:
+                keys = parse_jwks(client.fetch())
+        except (ConnectorError, ValueError) as exc:
             self._last_ok = False
             logger.warning("JWKS fetch from %s failed: %s", self.url, type(exc).__name__)
             return

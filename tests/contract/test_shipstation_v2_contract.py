@@ -16,7 +16,8 @@ import httpx
 import pytest
 
 from connectors.common.errors import AuthError, BadRequest, ServerError
-from connectors.shipstation.v2 import ShipStationV2Client, WindowPacer
+from connectors.common.ratelimit import SlidingWindow
+from connectors.shipstation.v2 import ShipStationV2Client, default_pacer
 from connectors.shipstation.v2_models import InventoryLevel, InventoryTransaction, Money
 from sandbox.runner import ServedApp, serve
 from sandbox.shipstation_v2 import ShipStationV2State, Signer, create_app
@@ -47,7 +48,7 @@ class Simulator:
         return reply.json()
 
     def client(self, tap: Tap | None = None, *, key: str = KEY, real_sleep: bool = False,
-               pacer: WindowPacer | None = None, **options: Any) -> ShipStationV2Client:
+               pacer: SlidingWindow | None = None, **options: Any) -> ShipStationV2Client:
         """Our client with its own pacer (never the process-wide one) and a recorded sleep."""
 
         def sleep(seconds: float) -> None:
@@ -56,7 +57,7 @@ class Simulator:
                 time.sleep(seconds)
 
         return ShipStationV2Client(api_key=key, base_url=self.url, transport=tap or Tap(), sleep=sleep,
-                                   pacer=pacer or WindowPacer(sleep=sleep), rng=lambda: 0.0, **options)
+                                   pacer=pacer or default_pacer(sleep=sleep), rng=lambda: 0.0, **options)
 
 
 Start = Callable[..., Simulator]
@@ -238,7 +239,7 @@ def test_a_lost_adjust_response_is_resent_and_lands_once(simulator: Start) -> No
 def test_pacing_matches_the_server_window_and_meets_no_429(simulator: Start) -> None:
     sim = simulator(shop(8), rate_limit=LIMIT, window_seconds=WINDOW)
     tap = Tap()
-    pacer = WindowPacer(LIMIT, WINDOW, padding=0.1, sleep=time.sleep)
+    pacer = SlidingWindow(LIMIT, WINDOW, padding=0.1, sleep=time.sleep)
     with sim.client(tap, pacer=pacer) as client:
         got = list(client.iter_inventory(page_size=1))
     assert [lv.sku for lv in got] == [f"SKU-{i:03d}" for i in range(8)]

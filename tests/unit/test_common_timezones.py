@@ -6,14 +6,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connectors.common.timezones import (
+from connectors.common.timezones import local_date, require_aware, start_of_local_day
+from connectors.shipstation.timezones import (
     format_pacific_filter,
     is_ambiguous_pacific,
-    local_date,
     parse_pacific,
     parse_pacific_date,
-    require_aware,
-    start_of_local_day,
 )
 
 
@@ -148,7 +146,7 @@ def test_filter_round_trips_outside_the_fall_back_hour(instant: datetime) -> Non
 def test_end_filter_rounds_up_so_the_same_second_stays_inside_the_window():
     from datetime import UTC, datetime
 
-    from connectors.common.timezones import format_pacific_filter
+    from connectors.shipstation.timezones import format_pacific_filter
 
     end = datetime(2026, 11, 22, 6, 6, 4, 494526, tzinfo=UTC)  # 22:06:04.49 PST
     assert format_pacific_filter(end) == "2026-11-21 22:06:04"

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from pydantic import SecretStr, ValidationError
 
+from connectors.common.auth import ApiKeyAuth
 from connectors.common.errors import (
     AuthError,
     BadRequest,
@@ -24,7 +25,8 @@ from connectors.common.errors import (
     RecordError,
     ServerError,
 )
-from connectors.shipstation.v2 import ApiKeyAuth, ShipStationV2Client, WindowPacer, shared_pacer
+from connectors.common.ratelimit import SlidingWindow
+from connectors.shipstation.v2 import ShipStationV2Client, default_pacer, shared_pacer
 from connectors.shipstation.v2_models import InventoryLevel, InventoryTransaction, InventoryWarehouse, Money
 from tests.unit.fakes import FakeClock
 
@@ -77,7 +79,7 @@ def clock() -> FakeClock:
 
 
 def make_client(api: FakeV2, clock: FakeClock, **options: Any) -> ShipStationV2Client:
-    options.setdefault("pacer", WindowPacer(clock=clock, sleep=clock.sleep))
+    options.setdefault("pacer", default_pacer(clock=clock, sleep=clock.sleep))
     return ShipStationV2Client(api_key=KEY, base_url=BASE, transport=httpx.MockTransport(api), sleep=clock.sleep,
                                clock=clock, rng=lambda: 0.5, **options)
 
@@ -246,18 +248,17 @@ def test_ping(clock: FakeClock) -> None:
 
 
 def test_pacer_allows_limit_per_window_then_waits(clock: FakeClock) -> None:
-    pacer = WindowPacer(3, 10.0, padding=1.0, clock=clock, sleep=clock.sleep)
+    pacer = SlidingWindow(3, 10.0, padding=1.0, clock=clock, sleep=clock.sleep)
     api = FakeV2()
     client = make_client(api, clock, pacer=pacer)
     for _ in range(4):
         list(client.iter_inventory())
     assert clock.sleeps == [11.0]  # the 4th waited for the 1st to leave the 11 s span
-    sent = [1000.0, 1000.0, 1000.0, 1011.0]
-    assert [round(t, 1) for t in pacer._sent] == sent
+    assert [round(t, 1) for t in pacer.sent] == [1011.0]  # the first three have left the span
 
 
 def test_pacer_holds_everything_until_retry_after(clock: FakeClock) -> None:
-    pacer = WindowPacer(clock=clock, sleep=clock.sleep)
+    pacer = default_pacer(clock=clock, sleep=clock.sleep)
     pacer.after_response(httpx.Response(429, headers={"Retry-After": "30"}))
     assert pacer.wait_time() == 30
     pacer.before_request()
@@ -269,8 +270,8 @@ def test_shared_pacer_per_key(clock: FakeClock) -> None:
     two = ShipStationV2Client(api_key=SecretStr("k1"), clock=clock, sleep=clock.sleep)
     other = ShipStationV2Client(api_key="k2", clock=clock, sleep=clock.sleep)
     elsewhere = ShipStationV2Client(api_key="k1", base_url="http://127.0.0.1:9", clock=clock, sleep=clock.sleep)
-    fingerprint = f"https://api.shipstation.com|{one.key_fingerprint}"
-    assert one.pacer is two.pacer is shared_pacer(fingerprint, clock=clock, sleep=clock.sleep)
+    shared = shared_pacer(one.key_fingerprint, "https://api.shipstation.com", clock=clock, sleep=clock.sleep)
+    assert one.pacer is two.pacer is shared
     assert other.pacer is not one.pacer and one.pacer.limit == 200
     assert elsewhere.pacer is not one.pacer  # another host (a sandbox) keeps its own budget
     for client in (one, two, other, elsewhere):
@@ -287,8 +288,8 @@ def test_the_key_never_shows(clock: FakeClock) -> None:
                  httpx.Response(403, json=v2_error("forbidden", f"{KEY} lacks inventory", "security")))
     client = ShipStationV2Client(api_key=SecretStr(KEY), base_url=BASE, transport=httpx.MockTransport(api),
                                  sleep=clock.sleep, clock=clock, max_retries=0,
-                                 pacer=WindowPacer(clock=clock, sleep=clock.sleep))
-    texts = [repr(client), str(client), repr(ApiKeyAuth(KEY)), repr(client.pacer)]
+                                 pacer=default_pacer(clock=clock, sleep=clock.sleep))
+    texts = [repr(client), str(client), repr(ApiKeyAuth("API-Key", KEY)), repr(client.pacer)]
     for _ in range(3):
         with pytest.raises(ConnectorError) as raised:
             client.adjust("TEA", 1, "se-2")
