@@ -15,11 +15,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ml_connector.runner import RunSummary
+from pipelines.registry import flow
 
-JOB = "shipstation_to_tally"
-SHIPMENTS_JOB = "shipstation_shipments_to_tally"
-MASTERS_JOB = "shipstation_tally_master_alignment"
-INVENTORY_JOB = "tally_inventory_to_shipstation"
+# The demo's story, told with the registry's flows.
+JOB = flow("shipstation-to-tally").job
+SHIPMENTS_JOB = flow("shipments-to-tally").job
+MASTERS_JOB = flow("master-alignment").job
+INVENTORY_JOB = flow("inventory-to-shipstation").job
 RECON_JOB, REPORT_JOB, MONTH = "reconciliation", "month_end_report", "2026-03"
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from pydantic import BaseModel, ConfigDict, SecretStr
+
 SYSTEM = "shipstation"
 V1_BASE_URL = "https://ssapi.shipstation.com"
 
@@ -48,3 +50,16 @@ ORDER_STATUSES = (
     "cancelled",
     "rejected_fulfillment",
 )
+
+
+class ShipStationSettings(BaseModel):
+    """The ShipStation connection: V1 key pair, V2 key (inventory). Field names are the env variables."""
+
+    model_config = ConfigDict(frozen=True)
+
+    shipstation_base_url: str = V1_BASE_URL
+    shipstation_api_key: SecretStr = SecretStr("")
+    shipstation_api_secret: SecretStr = SecretStr("")
+    shipstation_v2_base_url: str = "https://api.shipstation.com"
+    shipstation_v2_api_key: SecretStr = SecretStr("")
+    shipstation_inventory_location_id: str = ""  # empty: the first V2 inventory location

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from typing import Final, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
 DEFAULT_PORT: Final = 9000
 DEFAULT_URL: Final = f"http://127.0.0.1:{DEFAULT_PORT}"
@@ -45,3 +48,25 @@ LOGIN_REFUSED_MARKERS: Final = ("password", "access denied", "not authorised", "
 BATCH_PRIMARY: Final = "Primary Batch"
 INVOICE_VIEW: Final = "Invoice Voucher View"
 ACCOUNTING_VIEW: Final = "Accounting Voucher View"
+
+
+class TallySettings(BaseModel):
+    """The TallyPrime connection (the LAN agent or port 9000). Field names are the env variables."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tally_url: str = DEFAULT_URL
+    tally_agent_token: SecretStr = SecretStr("")
+    tally_company: str = ""
+    tally_username: SecretStr = SecretStr("")  # a company with security (TallyPrime: Company > Alter > Security)
+    tally_password: SecretStr = SecretStr("")
+    tally_timezone: str = "Asia/Kolkata"  # the books' time zone: voucher dates are local days
+
+    @field_validator("tally_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"TALLY_TIMEZONE: unknown time zone {value!r}") from exc
+        return value

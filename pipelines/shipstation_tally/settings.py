@@ -3,15 +3,52 @@
 The defaults are the mapping's (`OrderVoucherConfig`, `DeliveryNoteConfig`): one source for each.
 """
 
-import csv
+from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pipelines.shipstation_tally.delivery import DeliveryNoteConfig
 from pipelines.shipstation_tally.mapping import OrderVoucherConfig
+from pipelines.sides.tally.skus import read_sku_map
 
 _VOUCHER = OrderVoucherConfig()  # the mapping owns the defaults of every voucher setting
+_NOTE = DeliveryNoteConfig()
+
+
+class ShipStationTallyFlowSettings(BaseModel):
+    """How ShipStation orders and labels land in TallyPrime. Field names are the env variables."""
+
+    model_config = ConfigDict(frozen=True)
+
+    shipstation_sync_start: datetime = datetime(2026, 1, 1, tzinfo=UTC)
+    tally_order_voucher_type: str = _VOUCHER.voucher_type
+    tally_sales_ledger: str = _VOUCHER.sales_ledger
+    tally_shipping_ledger: str = _VOUCHER.shipping_ledger
+    tally_tax_ledger: str = _VOUCHER.tax_ledger
+    tally_discount_ledger: str = _VOUCHER.discount_ledger
+    tally_customer_group: str = "Sundry Debtors"
+    tally_godown: str = _VOUCHER.godown
+    tally_sku_map: Path | None = None
+    tally_delivery_note_type: str = _NOTE.voucher_type
+    tally_delivery_godown: str = ""  # empty: TALLY_GODOWN
+    tally_create_missing_stock_items: bool = False
+    tally_stock_item_unit: str = "Nos"
+    tally_stock_item_group: str = ""  # empty: Primary
+
+    @field_validator("shipstation_sync_start", mode="before")
+    @classmethod
+    def _parse_start(cls, value: object) -> object:
+        if isinstance(value, str):
+            parsed = datetime.fromisoformat(value)
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return value
+
+    @field_validator("tally_sku_map", mode="before")
+    @classmethod
+    def _empty_path(cls, value: object) -> object:
+        return None if value in ("", None) else value
 
 
 class ShipStationTallySettings(dg.ConfigurableResource):
@@ -47,14 +84,4 @@ class ShipStationTallySettings(dg.ConfigurableResource):
 
     def sku_map(self) -> dict[str, str]:
         """The optional `sku,stock_item` CSV (TALLY_SKU_MAP); a header row is allowed."""
-        if not self.sku_map_path:
-            return {}
-        mapping: dict[str, str] = {}
-        with open(self.sku_map_path, newline="", encoding="utf-8-sig") as handle:
-            for line, row in enumerate(csv.reader(handle), start=1):
-                if not row or row[0].strip().lower() == "sku":
-                    continue
-                if len(row) < 2 or not row[1].strip():
-                    raise ValueError(f"TALLY_SKU_MAP line {line}: expected 'sku,stock_item', got {row!r}")
-                mapping[row[0].strip()] = row[1].strip()
-        return mapping
+        return read_sku_map(self.sku_map_path)

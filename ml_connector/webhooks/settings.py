@@ -1,0 +1,18 @@
+"""The webhook receiver's settings. Field names are the environment variables, lower-cased."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+SHIPENGINE_JWKS_URL = "https://api.shipengine.com/jwks"
+
+
+class WebhookSettings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    webhook_secret: SecretStr = SecretStr("")
+    webhook_secret_header: str = ""  # empty: the secret is the last segment of the webhook URL path
+    webhook_jwks_url: str = SHIPENGINE_JWKS_URL
+    webhook_public_url: str = ""  # where ShipStation reaches `ml-connector webhooks` (for subscribe)
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = 8787
