@@ -295,6 +295,10 @@ class ShipStationClient(BaseClient):
 
         return self.retryer(retry_on=RateLimited)(attempt)
 
+    def iter_order_shipment_pages_raw(self, order_id: int) -> Iterator[RawPage]:
+        """Every label of one order, with its items (V1 has no GET for one label, §3.1)."""
+        yield from self.iter_pages_raw("/shipments", "shipments", {"orderId": order_id, "includeShipmentItems": True})
+
     # -- other resources ------------------------------------------------------------------------
 
     def iter_pages_raw(

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-
-from connectors.common.errors import RecordError
 from connectors.common.timezones import local_date
 from connectors.shipstation.models import Order
 from connectors.tally.models import Voucher
@@ -23,7 +20,7 @@ from pipelines.sides.tally.skus import SkuResolver
 from pipelines.sides.tally.target import TallyTarget
 from state.ledger import Candidate, SyncLedger
 
-__all__ = ["FLOW", "TARGET", "OrderVoucherPoster", "PostingReport", "parse_staged"]
+__all__ = ["FLOW", "TARGET", "OrderVoucherPoster", "PostingReport"]
 
 FLOW = "shipstation_tally.orders"
 
@@ -69,12 +66,3 @@ class OrderVoucherPoster(Poster):
             raise MappingError(describe(order), "billTo.name", f"party ledger {party!r} does not exist in Tally")
         voucher = order_to_voucher(order, party, self.skus, self.cfg)
         return voucher, "upsert", payload_hash(voucher)
-
-
-def parse_staged(raws: Iterable[dict]) -> Iterator[tuple[Order | None, dict]]:
-    """Parse staged raw orders; a record that does not parse comes back as `(None, raw)` naming the field."""
-    for raw in raws:
-        try:
-            yield Order.from_raw(raw), raw
-        except RecordError as exc:
-            yield None, {**raw, "_parse_error": str(exc)}

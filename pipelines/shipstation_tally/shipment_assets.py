@@ -6,9 +6,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from connectors.common.errors import RecordError
 from connectors.shipstation.client import ShipStationClient
-from connectors.shipstation.paginate import record_date
 from pipelines.shipstation_tally import shipment_checks
 from pipelines.shipstation_tally.assets import STOCK_ITEMS
 from pipelines.shipstation_tally.mapping import SkuResolver
@@ -16,6 +14,7 @@ from pipelines.shipstation_tally.settings import ShipStationTallySettings
 from pipelines.shipstation_tally.shipment_run import ShipmentSync
 from pipelines.shipstation_tally.shipments import FLOW
 from pipelines.shipstation_tally.window import parse_instant, resolve_window
+from pipelines.sides.shipstation import reading
 from resources import ShipStationResource, StateResource, TallyResource
 from state.audit_hook import AuditHook
 
@@ -44,38 +43,19 @@ def shipstation_shipments(context: dg.AssetExecutionContext, config: ShipmentWin
     now, store, seq = datetime.now(UTC), state.staging(), 0
     with shipstation.client() as client:
         for page in shipment_pages(client, config, parse_instant(flow.sync_start), now):
-            seq = store.stage_shipments(context.run_id, seq, now, page, [shipment_dates(r) for r in page])
+            seq = store.stage_shipments(context.run_id, seq, now, page, [reading.shipment_dates(r) for r in page])
     return dg.MaterializeResult(metadata={"shipments_read": seq, "staged_run_id": context.run_id,
                                           "from_webhooks": len(config.resource_urls)})
 
 
 def shipment_pages(client: ShipStationClient, config: ShipmentWindowConfig, sync_start: datetime,
                    now: datetime) -> Iterator[list[dict]]:
-    if config.resource_urls:
-        for url in config.resource_urls:
-            yield from (page for kind, page in client.iter_resource_pages(url) if kind == "shipments")
-        return
-    if config.order_ids:  # V1 has no GET for one label: list each order's labels (reference §3.1)
-        for order_id in config.order_ids:
-            yield from client.iter_pages_raw("/shipments", "shipments",
-                                             {"orderId": order_id, "includeShipmentItems": True})
-        return
+    """The labels this run reads, as the run config aims it (the ShipStation side does the reading)."""
     created = resolve_window(config.create_date_start, config.create_date_end, sync_start, now)
     voided = resolve_window(config.void_date_start or config.create_date_start,
                             config.void_date_end or config.create_date_end, sync_start, now)
-    yield from client.iter_shipment_pages_raw(created.start, created.end, by="create")
-    yield from client.iter_shipment_pages_raw(voided.start, voided.end, by="void")
-
-
-def shipment_dates(raw: dict) -> tuple[datetime | None, datetime | None]:
-    """createDate and voidDate for the snapshot; a bad value is left for posting to report."""
-    dates: list[datetime | None] = []
-    for name in ("createDate", "voidDate"):
-        try:
-            dates.append(record_date(raw, name, ("shipmentId",)) if raw.get(name) else None)
-        except RecordError:
-            dates.append(None)
-    return dates[0], dates[1]
+    return reading.shipment_pages(client, created=(created.start, created.end), voided=(voided.start, voided.end),
+                                  order_ids=config.order_ids, resource_urls=config.resource_urls)
 
 
 @dg.asset(key=DELIVERY_NOTES, group_name=GROUP, kinds={"tally"}, pool="tally", deps=[SHIPMENTS, STOCK_ITEMS],

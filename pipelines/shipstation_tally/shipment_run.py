@@ -22,8 +22,9 @@ from pipelines.shipstation_tally import posting
 from pipelines.shipstation_tally.customers import CustomerLedgerCreator
 from pipelines.shipstation_tally.delivery import DeliveryNoteConfig
 from pipelines.shipstation_tally.mapping import OrderVoucherConfig, SkuResolver
-from pipelines.shipstation_tally.shipments import FLOW, DeliveryNotePoster, parse_shipments
+from pipelines.shipstation_tally.shipments import FLOW, DeliveryNotePoster
 from pipelines.shipstation_tally.vouchers import TARGET, PostingReport
+from pipelines.sides.shipstation.reading import parse_orders, parse_shipments
 from pipelines.sides.tally.target import TallyTarget
 from state.audit_hook import AuditHook
 from state.ledger import SyncLedger
@@ -128,7 +129,7 @@ class ShipmentSync:
         need = [orders[i] for i in sorted(ids) if i in orders and not self._posted(i)]
         if not need:
             return
-        parsed = list(posting.parse_staged(need))
+        parsed = list(parse_orders(need))
         self.customers.ensure(order for order, _ in parsed if order is not None)
         self.orders.post(parsed)
         self._synced += len(need)

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator
 from typing import Any
 
-from connectors.common.errors import RecordError
 from connectors.common.timezones import local_date
 from connectors.shipstation.models import Order
 from connectors.shipstation.shipments import Shipment
@@ -158,19 +156,3 @@ class DeliveryNotePoster(Poster):
                 continue  # a re-sent note replaces its own lines; the stock check reads Tally for the net effect
             for entry in item.source or []:
                 self.moved[entry.stock_item] += sign * entry.quantity
-
-
-def parse_shipments(raws: Iterable[dict], orders: dict[int, dict]) -> Iterator[Record]:
-    """(shipment, its order if staged, raw) per raw shipment; one that does not parse gives (None, None, raw)."""
-    for raw in raws:
-        try:
-            shipment = Shipment.from_raw(raw)
-        except RecordError as exc:
-            yield None, None, {**raw, "_parse_error": str(exc)}
-            continue
-        order_raw = orders.get(shipment.order_id) if shipment.order_id is not None else None
-        try:
-            order = Order.from_raw(order_raw) if order_raw else None
-        except RecordError:
-            order = None  # the order's own sync reports its bad field
-        yield shipment, order, raw
