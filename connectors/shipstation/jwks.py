@@ -25,14 +25,15 @@ class JwksClient(BaseClient):
         if target.scheme not in ("http", "https") or not target.host:
             raise ValueError("the JWKS URL must be an absolute http(s) URL")
         self.url = url
+        self._path, self._params = target.path, dict(target.params)
         origin = str(target.copy_with(path="/", query=None, fragment=None))
         super().__init__(base_url=origin, auth=None, timeout=timeout, transport=transport,
                          headers={"Accept": "application/json"}, retry=retry)
 
     def fetch(self) -> dict[str, Any]:
         """The JWKS document as a dict (``{"keys": [...]}``); ``ConnectorError`` when it cannot be had."""
-        document = self.get_json(self.url)
+        document = self.get_json(self._path, self._params)
         if not isinstance(document, Mapping):
             raise ServerError(f"JWKS is not a JSON object but {type(document).__name__}", system=self.system,
-                              request=f"GET {httpx.URL(self.url).path}")
+                              request=f"GET {self._path}")
         return dict(document)

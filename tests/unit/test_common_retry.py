@@ -115,3 +115,21 @@ def test_error_tree() -> None:
         assert issubclass(fatal, FatalError)
         assert not issubclass(fatal, RetryableError)
     assert issubclass(RetryableError, ConnectorError) and issubclass(FatalError, ConnectorError)
+
+
+def test_retry_on_narrows_what_is_retried() -> None:
+    sleeps: list[float] = []
+    only_429 = retrying(5, 0.0, 0.0, sleep=sleeps.append, retry_on=RateLimited)
+    flaky = Flaky(RateLimited("slow down", retry_after=2.0, system="t"))
+    assert only_429(flaky) == "ok" and flaky.calls == 2 and sleeps == [2.0]
+    unsafe = Flaky(ServerError("boom", system="t"))
+    with pytest.raises(ServerError):
+        only_429(unsafe)
+    assert unsafe.calls == 1
+
+
+def test_retry_on_accepts_a_predicate() -> None:
+    policy = RetryPolicy(3, 0.0, 0.0)
+    flaky = Flaky(ServerError("a", system="t"), ServerError("b", system="t"))
+    retry_on = lambda error: isinstance(error, ServerError)  # noqa: E731
+    assert call_with_retry(flaky, policy, sleep=lambda _: None, retry_on=retry_on) == "ok" and flaky.calls == 3
