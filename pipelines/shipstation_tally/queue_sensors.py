@@ -6,7 +6,8 @@ cursor is the last event id handed to a run and run keys name the id range, so a
 drained twice; the polling sensors keep running to catch edits, cancellations, voids and anything
 a webhook missed. The retry sensor re-drives orders that failed on a missing master once that
 master exists (at most `MAX_ATTEMPTS` tries each, so a master that still does not work cannot loop)
-and shipments waiting for an order whose voucher has since been posted.
+and shipments waiting for an order whose voucher has since been posted. Records that failed because
+Tally was unavailable are re-driven by `retry_sensors.transient_retry_sensor` (`pipelines.retries`).
 """
 
 import hashlib

@@ -9,9 +9,6 @@ from datetime import datetime
 
 import dagster as dg
 
-from connectors.shipstation.client import ShipStationClient
-from connectors.shipstation.paginate import record_date
-from connectors.shipstation.timezones import format_pacific_filter
 from pipelines import polling
 from pipelines.polling import PollCursor, Requested, StreamTick, instance_of, poll_stream
 from pipelines.shipstation_tally.jobs import ORDERS_JOB as JOB_NAME
@@ -59,7 +56,7 @@ def shipstation_shipments_sensor(context: dg.SensorEvaluationContext, shipstatio
     with shipstation.client() as client:
         for by in (CREATE_STREAM, VOID_STREAM):
             tick = poll_stream(instance, cursor.stream(by), now=now, default_start=start,
-                               probe=lambda since, by=by: newest_shipment_date(client, since, by),
+                               probe=lambda since, by=by: client.newest_shipment_date(since, by),
                                key_for=shipment_key(by), overlap=DEFAULT_OVERLAP, backoff=BACKOFF)
             cursor = cursor.with_stream(by, tick.stream)
             ticks.append(tick)
@@ -89,15 +86,3 @@ def _result(requests: list[dg.RunRequest], cursor: PollCursor, ticks: list[Strea
         return dg.SensorResult(run_requests=requests, cursor=cursor.dump())
     return dg.SensorResult(skip_reason=dg.SkipReason("; ".join(t.note for t in ticks)), cursor=cursor.dump())
 
-
-def newest_shipment_date(client: ShipStationClient, since: datetime, by: str) -> datetime | None:
-    """The newest createDate (one cheap request) or voidDate (voids are few: read them) at or after `since`."""
-    field = "createDate" if by == "create" else "voidDate"
-    if by == "create":
-        reply = client.get_json("/shipments", {"createDateStart": format_pacific_filter(since),
-                                               "sortBy": "CreateDate", "sortDir": "DESC", "pageSize": 1})
-        rows = reply.get("shipments") or []
-    else:
-        rows = [r for page in client.iter_shipment_pages_raw(since, by="void", include_items=False) for r in page]
-    dates = [record_date(r, field, ("shipmentId",)) for r in rows if r.get(field)]
-    return max(dates, default=None)

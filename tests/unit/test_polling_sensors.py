@@ -31,6 +31,9 @@ class FakeClient:
     def latest_modify_date(self, since: datetime) -> datetime | None:
         return self.newest.get("modify")
 
+    def newest_shipment_date(self, since: datetime, by: str) -> datetime | None:
+        return self.newest.get(by)
+
 
 class FakeShipStation(ShipStationResource):
     newest: dict[str, str] = {}
@@ -130,20 +133,17 @@ def test_v1_cursor_is_read_as_the_confirmed_position(clock):
         assert window_of(request) == ((t0 - timedelta(hours=2)).isoformat(), t1.isoformat())
 
 
-def test_shipment_streams_fail_and_retry_independently(clock, monkeypatch):
-    from pipelines.shipstation_tally import sensors
-
+def test_shipment_streams_fail_and_retry_independently(clock):
     created, voided = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 1, 6, tzinfo=UTC)
     newest = {"create": created, "void": voided}
-    monkeypatch.setattr(sensors, "newest_shipment_date", lambda client, since, by: newest[by])
     with instance() as inst:
-        first = tick(shipstation_shipments_sensor, inst, None, {})
+        first = tick(shipstation_shipments_sensor, inst, None, newest)
         create, void = first.run_requests
         assert create.run_key.endswith(":none") and ":none:" in void.run_key
         run(inst, create, success=True)
         run(inst, void, success=False)
         clock.advance(minutes=3)
-        second = tick(shipstation_shipments_sensor, inst, first.cursor, {})
+        second = tick(shipstation_shipments_sensor, inst, first.cursor, newest)
         [retry] = second.run_requests
         assert retry.run_key == f"{void.run_key}:retry-1"
         streams = json.loads(second.cursor)["streams"]
