@@ -29,7 +29,8 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from pipelines.reconciliation import engine, tables
-from pipelines.reconciliation.scope import ORDERS_FLOW, SHIPMENTS_FLOW
+from pipelines.shipstation_tally.recon import PAIR, rule_pack
+from pipelines.shipstation_tally.recon.scope import ORDERS_FLOW, SHIPMENTS_FLOW
 from state.ledger import Entry
 from state.staging import MEMORY_LIMIT
 
@@ -130,7 +131,7 @@ class Month:
 
 def generate(conn: duckdb.DuckDBPyConnection, orders: int, *, per_category: int = 3) -> Month:
     """Write a clean month of `orders` orders into `conn`, then plant `per_category` exceptions of each category."""
-    for statement in tables.ddl():
+    for statement in tables.ddl([rule_pack()]):
         conn.execute(statement)
     values = {"start": START, "days": DAYS, "n": orders, "oid": ORDER_ID, "sid": SHIPMENT_ID, "skus": SKUS,
               "fetched": FETCHED, "extra": EXTRA_LABEL}
@@ -186,8 +187,9 @@ def _plant_orphans(conn: duckdb.DuckDBPyConnection, month: Month, per_category: 
 def reconcile_month(conn: duckdb.DuckDBPyConnection, ledger: list[Entry]) -> engine.MonthResult:
     """Load the ledger, reconcile every day of the month, roll it up."""
     engine.load_ledger(conn, ledger, now=NOW, lease_seconds=900)
+    pack = rule_pack()
     for offset in range(DAYS):
-        engine.reconcile_day(conn, START + timedelta(days=offset), now=NOW, timezone=TIMEZONE)
+        engine.reconcile_day(conn, pack, START + timedelta(days=offset), now=NOW, timezone=TIMEZONE)
     return engine.month_rollup(conn, START.strftime("%Y-%m"))
 
 
@@ -211,7 +213,7 @@ def _child(path: str, orders: int) -> None:
     expected = sorted((date.fromisoformat(d), c, r) for d, c, r in month["expected"])
     print(json.dumps({"orders": orders, "seconds": seconds, "days": result.days_reconciled, "report_s": report_s,
                       "exceptions": result.exception_count, "unexplained": result.unexplained,
-                      "correct": sorted(found(result)) == expected, "match_rate": result.match_rate,
+                      "correct": sorted(found(result)) == expected, "match_rate": result.pair(PAIR).match_rate,
                       "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 

@@ -1,18 +1,15 @@
-"""The reconciliation engine: record-by-record exceptions between ShipStation and TallyPrime, one day at a time.
+"""The reconciliation engine: record-by-record exceptions between two systems, one pair and one day at a time.
 
-Given a DuckDB connection holding the snapshot tables of `tables.py`, `reconcile_day` finds every
-exception of one day in set-based SQL (scope.py builds the day's working set, rules.py holds one
-statement per rule) and replaces that day's rows of `recon_exceptions` and `recon_day_totals` in one
-transaction. `load_ledger` copies the sync ledger in first, so exceptions whose cause the ledger
-records come out `explained`. `month_rollup` (rollup.py) sums a month for the report. No Dagster here.
-
-Matching: an order voucher belongs to ShipStation order N when it carries our key `ss-order-N`, a
-Delivery Note to label N when it carries `ss-shipment-N`, whatever day either is dated; every record
-counts once, at its newest snapshot, on that snapshot's day. A cancelled voucher is inert.
+It knows no system: a `RulePack` (pack.py) brings a pair's snapshot tables, working set, rules and
+measures, and `reconcile_day` runs them as set-based SQL on a DuckDB connection, then replaces that
+pair's rows of the day in `recon_exceptions` and `recon_pair_totals` in one transaction. `load_ledger`
+copies the sync ledger in first, so exceptions whose cause the ledger records come out `explained`.
+`month_rollup` (rollup.py) sums a month, over every pair, for the report. No Dagster here.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Iterable
@@ -25,49 +22,51 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from pipelines.reconciliation import rules, scope, tables
-from pipelines.reconciliation.rollup import MonthResult, StockDrift, month_rollup
+from pipelines.reconciliation import tables
+from pipelines.reconciliation.pack import RulePack
+from pipelines.reconciliation.rollup import MonthResult, PairMonth, StockDrift, month_rollup
 from state.ledger import Entry, owner_alive
 
-__all__ = ["DayResult", "MonthResult", "StockDrift", "load_ledger", "month_rollup", "reconcile_day"]
+__all__ = ["DayResult", "MonthResult", "PairMonth", "StockDrift", "load_ledger", "month_rollup", "reconcile_day"]
 
-# Categories that say an order's voucher does not agree with it: an order with none of them is matched.
-ORDER_CATEGORIES = ("order_without_voucher", "duplicate_vouchers", "amount_mismatch", "quantity_mismatch",
-                    "customer_mismatch", "date_mismatch", "cancelled_voucher_active")
+EXCEPTIONS_TABLE = """CREATE OR REPLACE TEMP TABLE _r_exc (category VARCHAR, order_number VARCHAR,
+    source_system VARCHAR, source_id VARCHAR, target_system VARCHAR, target_id VARCHAR, source_amount DECIMAL(18, 4),
+    target_amount DECIMAL(18, 4), difference DECIMAL(18, 4), reason VARCHAR, explained BOOLEAN, explanation VARCHAR)"""
 _LEDGER_CHUNK = 50_000
 
 
 @dataclass(frozen=True)
 class DayResult:
-    """What one day's reconciliation counted and found.
+    """What one pair's day counted (`totals`: the pack's measures) and found."""
 
-    `orders` are the day's ShipStation orders (cancelled ones included) and `order_total` the total of
-    those not cancelled; `vouchers` / `voucher_amount` the day's active order vouchers in Tally;
-    `shipments` the day's live labels, `delivery_notes` the day's active Delivery Notes. `matched` orders
-    have none of ORDER_CATEGORIES; `match_rate` is matched / orders (None without orders).
-    """
-
+    pair: str
     day: date
-    orders: int
-    order_total: Decimal
-    vouchers: int
-    voucher_amount: Decimal
-    shipments: int
-    delivery_notes: int
-    matched: int
+    totals: dict[str, int | Decimal]
     exceptions: int
     unexplained: int
-    per_category: dict[str, int] = field(default_factory=dict)  # every category of CATEGORIES, 0 when none
+    per_category: dict[str, int] = field(default_factory=dict)  # every category of the pack, 0 when none
+    match: tuple[str, str] | None = None  # the measures of the match rate: matched, of
 
     @property
     def match_rate(self) -> float | None:
-        return self.matched / self.orders if self.orders else None
+        if self.match is None or not self.totals.get(self.match[1]):
+            return None
+        return self.totals[self.match[0]] / self.totals[self.match[1]]
 
-    @property
-    def totals(self) -> dict[str, int | Decimal]:
-        return {"orders": self.orders, "order_total": self.order_total, "vouchers": self.vouchers,
-                "voucher_amount": self.voucher_amount, "shipments": self.shipments,
-                "delivery_notes": self.delivery_notes, "matched": self.matched}
+
+def macros(currency: str) -> list[str]:
+    """Formatting helpers every pack's rules may use; `currency` is a symbol such as ₹."""
+    symbol = currency.replace("'", "''")
+    return [
+        f"""CREATE OR REPLACE TEMP MACRO _r_money(x) AS CASE WHEN x IS NULL THEN 'an unknown amount'
+            ELSE CASE WHEN x < 0 THEN '-' ELSE '' END || '{symbol}' || format('{{:,.2f}}', abs(x)) END""",
+        "CREATE OR REPLACE TEMP MACRO _r_qty(q) AS format('{:g}', coalesce(q, 0)::DOUBLE)",
+        "CREATE OR REPLACE TEMP MACRO _r_name(s) AS lower(regexp_replace(trim(s), '\\s+', ' ', 'g'))",
+        """CREATE OR REPLACE TEMP MACRO _r_age(seconds) AS CASE
+            WHEN seconds < 3600 THEN (seconds // 60)::BIGINT || ' min'
+            WHEN seconds < 172800 THEN (seconds // 3600)::BIGINT || ' h'
+            ELSE (seconds // 86400)::BIGINT || ' days' END""",
+    ]
 
 
 def load_ledger(conn: duckdb.DuckDBPyConnection, entries: Iterable[Entry], *, now: datetime,
@@ -76,7 +75,7 @@ def load_ledger(conn: duckdb.DuckDBPyConnection, entries: Iterable[Entry], *, no
 
     A `pending` entry is stuck when its lease (from `claimed_at`, as of `now`) has run out or its owner
     process is gone (`owner_alive`). Only entries that are not `posted` explain exceptions, but a posted
-    one lets a reason say which voucher ml-connector had posted; `entries` is read in chunks.
+    one lets a reason say which record ml-connector had posted; `entries` is read in chunks.
     """
     conn.execute(f"CREATE OR REPLACE TABLE recon_ledger ({tables.LEDGER})")
     loaded, iterator = 0, iter(entries)
@@ -108,30 +107,30 @@ def _claim_live(entry: Entry, now: float, lease_seconds: float) -> bool:
     return owner_alive(entry.owner, entry.claimed_at, math.inf)  # the lease is judged as of `now`, above
 
 
-def reconcile_day(conn: duckdb.DuckDBPyConnection, day: date, *, now: datetime, timezone: str,
-                  cost_tolerance: Decimal = Decimal("0.00"), order_voucher_type: str = "Sales Order",
-                  note_voucher_type: str = "Delivery Note", currency: str = "₹") -> DayResult:
-    """Find `day`'s exceptions and replace its rows of `recon_exceptions` (and `recon_day_totals`).
+def reconcile_day(conn: duckdb.DuckDBPyConnection, pack: RulePack, day: date, *, now: datetime,
+                  timezone: str) -> DayResult:
+    """Find `pack`'s exceptions of `day` and replace that pair's rows of the day (exceptions and totals).
 
-    `timezone` is the books' (TALLY_TIMEZONE): it places ledger records on the local day they changed.
-    A label cost differing from the shipping charged by more than `cost_tolerance` is a variance line.
+    `timezone` is the books' (the partitions'): ledger rules place a record on the local day it changed.
     """
-    params = {"day": day, "now": now, "timezone": timezone, "cost_tolerance": cost_tolerance,
-              "order_type": order_voucher_type, "note_type": note_voucher_type}
-    for statement in tables.ddl() + scope.macros(currency):
+    params = {**pack.params, "day": day, "now": now, "timezone": timezone, "pair": pack.pair}
+    for statement in tables.ddl([pack]) + macros(pack.currency):
         conn.execute(statement)
     try:
-        for statement in [*scope.SCOPE, rules.EXCEPTIONS_TABLE, *rules.ORDER_RULES, *rules.LABEL_RULES,
-                          *rules.ORPHAN_RULES, rules.STOCK_RULE, *rules.LEDGER_RULES]:
+        flows = [f"'{flow}'" for flow in pack.ledger_flows] or ["NULL"]
+        conn.execute(f"CREATE OR REPLACE TEMP TABLE _r_ledger AS SELECT * FROM recon_ledger "
+                     f"WHERE flow IN ({', '.join(flows)})")
+        for statement in [EXCEPTIONS_TABLE, *pack.statements()]:
             run_sql(conn, statement, params)
-        totals = _day_totals(conn, params)
-        _replace_day(conn, params)
-        per_category = dict.fromkeys(tables.CATEGORIES, 0) | dict(
+        totals = _day_totals(conn, pack, params)
+        _replace_day(conn, pack, params)
+        per_category = dict.fromkeys(pack.categories, 0) | dict(
             conn.execute("SELECT category, count(*) FROM _r_exc GROUP BY category").fetchall())
     finally:
-        for table in scope.TABLES:
-            conn.execute(f"DROP TABLE IF EXISTS {table}")
-    return DayResult(day, *totals, per_category=per_category)
+        _drop_working_set(conn)
+    exceptions, unexplained = int(totals.pop("exceptions")), int(totals.pop("unexplained"))
+    match = (pack.match.matched, pack.match.of) if pack.match else None
+    return DayResult(pack.pair, day, totals, exceptions, unexplained, per_category, match)
 
 
 def run_sql(conn: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> None:
@@ -140,37 +139,44 @@ def run_sql(conn: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -
     conn.execute(sql, {k: v for k, v in params.items() if k in used} or None)
 
 
-_TOTALS = f"""SELECT
-    (SELECT count(*) FROM _r_orders WHERE of_day),
-    (SELECT coalesce(sum(order_total), 0) FROM _r_orders WHERE of_day AND NOT cancelled),
-    (SELECT count(*) FROM _r_vouchers WHERE of_day AND active AND voucher_type = $order_type),
-    (SELECT coalesce(sum(abs(amount)), 0) FROM _r_vouchers WHERE of_day AND active AND voucher_type = $order_type),
-    (SELECT count(*) FROM _r_ships WHERE of_day AND live),
-    (SELECT count(*) FROM _r_vouchers WHERE of_day AND active AND voucher_type = $note_type),
-    (SELECT count(*) FROM _r_orders WHERE of_day AND order_id::VARCHAR NOT IN (
-        SELECT source_id FROM _r_exc WHERE category IN {ORDER_CATEGORIES})),
-    (SELECT count(*) FROM _r_exc),
-    (SELECT count(*) FROM _r_exc WHERE NOT explained)"""
+def _day_totals(conn: duckdb.DuckDBPyConnection, pack: RulePack, params: dict[str, Any]) -> dict[str, Any]:
+    """The pack's measures and the exception counts as `_r_totals` (one row); returned typed."""
+    measures = [*(f"({m.sql}) AS \"{m.key}\"" for m in pack.measures),
+                "(SELECT count(*) FROM _r_exc) AS exceptions",
+                "(SELECT count(*) FROM _r_exc WHERE NOT explained) AS unexplained"]
+    run_sql(conn, f"CREATE OR REPLACE TEMP TABLE _r_totals AS SELECT {', '.join(measures)}", params)
+    cursor = conn.execute("SELECT * FROM _r_totals")
+    names = [c[0] for c in cursor.description]
+    money = {m.key for m in pack.measures if m.money}
+    return {k: Decimal(v or 0) if k in money else int(v or 0) for k, v in zip(names, cursor.fetchone(), strict=True)}
 
 
-def _day_totals(conn: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> tuple[Any, ...]:
-    conn.execute(f"CREATE OR REPLACE TEMP TABLE _r_totals AS {_TOTALS}",
-                 {k: params[k] for k in ("order_type", "note_type")})
-    return conn.execute("SELECT * FROM _r_totals").fetchone()
-
-
-def _replace_day(conn: duckdb.DuckDBPyConnection, params: dict[str, Any]) -> None:
-    """Swap in the day's exceptions and totals in one transaction."""
-    owners = ", ".join(f"('{name}', '{owner}')" for name, (owner, _) in tables.CATEGORIES.items())
+def _replace_day(conn: duckdb.DuckDBPyConnection, pack: RulePack, params: dict[str, Any]) -> None:
+    """Swap in the pair's exceptions and totals of the day in one transaction (rows from before packs go too)."""
+    owners = ", ".join(f"('{name}', '{owner}')" for name, (owner, _) in pack.categories.items())
+    measures = ", ".join([*(f'"{m.key}"' for m in pack.measures), "exceptions", "unexplained"])
     conn.execute("BEGIN")
     try:
-        run_sql(conn, "DELETE FROM recon_exceptions WHERE day = $day", params)
+        run_sql(conn, "DELETE FROM recon_exceptions WHERE day = $day AND (pair = $pair OR pair IS NULL)", params)
         run_sql(conn, f"""INSERT INTO recon_exceptions BY NAME
-            SELECT e.*, $day AS day, o.owner, $now AS detected_at
+            SELECT e.*, $day AS day, $pair AS pair, o.owner, $now AS detected_at
             FROM _r_exc e JOIN (VALUES {owners}) o(category, owner) USING (category)""", params)
-        run_sql(conn, "DELETE FROM recon_day_totals WHERE day = $day", params)
-        run_sql(conn, "INSERT INTO recon_day_totals SELECT $day, *, $now FROM _r_totals", params)
+        run_sql(conn, "DELETE FROM recon_pair_totals WHERE day = $day AND pair = $pair", params)
+        run_sql(conn, f"""INSERT INTO recon_pair_totals
+            SELECT $day, $pair, measure, value, $now FROM (
+                SELECT COLUMNS(*)::DECIMAL(38, 4) FROM _r_totals) UNPIVOT (value FOR measure IN ({measures}))""",
+                params)
+        run_sql(conn, "DELETE FROM recon_pairs WHERE pair = $pair", params)
+        run_sql(conn, "INSERT INTO recon_pairs VALUES ($pair, $description, $now)",
+                {**params, "description": json.dumps(pack.describe(), ensure_ascii=False)})
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+def _drop_working_set(conn: duckdb.DuckDBPyConnection) -> None:
+    names = conn.execute("SELECT table_name FROM duckdb_tables() WHERE temporary AND starts_with(table_name, '_r_')"
+                         ).fetchall()
+    for (name,) in names:
+        conn.execute(f'DROP TABLE IF EXISTS "{name}"')

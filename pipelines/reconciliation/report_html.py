@@ -16,17 +16,13 @@ from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from pipelines.reconciliation.tables import CATEGORIES, FINANCE, OPERATIONS
+from pipelines.reconciliation.pack import FINANCE, OPERATIONS
+from pipelines.reconciliation.report_style import CSS, SCRIPT
 
 if TYPE_CHECKING:
-    from pipelines.reconciliation.report import ReportData, StockDrift
+    from pipelines.reconciliation.report import PairReport, ReportData, StockDrift
 
-TOTAL_ROWS = (  # label, ShipStation key, Tally key, money?
-    ("Orders / order vouchers", "orders", "vouchers", False),
-    ("Order amount", "order_total", "voucher_amount", True),
-    ("Shipments / Delivery Notes", "shipments", "delivery_notes", False),
-)
-TABLE_HEADERS = ("Day", "Category", "Owner", "Order", "ShipStation / source", "Tally / target",
+TABLE_HEADERS = ("Day", "Pair", "Category", "Owner", "Order", "Source", "Target",
                  "Source amount", "Target amount", "Difference", "Reason", "Explained")
 DRIFT_BARS = 40  # the largest drifts are drawn; the exception table has every one
 _HUNDREDTH = Decimal("0.01")
@@ -59,11 +55,12 @@ def number_text(value: Any, grouping: bool = False) -> str:
     return format(shown, ",f" if grouping else "f")
 
 
-def rupees(value: Any) -> str:
+def rupees(value: Any, currency: str = "₹") -> str:
+    """An amount with its currency symbol (₹ unless told): -₹1,234.50; a dash when there is none."""
     number = decimal_or_none(value)
     if number is None:
         return "—"
-    return f"{'-' if number < 0 else ''}₹{abs(number):,.2f}"
+    return f"{'-' if number < 0 else ''}{currency}{abs(number):,.2f}"
 
 
 def count(value: Any) -> str:
@@ -83,13 +80,17 @@ def render_html(data: ReportData, rows: Iterable[Sequence[Any]], n_rows: int, un
     parts = [f'<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
              f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
              f"<title>{esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n",
-             _header(data, title), _summary(data, n_rows, unexplained), _totals(data.totals),
+             _header(data, title), _summary(data, n_rows, unexplained), _totals(data.pairs),
              '<section id="charts">\n',
              _figure("Exceptions per day", _day_chart(data.month, data.per_day)),
-             _figure("Exceptions per category", _category_chart(data.per_category)),
-             _figure("Stock drift per SKU (TallyPrime − ShipStation)", _drift_chart(data.stock_drift)),
-             "</section>\n"]
-    parts += _exception_table(rows, n_rows, data.month)
+             _figure("Exceptions per category", _category_chart(data.pairs))]
+    for pair in data.pairs:
+        if pair.drift_title:
+            left, right = pair.sides
+            caption = f"{pair.drift_title} ({right} − {left})" + (f" · {pair.label}" if len(data.pairs) > 1 else "")
+            parts.append(_figure(caption, _drift_chart(pair)))
+    parts.append("</section>\n")
+    parts += _exception_table(rows, n_rows, data.month, {p.pair: p.label for p in data.pairs})
     parts.append(f"<script>{SCRIPT}</script>\n</body>\n</html>\n")
     return "".join(parts)
 
@@ -105,37 +106,52 @@ def _header(data: ReportData, title: str) -> str:
     if data.days_reconciled is not None:
         in_month = calendar.monthrange(*(int(p) for p in data.month.split("-")))[1]
         days = f" · {data.days_reconciled} of {in_month} days reconciled"
-    return (f"<header><h1>{esc(title)}</h1>\n<p class=\"sub\">ShipStation ↔ TallyPrime · "
+    pairs = " · ".join(p.label for p in data.pairs) or "no pair reconciled"
+    return (f"<header><h1>{esc(title)}</h1>\n<p class=\"sub\">{esc(pairs)} · "
             f"generated {esc(generated)}{esc(days)}</p></header>\n")
 
 
 def _summary(data: ReportData, n_rows: int, unexplained: int) -> str:
-    matched, orders = data.totals.get("matched"), data.totals.get("orders")
-    of = f"{count(matched)} of {count(orders)} orders matched" if matched is not None else ""
+    cards = [_rate_card(pair, len(data.pairs) > 1) for pair in data.pairs if pair.match]
     owners = {FINANCE: 0, OPERATIONS: 0}
-    for category, n in data.per_category.items():
-        owner = CATEGORIES.get(category, ("other", ""))[0]
-        owners[owner] = owners.get(owner, 0) + int(n)
+    for pair in data.pairs:
+        for category, n in pair.per_category.items():
+            owner = pair.categories.get(category, ("other", ""))[0]
+            owners[owner] = owners.get(owner, 0) + int(n)
     split = " · ".join(f"{esc(owner)} {n:,}" for owner, n in sorted(owners.items()))
-    return ('<section id="summary" class="cards">\n'
-            f'<div class="card"><div class="k">Match rate</div><div class="v" id="match-rate">'
-            f"{percent(data.match_rate)}</div><div class=\"n\">{esc(of)}</div></div>\n"
+    return ('<section id="summary" class="cards">\n' + "".join(cards) +
             f'<div class="card"><div class="k">Exceptions</div><div class="v">{n_rows:,}</div>'
             f'<div class="n">{unexplained:,} unexplained</div></div>\n'
             f'<div class="card"><div class="k">By owner</div><div class="n owners">{split}</div></div>\n'
             "</section>\n")
 
 
-def _totals(totals: dict[str, Any]) -> str:
-    body = []
-    for label, left, right, money in TOTAL_ROWS:
-        a, b = totals.get(left), totals.get(right)
-        fmt = rupees if money else count
-        diff = fmt(decimal_or_none(b) - decimal_or_none(a)) if a is not None and b is not None else "—"
-        body.append(f"<tr><th>{esc(label)}</th><td>{fmt(a)}</td><td>{fmt(b)}</td><td>{diff}</td></tr>")
-    return ('<section id="totals"><h2>Totals per side</h2>\n<table class="totals"><thead><tr><th></th>'
-            "<th>ShipStation</th><th>TallyPrime</th><th>Difference (Tally − ShipStation)</th></tr></thead>\n"
-            f"<tbody>{''.join(body)}</tbody></table></section>\n")
+def _rate_card(pair: PairReport, named: bool) -> str:
+    matched, of = pair.totals.get(pair.match.matched), pair.totals.get(pair.match.of)
+    text = f"{count(matched)} of {count(of)} {pair.match.noun} matched" if matched is not None else ""
+    head = f"Match rate · {pair.label}" if named else "Match rate"
+    return (f'<div class="card"><div class="k">{esc(head)}</div><div class="v match-rate" '
+            f'id="match-rate-{esc(pair.pair)}">{percent(pair.match_rate)}</div>'
+            f'<div class="n">{esc(text)}</div></div>\n')
+
+
+def _totals(pairs: Sequence[PairReport]) -> str:
+    out = ['<section id="totals"><h2>Totals per side</h2>\n']
+    for pair in pairs:
+        body = []
+        for row in pair.total_rows:
+            a, b = pair.totals.get(row.left), pair.totals.get(row.right)
+
+            def fmt(value: Any, money: bool = row.money, currency: str = pair.currency) -> str:
+                return rupees(value, currency) if money else count(value)
+
+            diff = fmt(decimal_or_none(b) - decimal_or_none(a)) if a is not None and b is not None else "—"
+            body.append(f"<tr><th>{esc(row.label)}</th><td>{fmt(a)}</td><td>{fmt(b)}</td><td>{diff}</td></tr>")
+        left, right = (esc(side) for side in pair.sides)
+        out.append(f'<h3>{esc(pair.label)}</h3>\n<table class="totals" data-pair="{esc(pair.pair)}"><thead><tr>'
+                   f"<th></th><th>{left}</th><th>{right}</th><th>Difference ({right} − {left})</th></tr></thead>\n"
+                   f"<tbody>{''.join(body)}</tbody></table>\n")
+    return "".join(out) + "</section>\n"
 
 
 def _figure(caption: str, svg: str) -> str:
@@ -165,43 +181,48 @@ def _day_chart(month: str, per_day: dict[date, int]) -> str:
     return "".join(out)
 
 
-def _category_chart(per_category: dict[str, int]) -> str:
-    names = list(CATEGORIES) + sorted(set(per_category) - set(CATEGORIES))
-    top = max([int(per_category.get(c, 0)) for c in names] + [1])
-    row, label, width = 22, 230, 760
-    out = [f'<svg class="chart" viewBox="0 0 {width} {row * len(names) + 26}" role="img" '
+def _category_chart(pairs: Sequence[PairReport]) -> str:
+    bars = []  # (label, owner, meaning, n): every pair's categories, named after their pair when there are several
+    for pair in pairs:
+        for name in list(pair.categories) + sorted(set(pair.per_category) - set(pair.categories)):
+            owner, meaning = pair.categories.get(name, ("other", ""))
+            shown = f"{pair.pair} · {name}" if len(pairs) > 1 else name
+            bars.append((shown, owner, meaning, int(pair.per_category.get(name, 0))))
+    top = max([n for *_, n in bars] + [1])
+    row, label, width = 22, 230 if len(pairs) < 2 else 330, 760
+    out = [f'<svg class="chart" viewBox="0 0 {width} {row * len(bars) + 26}" role="img" '
            'aria-label="exceptions per category">']
-    for i, name in enumerate(names):
-        n, y = int(per_category.get(name, 0)), 4 + i * row
-        owner, meaning = CATEGORIES.get(name, ("other", ""))
-        bar = round((width - label - 70) * n / top, 1)
+    for i, (name, owner, meaning, n) in enumerate(bars):
+        y, bar = 4 + i * row, round((width - label - 70) * n / top, 1)
         out.append(f'<g class="{"finance" if owner == FINANCE else "operations"}"><title>{esc(meaning)}</title>'
                    f'<text x="{label - 8}" y="{y + 15}" class="lbl end">{esc(name)}</text>'
                    f'<rect x="{label}" y="{y + 3}" width="{bar}" height="{row - 6}" class="bar"/>'
                    f'<text x="{label + bar + 6}" y="{y + 15}" class="lbl">{n:,}</text></g>')
-    out.append(f'<text x="{width - 4}" y="{row * len(names) + 22}" class="tick end">'
+    out.append(f'<text x="{width - 4}" y="{row * len(bars) + 22}" class="tick end">'
                '<tspan class="k-fin">■ finance</tspan> <tspan class="k-ops">■ operations</tspan></text></svg>\n')
     return "".join(out)
 
 
-def _drift_chart(drift: Sequence[StockDrift]) -> str:
+def _drift_chart(pair: PairReport) -> str:
+    drift: Sequence[StockDrift] = pair.stock_drift
+    left, right = pair.sides
     if not drift:
-        return '<p class="empty">No stock drift: Tally\'s closing stock agrees with ShipStation for every SKU.</p>\n'
-    shown = sorted(drift, key=lambda d: (-abs(d.difference), d.sku))[:DRIFT_BARS]
+        return f'<p class="empty">No stock drift: {esc(right)} agrees with {esc(left)} for every item.</p>\n'
+    shown = sorted(drift, key=lambda d: (-abs(d.difference), d.source_key))[:DRIFT_BARS]
     top = max(abs(d.difference) for d in shown) or Decimal(1)
     row, label, width = 22, 200, 760
     mid, half = label + (width - label) / 2, (width - label) / 2 - 70
     out = [f'<svg class="chart" viewBox="0 0 {width} {row * len(shown) + 8}" role="img" '
-           f'aria-label="stock drift per SKU"><line x1="{mid}" y1="0" x2="{mid}" y2="{row * len(shown) + 8}" '
+           f'aria-label="{esc(pair.drift_title)}"><line x1="{mid}" y1="0" x2="{mid}" y2="{row * len(shown) + 8}" '
            'class="axis"/>']
     for i, d in enumerate(shown):
         y, bar = 4 + i * row, round(half * float(abs(d.difference) / top), 1)
         x, cls, anchor = (mid, "pos", "") if d.difference > 0 else (mid - bar, "neg", " end")
         tx = mid + bar + 6 if d.difference > 0 else mid - bar - 6
-        tip = f"{d.sku} ({d.stock_item or 'no stock item'}): Tally {number_text(d.tally_qty) or '—'}, " \
-              f"ShipStation {number_text(d.shipstation_qty) or '—'}"
+        tip = f"{d.source_key} ({d.target_key or 'not matched'}): {right} {number_text(d.target_qty) or '—'}, " \
+              f"{left} {number_text(d.source_qty) or '—'}"
         out.append(f'<g class="{cls}"><title>{esc(tip)}</title>'
-                   f'<text x="{label - 8}" y="{y + 15}" class="lbl end">{esc(_clip(d.sku))}</text>'
+                   f'<text x="{label - 8}" y="{y + 15}" class="lbl end">{esc(_clip(d.source_key))}</text>'
                    f'<rect x="{x}" y="{y + 3}" width="{bar}" height="{row - 6}" class="bar"/>'
                    f'<text x="{tx}" y="{y + 15}" class="lbl{anchor}">{number_text(d.difference, True)}</text></g>')
     out.append("</svg>\n")
@@ -216,7 +237,7 @@ def _clip(text: str, limit: int = 30) -> str:
 MAX_HTML_ROWS = 20_000
 
 
-def _exception_table(rows: Iterable[Sequence[Any]], n_rows: int, month: str) -> list[str]:
+def _exception_table(rows: Iterable[Sequence[Any]], n_rows: int, month: str, labels: dict[str, str]) -> list[str]:
     head = "".join(f"<th>{h}</th>" for h in TABLE_HEADERS)
     out = [f'<section id="exceptions"><h2>Exceptions ({n_rows:,})</h2>\n'
            '<div id="filters" hidden><input id="filter" type="search" placeholder="Filter rows…" '
@@ -230,9 +251,10 @@ def _exception_table(rows: Iterable[Sequence[Any]], n_rows: int, month: str) -> 
         out.insert(1, f'<p class="note">The page shows the first {MAX_HTML_ROWS:,} of {n_rows:,} exceptions; '
                       "the CSV and the .xlsx next to it hold every one.</p>\n")
     for r in islice(rows, MAX_HTML_ROWS):
-        day, category, owner, order, s_sys, s_id, t_sys, t_id, s_amt, t_amt, diff, reason, explained, why = r[:14]
+        day, pair, category, owner, order, s_sys, s_id, t_sys, t_id, s_amt, t_amt, diff, reason, explained, why = r[:15]
         mark = f"yes: {esc(why)}" if explained and why else ("yes" if explained else "no")
-        out.append(f'<tr{"" if explained else " class=u"}><td>{esc(_day_text(day))}</td><td>{esc(category)}</td>'
+        out.append(f'<tr{"" if explained else " class=u"}><td>{esc(_day_text(day))}</td>'
+                   f"<td>{esc(labels.get(pair, pair))}</td><td>{esc(category)}</td>"
                    f"<td>{esc(owner)}</td><td>{esc(order)}</td><td>{esc(_side(s_sys, s_id))}</td>"
                    f"<td>{esc(_side(t_sys, t_id))}</td><td>{number_text(s_amt, True)}</td>"
                    f"<td>{number_text(t_amt, True)}</td><td>{number_text(diff, True)}</td><td>{esc(reason)}</td>"
@@ -249,38 +271,10 @@ def _side(system: Any, ident: Any) -> str:
     return " ".join(str(v) for v in (system, ident) if v is not None and v == v and str(v))
 
 
-CSS = """
-:root{--fin:#3b5bdb;--ops:#e8590c;--ink:#1f2328;--mute:#59636e;--line:#d0d7de;--bad:#fff4e5}
-*{box-sizing:border-box}body{margin:0 auto;max-width:1280px;padding:24px;color:var(--ink);
-font:14px/1.45 system-ui,-apple-system,"Segoe UI","Noto Sans","Noto Sans Devanagari",sans-serif}
-h1{font-size:24px;margin:0}h2{font-size:18px;margin:28px 0 10px}.sub,.note,.n{color:var(--mute)}
-.cards{display:flex;gap:16px;flex-wrap:wrap;margin-top:16px}
-.card{border:1px solid var(--line);border-radius:8px;padding:12px 16px;min-width:200px}
-.k{font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:var(--mute)}.v{font-size:28px;font-weight:600}
-table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid var(--line);padding:5px 8px;
-text-align:left;vertical-align:top}thead th{position:sticky;top:0;background:#f6f8fa}
-.totals{width:auto}.totals td{text-align:right;font-variant-numeric:tabular-nums;min-width:140px}
-#exception-table td:nth-child(n+7):nth-child(-n+9){text-align:right;font-variant-numeric:tabular-nums}
-#exception-table td:nth-child(-n+9){white-space:nowrap}#exception-table tr.u{background:var(--bad)}
-td.empty{text-align:center;color:var(--mute)}
-#charts{display:grid;grid-template-columns:1fr;gap:8px}figure{margin:16px 0 0}
-figcaption{font-weight:600;margin-bottom:4px}.chart{width:100%;max-width:960px;height:auto}
-.axis{stroke:#8c959f}.tick,.lbl{font-size:11px;fill:var(--ink)}.end{text-anchor:end}.mid{text-anchor:middle}.off{fill:#afb8c1}
-.bar{fill:#6e7781}.finance .bar,.pos .bar{fill:var(--fin)}.operations .bar,.neg .bar{fill:var(--ops)}
-.k-fin{fill:var(--fin)}.k-ops{fill:var(--ops)}#filters{margin:0 0 8px}#filter{width:320px;padding:4px 8px}
-@media print{#filters{display:none}thead th{position:static}body{padding:0}}
-"""
-
-# Hides rows that do not contain the typed text; the table is complete without it.
-SCRIPT = """
-(function(){var f=document.getElementById('filters'),q=document.getElementById('filter'),
-u=document.getElementById('unexplained'),s=document.getElementById('shown'),
-rows=document.querySelectorAll('#exception-table tbody tr'),texts=null,t=null;
-if(!rows.length||rows[0].querySelector('td.empty'))return;f.hidden=false;
-function run(){texts=texts||Array.prototype.map.call(rows,function(r){return r.textContent.toLowerCase();});
-var w=q.value.trim().toLowerCase(),n=0;for(var i=0;i<rows.length;i++){
-var ok=(!w||texts[i].indexOf(w)>=0)&&(!u.checked||rows[i].className==='u');rows[i].hidden=!ok;if(ok)n++;}
-s.textContent=n+' of '+rows.length+' shown';}
-q.addEventListener('input',function(){clearTimeout(t);t=setTimeout(run,150);});u.addEventListener('change',run);
-})();
-"""
+def as_date(value: Any) -> date | None:
+    """A day from a date, a datetime (DuckDB hands timestamps back) or ISO text."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])

@@ -1,62 +1,71 @@
-"""The month roll-up of reconciled days: what the month-end report shows.
+"""The month roll-up of reconciled days, over every pair: what the month-end report shows.
 
-It reads what `engine.reconcile_day` wrote (`recon_day_totals`, `recon_exceptions`) and the month's
-last stock snapshot day, so it costs a few aggregates, not a re-reconciliation.
+It reads what `engine.reconcile_day` wrote (`recon_pair_totals`, `recon_exceptions`, and each pair's
+description in `recon_pairs`), so it costs a few aggregates, not a re-reconciliation, and needs no
+rule pack: a month report covers whichever pairs were reconciled that month.
 """
 
 from __future__ import annotations
 
 import calendar
+import json
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import duckdb
 import pandas as pd
 
 from pipelines.reconciliation import tables
 
-TOTAL_KEYS = ("orders", "order_total", "vouchers", "voucher_amount", "shipments", "delivery_notes", "matched")
-
 
 class StockDrift(NamedTuple):
-    """One stock item whose Tally closing stock differs from ShipStation's on-hand count."""
+    """One item whose count differs between the two sides (a pack's `drift` category)."""
 
-    sku: str  # the SKUs that resolve to the stock item, comma-separated
-    stock_item: str | None
-    shipstation_qty: Decimal | None
-    tally_qty: Decimal | None
+    source_key: str  # e.g. the SKUs that resolve to the stock item, comma-separated
+    target_key: str | None  # e.g. the stock item
+    source_qty: Decimal | None
+    target_qty: Decimal | None
+
+
+@dataclass(frozen=True)
+class PairMonth:
+    """One pair's month: `description` is its RulePack.describe(); `totals` its measures summed over its days."""
+
+    pair: str
+    description: dict[str, Any]
+    days_reconciled: int
+    totals: dict[str, int | Decimal]
+    match_rate: float | None  # matched / of (the pack's `match`), 0..1; None without any
+    exception_count: int
+    unexplained: int
+    per_category: dict[str, int]  # every category of the pair, 0 when none
+    stock_drift: list[StockDrift]  # the drift rows of the month's last day with a drift check
 
 
 @dataclass(frozen=True)
 class MonthResult:
     """A month of reconciliation, for the report.
 
-    - `month`: "YYYY-MM"; `days_reconciled`: days of it that `reconcile_day` has run for.
-    - `totals`: sums over those days, keys TOTAL_KEYS: `orders` (ShipStation, cancelled included),
-      `order_total` (Decimal, orders not cancelled), `vouchers` and `voucher_amount` (active order
-      vouchers in Tally), `shipments` (live labels), `delivery_notes` (active), `matched` (orders whose
-      voucher agrees, or which are cancelled and have none).
-    - `match_rate`: matched / orders, 0..1; None when the month has no orders.
-    - `exception_count`, `unexplained`: exception rows in the month, and those not explained.
+    - `month`: "YYYY-MM"; `days_reconciled`: days of it that any pair was reconciled for.
+    - `pairs`: one PairMonth per pair reconciled in the month, by pair name.
+    - `exception_count`, `unexplained`: exception rows in the month (every pair), and those not explained.
     - `per_day`: exceptions per reconciled day (0 for a clean day), ordered by day.
-    - `per_category`: exceptions per category, every category of CATEGORIES (0 when none).
-    - `stock_drift`: each drifting stock item on the month's last day with a stock comparison.
     - `exceptions`: the `recon_exceptions` rows of the month (Decimals stay Decimals), ordered by
-      day, category, order number, source id, target id.
+      day, pair, category, order number, source id, target id.
     """
 
     month: str
     days_reconciled: int
-    totals: dict[str, int | Decimal]
-    match_rate: float | None
+    pairs: list[PairMonth]
     exception_count: int
     unexplained: int
     per_day: dict[date, int]
-    per_category: dict[str, int]
-    stock_drift: list[StockDrift]
     exceptions: pd.DataFrame
+
+    def pair(self, name: str) -> PairMonth:
+        return next(p for p in self.pairs if p.pair == name)
 
 
 def month_bounds(month: str) -> tuple[date, date]:
@@ -66,47 +75,65 @@ def month_bounds(month: str) -> tuple[date, date]:
 
 
 def month_rollup(conn: duckdb.DuckDBPyConnection, month: str) -> MonthResult:
-    """Sum the reconciled days of `month` ("YYYY-MM") and gather its exception rows."""
+    """Sum the reconciled days of `month` ("YYYY-MM") per pair and gather its exception rows."""
     first, last = month_bounds(month)
     for statement in tables.ddl():
         conn.execute(statement)
     span = [first, last]
-    sums = conn.execute(f"SELECT count(*), {', '.join(f'coalesce(sum({k}), 0)' for k in TOTAL_KEYS)}"
-                        " FROM recon_day_totals WHERE day BETWEEN ? AND ?", span).fetchone()
-    totals = {key: Decimal(value) if key in ("order_total", "voucher_amount") else int(value)
-              for key, value in zip(TOTAL_KEYS, sums[1:], strict=True)}
+    days = conn.execute("SELECT count(DISTINCT day) FROM recon_pair_totals WHERE day BETWEEN ? AND ?",
+                        span).fetchone()[0]
     per_day = dict(conn.execute(
         """SELECT day, sum(n)::BIGINT FROM (
-               SELECT day, 0 AS n FROM recon_day_totals WHERE day BETWEEN $1 AND $2
+               SELECT DISTINCT day, 0 AS n FROM recon_pair_totals WHERE day BETWEEN $1 AND $2
                UNION ALL SELECT day, 1 FROM recon_exceptions WHERE day BETWEEN $1 AND $2)
            GROUP BY day ORDER BY day""", span).fetchall())
-    per_category = dict.fromkeys(tables.CATEGORIES, 0) | dict(conn.execute(
-        "SELECT category, count(*) FROM recon_exceptions WHERE day BETWEEN ? AND ? GROUP BY category",
-        span).fetchall())
     exceptions = _exceptions(conn, first, last)
+    pairs = [_pair_month(conn, pair, json.loads(text), first, last) for pair, text in conn.execute(
+        """SELECT pair, description FROM recon_pairs
+           WHERE pair IN (SELECT pair FROM recon_pair_totals WHERE day BETWEEN ? AND ?) ORDER BY pair""",
+        span).fetchall()]
     unexplained = int((~exceptions["explained"].astype(bool)).sum()) if len(exceptions) else 0
-    orders = totals["orders"]
-    return MonthResult(month, int(sums[0]), totals, totals["matched"] / orders if orders else None,
-                       len(exceptions), unexplained, per_day, per_category, _stock_drift(conn, first, last),
-                       exceptions)
+    return MonthResult(month, int(days), pairs, len(exceptions), unexplained, per_day, exceptions)
+
+
+def _pair_month(conn: duckdb.DuckDBPyConnection, pair: str, description: dict[str, Any], first: date,
+                last: date) -> PairMonth:
+    span = [pair, first, last]
+    sums = conn.execute("SELECT measure, sum(value) FROM recon_pair_totals WHERE pair = ? AND day BETWEEN ? AND ?"
+                        " GROUP BY measure", span).fetchall()
+    money = set(description.get("money", []))
+    totals = {k: Decimal(v) if k in money else int(v) for k, v in sums}
+    exceptions, unexplained = totals.pop("exceptions", 0), totals.pop("unexplained", 0)
+    days = conn.execute("SELECT count(DISTINCT day) FROM recon_pair_totals WHERE pair = ? AND day BETWEEN ? AND ?",
+                        span).fetchone()[0]
+    per_category = dict.fromkeys(description.get("categories", {}), 0) | dict(conn.execute(
+        "SELECT category, count(*) FROM recon_exceptions WHERE pair = ? AND day BETWEEN ? AND ? GROUP BY category",
+        span).fetchall())
+    match = description.get("match")
+    rate = totals.get(match["matched"], 0) / totals[match["of"]] if match and totals.get(match["of"]) else None
+    drift = _drift(conn, pair, description["drift"], first, last) if description.get("drift") else []
+    return PairMonth(pair, description, int(days), totals, rate, exceptions, unexplained, per_category, drift)
 
 
 def _exceptions(conn: duckdb.DuckDBPyConnection, first: date, last: date) -> pd.DataFrame:
     cursor = conn.execute("SELECT * FROM recon_exceptions WHERE day BETWEEN ? AND ?"
-                          " ORDER BY day, category, order_number, source_id, target_id", [first, last])
+                          " ORDER BY day, pair, category, order_number, source_id, target_id", [first, last])
     names = [column[0] for column in cursor.description]
     return pd.DataFrame(cursor.fetchall(), columns=names, dtype=object)
 
 
-def _stock_drift(conn: duckdb.DuckDBPyConnection, first: date, last: date) -> list[StockDrift]:
+def _drift(conn: duckdb.DuckDBPyConnection, pair: str, drift: dict[str, str], first: date,
+           last: date) -> list[StockDrift]:
+    """The drift rows of the last day both sides were counted, else of the last day with any."""
     rows = conn.execute(
         """WITH checked AS (
-               SELECT max(day) AS day FROM recon_tally_stock
-               WHERE day BETWEEN $1 AND $2 AND day IN (SELECT day FROM recon_ss_inventory)),
+               SELECT max(day) AS day FROM recon_pair_totals
+               WHERE pair = $pair AND measure = $checked AND value > 0 AND day BETWEEN $first AND $last),
            last_day AS (
                SELECT coalesce((SELECT day FROM checked), max(day)) AS day FROM recon_exceptions
-               WHERE category = 'stock_drift' AND day BETWEEN $1 AND $2)
+               WHERE pair = $pair AND category = $category AND day BETWEEN $first AND $last)
            SELECT source_id, target_id, source_amount, target_amount FROM recon_exceptions
-           WHERE category = 'stock_drift' AND day = (SELECT day FROM last_day) ORDER BY target_id""",
-        [first, last]).fetchall()
+           WHERE pair = $pair AND category = $category AND day = (SELECT day FROM last_day) ORDER BY target_id""",
+        {"pair": pair, "checked": drift["checked"], "category": drift["category"], "first": first,
+         "last": last}).fetchall()
     return [StockDrift(*row) for row in rows]

@@ -1,32 +1,23 @@
-"""Daily snapshots of both systems for reconciliation, read live (Tally from Tally itself, not our ledger).
+"""What every pack's snapshot assets share: the daily partitions, the group, week-long scans, metadata.
 
-Every asset is partitioned by day in the books' time zone and may run a range of days in one run
-(`BackfillPolicy.single_run`), so a month's backfill from the UI is one run per asset; each day is
+Every snapshot asset is partitioned by day in the books' time zone and may run a range of days in one
+run (`BackfillPolicy.single_run`), so a month's backfill from the UI is one run per asset; each day is
 still written on its own (delete + insert in one transaction), so a rerun or a retried range replaces
-the days it reaches and leaves the others as they were. The Tally assets belong to the pool `tally`.
+the days it reaches and leaves the others as they were. A pack builds its own assets with
+`snapshot_kwargs` (e.g. pipelines/shipstation_tally/recon/assets.py); new packs key them
+`recon/<pair>/<entity>`.
 """
 
 from collections.abc import Iterable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import dagster as dg
 
-from connectors.shipstation import settings as ss_settings
-from pipelines.reconciliation import snapshots as snap
-from pipelines.reconciliation.store import ReconStore
-from pipelines.shipstation_tally.checks import failure_table
-from pipelines.shipstation_tally.inventory_assets import first_location
-from pipelines.shipstation_tally.mapping import SkuResolver
-from pipelines.shipstation_tally.settings import ShipStationTallySettings
-from resources import ShipStationResource, ShipStationV2Resource, StateResource, TallyResource
+from pipelines.reconciliation.metadata import failure_table
+from pipelines.reconciliation.snapshots import partition_day
 
 GROUP = "reconciliation"
-SS_ORDERS = dg.AssetKey(["recon", "shipstation_orders"])
-SS_SHIPMENTS = dg.AssetKey(["recon", "shipstation_shipments"])
-TALLY_VOUCHERS = dg.AssetKey(["recon", "tally_vouchers"])
-STOCK = dg.AssetKey(["recon", "stock"])
-SNAPSHOT_KEYS = (SS_ORDERS, SS_SHIPMENTS, TALLY_VOUCHERS, STOCK)
 
 
 def daily_partitions(start: date, timezone: str) -> dg.DailyPartitionsDefinition:
@@ -34,102 +25,19 @@ def daily_partitions(start: date, timezone: str) -> dg.DailyPartitionsDefinition
     return dg.DailyPartitionsDefinition(start_date=start.isoformat(), timezone=timezone)
 
 
-def build_snapshot_assets(start: date, timezone: str) -> list[dg.AssetsDefinition]:
-    """The four snapshot assets on `daily_partitions(start, timezone)`; `timezone` must be TALLY_TIMEZONE."""
-    common = {"group_name": GROUP, "partitions_def": daily_partitions(start, timezone),
-              "backfill_policy": dg.BackfillPolicy.single_run()}
-
-    @dg.asset(key=SS_ORDERS, kinds={"shipstation", "duckdb"}, **common)
-    def recon_shipstation_orders(context: dg.AssetExecutionContext, shipstation: ShipStationResource,
-                                 state: StateResource, flow: ShipStationTallySettings) -> dg.MaterializeResult:
-        """ShipStation orders by order date (local day), with their lines."""
-        store, per_day, problems = ReconStore(state.staging()), [], []
-        with shipstation.client() as client:
-            for week in weeks(days(context, flow, timezone)):  # one scan a week, not a request a day (40/min)
-                scan, now = snap.RangeSnapshot(week), datetime.now(UTC)
-                query = snap.order_query(week[0], timezone, week[-1])
-                for page in client.iter_pages_raw(ss_settings.ORDERS_PATH, "orders", query):
-                    snap.add_orders(scan, page, timezone, now)
-                for day, snapshot in scan.by_day.items():
-                    store.replace_partitions(day, snapshot.frames("recon_ss_orders", "recon_ss_order_lines"))
-                    per_day.append({"day": day, "orders": len(snapshot.rows), "lines": snapshot.line_count})
-                problems += scan.problems
-        return result(per_day, problems, ["orders", "lines"])
-
-    @dg.asset(key=SS_SHIPMENTS, kinds={"shipstation", "duckdb"}, **common)
-    def recon_shipstation_shipments(context: dg.AssetExecutionContext, shipstation: ShipStationResource,
-                                    state: StateResource, flow: ShipStationTallySettings) -> dg.MaterializeResult:
-        """ShipStation labels by create date (local day), voided ones included, with their items."""
-        store, per_day, problems = ReconStore(state.staging()), [], []
-        with shipstation.client() as client:
-            for week in weeks(days(context, flow, timezone)):
-                scan, now = snap.RangeSnapshot(week), datetime.now(UTC)
-                start, end = snap.range_window(week[0], week[-1], timezone)
-                for page in client.iter_shipment_pages_raw(start, end, by="create", include_items=True):
-                    snap.add_shipments(scan, page, timezone, now)
-                for day, snapshot in scan.by_day.items():
-                    store.replace_partitions(day, snapshot.frames("recon_ss_shipments", "recon_ss_shipment_lines"))
-                    voided = sum(1 for row in snapshot.rows.values() if row.get("voided"))
-                    per_day.append({"day": day, "shipments": len(snapshot.rows), "voided": voided,
-                                    "lines": snapshot.line_count})
-                problems += scan.problems
-        return result(per_day, problems, ["shipments", "voided", "lines"])
-
-    @dg.asset(key=TALLY_VOUCHERS, kinds={"tally", "duckdb"}, pool="tally", **common)
-    def recon_tally_vouchers(context: dg.AssetExecutionContext, tally: TallyResource, state: StateResource,
-                             flow: ShipStationTallySettings) -> dg.MaterializeResult:
-        """Tally's order vouchers and Delivery Notes dated that day, as Tally holds them now."""
-        store, per_day = ReconStore(state.staging()), []
-        with tally.client() as client:
-            for day in days(context, flow, timezone):
-                snapshot, now = snap.Snapshot(day), datetime.now(UTC)
-                for voucher_type in dict.fromkeys([flow.voucher_type, flow.delivery_note_type]):
-                    snap.add_vouchers(snapshot, client.list_vouchers(voucher_type, day, day), now)
-                store.replace_partitions(day, snapshot.frames("recon_tally_vouchers", "recon_tally_voucher_lines"))
-                per_day.append(voucher_counts(snapshot, flow))
-        return result(per_day, [], ["order_vouchers", "delivery_notes", "cancelled", "without_marker", "lines"])
-
-    @dg.asset(key=STOCK, kinds={"tally", "shipstation", "duckdb"}, pool="tally", **common)
-    def recon_stock(context: dg.AssetExecutionContext, tally: TallyResource, shipstation: ShipStationResource,
-                    shipstation_v2: ShipStationV2Resource, state: StateResource,
-                    flow: ShipStationTallySettings) -> dg.MaterializeResult:
-        """Tally closing stock as of the day, ShipStation on-hand now, and each SKU's stock item."""
-        store, per_day = ReconStore(state.staging()), []
-        levels, note = inventory_levels(shipstation_v2)
-        levels_at = datetime.now(UTC)
-        with shipstation.client() as ss:
-            products = [p.get("sku") for page in ss.iter_pages_raw(ss_settings.PRODUCTS_PATH, "products",
-                                                                   {"showInactive": True}) for p in page]
-        skus = [*products, *(sku for sku, _ in levels or [])]
-        with tally.client() as client:
-            for day in days(context, flow, timezone):
-                now = datetime.now(UTC)
-                items = client.list_stock_items(day, day)
-                resolver = SkuResolver.build([(i.name, i.aliases, i.base_unit) for i in items], flow.sku_map())
-                sku_rows, unmapped = snap.sku_item_rows(skus, resolver, day)
-                frames = {"recon_tally_stock": snap.frame(snap.stock_rows(items, day, now)),
-                          "recon_sku_items": snap.frame(sku_rows)}
-                if levels is not None and counted_as_of(day, levels_at, timezone):
-                    frames["recon_ss_inventory"] = snap.frame(snap.inventory_rows(levels, day, levels_at))
-                written = store.replace_partitions(day, frames)
-                per_day.append({"day": day, "stock_items": written["recon_tally_stock"],
-                                "ss_inventory_skus": written.get("recon_ss_inventory", 0),
-                                "skus_mapped": written["recon_sku_items"], "skus_unmapped": len(unmapped)})
-                note = note or stale_note(day, levels_at, timezone, levels is not None)
-        return result(per_day, [], ["stock_items", "ss_inventory_skus", "skus_mapped", "skus_unmapped"], note)
-
-    return [recon_shipstation_orders, recon_shipstation_shipments, recon_tally_vouchers, recon_stock]
+def snapshot_kwargs(start: date, timezone: str) -> dict[str, Any]:
+    """`@dg.asset` arguments every snapshot asset takes: group, daily partitions, ranges in one run."""
+    return {"group_name": GROUP, "partitions_def": daily_partitions(start, timezone),
+            "backfill_policy": dg.BackfillPolicy.single_run()}
 
 
-def days(context: dg.AssetExecutionContext, flow: ShipStationTallySettings, timezone: str) -> Iterator[date]:
-    """The partition's day(s); refuses to run when the partitions and the books disagree on the time zone."""
-    if flow.timezone != timezone:
-        raise dg.Failure(f"reconciliation partitions are in {timezone} but TALLY_TIMEZONE is {flow.timezone}")
-    return (snap.partition_day(key) for key in context.partition_keys)
+def partition_days(context: dg.AssetExecutionContext) -> Iterator[date]:
+    """The run's partition day(s)."""
+    return (partition_day(key) for key in context.partition_keys)
 
 
 def weeks(days_: Iterable[date], size: int = 7) -> Iterator[list[date]]:
-    """Runs of at most `size` consecutive days: one ShipStation scan each, memory bounded by a week."""
+    """Runs of at most `size` consecutive days: one scan each, memory bounded by a week."""
     run: list[date] = []
     for day in days_:
         if run and (len(run) == size or day != run[-1] + timedelta(days=1)):
@@ -138,36 +46,6 @@ def weeks(days_: Iterable[date], size: int = 7) -> Iterator[list[date]]:
         run.append(day)
     if run:
         yield run
-
-
-def inventory_levels(resource: ShipStationV2Resource) -> tuple[list[tuple[str, int]] | None, str | None]:
-    """ShipStation V2 on-hand per SKU now, or None and why when V2 is not configured."""
-    if not resource.api_key:
-        return None, "SHIPSTATION_V2_API_KEY is not set: no ShipStation inventory snapshot."
-    with resource.client() as client:
-        location = resource.location_id or first_location(client)
-        return [(level.sku, level.on_hand) for level in client.iter_inventory(location_id=location)], None
-
-
-def counted_as_of(day: date, fetched_at: datetime, timezone: str) -> bool:
-    """Whether on-hand read at `fetched_at` stands for `day`: read that day or the next (the nightly run)."""
-    return timedelta(0) <= snap.business_day(fetched_at, timezone) - day <= timedelta(days=1)
-
-
-def stale_note(day: date, fetched_at: datetime, timezone: str, read: bool) -> str | None:
-    """ShipStation keeps no inventory history: a day whose end is long past gets no ShipStation count."""
-    if read and not counted_as_of(day, fetched_at, timezone):
-        return ("ShipStation keeps no inventory history: on-hand read now does not stand for a past day, so "
-                "days that ended more than a day ago get no ShipStation count and no stock drift.")
-    return None
-
-
-def voucher_counts(snapshot: snap.Snapshot, flow: ShipStationTallySettings) -> dict[str, Any]:
-    rows = list(snapshot.rows.values())
-    return {"day": snapshot.day, "order_vouchers": sum(r["voucher_type"] == flow.voucher_type for r in rows),
-            "delivery_notes": sum(r["voucher_type"] == flow.delivery_note_type for r in rows),
-            "cancelled": sum(bool(r["cancelled"]) for r in rows),
-            "without_marker": sum(r["ext_key"] is None for r in rows), "lines": snapshot.line_count}
 
 
 def result(per_day: list[dict[str, Any]], problems: list[dict[str, str]], counts: list[str],

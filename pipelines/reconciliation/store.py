@@ -1,4 +1,5 @@
-"""The reconciliation store: the tables of `tables.py` in the DuckDB staging file, written a day at a time.
+"""The reconciliation store: the engine's tables (tables.py) and the packs' snapshot tables in the DuckDB
+staging file, written a day at a time.
 
 A daily partition is replaced by deleting its rows and inserting the new ones in one transaction, for
 every table the partition touches (an order and its lines change together), so re-materialising a
@@ -8,7 +9,6 @@ types in SQL; Decimals travel as text, so no amount ever passes through a float.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date
@@ -21,28 +21,32 @@ import pandas as pd
 from pipelines.reconciliation import tables
 from state.staging import StagingStore
 
-TABLES = tuple(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", " ".join(tables.ddl())))
-
 
 class ReconStore:
-    """Reads and replaces daily partitions of the reconciliation tables (created on first use)."""
+    """Reads and replaces daily partitions of the reconciliation tables (created on first use).
 
-    def __init__(self, staging: StagingStore) -> None:
+    `snapshots` (name -> column DDL, a pack's `snapshots`) are created too; every `recon_` table with a
+    `day` column already in the file can be read and written, whichever pack made it.
+    """
+
+    def __init__(self, staging: StagingStore, snapshots: Mapping[str, str] | None = None) -> None:
         self.staging = staging
         with staging.connect() as conn:
             for statement in tables.ddl():
                 conn.execute(statement)
+            for name, columns in (snapshots or {}).items():
+                conn.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
             rows = conn.execute("SELECT table_name, column_name, data_type FROM duckdb_columns()"
-                                " WHERE table_name IN (SELECT unnest(?))", [list(TABLES)]).fetchall()
+                                " WHERE database_name = current_database() AND starts_with(table_name, 'recon_')").fetchall()
         found: dict[str, dict[str, str]] = {}
         for table, column, kind in rows:
             found.setdefault(table, {})[column] = kind
         self.types = {table: columns for table, columns in found.items() if "day" in columns}  # partitioned ones
 
     @classmethod
-    def at(cls, path: Path | str) -> ReconStore:
+    def at(cls, path: Path | str, snapshots: Mapping[str, str] | None = None) -> ReconStore:
         """The store in the DuckDB file at `path`."""
-        return cls(StagingStore(path))
+        return cls(StagingStore(path), snapshots)
 
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:

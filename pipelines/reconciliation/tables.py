@@ -1,85 +1,56 @@
-"""The reconciliation store: daily snapshots of both sides and the exceptions found between them.
+"""The reconciliation store's own tables: the exceptions found, each day's measures, the ledger copy.
 
 Every table lives in the DuckDB staging file and carries `day`: the business date in the books'
-time zone (TALLY_TIMEZONE) of the record, i.e. the order date of an order, the label's create date
-of a shipment, the voucher date of a voucher, the date a stock snapshot was taken for. A daily
-partition is written by deleting that day's rows and inserting the new ones in one transaction,
-so re-materialising a partition replaces it. No table has a key or index (DuckDB keeps ART indexes
-in memory; see ml_connector/staging.py); every query filters on `day`.
-
-`ext_key` is our marker on a Tally voucher (`ss-order-<orderId>`, `ss-shipment-<shipmentId>`),
-read from the narration; a voucher without one was made outside ml-connector.
+time zone. A pack's snapshot tables (pack.py) sit next to these, created from the pack's DDL. A daily
+partition is written by deleting that day's rows and inserting the new ones in one transaction, so
+re-materialising a partition replaces it. No table has a key or index (DuckDB keeps ART indexes in
+memory; see ml_connector/staging.py); every query filters on `day`.
 """
 
 from __future__ import annotations
 
-SNAPSHOTS: dict[str, str] = {
-    # ShipStation side
-    "recon_ss_orders": """day DATE NOT NULL, order_id BIGINT NOT NULL, order_number VARCHAR, order_status VARCHAR,
-        order_date TIMESTAMPTZ, customer VARCHAR, order_total DECIMAL(18, 2), shipping_amount DECIMAL(18, 2),
-        fetched_at TIMESTAMPTZ NOT NULL""",
-    "recon_ss_order_lines": """day DATE NOT NULL, order_id BIGINT NOT NULL, line_key VARCHAR, sku VARCHAR,
-        quantity DECIMAL(18, 4), amount DECIMAL(18, 2), adjustment BOOLEAN""",
-    "recon_ss_shipments": """day DATE NOT NULL, shipment_id BIGINT NOT NULL, order_id BIGINT, order_number VARCHAR,
-        create_date TIMESTAMPTZ, voided BOOLEAN, void_date TIMESTAMPTZ, shipment_cost DECIMAL(18, 2),
-        tracking_number VARCHAR, carrier_code VARCHAR, fetched_at TIMESTAMPTZ NOT NULL""",
-    "recon_ss_shipment_lines": """day DATE NOT NULL, shipment_id BIGINT NOT NULL, order_id BIGINT, line_key VARCHAR,
-        sku VARCHAR, quantity DECIMAL(18, 4)""",
-    "recon_ss_inventory": """day DATE NOT NULL, sku VARCHAR NOT NULL, on_hand DECIMAL(18, 4),
-        fetched_at TIMESTAMPTZ NOT NULL""",
-    # TallyPrime side, read back from Tally (not from our ledger)
-    "recon_tally_vouchers": """day DATE NOT NULL, voucher_type VARCHAR NOT NULL, master_id BIGINT, guid VARCHAR,
-        voucher_number VARCHAR, reference VARCHAR, party VARCHAR, ext_key VARCHAR, cancelled BOOLEAN,
-        amount DECIMAL(18, 2), fetched_at TIMESTAMPTZ NOT NULL""",
-    "recon_tally_voucher_lines": """day DATE NOT NULL, master_id BIGINT, stock_item VARCHAR, quantity DECIMAL(18, 4),
-        amount DECIMAL(18, 2), order_no VARCHAR, tracking_number VARCHAR""",
-    "recon_tally_stock": """day DATE NOT NULL, stock_item VARCHAR NOT NULL, closing_qty DECIMAL(18, 4),
-        fetched_at TIMESTAMPTZ NOT NULL""",
-    # SKU -> stock item as the vouchers resolve it, at snapshot time (for quantity and stock comparisons)
-    "recon_sku_items": """day DATE NOT NULL, sku VARCHAR NOT NULL, stock_item VARCHAR NOT NULL""",
-}
+from collections.abc import Sequence
 
-EXCEPTIONS = """day DATE NOT NULL, category VARCHAR NOT NULL, owner VARCHAR NOT NULL, order_number VARCHAR,
-    source_system VARCHAR, source_id VARCHAR, target_system VARCHAR, target_id VARCHAR,
+from pipelines.reconciliation.pack import FINANCE, OPERATIONS, RulePack
+
+__all__ = ["AMOUNT_COLUMNS", "DAY_TOTALS", "EXCEPTIONS", "EXCEPTION_COLUMNS", "FINANCE", "LEDGER", "OPERATIONS",
+           "PAIRS", "ddl", "migrations"]
+
+# `pair` names the RulePack that found the row, so one table (and one report) holds every pair.
+EXCEPTIONS = """day DATE NOT NULL, pair VARCHAR, category VARCHAR NOT NULL, owner VARCHAR NOT NULL,
+    order_number VARCHAR, source_system VARCHAR, source_id VARCHAR, target_system VARCHAR, target_id VARCHAR,
     source_amount DECIMAL(18, 4), target_amount DECIMAL(18, 4), difference DECIMAL(18, 4),
     reason VARCHAR NOT NULL, explained BOOLEAN NOT NULL, explanation VARCHAR, detected_at TIMESTAMPTZ NOT NULL"""
+EXCEPTION_COLUMNS = ("day", "pair", "category", "owner", "order_number", "source_system", "source_id",
+                     "target_system", "target_id", "source_amount", "target_amount", "difference", "reason",
+                     "explained", "explanation", "detected_at")
+AMOUNT_COLUMNS = ("source_amount", "target_amount", "difference")
 
-# What each reconciled day counted on both sides (written with that day's exceptions; the month roll-up sums it).
-DAY_TOTALS = """day DATE NOT NULL, orders BIGINT NOT NULL, order_total DECIMAL(18, 2) NOT NULL,
-    vouchers BIGINT NOT NULL, voucher_amount DECIMAL(18, 2) NOT NULL, shipments BIGINT NOT NULL,
-    delivery_notes BIGINT NOT NULL, matched BIGINT NOT NULL, exceptions BIGINT NOT NULL, unexplained BIGINT NOT NULL,
+# What each reconciled day counted, one row per pair and measure (the pack's measures, plus
+# `exceptions` and `unexplained`); written with that day's exceptions, summed by the month roll-up.
+DAY_TOTALS = """day DATE NOT NULL, pair VARCHAR NOT NULL, measure VARCHAR NOT NULL, value DECIMAL(38, 4),
     reconciled_at TIMESTAMPTZ NOT NULL"""
+
+# Each pair's description for the report (RulePack.describe), replaced whenever the pair is reconciled.
+PAIRS = "pair VARCHAR NOT NULL, description JSON NOT NULL, updated_at TIMESTAMPTZ NOT NULL"
 
 # The sync ledger's entries, copied in before reconciling (replaced on every load): the causes we know of.
 LEDGER = """flow VARCHAR NOT NULL, source_id VARCHAR NOT NULL, state VARCHAR NOT NULL, last_error VARCHAR,
     target_id VARCHAR, cancelled BOOLEAN, updated_at TIMESTAMPTZ, claimed_at TIMESTAMPTZ, stuck BOOLEAN NOT NULL,
     group_key VARCHAR, owner VARCHAR, order_number VARCHAR"""
 
-FINANCE, OPERATIONS = "finance", "operations"
-
-# category -> (owner, what it means); the reason on each row says it for that record in plain words.
-CATEGORIES: dict[str, tuple[str, str]] = {
-    "order_without_voucher": (FINANCE, "a ShipStation order has no active order voucher in Tally"),
-    "voucher_without_order": (FINANCE, "an order voucher in Tally matches no ShipStation order (orphan)"),
-    "duplicate_vouchers": (FINANCE, "one order has more than one active order voucher"),
-    "amount_mismatch": (FINANCE, "the voucher's total differs from the order total"),
-    "quantity_mismatch": (FINANCE, "the voucher's quantity of an item differs from the order's"),
-    "customer_mismatch": (FINANCE, "the voucher's party is not the order's customer"),
-    "date_mismatch": (FINANCE, "the voucher date is not the order date"),
-    "shipment_without_note": (OPERATIONS, "a live label has no active Delivery Note"),
-    "note_without_shipment": (OPERATIONS, "a Delivery Note matches no ShipStation label (orphaned shipment)"),
-    "voided_label_note_active": (OPERATIONS, "a voided label's Delivery Note is still active"),
-    "over_shipment": (OPERATIONS, "the order's live labels ship more of a line than was ordered"),
-    "shipped_without_note": (OPERATIONS, "the order is shipped in ShipStation but has no Delivery Note"),
-    "cancelled_voucher_active": (FINANCE, "the order is cancelled in ShipStation but its voucher is active"),
-    "stock_drift": (OPERATIONS, "Tally's closing stock differs from ShipStation's on-hand count"),
-    "sync_failed": (OPERATIONS, "the sync ledger holds a failed record"),
-    "sync_stuck_pending": (OPERATIONS, "the sync ledger holds a write left pending by a run that is gone"),
-    "shipping_cost_variance": (FINANCE, "the label cost differs from the shipping the customer paid"),
-}
+CORE = {"recon_exceptions": EXCEPTIONS, "recon_pair_totals": DAY_TOTALS, "recon_pairs": PAIRS,
+        "recon_ledger": LEDGER}
 
 
-def ddl() -> list[str]:
-    """CREATE TABLE statements for every reconciliation table."""
-    tables = {**SNAPSHOTS, "recon_exceptions": EXCEPTIONS, "recon_day_totals": DAY_TOTALS, "recon_ledger": LEDGER}
-    return [f"CREATE TABLE IF NOT EXISTS {name} ({columns})" for name, columns in tables.items()]
+def ddl(packs: Sequence[RulePack] = ()) -> list[str]:
+    """CREATE TABLE statements for the engine's tables and every pack's snapshot tables, then migrations."""
+    tables = dict(CORE)
+    for pack in packs:
+        tables.update(pack.snapshots)
+    return [f"CREATE TABLE IF NOT EXISTS {name} ({columns})" for name, columns in tables.items()] + migrations()
+
+
+def migrations() -> list[str]:
+    """Bring a staging file written before rule packs up to date (its rows get a pair when their day is redone)."""
+    return ["ALTER TABLE recon_exceptions ADD COLUMN IF NOT EXISTS pair VARCHAR"]

@@ -14,7 +14,9 @@ import pytest
 
 from bench import recon
 from pipelines.reconciliation import engine, tables
-from pipelines.reconciliation.scope import ORDERS_FLOW, SHIPMENTS_FLOW
+from pipelines.shipstation_tally.recon import PAIR, rule_pack
+from pipelines.shipstation_tally.recon.scope import ORDERS_FLOW, SHIPMENTS_FLOW
+from pipelines.shipstation_tally.recon.tables import CATEGORIES
 from state.ledger import Entry
 
 D1, D2, D3 = date(2026, 3, 2), date(2026, 3, 3), date(2026, 3, 4)
@@ -29,7 +31,7 @@ class Books:
 
     def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
         self.conn = conn
-        for statement in tables.ddl():
+        for statement in tables.ddl([rule_pack()]):
             conn.execute(statement)
         for sku, item in ITEMS.items():
             self.put("recon_sku_items", day=D1, sku=sku, stock_item=item)
@@ -81,7 +83,7 @@ class Books:
             self.put("recon_ss_inventory", day=day, sku=sku, on_hand=on_hand, fetched_at=FETCHED)
 
     def reconcile(self, day=D1, **options) -> engine.DayResult:
-        return engine.reconcile_day(self.conn, day, now=NOW, timezone=TZ, **options)
+        return engine.reconcile_day(self.conn, rule_pack(**options), day, now=NOW, timezone=TZ)
 
     def exceptions(self, day=D1) -> list[dict]:
         cursor = self.conn.execute("SELECT * FROM recon_exceptions WHERE day = ? ORDER BY category, source_id", [day])
@@ -93,7 +95,7 @@ class Books:
         found = [row for row in self.exceptions(day) if row["category"] not in besides]
         assert [row["category"] for row in found] == [category], [(r["category"], r["reason"]) for r in found]
         row = found[0]
-        assert row["owner"] == tables.CATEGORIES[category][0]
+        assert row["owner"] == CATEGORIES[category][0]
         return row
 
 
@@ -129,11 +131,13 @@ def test_a_clean_month_has_no_exceptions_and_matches_everything(books):
     results = [books.reconcile(day) for day in (D1, D2, D3)]
     assert [r.exceptions for r in results] == [0, 0, 0]
     assert results[0].totals == {"orders": 4, "order_total": Decimal("75.00"), "vouchers": 3,
-                                 "voucher_amount": Decimal("75.00"), "shipments": 3, "delivery_notes": 3, "matched": 4}
-    assert results[0].match_rate == 1.0 and results[0].per_category == dict.fromkeys(tables.CATEGORIES, 0)
+                                 "voucher_amount": Decimal("75.00"), "shipments": 3, "delivery_notes": 3, "matched": 4,
+                                 "stock_checked": 1}
+    assert results[0].match_rate == 1.0 and results[0].per_category == dict.fromkeys(CATEGORIES, 0)
     month = engine.month_rollup(books.conn, "2026-03")
-    assert month.exception_count == 0 and month.days_reconciled == 3 and month.match_rate == 1.0
-    assert month.per_day == {D1: 0, D2: 0, D3: 0} and month.stock_drift == []
+    assert month.exception_count == 0 and month.days_reconciled == 3 and month.pair(PAIR).match_rate == 1.0
+    assert month.per_day == {D1: 0, D2: 0, D3: 0} and month.pair(PAIR).stock_drift == []
+    assert [p.pair for p in month.pairs] == [PAIR] and month.pair(PAIR).days_reconciled == 3
 
 
 # --- orders and their vouchers ----------------------------------------------------------------------
@@ -157,7 +161,7 @@ def test_an_order_whose_posting_failed_is_explained_by_the_ledger(books):
     result = books.reconcile()
     row = books.only("order_without_voucher", besides=("sync_failed",))
     assert row["explained"] and "party ledger 'Asha Rao' does not exist" in row["explanation"]
-    assert result.unexplained == 0 and result.matched == 0
+    assert result.unexplained == 0 and result.totals["matched"] == 0
     failed = books.only("sync_failed", besides=("order_without_voucher",))  # on the order's day, not the retry's
     assert failed["source_id"] == "1" and failed["explained"]
 
@@ -222,7 +226,7 @@ def test_a_voucher_dated_the_next_day_matches_across_days_with_a_date_mismatch_o
     row = books.only("date_mismatch")
     assert row["difference"] == 1 and "dated 2026-03-02 in ShipStation" in row["reason"]
     result = books.reconcile(D2)
-    assert result.exceptions == 0 and result.vouchers == 1
+    assert result.exceptions == 0 and result.totals["vouchers"] == 1
 
 
 def test_a_cancelled_order_with_an_active_voucher(books):
@@ -233,7 +237,7 @@ def test_a_cancelled_order_with_an_active_voucher(books):
     result = books.reconcile()
     row = books.only("cancelled_voucher_active")
     assert row["source_id"] == "1" and row["target_amount"] == Decimal("25.00")
-    assert result.matched == 1 and result.order_total == 0
+    assert result.totals["matched"] == 1 and result.totals["order_total"] == 0
 
 
 # --- labels and Delivery Notes ---------------------------------------------------------------------
@@ -324,7 +328,7 @@ def test_stock_drift_compares_an_item_with_the_sum_of_its_skus_only_when_both_we
         ("SKU-1, SKU-1B", "Blue Mug", Decimal(12), Decimal(10))
     assert row["reason"] == "Tally's closing stock of Blue Mug on 2026-03-02 is 10 but ShipStation counts 12 on hand " \
                             "(SKU SKU-1, SKU-1B)"
-    drift = engine.month_rollup(books.conn, "2026-03").stock_drift
+    drift = engine.month_rollup(books.conn, "2026-03").pair(PAIR).stock_drift
     assert drift == [engine.StockDrift("SKU-1, SKU-1B", "Blue Mug", Decimal(12), Decimal(10))]
 
 
@@ -361,9 +365,9 @@ def test_a_record_snapshotted_on_two_days_counts_once_at_its_newest_snapshot(boo
     books.order(1, status="awaiting_shipment", day=D2, total="30.00", lines=(("SKU-1", 2, "25.00"),))
     books.voucher(11, 1, day=D1, amount="30.00", fetched=FETCHED - timedelta(days=5))
     books.voucher(11, 1, day=D2, amount="30.00")  # the voucher's date was moved to D2 with the order
-    assert books.reconcile(D1).orders == 0 and books.exceptions(D1) == []
+    assert books.reconcile(D1).totals["orders"] == 0 and books.exceptions(D1) == []
     result = books.reconcile(D2)
-    assert (result.orders, result.vouchers, result.exceptions) == (1, 1, 0)
+    assert (result.totals["orders"], result.totals["vouchers"], result.exceptions) == (1, 1, 0)
 
 
 def test_month_rollup_sums_days_counts_categories_and_keeps_rows_in_order(books):
@@ -374,13 +378,16 @@ def test_month_rollup_sums_days_counts_categories_and_keeps_rows_in_order(books)
     for day in (D1, D2):
         books.reconcile(day)
     month = engine.month_rollup(books.conn, "2026-03")
-    assert month.totals == {"orders": 3, "order_total": Decimal("75.00"), "vouchers": 2,
-                            "voucher_amount": Decimal("26.00"), "shipments": 2, "delivery_notes": 2, "matched": 1}
-    assert month.match_rate == pytest.approx(1 / 3)
+    pair = month.pair(PAIR)
+    assert pair.totals == {"orders": 3, "order_total": Decimal("75.00"), "vouchers": 2,
+                            "voucher_amount": Decimal("26.00"), "shipments": 2, "delivery_notes": 2, "matched": 1,
+                           "stock_checked": 0}
+    assert pair.match_rate == pytest.approx(1 / 3) and pair.exception_count == 2
     assert month.per_day == {D1: 1, D2: 1} and month.unexplained == 2
-    assert {k: v for k, v in month.per_category.items() if v} == {"order_without_voucher": 1, "amount_mismatch": 1}
+    assert {k: v for k, v in pair.per_category.items() if v} == {"order_without_voucher": 1, "amount_mismatch": 1}
     assert list(month.exceptions["category"]) == ["order_without_voucher", "amount_mismatch"]
-    assert engine.month_rollup(books.conn, "2026-04").match_rate is None
+    assert engine.month_rollup(books.conn, "2026-04").pairs == []
+    assert set(month.exceptions["pair"]) == {PAIR}
 
 
 def test_a_month_of_50000_orders_finds_exactly_the_planted_exceptions(tmp_path):
@@ -388,4 +395,4 @@ def test_a_month_of_50000_orders_finds_exactly_the_planted_exceptions(tmp_path):
         month = recon.generate(conn, 50_000, per_category=3)
         result = recon.reconcile_month(conn, month.ledger)
     assert Counter(recon.found(result)) == Counter(month.expected)
-    assert result.unexplained == month.unexplained and result.totals["orders"] == 50_000
+    assert result.unexplained == month.unexplained and result.pair(PAIR).totals["orders"] == 50_000

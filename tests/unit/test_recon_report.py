@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import json
 import re
 from collections import Counter
 from datetime import UTC, date, datetime
@@ -17,13 +18,18 @@ import pandas as pd
 import pytest
 
 from ml_connector.cli import main
-from pipelines.reconciliation.report import EXCEPTION_COLUMNS, ReportData, StockDrift, write_report
+from pipelines.reconciliation.report import EXCEPTION_COLUMNS, PairReport, ReportData, StockDrift, write_report
 from pipelines.reconciliation.report_html import number_text, percent, rupees
-from pipelines.reconciliation.tables import CATEGORIES, ddl
+from pipelines.reconciliation.tables import ddl
+from pipelines.shipstation_tally.recon import PAIR, rule_pack
+from pipelines.shipstation_tally.recon.tables import CATEGORIES
 
 # Hand-built report data, also used by the browser test.
 GENERATED = datetime(2026, 4, 1, 6, 30, tzinfo=UTC)
 NASTY_CUSTOMER = 'Sharma & Sons <Pvt> "Ltd" \'s — शर्मा एंड संस'
+PACK = rule_pack()
+LABEL = "ShipStation ↔ TallyPrime"
+PAIR_KEYS = ("totals", "match_rate", "stock_drift", "per_category")
 
 
 def exception_rows(n: int | None = None) -> list[dict]:
@@ -36,7 +42,7 @@ def exception_rows(n: int | None = None) -> list[dict]:
         owner = CATEGORIES[category][0]
         source, target = Decimal("1234.5") + i, Decimal("1200.25") + i
         rows.append({
-            "day": date(2026, 3, 1 + i % 31), "category": category, "owner": owner,
+            "day": date(2026, 3, 1 + i % 31), "pair": PAIR, "category": category, "owner": owner,
             "order_number": f"SO-{1000 + i}", "source_system": "shipstation", "source_id": str(50_000 + i),
             "target_system": "tally", "target_id": str(900 + i) if i % 3 else None,
             "source_amount": source, "target_amount": target, "difference": target - source,
@@ -49,18 +55,20 @@ def exception_rows(n: int | None = None) -> list[dict]:
 
 
 def report_data(rows: list[dict] | None = None, **overrides) -> ReportData:
+    """The month of `rows` for the ShipStation ↔ TallyPrime pair; `overrides` may name the pair's fields too."""
     rows = exception_rows() if rows is None else rows
     frame = pd.DataFrame(rows, columns=list(EXCEPTION_COLUMNS))
-    values = dict(
-        month="2026-03", generated_at=GENERATED, company="Mehta & Lal <Traders>",
+    pair = dict(
         totals={"orders": 1250, "order_total": Decimal("1234567.5"), "vouchers": 1248,
                 "voucher_amount": Decimal("1230000.25"), "shipments": 1190, "delivery_notes": 1187, "matched": 1233},
-        match_rate=Decimal(1233) / Decimal(1250),
-        per_day={date(2026, 3, d): 0 for d in range(1, 32)} | dict(Counter(r["day"] for r in rows)),
-        per_category=dict(Counter(r["category"] for r in rows)),
+        match_rate=Decimal(1233) / Decimal(1250), per_category=dict(Counter(r["category"] for r in rows)),
         stock_drift=[StockDrift("SKU-A", "Widget A", Decimal("10"), Decimal("7")),
                      StockDrift("SKU-<B>", "Widget & B", Decimal("3"), Decimal("5.5")),
-                     StockDrift("SKU-C", None, None, Decimal("2"))],
+                     StockDrift("SKU-C", None, None, Decimal("2"))])
+    pair |= {k: overrides.pop(k) for k in PAIR_KEYS if k in overrides}
+    values = dict(
+        month="2026-03", generated_at=GENERATED, company="Mehta & Lal <Traders>", pairs=[PairReport.of(PACK, **pair)],
+        per_day={date(2026, 3, d): 0 for d in range(1, 32)} | dict(Counter(r["day"] for r in rows)),
         exceptions=frame, days_reconciled=31)
     return ReportData(**(values | overrides))
 
@@ -110,13 +118,14 @@ def test_the_page_shows_both_sides_the_match_rate_and_the_month(tmp_path):
 def test_every_category_has_its_bar_and_its_row(tmp_path):
     page = write_report(report_data(), tmp_path).html.read_text(encoding="utf-8")
     rows = table_rows(page)
-    assert sorted(r[1] for r in rows) == sorted(CATEGORIES)
+    assert sorted(r[2] for r in rows) == sorted(CATEGORIES)
     for name, (owner, _) in CATEGORIES.items():
         assert f'class="lbl end">{name}</text>' in page  # the per-category chart
-        assert [r[2] for r in rows if r[1] == name] == [owner]
-    assert rows[0][:6] == ["2026-03-01", "order_without_voucher", "finance", "SO-1000", "shipstation 50000", "tally"]
-    assert rows[0][6:9] == ["1,234.50", "1,200.25", "-34.25"] and rows[0][10] == "no"
-    assert rows[3][10] == "yes: credit note raised by hand"
+        assert [r[3] for r in rows if r[2] == name] == [owner]
+    assert rows[0][:7] == ["2026-03-01", LABEL, "order_without_voucher", "finance", "SO-1000", "shipstation 50000",
+                           "tally"]
+    assert rows[0][7:10] == ["1,234.50", "1,200.25", "-34.25"] and rows[0][11] == "no"
+    assert rows[3][11] == "yes: credit note raised by hand"
 
 
 def test_every_value_is_escaped_and_devanagari_survives(tmp_path):
@@ -124,7 +133,7 @@ def test_every_value_is_escaped_and_devanagari_survives(tmp_path):
     assert html.escape(NASTY_CUSTOMER, quote=True) in page
     assert "<Pvt>" not in page and "<Traders>" not in page and "SKU-<B>" not in page and "Widget & B" not in page
     assert "शर्मा एंड संस" in page
-    assert NASTY_CUSTOMER in table_rows(page)[0][9]  # the parsed cell reads exactly as the name
+    assert NASTY_CUSTOMER in table_rows(page)[0][10]  # the parsed cell reads exactly as the name
 
 
 def test_the_page_is_self_contained(tmp_path):
@@ -176,27 +185,28 @@ def test_xlsx_has_a_frozen_filtered_header_numeric_amounts_and_totals(tmp_path):
     book = openpyxl.load_workbook(files.xlsx)
     assert book.sheetnames == ["Exceptions", "Totals"]
     sheet = book["Exceptions"]
-    assert [c.value for c in sheet[1]][:14] == list(EXCEPTION_COLUMNS[:14]) and sheet["A1"].font.b
-    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:O41" and sheet.max_row == 41
-    day, amount, explained, seen = sheet["A2"], sheet["I2"], sheet["M2"], sheet["O2"]
+    assert [c.value for c in sheet[1]][:15] == list(EXCEPTION_COLUMNS[:15]) and sheet["A1"].font.b
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:P41" and sheet.max_row == 41
+    assert sheet["B2"].value == PAIR
+    day, amount, explained, seen = sheet["A2"], sheet["J2"], sheet["N2"], sheet["P2"]
     assert day.value == datetime(2026, 3, 1) and day.number_format == "yyyy-mm-dd"
     assert amount.value == 1234.5 and amount.data_type == "n" and amount.number_format == "#,##0.00"
-    assert sheet["K2"].value == -34.25 and explained.value is False
-    assert {(m.value, n.value is not None) for m, n in sheet.iter_rows(min_row=2, min_col=13, max_col=14)} == {
+    assert sheet["L2"].value == -34.25 and explained.value is False
+    assert {(m.value, n.value is not None) for m, n in sheet.iter_rows(min_row=2, min_col=14, max_col=15)} == {
         (False, False), (True, True)}
-    assert seen.value == datetime(2026, 3, 1, 23, 0) and sheet["L2"].value.endswith("is not the order's customer")
+    assert seen.value == datetime(2026, 3, 1, 23, 0) and sheet["M2"].value.endswith("is not the order's customer")
     totals = {row[0]: row[1:] for row in book["Totals"].iter_rows(values_only=True) if row and row[0]}
     assert totals["Order amount"] == (1234567.5, 1230000.25, -4567.25)
     assert totals["Orders / order vouchers"] == (1250, 1248, -2)
     assert totals["Match rate"][0] == pytest.approx(0.9864) and totals["Exceptions"][0] == 40
-    assert totals["over_shipment"][:2] == ("operations", 2)
+    assert totals["over_shipment"] == ("operations", 2, PAIR) and totals[LABEL] == (PAIR, None, None)
 
 
 def test_control_characters_in_a_reason_do_not_break_the_workbook(tmp_path):
     rows = exception_rows(2)
     rows[1]["reason"] = "Tally said: \x0bvoucher\x00 locked"
     files = write_report(report_data(rows), tmp_path)
-    assert openpyxl.load_workbook(files.xlsx)["Exceptions"]["L3"].value == "Tally said: voucher locked"
+    assert openpyxl.load_workbook(files.xlsx)["Exceptions"]["M3"].value == "Tally said: voucher locked"
 
 
 def test_the_same_data_gives_the_same_bytes_whatever_the_row_order(tmp_path):
@@ -213,14 +223,14 @@ def test_rows_read_from_duckdb_render_like_hand_built_ones(tmp_path):
     for statement in ddl():
         conn.execute(statement)
     assert [r[0] for r in conn.execute("DESCRIBE recon_exceptions").fetchall()] == list(EXCEPTION_COLUMNS)
-    conn.executemany("INSERT INTO recon_exceptions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    conn.executemany(f"INSERT INTO recon_exceptions VALUES ({', '.join('?' * len(EXCEPTION_COLUMNS))})",
                      [[r[c] for c in EXCEPTION_COLUMNS] for r in exception_rows(5)])
     for frame in (conn.execute("SELECT * FROM recon_exceptions").df(),
                   pd.DataFrame(conn.execute("SELECT * FROM recon_exceptions").fetchall(), columns=EXCEPTION_COLUMNS)):
         files = write_report(report_data(exception_rows(5), exceptions=frame), tmp_path)
         line = files.csv.read_text(encoding="utf-8-sig").splitlines()[1]
-        assert line.startswith("2026-03-01,order_without_voucher,finance,SO-1000,shipstation,50000,tally,,1234.50,"
-                               "1200.25,-34.25,")
+        assert line.startswith("2026-03-01,shipstation_tally,order_without_voucher,finance,SO-1000,shipstation,"
+                               "50000,tally,,1234.50,1200.25,-34.25,")
         assert table_rows(files.html.read_text(encoding="utf-8"))[0][0] == "2026-03-01"
 
 
@@ -255,12 +265,16 @@ def _fill_staging(path, days: range) -> list[dict]:
     with StagingStore(path).connect() as conn:
         for statement in ddl():
             conn.execute(statement)
-        conn.executemany("INSERT INTO recon_day_totals VALUES (?, 50, 25000.25, 49, 24000.25, 45, 44, 48, 1, 1, ?)",
-                         [(date(2026, 3, d), datetime(2026, 4, 1)) for d in days])
-        conn.executemany(f"INSERT INTO recon_exceptions VALUES ({', '.join('?' * len(EXCEPTION_COLUMNS))})",
+        measures = {"orders": 50, "order_total": "25000.25", "vouchers": 49, "voucher_amount": "24000.25",
+                    "shipments": 45, "delivery_notes": 44, "matched": 48, "exceptions": 1, "unexplained": 1}
+        at = datetime(2026, 4, 1)
+        conn.executemany("INSERT INTO recon_pair_totals VALUES (?, ?, ?, ?, ?)",
+                         [(date(2026, 3, d), PAIR, k, v, at) for d in days for k, v in measures.items()]
+                         + [(drift["day"], PAIR, "stock_checked", 1, at)])
+        conn.execute("INSERT INTO recon_pairs VALUES (?, ?, now())", [PAIR, json.dumps(PACK.describe())])
+        named = ", ".join(f"? AS {c}" for c in EXCEPTION_COLUMNS)
+        conn.executemany(f"INSERT INTO recon_exceptions BY NAME SELECT {named}",
                          [[r[c] for c in EXCEPTION_COLUMNS] for r in rows])
-        conn.execute("INSERT INTO recon_tally_stock VALUES (?, 'Red Mug', 7, now())", [drift["day"]])
-        conn.execute("INSERT INTO recon_ss_inventory VALUES (?, 'SKU-RED', 10, now())", [drift["day"]])
     return rows
 
 

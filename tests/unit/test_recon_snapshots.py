@@ -10,16 +10,12 @@ import dagster as dg
 import pytest
 
 from connectors.tally.models import InventoryEntry, LedgerEntry, StockItemRecord, VoucherRecord
-from pipelines.reconciliation import snapshots as snap
-from pipelines.reconciliation.snapshot_assets import (
-    SNAPSHOT_KEYS,
-    build_snapshot_assets,
-    daily_partitions,
-    days,
-    stale_note,
-)
+from pipelines.reconciliation.snapshot_assets import daily_partitions
 from pipelines.reconciliation.store import ReconStore
 from pipelines.shipstation_tally.mapping import SkuResolver
+from pipelines.shipstation_tally.recon import snapshots as snap
+from pipelines.shipstation_tally.recon.assets import SNAPSHOT_KEYS, build_snapshot_assets, days, stale_note
+from pipelines.shipstation_tally.recon.tables import SNAPSHOTS
 from pipelines.shipstation_tally.settings import ShipStationTallySettings
 
 IST = "Asia/Kolkata"
@@ -248,7 +244,7 @@ def test_stock_inventory_and_sku_items():
 # --- the store -------------------------------------------------------------------------------------
 @pytest.fixture
 def store(tmp_path) -> ReconStore:
-    return ReconStore.at(tmp_path / "staging.duckdb")
+    return ReconStore.at(tmp_path / "staging.duckdb", SNAPSHOTS)
 
 
 def order_frames(day: date, *order_ids: int) -> dict:
@@ -328,7 +324,7 @@ def test_inventory_read_long_after_the_day_is_flagged():
 def test_shipstation_counts_stand_only_for_the_day_they_were_read_or_the_day_before():
     from datetime import UTC, date, datetime
 
-    from pipelines.reconciliation.snapshot_assets import counted_as_of, stale_note
+    from pipelines.shipstation_tally.recon.assets import counted_as_of, stale_note
 
     day = date(2026, 3, 10)
     nightly = datetime(2026, 3, 10, 20, 30, tzinfo=UTC)  # 02:00 IST on the 11th
@@ -343,8 +339,8 @@ def test_shipstation_counts_stand_only_for_the_day_they_were_read_or_the_day_bef
 def test_a_range_of_days_is_read_a_week_per_scan_and_each_record_goes_to_its_day():
     from datetime import date, timedelta
 
-    from pipelines.reconciliation import snapshots as snap
     from pipelines.reconciliation.snapshot_assets import weeks
+    from pipelines.shipstation_tally.recon import snapshots as snap
 
     march = [date(2026, 3, 1) + timedelta(days=n) for n in range(31)]
     assert [len(w) for w in weeks(march)] == [7, 7, 7, 7, 3]

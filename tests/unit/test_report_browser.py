@@ -26,7 +26,7 @@ function seen(el){if(!el)return false;var r=el.getBoundingClientRect();
 var totals=document.getElementById('totals'),table=document.getElementById('exception-table'),
   rows=Array.prototype.slice.call(table.querySelectorAll('tbody tr')),
   out={totals_visible:seen(totals),totals_top:totals.getBoundingClientRect().top,viewport:window.innerHeight,
-  totals_text:totals.innerText,rate:document.getElementById('match-rate').innerText,table_visible:seen(table),
+  totals_text:totals.innerText,rate:document.querySelector('.match-rate').innerText,table_visible:seen(table),
   rows_visible:rows.filter(seen).length,first_row:rows[0].innerText,
   charts:Array.prototype.filter.call(document.querySelectorAll('svg.chart'),seen).length,
   filter_visible:seen(document.getElementById('filter'))};

@@ -12,13 +12,9 @@ records the cause, or for a variance line.
 
 from __future__ import annotations
 
-from pipelines.reconciliation.scope import ORDERS_FLOW, SHIPMENTS_FLOW
+from pipelines.shipstation_tally.recon.scope import ORDERS_FLOW, SHIPMENTS_FLOW
 
 OVER_SHIPMENT = "over-shipment"  # pipelines/shipstation_tally/shipments.py marks the held-back note's error so
-
-EXCEPTIONS_TABLE = """CREATE OR REPLACE TEMP TABLE _r_exc (category VARCHAR, order_number VARCHAR,
-    source_system VARCHAR, source_id VARCHAR, target_system VARCHAR, target_id VARCHAR, source_amount DECIMAL(18, 4),
-    target_amount DECIMAL(18, 4), difference DECIMAL(18, 4), reason VARCHAR, explained BOOLEAN, explanation VARCHAR)"""
 
 _INSERT = "INSERT INTO _r_exc BY NAME "
 _ORDER = "'shipstation' AS source_system, order_id::VARCHAR AS source_id, 'tally' AS target_system"
@@ -149,7 +145,7 @@ LABEL_RULES: list[str] = [
 
     # Placed on the day of the latest live label shipping the line, so a month counts each order line once.
     _INSERT + f"""WITH flagged AS (
-        SELECT group_key, min(last_error) AS why FROM recon_ledger
+        SELECT group_key, min(last_error) AS why FROM _r_ledger
         WHERE flow = '{SHIPMENTS_FLOW}' AND state = 'failed' AND contains(last_error, '{OVER_SHIPMENT}')
         GROUP BY group_key)
     SELECT 'over_shipment' AS category, o.order_number, 'shipstation' AS source_system,
@@ -239,8 +235,8 @@ _RECORD = f"""CASE flow
 
 
 def _placed(state: str, when: str) -> str:
-    """`recon_ledger` rows in `state`, with `record_day`: their source record's snapshot day, else `when`'s."""
-    return f"""WITH held AS (SELECT * FROM recon_ledger WHERE state = '{state}'),
+    """`_r_ledger` rows in `state`, with `record_day`: their source record's snapshot day, else `when`'s."""
+    return f"""WITH held AS (SELECT * FROM _r_ledger WHERE state = '{state}'),
     order_days AS (SELECT order_id::VARCHAR AS source_id, arg_max(day, fetched_at) AS record_day FROM recon_ss_orders
         WHERE order_id::VARCHAR IN (SELECT source_id FROM held WHERE flow = '{ORDERS_FLOW}') GROUP BY order_id),
     label_days AS (SELECT shipment_id::VARCHAR AS source_id, arg_max(day, fetched_at) AS record_day

@@ -7,7 +7,8 @@ those orders, and every voucher carrying the key of one of them, whatever day it
 table is built with a semi-join on the snapshot tables, so its size follows the day, not the month.
 Vouchers are identified by MasterId; a voucher's lines are those of its newest snapshot.
 
-Temporary tables and macros, all prefixed `_r_`, live only in the calling connection.
+Temporary tables and macros, all prefixed `_r_`, live only in the calling connection; the engine's macros
+(`_r_money`, `_r_qty`, `_r_name`, `_r_age`) and `_r_ledger` (the ledger entries of this pair's flows) are there.
 """
 
 from __future__ import annotations
@@ -15,31 +16,16 @@ from __future__ import annotations
 ORDERS_FLOW = "shipstation_tally.orders"  # pipelines/shipstation_tally/posting.py FLOW
 SHIPMENTS_FLOW = "shipstation_tally.shipments"  # pipelines/shipstation_tally/shipments.py FLOW
 
-TABLES = ("_r_orders", "_r_order_lines", "_r_ships", "_r_ship_lines", "_r_voucher_ids", "_r_vouchers",
-          "_r_voucher_lines", "_r_sku_items", "_r_match", "_r_labels", "_r_over", "_r_exc", "_r_totals")
-
-
-def macros(currency: str) -> list[str]:
-    """Formatting and ledger helpers the rules share; `currency` is a symbol such as ₹."""
-    symbol = currency.replace("'", "''")
-    return [
-        f"""CREATE OR REPLACE TEMP MACRO _r_money(x) AS CASE WHEN x IS NULL THEN 'an unknown amount'
-            ELSE CASE WHEN x < 0 THEN '-' ELSE '' END || '{symbol}' || format('{{:,.2f}}', abs(x)) END""",
-        "CREATE OR REPLACE TEMP MACRO _r_qty(q) AS format('{:g}', coalesce(q, 0)::DOUBLE)",
-        "CREATE OR REPLACE TEMP MACRO _r_name(s) AS lower(regexp_replace(trim(s), '\\s+', ' ', 'g'))",
-        """CREATE OR REPLACE TEMP MACRO _r_age(seconds) AS CASE
-            WHEN seconds < 3600 THEN (seconds // 60)::BIGINT || ' min'
-            WHEN seconds < 172800 THEN (seconds // 3600)::BIGINT || ' h'
-            ELSE (seconds // 86400)::BIGINT || ' days' END""",
-        # The cause our ledger records for a record that is not in Tally as it should be; NULL = none known.
-        """CREATE OR REPLACE TEMP MACRO _r_why(state, err, stuck) AS CASE
-            WHEN state = 'failed' THEN 'the sync failed: ' || coalesce(err, 'no error recorded')
-            WHEN state = 'waiting' THEN 'the sync is holding it back: ' || coalesce(err, 'waiting for another record')
-            WHEN state = 'skipped' THEN 'the sync skipped it: ' || coalesce(err, 'nothing to send')
-            WHEN state = 'pending' AND stuck
-                THEN 'a sync run died while writing it; the next run looks it up in Tally before sending again'
-            WHEN state = 'pending' THEN 'a sync run is writing it now' END""",
-    ]
+# The cause our ledger records for a record that is not in Tally as it should be; NULL = none known.
+MACROS = [
+    """CREATE OR REPLACE TEMP MACRO _r_why(state, err, stuck) AS CASE
+        WHEN state = 'failed' THEN 'the sync failed: ' || coalesce(err, 'no error recorded')
+        WHEN state = 'waiting' THEN 'the sync is holding it back: ' || coalesce(err, 'waiting for another record')
+        WHEN state = 'skipped' THEN 'the sync skipped it: ' || coalesce(err, 'nothing to send')
+        WHEN state = 'pending' AND stuck
+            THEN 'a sync run died while writing it; the next run looks it up in Tally before sending again'
+        WHEN state = 'pending' THEN 'a sync run is writing it now' END""",
+]
 
 
 SCOPE: list[str] = [
@@ -107,7 +93,7 @@ SCOPE: list[str] = [
     SELECT m.*, v.amount AS voucher_amount, v.party, v.day AS voucher_day,
         l.state, l.target_id AS posted_id, _r_why(l.state, l.last_error, l.stuck) AS why
     FROM m LEFT JOIN _r_vouchers v ON m.active = 1 AND v.master_id = m.master_id
-    LEFT JOIN recon_ledger l ON l.flow = '{ORDERS_FLOW}' AND l.source_id = m.order_id::VARCHAR""",
+    LEFT JOIN _r_ledger l ON l.flow = '{ORDERS_FLOW}' AND l.source_id = m.order_id::VARCHAR""",
 
     # Each label in the working set with its active Delivery Notes and its ledger entry.
     f"""CREATE OR REPLACE TEMP TABLE _r_labels AS
@@ -117,5 +103,5 @@ SCOPE: list[str] = [
             string_agg(v.master_id::VARCHAR, ', ' ORDER BY v.master_id) FILTER (WHERE v.active) AS master_ids
         FROM _r_ships s LEFT JOIN _r_vouchers v ON v.shipment_id = s.shipment_id GROUP BY ALL)
     SELECT s.*, l.state, l.last_error, _r_why(l.state, l.last_error, l.stuck) AS why
-    FROM s LEFT JOIN recon_ledger l ON l.flow = '{SHIPMENTS_FLOW}' AND l.source_id = s.shipment_id::VARCHAR""",
+    FROM s LEFT JOIN _r_ledger l ON l.flow = '{SHIPMENTS_FLOW}' AND l.source_id = s.shipment_id::VARCHAR""",
 ]
