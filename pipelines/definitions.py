@@ -11,6 +11,7 @@ from ml_connector.config import Settings
 from pipelines.reconciliation import assets as reconciliation
 from pipelines.reconciliation.alert_sensors import operations_alerts_sensor, run_failure_alerts
 from pipelines.shipstation_tally import inventory_assets, master_assets, shipment_assets
+from pipelines.shipstation_tally import recon as shipstation_tally_recon
 from pipelines.shipstation_tally.assets import ASSETS
 from pipelines.shipstation_tally.jobs import inventory_job, masters_job, orders_job, shipments_job
 from pipelines.shipstation_tally.queue_sensors import held_records_retry_sensor, shipstation_webhook_sensor
@@ -76,7 +77,9 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
 def reconciliation_definitions(settings: Settings) -> tuple[list, list, list]:
     """Reconciliation assets, jobs and schedules; partitions start on the sync start's day in the books' zone."""
     start = local_date(settings.shipstation_sync_start, settings.tally_timezone)
-    assets = reconciliation.build_reconciliation_assets(start, settings.tally_timezone)
+    packs = [shipstation_tally_recon.rule_pack(order_voucher_type=settings.tally_order_voucher_type,
+                                               note_voucher_type=settings.tally_delivery_note_type)]  # one per pair
+    assets = reconciliation.build_reconciliation_assets(start, settings.tally_timezone, packs)
     daily = dg.define_asset_job(
         "reconciliation", selection=dg.AssetSelection.groups(reconciliation.GROUP) - dg.AssetSelection.assets(
             reconciliation.REPORT),
