@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import httpx
@@ -37,9 +38,19 @@ def ledger_alerts(entries: Iterable) -> list[Alert]:
     for e in entries:
         what = e.detail.get("order_number") or e.detail.get("shipment") or e.source_id
         verb = {"failed": "failed", "waiting": "is waiting", "pending": "is stuck pending"}.get(e.state, e.state)
+        why = e.last_error or (stuck_reason(e) if e.state == "pending" else "no reason recorded")
         alerts.append(Alert("ledger", f"{e.flow}:{e.source_id}:{e.state}:{e.attempts}", "operations",
-                            f"{e.flow} {what} {verb}: {e.last_error or 'no reason recorded'}"))
+                            f"{e.flow} {what} {verb}: {why}"))
     return alerts
+
+
+def stuck_reason(entry) -> str:
+    """Why a `pending` entry is stuck: the run that claimed it is gone, or it was left for the next run."""
+    if not entry.owner:
+        return "left unresolved; the next run looks it up in the target before sending again"
+    run = entry.owner.rpartition(":")[2]
+    since = datetime.fromtimestamp(entry.claimed_at, UTC).strftime("%Y-%m-%d %H:%M UTC") if entry.claimed_at else "?"
+    return f"claimed by run {run} at {since}, which is gone; the next run looks it up before sending again"
 
 
 def exception_alerts(rows: Iterable[dict]) -> list[Alert]:

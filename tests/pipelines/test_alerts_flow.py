@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 
 import dagster as dg
@@ -15,8 +19,11 @@ from starlette.routing import Route
 from ml_connector.config import Settings
 from ml_connector.runner import instance_for, run_job
 from pipelines.definitions import build_definitions, build_resources
+from pipelines.reconciliation import alert_sensors
 from pipelines.reconciliation.alert_sensors import operations_alerts_sensor, run_failure_alerts
+from resources import AlertResource, StateResource
 from sandbox.runner import ServedApp, serve
+from state.ledger import Candidate, SyncLedger, current_owner
 
 
 @pytest.fixture
@@ -63,3 +70,35 @@ def test_a_failed_run_is_alerted(env, chat, monkeypatch):
     run_failure_alerts(context)
     [alert] = received
     assert summary.run_id in alert["text"] and "shipstation_to_tally failed" in alert["text"]
+
+
+def dead_pid() -> int:
+    """The pid of a process that has certainly exited."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_a_pending_record_whose_run_died_before_the_last_tick_is_alerted_once(tmp_path, monkeypatch):
+    sent: list[str] = []
+    monkeypatch.setattr(alert_sensors, "deliver", lambda log, url, text: sent.append(text))
+    resources = {"state": StateResource(home=str(tmp_path)), "alerts": AlertResource(webhook_url="")}
+    ledger = SyncLedger(tmp_path / "ledger.sqlite3")
+    host = socket.gethostname()
+    ledger.claim("shipstation_tally.orders", "tally", [Candidate("41", "ss-order-41", "h", detail={
+        "order_number": "WC-41"})], f"{host}:{dead_pid()}:dead-run")
+    ledger.claim("shipstation_tally.orders", "tally", [Candidate("42", "ss-order-42", "h")], current_owner("live"))
+    two_hours_ago = time.time() - 7200
+    ledger._conn.execute("UPDATE sync_entries SET claimed_at=?, updated_at=? WHERE source_id='41'",
+                         (two_hours_ago, two_hours_ago))
+    cursor = json.dumps({"ledger": time.time() - 60, "exceptions": 0})  # the last tick came after the run died
+    first = operations_alerts_sensor(dg.build_sensor_context(cursor=cursor, resources=resources))
+    [text] = sent
+    assert "1 new exception" in text and "WC-41 is stuck pending" in text and "dead-run" in text
+    assert "ss-order-42" not in text and "42 is stuck" not in text  # a live run's claim is not stuck
+    again = operations_alerts_sensor(dg.build_sensor_context(cursor=first.cursor, resources=resources))
+    assert len(sent) == 1 and "no new exceptions" in again.skip_reason.skip_message
+    ledger.claim("shipstation_tally.orders", "tally", [Candidate("41", "ss-order-41", "h")],
+                 f"{host}:{dead_pid()}:second-dead-run")  # claimed again, and that run died too: a new problem
+    operations_alerts_sensor(dg.build_sensor_context(cursor=again.cursor, resources=resources))
+    assert len(sent) == 2 and "second-dead-run" in sent[1]
