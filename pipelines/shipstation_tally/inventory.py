@@ -28,8 +28,12 @@ class LevelChange:
 @dataclass
 class InventoryPlan:
     changes: list[LevelChange] = field(default_factory=list)
-    unchanged: int = 0
+    matching: dict[str, int] = field(default_factory=dict)  # SKU -> level, already equal to Tally
     unmapped: list[str] = field(default_factory=list)
+
+    @property
+    def unchanged(self) -> int:
+        return len(self.matching)
 
 
 def whole_units(closing: Decimal | None) -> tuple[int, str]:
@@ -53,7 +57,7 @@ def plan_inventory(skus: Iterable[str], resolver: SkuResolver, closing: Mapping[
         target, note = whole_units(closing[ref.name])
         current = on_hand.get(sku)
         if current == target:
-            plan.unchanged += 1
+            plan.matching[sku] = target
         else:
             plan.changes.append(LevelChange(sku, ref.name, current, target, note))
     return plan

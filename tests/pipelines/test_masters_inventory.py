@@ -7,11 +7,13 @@ from decimal import Decimal
 import dagster as dg
 import httpx
 
+from connectors.shipstation.v2 import ShipStationV2Client
 from ml_connector.runner import RunSummary, instance_for, run_job
 from pipelines.definitions import build_definitions, build_resources
 from pipelines.shipstation_tally import posting
+from pipelines.shipstation_tally.inventory_assets import FLOW as INVENTORY_FLOW
 from pipelines.shipstation_tally.queue_sensors import held_records_retry_sensor
-from state.ledger import SyncLedger
+from state.ledger import Candidate, SyncLedger, current_owner
 
 ALIGNMENT = "tally/master_alignment"
 INVENTORY = "shipstation/inventory_levels"
@@ -108,3 +110,59 @@ def test_inventory_push_follows_shipments(env):
     assert {row["sku"] for row in summary.metric(INVENTORY, "changes")} == skus
     closing = tally_closing_by_sku(env)
     assert all(v2_levels(env)[sku] == int(closing[sku]) for sku in skus)
+
+
+def differing_skus(env) -> list[str]:
+    before, closing = v2_levels(env), tally_closing_by_sku(env)
+    active = [p["sku"] for p in env.sandbox.merchant.products if p["active"] and p["sku"] in closing]
+    return [sku for sku in active if before.get(sku) != int(closing[sku])]
+
+
+def test_an_unexpected_error_mid_push_leaves_no_claim_pending(env, monkeypatch):
+    real, calls = ShipStationV2Client.adjust, []
+
+    def adjust(self, *args, **kwargs):
+        calls.append(args[0])
+        if len(calls) == 2:
+            raise RuntimeError("a bug between claim and outcome")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(ShipStationV2Client, "adjust", adjust)
+    assert len(differing_skus(env)) > 2
+    summary = run(env, "tally_inventory_to_shipstation")
+    assert not summary.success and "inventory_levels" in (summary.error or "")
+    ledger = SyncLedger(env.home / "ledger.sqlite3")
+    assert ledger.counts(INVENTORY_FLOW).get("pending", 0) == 0
+    assert ledger.get(INVENTORY_FLOW, calls[0], "shipstation_v2").state == "posted"
+    failed = ledger.entries(INVENTORY_FLOW, "failed")
+    assert calls[1] in {e.source_id for e in failed} and all("RuntimeError" in e.last_error for e in failed)
+    monkeypatch.setattr(ShipStationV2Client, "adjust", real)
+    assert run(env, "tally_inventory_to_shipstation").success  # the next run pushes what was left
+    assert not differing_skus(env)
+
+
+def test_a_sku_claimed_by_a_live_run_is_not_pushed(env):
+    levels, sku = v2_levels(env), differing_skus(env)[0]
+    ledger = SyncLedger(env.home / "ledger.sqlite3")
+    [claim] = ledger.claim(INVENTORY_FLOW, "shipstation_v2", [Candidate(sku, f"inventory:x:{sku}", "x")],
+                           current_owner("another-run"))  # this process is alive: the claim is live
+    assert claim.action == "create"
+    summary = run(env, "tally_inventory_to_shipstation")
+    assert summary.success, summary.error
+    assert summary.metric(INVENTORY, "in_flight_elsewhere") == 1
+    assert sku not in {row["sku"] for row in summary.metric(INVENTORY, "changes")}
+    assert v2_levels(env)[sku] == levels.get(sku) and differing_skus(env) == [sku]
+    assert ledger.get(INVENTORY_FLOW, sku, "shipstation_v2").owner == current_owner("another-run")
+
+
+def test_a_claim_left_pending_by_a_dead_run_is_looked_up_before_pushing(env):
+    ledger = SyncLedger(env.home / "ledger.sqlite3")
+    stale = differing_skus(env)[:2]
+    dead = "ghost-host:999999:dead-run"
+    ledger.claim(INVENTORY_FLOW, "shipstation_v2", [Candidate(s, f"inventory:x:{s}", "x") for s in stale], dead)
+    ledger._conn.execute("UPDATE sync_entries SET claimed_at = claimed_at - 10000 WHERE flow = ?",
+                         (INVENTORY_FLOW,))  # and its lease ran out long ago
+    summary = run(env, "tally_inventory_to_shipstation")
+    assert summary.success, summary.error
+    assert summary.metric(INVENTORY, "resolved_after_crash") == 2 and not differing_skus(env)
+    assert ledger.counts(INVENTORY_FLOW).get("pending", 0) == 0
