@@ -125,7 +125,8 @@ def tally_order_vouchers(context: dg.AssetExecutionContext, tally: TallyResource
     report = poster.report
     return dg.MaterializeResult(
         metadata=checks.report_metadata(report),
-        check_results=checks.order_voucher_checks(report, ledger, store.staged_order_ids(run_id)),
+        check_results=checks.order_voucher_checks(report, ledger, store.staged_order_ids(run_id), checks.ReadBack(
+            tally.client(hook), flow.voucher_config(), store.iter_staged_orders(run_id))),
     )
 
 

@@ -1,29 +1,67 @@
-"""Asset checks and materialisation metadata for the order-voucher hand-off."""
+"""Asset checks and materialisation metadata for the order-voucher hand-off.
+
+The voucher check reads what Tally holds, not what we meant to send: after the run, one export
+bounded by the dates of the run's posted vouchers is matched to the ledger by MasterId (else by the
+narration marker), and each voucher's party amount is compared with its staged order's total and
+summed to zero. A voucher an accountant altered, cancelled or deleted in Tally fails the check.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import dagster as dg
 
+from connectors.tally.client import TallyClient
+from connectors.tally.errors import TallyError
+from connectors.tally.models import VoucherRecord
+from pipelines.shipstation_tally.mapping import OrderVoucherConfig
 from pipelines.shipstation_tally.posting import FLOW, TARGET, PostingReport
+from pipelines.sides.tally.markers import MARKER_RE
 from state.ledger import Entry, SyncLedger, owner_alive
 
 ORDER_VOUCHERS = dg.AssetKey(["tally", "order_vouchers"])
 EVERY_ORDER_ACCOUNTED = "every_order_has_voucher_or_reason"
-VOUCHERS_BALANCE = "vouchers_net_to_zero"
+VOUCHERS_MATCH = "vouchers_match_their_orders"
 NO_UNMAPPED_SKU = "no_unmapped_sku"
 
 ORDER_VOUCHER_CHECKS = [
     dg.AssetCheckSpec(EVERY_ORDER_ACCOUNTED, asset=ORDER_VOUCHERS,
                       description="Every staged order has a voucher in Tally or a recorded reason why not."),
-    dg.AssetCheckSpec(VOUCHERS_BALANCE, asset=ORDER_VOUCHERS,
-                      description="Every voucher nets to zero and equals its order total."),
+    dg.AssetCheckSpec(VOUCHERS_MATCH, asset=ORDER_VOUCHERS,
+                      description="Every posted voucher, read back from Tally after the run, is there, is not "
+                                  "cancelled, nets to zero, and its party amount equals its order's total."),
     dg.AssetCheckSpec(NO_UNMAPPED_SKU, asset=ORDER_VOUCHERS,
                       description="No order was held back by a SKU with no Tally stock item."),
 ]
 
 MAX_ROWS = 200
+MISMATCH_COLUMNS = ["order_number", "order_id", "master_id", "expected", "found", "problem"]
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class PostedOrder:
+    """A staged order whose voucher the ledger says is live in Tally."""
+
+    order_id: str
+    order_number: str
+    master_id: str
+    key: str
+    day: date | None
+    total: Decimal | None
+
+
+@dataclass(frozen=True)
+class ReadBack:
+    """What the voucher check needs to read the run's vouchers back from Tally."""
+
+    tally: TallyClient
+    cfg: OrderVoucherConfig
+    staged: Iterable[Sequence[dict]]  # chunks of the run's staged raw orders
 
 
 def failure_table(failures: Sequence[dict[str, str]], columns: list[str]) -> dg.MetadataValue:
@@ -43,22 +81,125 @@ def report_metadata(report: PostingReport) -> dict[str, object]:
     }
 
 
-def order_voucher_checks(report: PostingReport, ledger: SyncLedger,
-                         staged_ids: Sequence[int]) -> list[dg.AssetCheckResult]:
-    """Evaluate the three hand-off checks from the ledger and the run's report."""
+def order_voucher_checks(report: PostingReport, ledger: SyncLedger, staged_ids: Sequence[int],
+                         readback: ReadBack) -> list[dg.AssetCheckResult]:
+    """Evaluate the three hand-off checks from the ledger, the run's report and Tally itself."""
     unaccounted = unaccounted_orders(ledger, staged_ids)
     unmapped = [f for f in report.failures if "has no stock item" in f["error"]]
     return [
         dg.AssetCheckResult(check_name=EVERY_ORDER_ACCOUNTED, passed=not unaccounted,
                             metadata={"staged": len(staged_ids), "unaccounted": len(unaccounted),
                                       "examples": ", ".join(unaccounted[:20])}),
-        dg.AssetCheckResult(check_name=VOUCHERS_BALANCE, passed=report.unbalanced == 0,
-                            metadata={"unbalanced": report.unbalanced}),
+        voucher_match_result(ledger, readback),
         dg.AssetCheckResult(check_name=NO_UNMAPPED_SKU, passed=not unmapped,
                             severity=dg.AssetCheckSeverity.WARN,
                             metadata={"orders_held_by_sku": len(unmapped),
                                       "failures": failure_table(unmapped, ["order_number", "error"])}),
     ]
+
+
+def voucher_match_result(ledger: SyncLedger, readback: ReadBack) -> dg.AssetCheckResult:
+    """Read the run's posted vouchers back from Tally and compare each with its order."""
+    posted = posted_orders(ledger, staged_totals(readback.staged))
+    try:
+        found = read_back(readback.tally, readback.cfg.voucher_type, posted)
+    except TallyError as exc:  # the posting is done and recorded: say the check could not run, not crash it
+        return dg.AssetCheckResult(check_name=VOUCHERS_MATCH, passed=False,
+                                   metadata={"posted": len(posted), "read_back_error": str(exc)})
+    mismatches = voucher_mismatches(posted, found, inward=readback.cfg.is_inward)
+    return dg.AssetCheckResult(check_name=VOUCHERS_MATCH, passed=not mismatches, metadata={
+        "posted": len(posted), "read_back": len(found), "mismatched": len(mismatches),
+        "mismatches": failure_table(mismatches, MISMATCH_COLUMNS)})
+
+
+def staged_totals(chunks: Iterable[Sequence[dict]]) -> dict[str, tuple[str, Decimal | None]]:
+    """orderId -> (orderNumber, orderTotal) of the staged raw orders."""
+    totals: dict[str, tuple[str, Decimal | None]] = {}
+    for chunk in chunks:
+        for raw in chunk:
+            totals[str(raw.get("orderId", ""))] = (str(raw.get("orderNumber", "")), _money(raw.get("orderTotal")))
+    return totals
+
+
+def _money(value: object) -> Decimal | None:
+    try:
+        return None if value is None else Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        return None
+
+
+def posted_orders(ledger: SyncLedger, staged: Mapping[str, tuple[str, Decimal | None]]) -> list[PostedOrder]:
+    """Staged orders whose ledger entry says their voucher is live in Tally (posted, not cancelled)."""
+    out = []
+    for sid, entry in ledger.outcomes(FLOW, TARGET, list(staged)).items():
+        if entry.state != "posted" or entry.cancelled or not entry.target_id:
+            continue
+        number, total = staged[sid]
+        day = entry.detail.get("date")
+        out.append(PostedOrder(sid, number, entry.target_id, entry.external_key,
+                               date.fromisoformat(str(day)) if day else None, total))
+    return out
+
+
+def read_back(tally: TallyClient, voucher_type: str, posted: Sequence[PostedOrder]) -> dict[str, VoucherRecord]:
+    """One export spanning the posted vouchers' dates; each found by MasterId, else by its marker."""
+    if not posted:
+        return {}
+    days = [p.day for p in posted if p.day is not None]
+    records = tally.list_vouchers(voucher_type, min(days, default=None), max(days, default=None))
+    by_mid = {str(r.master_id): r for r in records if r.master_id is not None}
+    by_key: dict[str, VoucherRecord] = {}
+    for record in records:
+        for key in MARKER_RE.findall(record.narration or ""):
+            by_key.setdefault(key, record)
+    return {p.order_id: rec for p in posted if (rec := by_mid.get(p.master_id) or by_key.get(p.key)) is not None}
+
+
+def voucher_mismatches(posted: Sequence[PostedOrder], found: Mapping[str, VoucherRecord], *,
+                       inward: bool) -> list[dict[str, str]]:
+    """One row per posted order whose voucher in Tally is missing, cancelled, unbalanced or off its total."""
+    rows = []
+    for order in posted:
+        problem, seen = _problem(order, found.get(order.order_id), inward)
+        if problem:
+            rows.append({"order_number": order.order_number, "order_id": order.order_id,
+                         "master_id": order.master_id, "expected": str(order.total), "found": seen,
+                         "problem": problem})
+    return rows
+
+
+def _problem(order: PostedOrder, record: VoucherRecord | None, inward: bool) -> tuple[str, str]:
+    if record is None:
+        return "not in Tally (deleted, or its date moved out of the run's range)", ""
+    if record.is_cancelled:
+        return "cancelled in Tally", ""
+    party = party_total(record, inward)
+    seen = "" if party is None else str(party)
+    balance = voucher_balance(record)
+    if balance != 0:
+        return f"does not net to zero ({balance})", seen
+    if party is None:
+        return "has no party ledger line", seen
+    if order.total is not None and party != order.total:
+        return "party amount differs from the order total", seen
+    if str(record.master_id) != order.master_id:
+        return f"found by its marker under MasterId {record.master_id}, not the ledger's", seen
+    return "", seen
+
+
+def party_total(record: VoucherRecord, inward: bool) -> Decimal | None:
+    """The order total a voucher carries: its party line, debited (outward) or credited (inward)."""
+    lines = [e for e in record.ledger_entries if e.is_party]
+    lines = lines or [e for e in record.ledger_entries if e.ledger_name == record.party_ledger]
+    if not lines:
+        return None
+    amount = sum((e.amount for e in lines), Decimal(0))
+    return amount if inward else -amount
+
+
+def voucher_balance(record: VoucherRecord) -> Decimal:
+    ledgers = sum((e.amount for e in record.ledger_entries), Decimal(0))
+    return ledgers + sum((e.amount for e in record.inventory_entries), Decimal(0))
 
 
 def unaccounted_orders(ledger: SyncLedger, staged_ids: Sequence[int]) -> list[str]:

@@ -5,6 +5,10 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import dagster as dg
+import httpx
+
+from ml_connector.runner import instance_for
 from pipelines.shipstation_tally.posting import FLOW, TARGET
 from state.ledger import SyncLedger
 from tests.pipelines.conftest import expected_orders
@@ -27,7 +31,7 @@ def test_every_order_becomes_exactly_one_correct_voucher(env):
         assert -party_amount(vouchers[key]) == Decimal(str(order["orderTotal"])), order["orderNumber"]
         assert vouchers[key]["reference"] == order["orderNumber"]
     assert summary.metric("tally/order_vouchers", "created") == len(expected)
-    assert summary.checks["every_order_has_voucher_or_reason"] and summary.checks["vouchers_net_to_zero"]
+    assert summary.checks["every_order_has_voucher_or_reason"] and summary.checks["vouchers_match_their_orders"]
 
 
 def test_unknown_sku_fails_alone_and_names_the_sku(env):
@@ -105,6 +109,38 @@ def test_a_merchant_who_books_orders_as_purchase_orders(env):
     vouchers = [v for v in env.sandbox.vouchers() if v["type"] == "Purchase Order"]
     assert len(vouchers) == len(expected_orders(env.sandbox))
     assert not [v for v in env.sandbox.vouchers() if v["type"] == "Sales Order"]
+    assert summary.checks["vouchers_match_their_orders"]  # read back with the inward sign
     orders = {o["orderNumber"]: o for o in env.sandbox.merchant.orders}
     for voucher in vouchers:  # inward: the party is credited with the order total
         assert party_amount(voucher) == Decimal(str(orders[voucher["reference"]]["orderTotal"]))
+
+
+def check_rows(env, run_id: str, check_name: str) -> list[dict]:
+    """The rows of a check's `mismatches` table in one run."""
+    for record in instance_for(env.home).all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+        evaluation = record.dagster_event.event_specific_data
+        if evaluation.check_name == check_name:
+            table = evaluation.metadata["mismatches"].value
+            return [dict(row.data) for row in table.records]
+    raise AssertionError(f"no evaluation of {check_name}")
+
+
+def test_a_voucher_altered_by_hand_in_tally_fails_the_voucher_check(env):
+    assert env.run().success
+    voucher = next(v for v in env.order_vouchers() if v["inventory_entries"][0]["rate"])
+    line = voucher["inventory_entries"][0]
+    party = next(ln for ln in voucher["ledger_entries"] if ln["is_party"])
+    rate = Decimal(line["rate"])
+    edit = {"item_quantities": {line["item"]: str(Decimal(line["actual_qty"]) + 1)},
+            "ledger_amounts": {party["ledger"]: str(Decimal(party["amount"]) - rate)}}  # an accountant adds one
+    answer = httpx.post(f"{env.sandbox.tally.base_url}/__sandbox/vouchers/{voucher['master_id']}/edit",
+                        json=edit, timeout=30)
+    assert answer.status_code == 200, answer.text
+    summary = env.run()
+    assert summary.success and summary.metric("tally/order_vouchers", "altered") == 0  # we did not touch it
+    assert summary.checks["vouchers_match_their_orders"] is False
+    [row] = check_rows(env, summary.run_id, "vouchers_match_their_orders")
+    expected = -Decimal(party["amount"])
+    assert row["order_number"] == voucher["reference"] and row["master_id"] == str(voucher["master_id"])
+    assert Decimal(row["expected"]) == expected and Decimal(row["found"]) == expected + rate
+    assert "differs from the order total" in row["problem"]
