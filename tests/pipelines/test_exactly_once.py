@@ -12,6 +12,8 @@ import time
 import dagster as dg
 import httpx
 
+from ml_connector.runner import instance_for, run_job
+from pipelines.definitions import build_definitions
 from pipelines.shipstation_tally.posting import FLOW
 from pipelines.shipstation_tally.sensors import shipstation_orders_sensor
 from pipelines.shipstation_tally.settings import ShipStationTallySettings
@@ -117,14 +119,18 @@ def test_sensor_requests_one_run_per_new_window(env):
     window = request.run_config["ops"]["shipstation__orders"]["config"]
     assert window["modify_date_start"] == settings.shipstation_sync_start.isoformat()
     idle = shipstation_orders_sensor(dg.build_sensor_context(cursor=first.cursor, resources=resources))
-    assert isinstance(idle, dg.SkipReason)
+    assert not idle.run_requests and idle.skip_reason  # the window asked for first is still outstanding
     env.sandbox.advance()
-    second = shipstation_orders_sensor(dg.build_sensor_context(cursor=first.cursor, resources=resources))
+    instance = instance_for(env.home)  # the next window opens once the first one's run succeeded
+    tags = {"dagster/run_key": request.run_key}
+    assert run_job(build_definitions(settings), JOB, instance, request.run_config, tags).success
+    second = shipstation_orders_sensor(dg.build_sensor_context(cursor=first.cursor, resources=resources,
+                                                               instance=instance))
     [next_request] = second.run_requests
     assert next_request.run_key != request.run_key
     start = next_request.run_config["ops"]["shipstation__orders"]["config"]["modify_date_start"]
-    assert start < cursor["modify_date"]  # the window overlaps what was already seen
-    assert json.loads(second.cursor)["modify_date"] > cursor["modify_date"]
+    confirmed = json.loads(second.cursor)["streams"]["modify"]["confirmed"]
+    assert start < confirmed == window["modify_date_end"]  # the window overlaps what was already read
 
 
 def test_dagster_definitions_validate(env):
