@@ -36,8 +36,8 @@ class ReconStore:
                 conn.execute(statement)
             for name, columns in (snapshots or {}).items():
                 conn.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
-            rows = conn.execute("SELECT table_name, column_name, data_type FROM duckdb_columns()"
-                                " WHERE database_name = current_database() AND starts_with(table_name, 'recon_')").fetchall()
+            rows = conn.execute("SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE"
+                                " database_name = current_database() AND starts_with(table_name, 'recon_')").fetchall()
         found: dict[str, dict[str, str]] = {}
         for table, column, kind in rows:
             found.setdefault(table, {})[column] = kind

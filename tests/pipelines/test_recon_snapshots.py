@@ -10,15 +10,18 @@ from decimal import Decimal
 import dagster as dg
 import httpx
 
-from connectors.common.timezones import local_date, parse_pacific
+from connectors.common.timezones import local_date
+from connectors.shipstation.timezones import parse_pacific
 from ml_connector.config import Settings
 from ml_connector.runner import instance_for, run_job
 from pipelines.definitions import build_definitions, build_resources
-from pipelines.reconciliation.snapshot_assets import GROUP, build_snapshot_assets
+from pipelines.reconciliation.snapshot_assets import GROUP
 from pipelines.reconciliation.store import ReconStore
 from pipelines.shipstation_tally.jobs import SHIPMENTS_JOB
 from pipelines.shipstation_tally.posting import FLOW
-from pipelines.shipstation_tally.vouchers import MARKER_RE
+from pipelines.shipstation_tally.recon.assets import build_snapshot_assets
+from pipelines.shipstation_tally.recon.tables import SNAPSHOTS
+from pipelines.sides.tally.markers import MARKER_RE
 from state.ledger import SyncLedger
 
 JOB = "recon_snapshots"
@@ -49,7 +52,7 @@ def metadata(result: dg.ExecuteInProcessResult) -> dict[str, dict]:
 
 
 def store(env) -> ReconStore:
-    return ReconStore.at(env.home / "staging.duckdb")
+    return ReconStore.at(env.home / "staging.duckdb", SNAPSHOTS)
 
 
 def truth(env) -> dict[str, Counter[date]]:
