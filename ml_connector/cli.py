@@ -12,7 +12,6 @@ from ml_connector.credentials_cmd import add_parser as add_credentials_parser
 from ml_connector.webhooks.commands import add_parser as add_webhooks_parser
 
 
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)

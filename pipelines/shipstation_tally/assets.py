@@ -1,20 +1,18 @@
 """ShipStation -> TallyPrime assets: stage orders, snapshot masters, create ledgers, post vouchers."""
 
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import dagster as dg
 
-from connectors.common.errors import NotFound, RecordError
-from connectors.shipstation.client import ShipStationClient
-from connectors.shipstation.paginate import modify_date_of
 from pipelines.shipstation_tally import checks
 from pipelines.shipstation_tally.customers import CustomerLedgerCreator
 from pipelines.shipstation_tally.mapping import SkuResolver
-from pipelines.shipstation_tally.posting import FLOW, TARGET, OrderVoucherPoster, parse_staged
+from pipelines.shipstation_tally.posting import FLOW, TARGET, OrderVoucherPoster
 from pipelines.shipstation_tally.settings import ShipStationTallySettings
 from pipelines.shipstation_tally.window import parse_instant, resolve_window
+from pipelines.sides.shipstation import reading
+from pipelines.sides.tally.target import TallyTarget
 from resources import ShipStationResource, StateResource, TallyResource
 from state.audit_hook import AuditHook
 
@@ -44,15 +42,9 @@ def shipstation_orders(context: dg.AssetExecutionContext, config: SyncWindowConf
     window = resolve_window(config.modify_date_start, config.modify_date_end, parse_instant(flow.sync_start), now)
     store, seq, gone = state.staging(), 0, []
     with shipstation.client() as client:
-        if config.resource_urls:
-            pages = (page for url in config.resource_urls for kind, page in client.iter_resource_pages(url)
-                     if kind == "orders")
-        elif config.order_ids:
-            pages = by_id_pages(client, config.order_ids, gone)
-        else:
-            pages = client.iter_order_pages_raw(window.start, window.end)
-        for page in pages:
-            seq = store.stage_orders(context.run_id, seq, now, page, [safe_modify_date(r) for r in page])
+        for page in reading.order_pages(client, start=window.start, end=window.end, order_ids=config.order_ids,
+                                        resource_urls=config.resource_urls, gone=gone):
+            seq = store.stage_orders(context.run_id, seq, now, page, [reading.modify_date(r) for r in page])
     if gone:
         state.ledger().record_skipped(FLOW, TARGET, [(str(i), "no longer in ShipStation (deleted or merged)")
                                                      for i in gone])
@@ -60,19 +52,6 @@ def shipstation_orders(context: dg.AssetExecutionContext, config: SyncWindowConf
              else {"from_webhooks": len(config.resource_urls)} if config.resource_urls
              else {"window_start": window.start.isoformat(), "window_end": window.end.isoformat()})
     return dg.MaterializeResult(metadata={"orders_read": seq, "staged_run_id": context.run_id, **scope})
-
-
-def by_id_pages(client: ShipStationClient, order_ids: list[int], gone: list[int],
-                size: int = 100) -> Iterator[list[dict]]:
-    """Named orders, fetched fresh one by one (replay), in pages; ids ShipStation no longer has go to `gone`."""
-    for start in range(0, len(order_ids), size):
-        page = []
-        for order_id in order_ids[start:start + size]:
-            try:
-                page.append(client.get_order_raw(order_id))
-            except NotFound:  # merged-away or deleted orders 404 (ShipStation reference §6.7)
-                gone.append(order_id)
-        yield page
 
 
 @dg.multi_asset(specs=[dg.AssetSpec(LEDGERS, group_name=GROUP, kinds={"tally", "duckdb"}),
@@ -99,7 +78,7 @@ def tally_customer_ledgers(context: dg.AssetExecutionContext, tally: TallyResour
     creator = CustomerLedgerCreator(tally.client(hook), ledger, flow.customer_group, known, context.run_id,
                                     audit=hook)
     for chunk in store.iter_staged_orders(staged_run(context)):
-        creator.ensure(order for order, _ in parse_staged(chunk) if order is not None)
+        creator.ensure(order for order, _ in reading.parse_orders(chunk) if order is not None)
     store.add_tally_ledgers(datetime.now(UTC), sorted(creator.created_names))
     report = creator.report
     return dg.MaterializeResult(metadata={
@@ -116,26 +95,18 @@ def tally_order_vouchers(context: dg.AssetExecutionContext, tally: TallyResource
     store, ledger = state.staging(), state.ledger()
     skus = SkuResolver.build(store.tally_stock_items(), flow.sku_map())
     hook = AuditHook(ledger.audit, run_id=context.run_id, flow=FLOW)
-    poster = OrderVoucherPoster(tally.client(hook), ledger, flow.voucher_config(), skus,
-                                {name for name, _ in store.tally_ledgers()}, context.run_id,
-                                batch_size=flow.batch_size, audit=hook)
+    target = TallyTarget(tally.client(hook), flow.voucher_type, hook)
+    poster = OrderVoucherPoster(target, ledger, flow.voucher_config(), skus,
+                                {name for name, _ in store.tally_ledgers()}, context.run_id, batch_size=flow.batch_size)
     run_id = staged_run(context)
     for chunk in store.iter_staged_orders(run_id):
-        poster.post(parse_staged(chunk))
+        poster.post(reading.parse_orders(chunk))
     report = poster.report
     return dg.MaterializeResult(
         metadata=checks.report_metadata(report),
         check_results=checks.order_voucher_checks(report, ledger, store.staged_order_ids(run_id), checks.ReadBack(
             tally.client(hook), flow.voucher_config(), store.iter_staged_orders(run_id))),
     )
-
-
-def safe_modify_date(raw: dict) -> datetime | None:
-    """The record's modifyDate for the snapshot; a bad value is left for posting to report."""
-    try:
-        return modify_date_of(raw)
-    except RecordError:
-        return None
 
 
 def staged_run(context: dg.AssetExecutionContext) -> str:
