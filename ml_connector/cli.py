@@ -127,10 +127,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     settings, spec = Settings.from_env(), flow(args.flow)
     assert spec.replay is not None  # argparse offers only replayable flows
     failed = SyncLedger(settings.state_dir / "ledger.sqlite3").entries(spec.replay.ledger_flow, "failed")
-    config = spec.replay.run_config(failed) if failed else None
-    if config is None:
+    if not failed:
         print("Nothing to replay: no failed records.")
         return 0
+    config = spec.replay.run_config(failed)
     print(f"Replaying {len(failed)} failed {spec.replay.what}.")
     summary = run_job(build_definitions(settings), spec.job, instance_for(settings.state_dir), config)
     print_summary(summary, "Replay")

@@ -10,7 +10,7 @@ from datetime import datetime
 from state.ledger import Entry
 
 WindowConfig = Callable[[datetime, datetime], dict]
-ReplayConfig = Callable[[Sequence[Entry]], dict | None]
+ReplayConfig = Callable[[Sequence[Entry]], dict]
 
 
 @dataclass(frozen=True)
@@ -34,3 +34,15 @@ class FlowSpec:
     window_config: WindowConfig | None = None  # `sync --start/--end`
     replay: Replay | None = None
     tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PairDefinitions:
+    """What one system pair adds to the code location; `pipelines/definitions.py` joins them."""
+
+    assets: Sequence = ()
+    jobs: Sequence = ()
+    schedules: Sequence = ()
+    sensors: Sequence = ()
+    resources: dict = field(default_factory=dict)
+    rule_packs: Sequence = ()  # reconciliation (pipelines.reconciliation.pack.RulePack)

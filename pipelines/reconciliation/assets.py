@@ -16,8 +16,8 @@ from typing import Any
 
 import dagster as dg
 
+from pipelines.metadata import failure_table
 from pipelines.reconciliation.engine import DayResult, load_ledger, month_rollup, reconcile_day
-from pipelines.reconciliation.metadata import failure_table
 from pipelines.reconciliation.pack import RulePack, check_packs
 from pipelines.reconciliation.report import report_data_from, write_report
 from pipelines.reconciliation.snapshot_assets import GROUP, daily_partitions

@@ -14,7 +14,7 @@ from typing import Any
 
 import dagster as dg
 
-from pipelines.reconciliation.metadata import failure_table
+from pipelines.metadata import failure_table
 from pipelines.reconciliation.snapshots import partition_day
 
 GROUP = "reconciliation"

@@ -18,6 +18,7 @@ import dagster as dg
 from connectors.tally.client import TallyClient
 from connectors.tally.errors import TallyError
 from connectors.tally.models import VoucherRecord
+from pipelines.metadata import failure_table
 from pipelines.shipstation_tally.mapping import OrderVoucherConfig
 from pipelines.shipstation_tally.posting import FLOW, TARGET, PostingReport
 from pipelines.sides.tally.markers import MARKER_RE
@@ -38,7 +39,6 @@ ORDER_VOUCHER_CHECKS = [
                       description="No order was held back by a SKU with no Tally stock item."),
 ]
 
-MAX_ROWS = 200
 MISMATCH_COLUMNS = ["order_number", "order_id", "master_id", "expected", "found", "problem"]
 CENT = Decimal("0.01")
 
@@ -62,13 +62,6 @@ class ReadBack:
     tally: TallyClient
     cfg: OrderVoucherConfig
     staged: Iterable[Sequence[dict]]  # chunks of the run's staged raw orders
-
-
-def failure_table(failures: Sequence[dict[str, str]], columns: list[str]) -> dg.MetadataValue:
-    """Failures as a table for the Dagster UI (the first MAX_ROWS; the ledger holds them all)."""
-    schema = dg.TableSchema(columns=[dg.TableColumn(c, "string") for c in columns])
-    rows = [dg.TableRecord({c: str(f.get(c, "")) for c in columns}) for f in failures[:MAX_ROWS]]
-    return dg.MetadataValue.table(records=rows, schema=schema)
 
 
 def report_metadata(report: PostingReport) -> dict[str, object]:

@@ -22,25 +22,26 @@ def _labels_window(start: datetime, end: datetime) -> dict:
     return shipment_run(window, window, datetime.now(UTC))[1]
 
 
-def _replay_orders(failed: Sequence[Entry]) -> dict | None:
-    ids = sorted(int(e.source_id) for e in failed if e.source_id.isdigit())
-    return {"ops": {"shipstation__orders": {"config": {"order_ids": ids}}}} if ids else None
+def orders_by_id(entries: Sequence[Entry]) -> dict:
+    """Run config re-reading these orders by id (replay, transient retries)."""
+    ids = sorted({int(e.source_id) for e in entries if e.source_id.isdigit()})
+    return {"ops": {"shipstation__orders": {"config": {"order_ids": ids}}}}
 
 
-def _replay_labels(failed: Sequence[Entry]) -> dict | None:
-    """V1 has no GET for one label: re-read every label of the failed labels' orders."""
-    ids = sorted({int(e.group_key) for e in failed if (e.group_key or "").isdigit()})
-    return {"ops": {"shipstation__shipments": {"config": {"order_ids": ids}}}} if ids else None
+def labels_of_orders(entries: Sequence[Entry]) -> dict:
+    """Labels have no GET by id (reference §3.1): re-read every label of these labels' orders."""
+    ids = sorted({int(e.group_key) for e in entries if (e.group_key or "").isdigit()})
+    return {"ops": {"shipstation__shipments": {"config": {"order_ids": ids}}}}
 
 
 FLOWS = (
     FlowSpec("shipstation-to-tally", ORDERS_JOB, "ShipStation orders -> TallyPrime order vouchers",
              ledger_flows=(posting.FLOW, customers.FLOW),
              failed_metrics=(("tally/order_vouchers", "failed"), ("tally/customer_ledgers", "ledgers_failed")),
-             window_config=_orders_window, replay=Replay(posting.FLOW, "order(s)", _replay_orders)),
+             window_config=_orders_window, replay=Replay(posting.FLOW, "order(s)", orders_by_id)),
     FlowSpec("shipments-to-tally", SHIPMENTS_JOB, "ShipStation labels -> TallyPrime Delivery Notes",
              ledger_flows=(shipments.FLOW,), failed_metrics=(("tally/delivery_notes", "failed"),),
-             window_config=_labels_window, replay=Replay(shipments.FLOW, "shipment(s)", _replay_labels)),
+             window_config=_labels_window, replay=Replay(shipments.FLOW, "shipment(s)", labels_of_orders)),
     FlowSpec("master-alignment", MASTERS_JOB, "ShipStation products and customers vs Tally masters",
              ledger_flows=(customers.FLOW, masters.STOCK_ITEM_FLOW)),
     FlowSpec("inventory-to-shipstation", INVENTORY_JOB, "Tally closing stock -> ShipStation V2 inventory",

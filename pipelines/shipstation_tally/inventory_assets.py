@@ -15,8 +15,8 @@ import dagster as dg
 
 from connectors.common.errors import ConnectorError
 from connectors.shipstation.v2 import ShipStationV2Client
+from pipelines.metadata import failure_table
 from pipelines.shipstation_tally.assets import STOCK_ITEMS
-from pipelines.shipstation_tally.checks import failure_table
 from pipelines.shipstation_tally.inventory import InventoryPlan, LevelChange, plan_inventory
 from pipelines.shipstation_tally.mapping import SkuResolver
 from pipelines.shipstation_tally.master_assets import PRODUCTS

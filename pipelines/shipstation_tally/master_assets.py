@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
+from pipelines.metadata import failure_table
 from pipelines.shipstation_tally.assets import LEDGERS, STOCK_ITEMS
-from pipelines.shipstation_tally.checks import failure_table
 from pipelines.shipstation_tally.customers import CustomerLedgerCreator
 from pipelines.shipstation_tally.mapping import SkuResolver
 from pipelines.shipstation_tally.masters import STOCK_ITEM_FLOW, StockItemCreator, align

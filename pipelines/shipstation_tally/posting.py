@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 from connectors.common.timezones import local_date
 from connectors.shipstation.models import Order
 from connectors.tally.models import Voucher
@@ -46,7 +48,7 @@ class OrderVoucherPoster(Poster):
             return None
         try:
             voucher, desired, digest = self._map(order)
-        except MappingError as exc:
+        except (MappingError, ValidationError) as exc:  # a model the mapping built refused it
             self._fail(source_id, number, raw, str(exc))
             return None
         day = local_date(order.order_date, self.cfg.timezone)

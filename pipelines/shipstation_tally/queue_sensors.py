@@ -22,8 +22,8 @@ from pipelines.shipstation_tally.jobs import orders_job, shipments_job
 from pipelines.shipstation_tally.mapping import SkuResolver
 from pipelines.shipstation_tally.masters import master_exists, missing_master
 from pipelines.shipstation_tally.settings import ShipStationTallySettings
-from pipelines.shipstation_tally.vouchers import TARGET
 from pipelines.shipstation_tally.window import shipment_run
+from pipelines.sides.tally import TARGET
 from resources import StateResource
 from state.webhook_queue import StoredEvent, WebhookStore, queue_path
 

@@ -71,6 +71,19 @@ class ShipStationTallySettings(dg.ConfigurableResource):
     stock_item_unit: str = "Nos"
     stock_item_group: str = ""  # empty: Primary
 
+    @classmethod
+    def from_settings(cls, flow: ShipStationTallyFlowSettings, timezone: str) -> "ShipStationTallySettings":
+        """The resource from the flow's environment settings and the books' time zone."""
+        return cls(
+            sync_start=flow.shipstation_sync_start.isoformat(), voucher_type=flow.tally_order_voucher_type,
+            sales_ledger=flow.tally_sales_ledger, shipping_ledger=flow.tally_shipping_ledger,
+            tax_ledger=flow.tally_tax_ledger, discount_ledger=flow.tally_discount_ledger,
+            customer_group=flow.tally_customer_group, godown=flow.tally_godown, timezone=timezone,
+            sku_map_path=str(flow.tally_sku_map or ""), delivery_note_type=flow.tally_delivery_note_type,
+            delivery_godown=flow.tally_delivery_godown,
+            create_missing_stock_items=flow.tally_create_missing_stock_items,
+            stock_item_unit=flow.tally_stock_item_unit, stock_item_group=flow.tally_stock_item_group)
+
     def delivery_note_config(self) -> DeliveryNoteConfig:
         return DeliveryNoteConfig(voucher_type=self.delivery_note_type, godown=self.delivery_godown or self.godown,
                                   sales_ledger=self.sales_ledger, timezone=self.timezone)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.shipstation_tally.checks import failure_table, is_accounted
+from pipelines.metadata import failure_table
+from pipelines.shipstation_tally.checks import is_accounted
 from pipelines.shipstation_tally.shipment_run import ShipmentRunResult
 from pipelines.shipstation_tally.shipments import FLOW
-from pipelines.shipstation_tally.vouchers import TARGET
+from pipelines.sides.tally import TARGET
 from state.ledger import SyncLedger
 from state.staging import StagingStore
 

@@ -18,13 +18,14 @@ from decimal import Decimal
 from connectors.common.errors import NotFound
 from connectors.shipstation.client import ShipStationClient
 from connectors.tally.client import TallyClient
+from pipelines.posting import PostingReport
 from pipelines.shipstation_tally import posting
 from pipelines.shipstation_tally.customers import CustomerLedgerCreator
 from pipelines.shipstation_tally.delivery import DeliveryNoteConfig
 from pipelines.shipstation_tally.mapping import OrderVoucherConfig, SkuResolver
 from pipelines.shipstation_tally.shipments import FLOW, DeliveryNotePoster
-from pipelines.shipstation_tally.vouchers import TARGET, PostingReport
 from pipelines.sides.shipstation.reading import parse_orders, parse_shipments
+from pipelines.sides.tally import TARGET
 from pipelines.sides.tally.target import TallyTarget
 from state.audit_hook import AuditHook
 from state.ledger import SyncLedger

@@ -13,6 +13,8 @@ import json
 from collections import Counter
 from typing import Any
 
+from pydantic import ValidationError
+
 from connectors.common.timezones import local_date
 from connectors.shipstation.models import Order
 from connectors.shipstation.shipments import Shipment
@@ -74,7 +76,7 @@ class DeliveryNotePoster(Poster):
             return self._fail(sid, order_id, label, raw, f"{label}: order {order_id} could not be read")
         try:
             voucher = shipment_to_delivery_note(shipment, order, customer_ledger_name(order), self.skus, self.cfg)
-        except MappingError as exc:
+        except (MappingError, ValidationError) as exc:  # a model the mapping built refused it
             if shipment.voided:
                 return self._void_item(shipment, order, raw, None, {})
             return self._fail(sid, order_id, label, raw, str(exc))

@@ -12,17 +12,14 @@ from pipelines import polling
 from pipelines.polling import RUN_KEY_TAG, Backoff, RunState
 from pipelines.retries import Asked, RetrySpec, due, plan, retry_key
 from pipelines.shipstation_tally import posting, shipments
-from pipelines.shipstation_tally.retry_sensors import (
-    order_retry_config,
-    shipment_retry_config,
-    transient_retry_sensor,
-)
+from pipelines.shipstation_tally.flows import labels_of_orders, orders_by_id
+from pipelines.shipstation_tally.retry_sensors import transient_retry_sensor
 from resources import StateResource
 from state.ledger import Candidate, Entry, SyncLedger, current_owner
 
 TARGET = "tally"
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
-SPEC = RetrySpec("orders", posting.FLOW, dg.define_asset_job("j"), order_retry_config, max_attempts=3,
+SPEC = RetrySpec("orders", posting.FLOW, dg.define_asset_job("j"), orders_by_id, max_attempts=3,
                  backoff=Backoff(base=timedelta(minutes=2), cap=timedelta(hours=1)))
 
 
@@ -61,10 +58,10 @@ def test_plan_asks_once_per_record_set_and_again_only_after_a_failed_run():
 
 
 def test_configs_re_read_orders_by_id_and_shipments_by_their_order():
-    assert order_retry_config([entry("7"), entry("3")]) == {
+    assert orders_by_id([entry("7"), entry("3")]) == {
         "ops": {"shipstation__orders": {"config": {"order_ids": [3, 7]}}}}
     labels = [entry("100", group="7"), entry("101", group="7"), entry("102", group="3")]
-    assert shipment_retry_config(labels) == {"ops": {"shipstation__shipments": {"config": {"order_ids": [3, 7]}}}}
+    assert labels_of_orders(labels) == {"ops": {"shipstation__shipments": {"config": {"order_ids": [3, 7]}}}}
 
 
 @pytest.fixture

@@ -36,7 +36,7 @@ from pipelines.reconciliation.snapshots import (  # noqa: F401  (re-exported: th
 )
 from pipelines.shipstation_tally.delivery import line_key
 from pipelines.shipstation_tally.mapping import MappingError, SkuResolver, customer_ledger_name, money
-from pipelines.shipstation_tally.vouchers import MARKER_RE
+from pipelines.sides.tally.markers import MARKER_RE
 
 
 def order_query(day: date, tz_name: str, last: date | None = None) -> dict[str, Any]:
