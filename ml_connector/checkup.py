@@ -6,13 +6,13 @@ from collections.abc import Callable
 
 from ml_connector.config import Settings
 
+Check = Callable[[Settings], tuple[str, bool, str]]
+
 
 def run_checks(settings: Settings | None = None, out: Callable[[str], None] = print) -> int:
     """Print one line per system; exit code 0 only if everything answered as it should."""
     settings = settings or Settings.from_env()
-    results = [check_shipstation(settings), check_tally(settings), check_state(settings)]
-    if settings.shipstation_v2_api_key.get_secret_value():  # optional: only the inventory push needs it
-        results.insert(1, check_shipstation_v2(settings))
+    results = [check(settings) for check, wanted in SYSTEM_CHECKS if wanted(settings)]
     for name, ok, message in results:
         out(f"{'ok  ' if ok else 'FAIL'} {name}: {message}")
     return 0 if all(ok for _, ok, _ in results) else 1
@@ -105,3 +105,13 @@ def check_state(settings: Settings) -> tuple[str, bool, str]:
         return "State", False, f"{settings.state_dir}: {exc}"
     return "State", True, f"{settings.state_dir.resolve()} writable; orders in ledger: {counts or 'none yet'}"
 
+
+
+# Every system `check` pings, in order, with when it is wanted: a new system adds an entry here.
+SYSTEM_CHECKS: tuple[tuple[Check, Callable[[Settings], bool]], ...] = (
+    (check_shipstation, lambda s: True),
+    # optional: only the inventory push needs V2
+    (check_shipstation_v2, lambda s: bool(s.shipstation_v2_api_key.get_secret_value())),
+    (check_tally, lambda s: True),
+    (check_state, lambda s: True),
+)

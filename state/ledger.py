@@ -381,27 +381,20 @@ class SyncLedger:
 
     def outcomes(self, flow: str, target: str, source_ids: Sequence[str], *, chunk: int = 500) -> dict[str, Entry]:
         """Entries for many records, fetched `chunk` ids per query."""
-        found: dict[str, Entry] = {}
-        for start in range(0, len(source_ids), chunk):
-            ids = list(source_ids[start:start + chunk])
-            marks = ",".join("?" * len(ids))
-            rows = self._conn.execute(
-                f"SELECT * FROM sync_entries WHERE flow=? AND target=? AND source_id IN ({marks})",
-                [flow, target, *ids])
-            found.update((row["source_id"], _entry(row)) for row in rows)
-        return found
+        return {e.source_id: e for e in self._where_in(flow, target, "source_id", source_ids, chunk)}
 
     def by_group(self, flow: str, target: str, group_keys: Sequence[str], *, chunk: int = 500) -> list[Entry]:
         """Every entry of `flow` whose group key is one of `group_keys` (e.g. all shipments of some orders)."""
-        found: list[Entry] = []
-        for start in range(0, len(group_keys), chunk):
-            keys = list(group_keys[start:start + chunk])
-            marks = ",".join("?" * len(keys))
+        return list(self._where_in(flow, target, "group_key", group_keys, chunk))
+
+    def _where_in(self, flow: str, target: str, column: str, values: Sequence[str], chunk: int) -> Iterator[Entry]:
+        for start in range(0, len(values), chunk):
+            part = list(values[start:start + chunk])
+            marks = ",".join("?" * len(part))
             rows = self._conn.execute(
-                f"SELECT * FROM sync_entries WHERE flow=? AND target=? AND group_key IN ({marks})",
-                [flow, target, *keys])
-            found.extend(_entry(row) for row in rows)
-        return found
+                f"SELECT * FROM sync_entries WHERE flow=? AND target=? AND {column} IN ({marks})",
+                [flow, target, *part])
+            yield from (_entry(row) for row in rows)
 
     def transient_failures(self, flow: str, max_attempts: int) -> list[Entry]:
         """Failed entries of `flow` worth retrying by themselves, tried under `max_attempts` times, oldest first."""

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from connectors.common.errors import ConnectorError
+from connectors.common.errors import ConnectorError, RetryableError
 from connectors.shipstation.v2 import ShipStationV2Client
 from pipelines.metadata import failure_table
 from pipelines.shipstation_tally.assets import STOCK_ITEMS
@@ -88,8 +88,9 @@ class InventoryPusher:
         try:
             self.client.adjust(change.sku, change.target, self.location, reason="Tally closing stock",
                                notes=f"ml-connector {datetime.now(UTC).isoformat()} {change.note}".strip())
-        except ConnectorError as exc:
-            self.ledger.record_failed(FLOW, TARGET, [(change.sku, str(exc), None)])
+        except ConnectorError as exc:  # a 429 past the budget, a 5xx or a timeout is retried by the next run
+            self.ledger.record_failed(FLOW, TARGET, [(change.sku, str(exc), None)],
+                                      transient=isinstance(exc, RetryableError))
             self.result.failed.append({"sku": change.sku, "error": str(exc)})
             return
         self.ledger.record_posted(FLOW, TARGET, [(change.sku, self.location, digest, False)])
