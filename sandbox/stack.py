@@ -9,6 +9,7 @@ connectors or flows; it talks to the simulators only through their HTTP APIs and
 
 from __future__ import annotations
 
+import os
 import random
 from collections import Counter
 from dataclasses import dataclass, field
@@ -24,11 +25,15 @@ from sandbox.shipstation.state import ShipStationState
 from sandbox.shipstation_v2.app import create_app as shipstation_v2_app
 from sandbox.shipstation_v2.state import ShipStationV2State
 from sandbox.tally.app import create_app as tally_app
+from sandbox.tally.cost import CostModel
 from sandbox.tally.state import TallyState
 
 API_KEY = "sandbox-api-key"
 API_SECRET = "sandbox-api-secret"
 V2_API_KEY = "sandbox-v2-api-key"
+# What TallyPrime's exports and imports cost (sandbox/tally/cost.py), e.g.
+# SANDBOX_TALLY_COST='per_voucher_walked_ms=0.05,walk=company,per_object_imported_ms=0.2' (or the same as JSON).
+TALLY_COST_ENV = "SANDBOX_TALLY_COST"
 
 
 @dataclass
@@ -121,8 +126,10 @@ class Sandbox:
 def start_sandbox(*, seed: int = 7, orders: int = 200, rate_limit: int = 40, window_seconds: float = 60.0,
                   import_delay: float = 0.0, merchant: Merchant | None = None,
                   webhook_delay: tuple[float, float] = (1.0, 4.0), webhook_drop_rate: float = 0.1,
-                  webhook_seed: int | None = None) -> Sandbox:
+                  webhook_seed: int | None = None, tally_cost: CostModel | None = None) -> Sandbox:
     """Generate a merchant and serve both simulators on free loopback ports.
+
+    `tally_cost` prices Tally's exports and imports; without it, ``$SANDBOX_TALLY_COST`` (off if unset).
 
     ShipStation webhooks arrive `webhook_delay` seconds late and are lost with `webhook_drop_rate`
     (their RNG seeded with `webhook_seed`, default `seed`).
@@ -136,7 +143,9 @@ def start_sandbox(*, seed: int = 7, orders: int = 200, rate_limit: int = 40, win
                              webhook_seed=seed if webhook_seed is None else webhook_seed)
     shipstation = serve(ss_app)
     ss_app.state.webhooks.base_url = shipstation.base_url
-    tally = serve(tally_app(tally_state, import_delay=import_delay))
+    if tally_cost is None:
+        tally_cost = CostModel.parse(os.environ.get(TALLY_COST_ENV, ""))
+    tally = serve(tally_app(tally_state, import_delay=import_delay, cost=tally_cost))
     v2_state = ShipStationV2State.seeded(v2_inventory(merchant, seed))
     v2 = serve(shipstation_v2_app(v2_state, api_keys={V2_API_KEY}, rate_limit=200 if rate_limit else 0))
     return Sandbox(merchant, shipstation, tally, ss_state, tally_state, v2, v2_state)

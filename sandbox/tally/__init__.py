@@ -6,7 +6,8 @@ imports `connectors`, `pipelines`, `resources` or `ml_connector`.
 
 Public API
 ----------
-- ``create_app(state, *, import_delay=0.0) -> Starlette``: ``GET``/``POST /`` is Tally's endpoint.
+- ``create_app(state, *, import_delay=0.0, cost=None) -> Starlette``: ``GET``/``POST /`` is Tally's
+  endpoint; ``cost`` is a ``cost.CostModel`` (off by default).
 - ``TallyState``: companies by exact name, ``loaded`` (load order; the last is active), ``stats``;
   ``TallyState.from_masters(spec, *, loaded=True)`` builds one company from the plain spec
   (company, books_from, groups, ledgers, units, godowns, stock_groups, stock_items, voucher_types;
@@ -19,7 +20,13 @@ Control plane (NOT Tally's API; JSON; does not wait for the request lock; ``?com
   number, reference, party, narration, remote_id, cancelled, ledger_entries, inventory_entries).
 - ``GET /__sandbox/stock``: closing quantity per item (all dates). ``GET /__sandbox/masters``.
 - ``GET /__sandbox/stats``: request counts (ping, requests, import, export, unknown, and
-  ``<action>:<type>:<id>``).
+  ``<action>:<type>:<id>``), ``vouchers_walked`` by exports, ``objects_imported``, ``cost_ms``
+  charged (only once something was charged). ``POST /__sandbox/reset-stats`` ``{}`` clears them.
+- ``GET /__sandbox/cost``; ``POST /__sandbox/cost`` ``{"per_voucher_walked_ms": 0.05, "walk":
+  "period"|"company", "per_object_imported_ms": 0.2}`` replaces the cost model (absent keys take
+  their defaults, ``{}`` is off; 400 on an unknown key, a negative cost or another walk).
+  ``ml-connector sandbox`` reads ``$SANDBOX_TALLY_COST`` (that JSON, or
+  ``per_voucher_walked_ms=0.05,walk=company``) in ``sandbox/stack.py``.
 - ``POST /__sandbox/company`` ``{"loaded": bool, "name"?: str}``: load / unload a company (unloaded
   is "not open"; a protected company stays unloaded until a person opens it in real Tally).
 - ``POST /__sandbox/security`` ``{"username": str, "password": str, "name"?: str}``: give a company
@@ -128,8 +135,11 @@ Exports
 - The collection is the TDL COLLECTION whose NAME equals ID (case-insensitive); the legacy
   ``Export Data`` with REPORTNAME "Collection" runs the first TDL COLLECTION. A few built-in IDs
   without TDL (Company, List of Companies, Ledger, Group, StockItem, ...) return PARENT, GUID,
-  MASTERID, ALTERID (+ company ids) [U]; anything else is "Could not find Collection 'X'!". Reports
-  (TYPE Data) and Object exports are not simulated (``[sandbox]`` LINEERROR).
+  MASTERID, ALTERID (+ company ids, BOOKSFROM, LASTVOUCHERDATE) [U]; anything else is "Could not
+  find Collection 'X'!". Object exports are not simulated (``[sandbox]`` LINEERROR).
+- Reports (TYPE Data, or legacy REPORTNAME): ``List of Accounts`` (ACCOUNTTYPE) and ``List of
+  Ledgers`` answer a masters dump in the ``Import Data`` shape; other real reports are
+  ``[sandbox]`` not simulated; unknown names "Could not find Report 'X'!". See ``reports.py``.
 - FETCH/NATIVEMETHOD names are case- and space-insensitive; only fetched fields are written, an
   unknown field is silently left out, tags kept verbatim from the import can be fetched by name.
   Fetched lists are written in full. Masters carry NAME and RESERVEDNAME="" attributes and come
@@ -147,7 +157,12 @@ Exports
 
 Concurrency
 - Requests are served strictly one at a time (an asyncio lock around processing). After committing
-  an import the app sleeps ``import_delay`` seconds inside the lock before answering.
+  an import the app sleeps ``import_delay`` seconds inside the lock before answering (the control
+  plane stays live).
+- Cost model (``cost.py``): an export pays per voucher it walks (the period's, or in the
+  pessimistic ``"company"`` walk every voucher of the company), an import per object; the time is
+  spent with ``time.sleep`` in the serving thread, so the whole process is busy as Tally's GUI is
+  (reference §1, §7): the next request, pings and the control plane wait.
 """
 
 from .app import create_app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -10,15 +11,20 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .control import ControlPlane, Runtime
+from .cost import CostModel
 from .dispatch import Reply, answer, running
 from .state import TallyState
 
 MAX_BODY = 64 * 1024 * 1024
 
 
-def create_app(state: TallyState, *, import_delay: float = 0.0) -> Starlette:
-    """A TallyPrime double over `state`; `import_delay` seconds pass between commit and reply."""
-    runtime = Runtime(import_delay)
+def create_app(state: TallyState, *, import_delay: float = 0.0, cost: CostModel | None = None) -> Starlette:
+    """A TallyPrime double over `state`; `import_delay` seconds pass between commit and reply.
+
+    `cost` (default off; also ``POST /__sandbox/cost``) makes exports and imports take the time
+    real Tally would spend walking vouchers and importing objects (``cost.py``).
+    """
+    runtime = Runtime(import_delay, cost or CostModel())
     # Tally is one GUI process: a second request waits until the first is answered (reference §1).
     lock = asyncio.Lock()
 
@@ -31,7 +37,12 @@ def create_app(state: TallyState, *, import_delay: float = 0.0) -> Starlette:
             return Response(status_code=413)
         async with lock:
             state.stats["requests"] += 1
-            reply = answer(state, body, request.headers.get("content-type", ""))
+            reply = answer(state, body, request.headers.get("content-type", ""), runtime.cost)
+            if reply.cost > 0:
+                # Tally does the walk in its one GUI thread: the whole process is busy, pings and the
+                # control plane included (reference §1: heavy exports make Tally look frozen).
+                state.stats["cost_ms"] += round(reply.cost * 1000)
+                time.sleep(reply.cost)
             if reply.imported and runtime.import_delay > 0:
                 # Committed but not yet answered: a client that gives up now must not retry blindly.
                 await asyncio.sleep(runtime.import_delay)

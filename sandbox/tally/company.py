@@ -205,5 +205,14 @@ class Company:
         vouchers = self.vouchers
         return (vouchers[mid] for _, mid in self._by_date[lo:hi])
 
+    def count_between(self, start: date | None = None, end: date | None = None) -> int:
+        """How many vouchers `between(start, end)` yields, without walking them."""
+        lo = 0 if start is None else bisect.bisect_left(self._by_date, (start.toordinal(), 0))
+        hi = (
+            len(self._by_date) if end is None
+            else bisect.bisect_right(self._by_date, (end.toordinal(), 1 << 62))
+        )
+        return max(0, hi - lo)
+
     def last_voucher_date(self) -> date | None:
         return date.fromordinal(self._by_date[-1][0]) if self._by_date else None

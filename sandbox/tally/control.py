@@ -5,7 +5,7 @@ It does not take the request lock, so a test can inspect state while Tally "hang
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import InvalidOperation
 from typing import Any
 
@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from .company import Company
+from .cost import CostModel
 from .edits import edit_voucher, voucher_json
 from .model import MASTER_KINDS, STOCKITEM
 from .replies import Rejected
@@ -26,6 +27,7 @@ class Runtime:
     """Knobs that change while the app runs."""
 
     import_delay: float = 0.0
+    cost: CostModel = field(default_factory=CostModel)
 
 
 class _NotFound(LookupError):
@@ -47,6 +49,8 @@ class ControlPlane:
             ("/__sandbox/vouchers/{master_id:int}/delete", "POST"): self.delete_voucher,
             ("/__sandbox/vouchers/{master_id:int}/edit", "POST"): self.edit_voucher,
             ("/__sandbox/import-delay", "POST"): self.import_delay,
+            ("/__sandbox/cost", "GET"): self.get_cost, ("/__sandbox/cost", "POST"): self.set_cost,
+            ("/__sandbox/reset-stats", "POST"): self.reset_stats,
         }
         return [Route(path, _guarded(fn), methods=[method]) for (path, method), fn in handlers.items()]
 
@@ -80,6 +84,18 @@ class ControlPlane:
 
     async def stats(self, request: Request) -> JSONResponse:
         return JSONResponse(dict(self.state.stats))
+
+    async def reset_stats(self, request: Request) -> JSONResponse:
+        self.state.stats.clear()
+        return JSONResponse({})
+
+    async def get_cost(self, request: Request) -> JSONResponse:
+        return JSONResponse(self.runtime.cost.to_json())
+
+    async def set_cost(self, request: Request) -> JSONResponse:
+        """Replace the cost model (absent keys take their defaults; ``{}`` turns it off)."""
+        self.runtime.cost = CostModel.from_json(await request.json())
+        return JSONResponse(self.runtime.cost.to_json())
 
     async def load_company(self, request: Request) -> JSONResponse:
         body = await request.json()

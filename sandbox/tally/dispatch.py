@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .company import Company
+from .cost import CostModel, Walk
 from .envelope import Request, UnknownRequest, parse_request
 from .exports import run_export
 from .imports import run_import
@@ -26,14 +27,18 @@ class Reply:
     body: bytes
     media_type: str
     imported: bool = False
+    cost: float = 0.0  # seconds of work the cost model charges; the app spends them before answering
 
 
 def running() -> Reply:
     return Reply(RUNNING.encode(), media_type(UTF8))
 
 
-def answer(state: TallyState, raw: bytes, content_type: str) -> Reply:
-    """One POST to `/`; every outcome is an HTTP 200 whose body carries it (reference §2)."""
+def answer(state: TallyState, raw: bytes, content_type: str, cost: CostModel | None = None) -> Reply:
+    """One POST to `/`; every outcome is an HTTP 200 whose body carries it (reference §2).
+
+    Counts ``vouchers_walked`` and ``objects_imported`` in the stats; `cost` prices them (``cost.py``).
+    """
     if not raw.strip(b" \t\r\n\x00\xff\xfe\xef\xbb\xbf"):
         state.stats["ping"] += 1
         return running()
@@ -49,13 +54,19 @@ def answer(state: TallyState, raw: bytes, content_type: str) -> Reply:
     if (denied := refusal(state, request)) is not None:
         state.stats["login_refused"] += 1
         return _reply(_refuse(request, denied), encoding)
+    cost = cost or CostModel()
     if request.action == "import":
-        return _reply(_import(state, request), encoding, imported=True)
-    return _reply(_export(state, request), encoding)
+        xml, objects = _import(state, request)
+        state.stats["objects_imported"] += objects
+        return _reply(xml, encoding, imported=True, seconds=cost.seconds(0, objects))
+    walk = Walk(cost.walk)
+    xml = _export(state, request, walk)
+    state.stats["vouchers_walked"] += walk.vouchers
+    return _reply(xml, encoding, seconds=cost.seconds(walk.vouchers, 0))
 
 
-def _reply(xml: str, encoding: str, *, imported: bool = False) -> Reply:
-    return Reply(encode_reply(xml, encoding), media_type(encoding), imported)
+def _reply(xml: str, encoding: str, *, imported: bool = False, seconds: float = 0.0) -> Reply:
+    return Reply(encode_reply(xml, encoding), media_type(encoding), imported, seconds)
 
 
 def _company(state: TallyState, request: Request) -> tuple[Company | None, str]:
@@ -72,18 +83,19 @@ def _refuse(request: Request, message: str) -> str:
     return to_xml(legacy_import_reply(result) if request.style == "legacy" else versioned_import_reply(result))
 
 
-def _import(state: TallyState, request: Request) -> str:
+def _import(state: TallyState, request: Request) -> tuple[str, int]:
+    """The reply and how many objects Tally processed (none when the request was refused)."""
     company, error = _company(state, request)
     result = refused(error) if company is None else run_import(company, request)
     reply = legacy_import_reply(result) if request.style == "legacy" else versioned_import_reply(result)
-    return to_xml(reply)
+    return to_xml(reply), 0 if result.rejected else len(request.objects)
 
 
-def _export(state: TallyState, request: Request) -> str:
+def _export(state: TallyState, request: Request, walk: Walk) -> str:
     if not state.loaded:
         return ""  # no company loaded: exports come back empty (reference §1)
     company, error = _company(state, request)
     if company is None:
         return to_xml(export_error(error))
     loaded = [state.companies[name] for name in state.loaded]
-    return to_xml(run_export(loaded, company, request))
+    return to_xml(run_export(loaded, company, request, walk))

@@ -10,6 +10,7 @@ from typing import Any
 from lxml import etree
 
 from .company import Company
+from .cost import Walk
 from .envelope import Request
 from .fields import (
     COMPANY_FIELDS,
@@ -27,6 +28,7 @@ from .fields import (
 from .formulas import Compiled, FormulaError, compile_formula
 from .model import GODOWN, GROUP, LEDGER, STOCKGROUP, STOCKITEM, UNIT, VOUCHERTYPE
 from .replies import envelope, export_error
+from .reports import run_report
 from .values import parse_any_date
 from .xmlio import E, attr, kids, text
 
@@ -46,7 +48,7 @@ _TYPES: dict[str, tuple[str, dict[str, Field], str]] = {
 _BUILTIN = {"company": "company", "listofcompanies": "company", "ledger": "ledger", "group": "group",
             "stockitem": "stockitem", "godown": "godown", "unit": "unit", "vouchertype": "vouchertype",
             "stockgroup": "stockgroup"}
-_BUILTIN_FETCH = ["parent", "guid", "masterid", "alterid", "booksfrom", "altmstid", "altvchid"]
+_BUILTIN_FETCH = ["parent", "guid", "masterid", "alterid", "booksfrom", "lastvoucherdate", "altmstid", "altvchid"]
 _UNSIMULATED = {"COMPUTE", "CHILDOF", "BELONGSTO", "SOURCECOLLECTION", "BY", "AGGRCOMPUTE", "WALK",
                 "COLLECTION", "SORT", "KEEPSOURCE"}
 
@@ -63,12 +65,16 @@ class CollectionSpec:
     filters: list[str] = field(default_factory=list)
 
 
-def run_export(loaded: Iterable[Company], company: Company, request: Request) -> E:
+def run_export(loaded: Iterable[Company], company: Company, request: Request, walk: Walk | None = None) -> E:
+    """Answer one export; `walk` (if given) counts the vouchers it walked, for the cost model."""
+    walk = Walk() if walk is None else walk
     try:
         if request.type == "function":
             return _function(company, request.id)
         if request.type == "collection":
-            return _collection(loaded, company, request)
+            return _collection(loaded, company, request, walk)
+        if request.type == "data":
+            return run_report(company, request)
         raise ExportError(f"[sandbox] {request.type.title()} export '{request.id}' is not simulated")
     except (ExportError, FormulaError) as exc:
         return export_error(str(exc))
@@ -82,10 +88,10 @@ def _function(company: Company, name: str) -> E:
     raise ExportError(f"[sandbox] Function '{name}' is not simulated")
 
 
-def _collection(loaded: Iterable[Company], company: Company, request: Request) -> E:
+def _collection(loaded: Iterable[Company], company: Company, request: Request, walk: Walk) -> E:
     spec = _find_collection(request)
     kind, registry, tag = _TYPES[spec.type]
-    ctx = Context(company, *_period(request))
+    ctx = Context(company, *_period(request), walk=walk)
     tests = [_formula(request.tdl, name, registry, ctx) for name in spec.filters]
     objects = _objects(loaded, company, kind, ctx, tests)
     passed = (o for o in objects if all(t.test(o) for t in tests))
@@ -164,6 +170,7 @@ def _objects(loaded: Iterable[Company], company: Company, kind: str, ctx: Contex
     for test in tests:  # a formula's $Date bounds narrow the scan like SVFROMDATE/SVTODATE
         start = max(filter(None, (start, test.start)), default=None)
         end = min(filter(None, (end, test.end)), default=None)
+    ctx.walk.over(company, start, end)
     return company.between(start, end)
 
 

@@ -6,12 +6,13 @@ Method names are matched as TDL does: case-insensitive, spaces ignored ("Voucher
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any, NamedTuple
 
 from .company import Company
+from .cost import Walk
 from .model import UNIT, ZERO, Batch, InventoryLine, LedgerLine, Master
 from .raw import raw_to_e
 from .stock import StockPosition, ledger_balances, stock_positions
@@ -45,16 +46,19 @@ class Context:
     company: Company
     start: date | None = None
     end: date | None = None
+    walk: Walk = field(default_factory=Walk)
     _stock: dict[int, StockPosition] | None = None
     _ledgers: dict[int, Decimal] | None = None
 
     def stock(self, item: Master) -> StockPosition:
         if self._stock is None:
+            self.walk.over(self.company, None, self.end)  # balances walk every voucher up to SVTODATE
             self._stock = stock_positions(self.company, self.end)
         return self._stock[item.master_id]
 
     def ledger_balance(self, ledger: Master) -> Decimal:
         if self._ledgers is None:
+            self.walk.over(self.company, None, self.end)
             self._ledgers = ledger_balances(self.company, self.end)
         return self._ledgers[ledger.master_id]
 
