@@ -48,6 +48,7 @@ from connectors.tally.models import (
     StockItemRecord,
     TallyStatus,
     Voucher,
+    VoucherId,
     VoucherRecord,
 )
 from connectors.tally.settings import (
@@ -189,6 +190,19 @@ class TallyClient:
         xml = codec.vouchers_request(self.company_name, voucher_type, from_date, to_date,
                                      alter_id_after=alter_id_after, period=self._period(from_date, to_date))
         return codec.parse_vouchers(self._post("list_vouchers", "export", xml))
+
+    def list_voucher_ids(
+        self,
+        voucher_type: str | None = None,
+        from_date: date | None = None,
+        to_date: date | None = None,
+        *,
+        alter_id_after: int | None = None,
+    ) -> list[VoucherId]:
+        """As `list_vouchers`, but only who each voucher is: Tally sends no lines and we parse none."""
+        xml = codec.voucher_ids_request(self.company_name, voucher_type, from_date, to_date,
+                                        alter_id_after=alter_id_after, period=self._period(from_date, to_date))
+        return codec.parse_voucher_ids(self._post("list_voucher_ids", "export", xml))
 
     def get_voucher(self, master_id: int) -> VoucherRecord | None:
         """The voucher with this MasterId, or None."""

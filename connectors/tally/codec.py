@@ -20,20 +20,28 @@ from connectors.tally.xml_export import (
     ledgers_request,
     stock_items_request,
     validate_formula,
+    voucher_ids_request,
     vouchers_request,
 )
 from connectors.tally.xml_parse import is_server_running, parse_import_response, parse_xml, sanitise
-from connectors.tally.xml_records import parse_companies, parse_ledgers, parse_stock_items, parse_vouchers
+from connectors.tally.xml_records import (
+    parse_companies,
+    parse_ledgers,
+    parse_stock_items,
+    parse_voucher_ids,
+    parse_vouchers,
+)
 from connectors.tally.xml_values import parse_quantity, parse_rate
 
 __all__ = [
     "all_of", "build_master_import", "build_voucher_import", "collection_request", "company_request",
     "compare", "content_type", "decode_response", "encode_request", "is_server_running",
     "ledgers_request", "parse_companies", "parse_import_response", "parse_ledgers", "parse_quantity",
-    "parse_rate", "parse_stock_items", "parse_vouchers", "parse_xml", "sanitise", "stock_items_request",
-    "validate_formula", "vouchers_request",
+    "parse_rate", "parse_stock_items", "parse_voucher_ids", "parse_vouchers", "parse_xml", "sanitise",
+    "stock_items_request", "validate_formula", "voucher_ids_request", "vouchers_request",
 ]
 
+_BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _CHARSET = re.compile(r"charset\s*=\s*\"?([\w.-]+)", re.IGNORECASE)
 
 
@@ -71,8 +79,10 @@ def _guess(data: bytes, content_type_header: str | None) -> str:
 def decode_response(data: bytes, content_type_header: str | None = None) -> str:
     """Decode a reply in UTF-16 (with or without BOM) or UTF-8; the BOM is dropped."""
     encoding = _guess(data, content_type_header)
+    bom = next((len(b) for b in _BOMS if data.startswith(b)), 0)
     try:
-        return data.decode(encoding).lstrip("\ufeff")
+        # Skipping the BOM on a view, not stripping it from the text, spares a copy of a large reply.
+        return str(memoryview(data)[bom:], encoding).lstrip("\ufeff")
     except UnicodeDecodeError as exc:
         raise TallyProtocolError(f"reply is not valid {encoding}: {exc.reason}") from None
     except LookupError:

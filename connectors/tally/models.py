@@ -254,6 +254,19 @@ class VoucherRecord(_Model):
     inventory_entries: list[InventoryEntry] = Field(default_factory=list)
 
 
+class VoucherId(_Model):
+    """Who a voucher is, without its lines: enough to find it by a narration marker and to advance
+    an AlterID cursor (read by `TallyClient.list_voucher_ids`)."""
+
+    master_id: int
+    alter_id: int
+    voucher_type: str
+    date: date
+    voucher_number: str | None = None
+    narration: str | None = None
+    is_cancelled: bool = False
+
+
 class CompanyRecord(_Model):
     """A loaded company and its alteration cursors (reference §6 "Incremental sync")."""
 

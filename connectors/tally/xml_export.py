@@ -34,6 +34,8 @@ VOUCHER_FETCH = [
     "Date", "VoucherTypeName", "VoucherNumber", "Reference", "PartyLedgerName", "Narration",
     "GUID", "MasterId", "AlterId", "IsCancelled", "AllLedgerEntries", "AllInventoryEntries",
 ]
+# Reference §6: a cut FETCH list is the cheapest export; these are all `VoucherId` reads.
+VOUCHER_ID_FETCH = ["Date", "VoucherTypeName", "VoucherNumber", "Narration", "MasterId", "AlterId", "IsCancelled"]
 COMPANY_FETCH = ["Name", "Guid", "BooksFrom", "LastVoucherDate", "AltMstId", "AltVchId"]
 
 
@@ -129,6 +131,28 @@ def vouchers_request(
     `period` sets SVFROMDATE/SVTODATE (defaults to the date range): voucher collections
     are evaluated for the report period, so a lookup without dates needs the books' span.
     """
+    filters = _voucher_filters(voucher_type, from_date, to_date, master_id, alter_id_after)
+    start, end = period or (from_date, to_date)
+    return collection_request(company, "MLVouchers", "Voucher", VOUCHER_FETCH, filters or None, start, end)
+
+
+def voucher_ids_request(
+    company: str,
+    voucher_type: str | None = None,
+    from_date: date | None = None,
+    to_date: date | None = None,
+    *,
+    alter_id_after: int | None = None,
+    period: tuple[date, date] | None = None,
+) -> str:
+    """As `vouchers_request`, fetching only the `VoucherId` fields (no lines, party or GUID)."""
+    filters = _voucher_filters(voucher_type, from_date, to_date, None, alter_id_after)
+    start, end = period or (from_date, to_date)
+    return collection_request(company, "MLVoucherIds", "Voucher", VOUCHER_ID_FETCH, filters or None, start, end)
+
+
+def _voucher_filters(voucher_type: str | None, from_date: date | None, to_date: date | None,
+                     master_id: int | None, alter_id_after: int | None) -> dict[str, str]:
     filters: dict[str, str] = {}
     if voucher_type is not None:
         filters["mlType"] = compare("VoucherTypeName", "=", voucher_type)
@@ -140,8 +164,7 @@ def vouchers_request(
         filters["mlMasterId"] = compare("MasterId", "=", master_id)
     if alter_id_after is not None:
         filters["mlAlterId"] = compare("AlterId", ">", alter_id_after)
-    start, end = period or (from_date, to_date)
-    return collection_request(company, "MLVouchers", "Voucher", VOUCHER_FETCH, filters or None, start, end)
+    return filters
 
 
 def company_request() -> str:

@@ -3,11 +3,16 @@
 Reference §7: replies may carry raw control characters, the `&#4;` "not applicable"
 sentinel, undeclared `UDF:` prefixes and bare `&`; all are repaired before parsing. Any
 DOCTYPE or entity declaration is refused outright, so nothing is ever expanded or fetched.
+
+`stream_objects` reads a collection reply piece by piece (reference §7 "Performance": exports
+run to hundreds of MB): the text is repaired and parsed in slices cut just after a `>`, which no
+repair pattern can straddle, and each object is dropped from the tree once it has been read.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from lxml import etree
 
@@ -28,7 +33,8 @@ _DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _SENTINEL = re.compile(r"(?:&#0*4;|&#[xX]0*4;|\x04)(?:[ \t]*(?:Not Applicable|Primary|Any)(?=\s*<))?")
 _CONTROL = re.compile(r"[\x00-\x08\x0B\x0C\x0E-\x1F]")
 _BAD_CHARREF = re.compile(r"&#(?:0*(?:[0-8]|1[124-9]|2\d|3[01]));|&#[xX]0*(?:[0-8bBcCeEfF]|1[0-9a-fA-F]);")
-_MARKUP = re.compile(r"<[^<>]*>")  # text content cannot hold a raw "<", so this is markup only
+# Only tags that mention UDF: text content cannot hold a raw "<", so this is markup only.
+_UDF_MARKUP = re.compile(r"<[^<>]*UDF[^<>]*>")
 _UDF_NAME = re.compile(r"(^</?|\s)UDF:")
 _UDF_XMLNS = re.compile(r"""\s+xmlns:UDF\s*=\s*(?:"[^"]*"|'[^']*')""")
 _BARE_AMP = re.compile(r"&(?!(?:amp|lt|gt|quot|apos|#\d+|#[xX][0-9a-fA-F]+);)")
@@ -39,14 +45,30 @@ _COUNTERS = {
 }
 
 
+_HARDENED = {
+    "resolve_entities": False, "no_network": True, "load_dtd": False, "dtd_validation": False,
+    "huge_tree": False, "remove_comments": True, "remove_pis": True,
+}
+_SLICE_CHARS = 1 << 20
+
+
 def sanitise(text: str) -> str:
     """Repair what TallyPrime really emits so a strict XML parser accepts it."""
-    text = _DECLARATION.sub("", text.lstrip("\ufeff"), count=1)
+    return _repair(_DECLARATION.sub("", text.lstrip("\ufeff"), count=1))
+
+
+def _repair(text: str) -> str:
     text = _SENTINEL.sub("", text)
     text = _CONTROL.sub("", text)
     text = _BAD_CHARREF.sub("", text)
-    text = _MARKUP.sub(_fix_tag, text)
+    text = _UDF_MARKUP.sub(_fix_tag, text)
     return _BARE_AMP.sub("&amp;", text)
+
+
+def _refuse_hostile(repaired: str) -> None:
+    # Checked after repair: removing a control character could otherwise join "<" and "!DOCTYPE".
+    if _HOSTILE.search(repaired):
+        raise HostileXmlError("reply declares a DOCTYPE or entities; refused")
 
 
 def _fix_tag(match: re.Match[str]) -> str:
@@ -56,23 +78,77 @@ def _fix_tag(match: re.Match[str]) -> str:
 
 def _parser() -> etree.XMLParser:
     # A fresh parser per call: lxml parsers must not be shared between threads.
-    return etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-        huge_tree=False, remove_comments=True, remove_pis=True,
-    )
+    return etree.XMLParser(**_HARDENED)  # type: ignore[arg-type]
 
 
 def parse_xml(text: str) -> Element:
     """Parse a decoded reply; raises HostileXmlError on DOCTYPE/entities, TallyProtocolError on junk."""
-    if _HOSTILE.search(text):
-        raise HostileXmlError("reply declares a DOCTYPE or entities; refused")
+    repaired = sanitise(text)
+    _refuse_hostile(repaired)
     try:
-        root = etree.fromstring(sanitise(text).encode("utf-8"), _parser())
+        root = etree.fromstring(repaired.encode("utf-8"), _parser())
     except etree.XMLSyntaxError as exc:
         raise TallyProtocolError(f"reply is not well-formed XML: {exc.msg}") from None
-    if root.getroottree().docinfo.doctype:  # pragma: no cover - the pre-check already refuses
-        raise HostileXmlError("reply declares a DOCTYPE; refused")
+    _refuse_doctype(root)
     return root
+
+
+def _refuse_doctype(root: Element) -> None:
+    if root.getroottree().docinfo.doctype:  # pragma: no cover - the text check already refuses
+        raise HostileXmlError("reply declares a DOCTYPE; refused")
+
+
+def _slices(text: str) -> Iterator[str]:
+    """`text` repaired in slices of about _SLICE_CHARS, each ending just after a `>`."""
+    start = 0
+    while start < len(text):
+        cut = text.find(">", start + _SLICE_CHARS)
+        end = len(text) if cut < 0 else cut + 1
+        piece = text[start:end]
+        yield sanitise(piece) if start == 0 else _repair(piece)
+        start = end
+
+
+def stream_objects(text: str, tag: str) -> Iterator[Element]:
+    """Each `tag` object of a collection reply (`…/COLLECTION/<tag>`), parsed as a stream.
+
+    An object is yielded complete and cleared when the next is asked for, so hold on to what
+    you read from it, not to the element. Raises as `parse_reply_root` does before the first
+    object; a broken body raises TallyProtocolError where it breaks; a reply that is not a
+    collection, or carries a LINEERROR or STATUS 0, raises once the stream ends.
+    """
+    if is_blank(text):
+        raise CompanyNotLoaded("Tally returned an empty body: no company is loaded")
+    parser = etree.XMLPullParser(events=("end",), tag=(tag, "LINEERROR", "STATUS"), **_HARDENED)
+    errors: list[str] = []
+    status: int | None = None
+    try:
+        for piece in _slices(text):
+            _refuse_hostile(piece)
+            parser.feed(piece.encode("utf-8"))
+            for _event, el in parser.read_events():
+                parent = el.getparent()
+                if el.tag == "LINEERROR":
+                    errors.extend(line_errors(el))
+                elif el.tag == "STATUS":
+                    status = _int(el) if parent is not None and parent.tag == "HEADER" else status
+                elif parent is not None and parent.tag == "COLLECTION":
+                    while el.getprevious() is not None:  # objects already read, and what lay between
+                        del parent[0]
+                    yield el
+                    el.clear()
+        root = parser.close()
+    except etree.XMLSyntaxError as exc:
+        raise TallyProtocolError(f"reply is not well-formed XML: {exc.msg}") from None
+    _refuse_doctype(root)
+    if root.tag != "ENVELOPE":
+        raise TallyProtocolError(f"not a collection reply: {_describe(root)}")
+    _raise_for(errors, status)
+
+
+def is_blank(text: str) -> bool:
+    """True for an empty or all-whitespace body (unlike `strip()`, copies nothing of a large one)."""
+    return not text or text.isspace()
 
 
 def element_text(el: Element | None) -> str | None:
@@ -81,7 +157,7 @@ def element_text(el: Element | None) -> str | None:
 
 
 def line_errors(root: Element) -> list[str]:
-    """Every LINEERROR anywhere in the reply (reference §5: placement varies)."""
+    """Every LINEERROR anywhere in the reply, `root` itself included (reference §5: placement varies)."""
     return [t.strip() for t in (element_text(e) for e in root.iter("LINEERROR")) if t and t.strip()]
 
 
@@ -96,12 +172,15 @@ def is_server_running(text: str) -> bool:
 
 def raise_for_reply_errors(root: Element) -> None:
     """Raise CompanyNotLoaded / TallyRejected for LINEERRORs or STATUS 0 in an export reply."""
-    errors = line_errors(root)
+    _raise_for(line_errors(root), _status(root))
+
+
+def _raise_for(errors: list[str], status: int | None) -> None:
     if any(COMPANY_NOT_FOUND_TEXT.lower() in e.lower() for e in errors):
         raise CompanyNotLoaded(errors[0])
     if errors:
         raise TallyRejected(f"Tally reported {len(errors)} line error(s)", errors)
-    if _status(root) == 0:
+    if status == 0:
         raise TallyRejected("Tally answered STATUS 0", [])
 
 
@@ -134,7 +213,7 @@ def _describe(root: Element) -> str:
 
 def parse_reply_root(text: str) -> Element:
     """Parse a reply; an empty body means no company is loaded (reference §1)."""
-    if not text.strip():
+    if is_blank(text):
         raise CompanyNotLoaded("Tally returned an empty body: no company is loaded")
     return parse_xml(text)
 

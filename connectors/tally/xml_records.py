@@ -22,15 +22,11 @@ from connectors.tally.models import (
     LedgerEntry,
     LedgerRecord,
     StockItemRecord,
+    VoucherId,
     VoucherRecord,
 )
 from connectors.tally.settings import BATCH_PRIMARY
-from connectors.tally.xml_parse import (
-    Element,
-    element_text,
-    parse_reply_root,
-    raise_for_reply_errors,
-)
+from connectors.tally.xml_parse import Element, element_text, stream_objects
 from connectors.tally.xml_values import (
     parse_bool,
     parse_date,
@@ -49,19 +45,9 @@ def text(el: Element, path: str) -> str | None:
     return value if value else None
 
 
-def collection_objects(reply: str, tag: str) -> list[Element]:
-    """The `tag` objects of a collection reply; raises on empty body, LINEERROR or STATUS 0."""
-    root = parse_reply_root(reply)
-    if root.tag != "ENVELOPE":
-        desc = "server banner" if root.tag == "RESPONSE" else f"<{root.tag}>"
-        raise TallyProtocolError(f"not a collection reply: {desc}")
-    raise_for_reply_errors(root)
-    return [obj for coll in root.iter("COLLECTION") for obj in coll if obj.tag == tag]
-
-
 def _records(reply: str, tag: str, build: Callable[[Element], T]) -> list[T]:
     records = []
-    for obj in collection_objects(reply, tag):
+    for obj in stream_objects(reply, tag):
         try:
             records.append(build(obj))
         except (ValueError, ValidationError) as exc:
@@ -185,6 +171,35 @@ def voucher_record(obj: Element) -> VoucherRecord:
     )
 
 
+_VOUCHER_ID_TAGS = frozenset({"DATE", "VOUCHERTYPENAME", "VOUCHERNUMBER", "NARRATION", "MASTERID", "ALTERID",
+                              "ISCANCELLED"})
+
+
+def voucher_id(obj: Element) -> VoucherId:
+    """The identity of one VOUCHER: one pass over its children, everything else skipped unread."""
+    found: dict[str, str | None] = {}
+    for child in obj:
+        if child.tag in _VOUCHER_ID_TAGS and child.tag not in found:  # the first wins, as with find()
+            found[child.tag] = (child.text if not len(child) else element_text(child)) or None
+    voucher_date = _day(found.get("DATE"))
+    master_id, alter_id = parse_int(found.get("MASTERID")), parse_int(found.get("ALTERID"))
+    if voucher_date is None or master_id is None or alter_id is None:
+        raise ValueError("voucher lacks DATE, MASTERID or ALTERID")
+    return VoucherId(
+        master_id=master_id, alter_id=alter_id, date=voucher_date,
+        voucher_type=found.get("VOUCHERTYPENAME") or obj.get("VCHTYPE") or "",
+        voucher_number=found.get("VOUCHERNUMBER"), narration=found.get("NARRATION"),
+        is_cancelled=parse_bool(found.get("ISCANCELLED")),
+    )
+
+
+def _day(value: str | None) -> date | None:
+    # Raw exports write yyyymmdd (reference §7); strptime, for the other forms, costs ten times more.
+    if value is not None and len(value) == 8 and value.isdigit():
+        return date(int(value[:4]), int(value[4:6]), int(value[6:]))
+    return parse_date(value)
+
+
 def parse_ledgers(reply: str) -> list[LedgerRecord]:
     """Ledgers from a ledger collection reply."""
     return _records(reply, "LEDGER", ledger_record)
@@ -198,6 +213,11 @@ def parse_stock_items(reply: str) -> list[StockItemRecord]:
 def parse_vouchers(reply: str) -> list[VoucherRecord]:
     """Vouchers from a voucher collection reply."""
     return _records(reply, "VOUCHER", voucher_record)
+
+
+def parse_voucher_ids(reply: str) -> list[VoucherId]:
+    """Voucher identities from a voucher collection reply (a cut or a full FETCH list)."""
+    return _records(reply, "VOUCHER", voucher_id)
 
 
 def parse_companies(reply: str) -> list[CompanyRecord]:

@@ -16,10 +16,11 @@ from typing import Any
 import httpx
 import pytest
 
+from connectors.tally import codec
 from connectors.tally.agent import create_agent_app
-from connectors.tally.client import TallyClient
+from connectors.tally.client import Exchange, TallyClient
 from connectors.tally.errors import CompanyNotLoaded, TallyAuthError, TallyOutcomeUnknown, TallyRejected
-from connectors.tally.models import InventoryEntry, Ledger, LedgerEntry, Voucher
+from connectors.tally.models import InventoryEntry, Ledger, LedgerEntry, Voucher, VoucherId, VoucherRecord
 from sandbox.merchant import generate_merchant
 from sandbox.runner import ServedApp, serve
 from sandbox.tally.app import create_app
@@ -53,10 +54,11 @@ class Rig:
         return self.masters["company"]
 
     def client(self, *, token: str | None = TOKEN, timeout: float = 30.0,
-               transport: httpx.BaseTransport | None = None) -> TallyClient:
+               transport: httpx.BaseTransport | None = None,
+               on_exchange: Callable[[Exchange], None] | None = None) -> TallyClient:
         url = self.tally.base_url if self.agent is None else self.agent.base_url
         client = TallyClient(url, self.company, token=None if self.agent is None else token, timeout=timeout,
-                             transport=transport)
+                             transport=transport, on_exchange=on_exchange)
         self.clients.append(client)
         return client
 
@@ -184,6 +186,37 @@ def test_alter_id_after_returns_only_newer_vouchers(rig: Rig) -> None:
     newer = client.list_vouchers(alter_id_after=second.alter_id)
     assert [(v.voucher_number, v.master_id) for v in newer] == [("SO-A", first.master_id)]
     assert client.list_vouchers(alter_id_after=client.company().alt_vch_id) == []
+
+
+def identity(record: VoucherRecord) -> VoucherId:
+    return VoucherId(**record.model_dump(include=set(VoucherId.model_fields)))
+
+
+def test_voucher_ids_agree_with_full_records_and_carry_no_lines(rig: Rig) -> None:
+    exchanges: list[Exchange] = []
+    client = rig.client(on_exchange=exchanges.append)
+    create_party(client, DEVANAGARI)
+    item = rig.item()["name"]
+    orders = client.import_vouchers([sales_order(f"SO-{n}", DEVANAGARI, item) for n in range(1, 4)])
+    client.import_vouchers([sales_order("INV-1", DEVANAGARI, item, voucher_type="Sales")])
+    first = orders.last_vch_id - 2
+    client.import_vouchers([Voucher(voucher_type="Sales Order", action="Cancel", master_id=first, date=DAY,
+                                    narration="cancelled [ext:ct-SO-1]")])
+    cursor = max(v.alter_id for v in client.list_voucher_ids()) - 1
+
+    for args, cut in [(("Sales Order", DAY, DAY), {}), ((None, None, None), {}),
+                      (("Sales Order", None, None), {"alter_id_after": cursor})]:
+        ids = client.list_voucher_ids(*args, **cut)
+        assert ids == [identity(r) for r in client.list_vouchers(*args, **cut)] != []
+    every = {v.voucher_number: v for v in client.list_voucher_ids()}
+    assert every.keys() == {"SO-1", "SO-2", "SO-3", "INV-1"} and every["SO-1"].is_cancelled
+    assert every["SO-2"].narration == "contract SO-2 [ext:ct-SO-2]" and every["INV-1"].voucher_type == "Sales"
+    assert every["SO-1"].master_id == first
+
+    cut_reply, full_reply = (codec.decode_response(next(e.response or b"" for e in reversed(exchanges)
+                                                        if e.operation == op))
+                             for op in ("list_voucher_ids", "list_vouchers"))
+    assert "LEDGERNAME" not in cut_reply and "PARTYLEDGERNAME" not in cut_reply and "LEDGERNAME" in full_reply
 
 
 def test_stock_items_report_closing_quantities(rig: Rig) -> None:
