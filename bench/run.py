@@ -1,11 +1,16 @@
 """Benchmark: the whole ShipStation -> TallyPrime flow against the sandbox, rate limits off.
 
-Prints, per order count: orders per second through the job, HTTP requests per 1,000 orders on
-each side, and the sync process's peak resident memory. The sandbox runs in its own process so
-its in-memory merchant does not count against ours.
+Prints, per order count and TallyPrime cost mode: orders per second through the job, TallyPrime
+exports and imports per 1,000 orders, ShipStation requests per 1,000 orders, the vouchers the
+simulator walked for exports, and the sync process's peak resident memory. The sandbox runs in its
+own process so its in-memory merchant does not count against ours.
 
-    python -m bench.run                  # 10,000 and 100,000 orders
-    python -m bench.run --orders 2000    # a quick look
+Cost modes (the simulator's `SANDBOX_TALLY_COST`): `off`, and `pessimistic`, where every export
+walks every voucher of the company at 10 µs each and every imported object costs 0.2 ms: roughly
+what the 10,000-order measurement of issue 15 saw (exports 23 ms growing to 107 ms).
+
+    python -m bench.run                            # 10,000, 50,000, 100,000 orders; both modes
+    python -m bench.run --orders 2000 --mode off   # a quick look
 """
 
 from __future__ import annotations
@@ -38,10 +43,14 @@ print(json.dumps({"success": summary.success, "error": summary.error, "seconds":
 """
 
 
-def start_sandbox(orders: int, workdir: Path) -> tuple[subprocess.Popen, dict]:
+MODES = {"off": "", "pessimistic": "per_voucher_walked_ms=0.01,walk=company,per_object_imported_ms=0.2"}
+
+
+def start_sandbox(orders: int, workdir: Path, cost: str = "") -> tuple[subprocess.Popen, dict]:
     ports = workdir / "ports.json"
     proc = subprocess.Popen([sys.executable, "-m", "ml_connector.cli", "sandbox", "--orders", str(orders),
-                             "--rate-limit", "0", "--ports-file", str(ports)], stdout=subprocess.DEVNULL)
+                             "--rate-limit", "0", "--ports-file", str(ports)], stdout=subprocess.DEVNULL,
+                            env=os.environ | {"SANDBOX_TALLY_COST": cost})
     deadline = time.monotonic() + 600
     while not ports.exists():
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -51,10 +60,10 @@ def start_sandbox(orders: int, workdir: Path) -> tuple[subprocess.Popen, dict]:
     return proc, json.loads(ports.read_text())
 
 
-def measure(orders: int) -> dict:
+def measure(orders: int, mode: str = "off") -> dict:
     with tempfile.TemporaryDirectory(prefix="mlc-bench-") as tmp:
         work = Path(tmp)
-        proc, ports = start_sandbox(orders, work)
+        proc, ports = start_sandbox(orders, work, MODES[mode])
         try:
             for url in (ports["shipstation"], ports["tally"]):
                 httpx.post(f"{url}/__sandbox/reset-stats", timeout=30)
@@ -67,23 +76,29 @@ def measure(orders: int) -> dict:
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-    return {"orders": orders, **result, "shipstation_requests": ss["requests"],
-            "tally_requests": tally.get("requests", sum(tally.get("by_kind", {}).values()))}
+    return {"orders": orders, "mode": mode, **result, "shipstation_requests": ss["requests"],
+            "tally_exports": tally.get("export", 0), "tally_imports": tally.get("import", 0),
+            "vouchers_walked": tally.get("vouchers_walked", 0)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--orders", type=int, action="append", help="order counts (default 10000 and 100000)")
-    counts = parser.parse_args().orders or [10_000, 100_000]
-    print(f"{'orders':>8} {'seconds':>8} {'orders/s':>9} {'SS req/1k':>10} {'Tally req/1k':>13} {'peak MB':>8}")
-    for n in counts:
-        r = measure(n)
-        if not r["success"]:
-            print(f"{n:>8} run failed: {r['error']}")
-            continue
-        print(f"{n:>8} {r['seconds']:>8.1f} {r['read'] / r['seconds']:>9.1f} "
-              f"{r['shipstation_requests'] * 1000 / n:>10.1f} {r['tally_requests'] * 1000 / n:>13.1f} "
-              f"{r['peak_kb'] / 1024:>8.1f}")
+    parser.add_argument("--orders", type=int, action="append", help="order counts (default 10000, 50000, 100000)")
+    parser.add_argument("--mode", choices=sorted(MODES), action="append", help="Tally cost mode (default both)")
+    args = parser.parse_args()
+    print(f"{'orders':>8} {'mode':>12} {'seconds':>8} {'orders/s':>9} {'exports/1k':>11} {'imports/1k':>11} "
+          f"{'SS req/1k':>10} {'walked/1k':>10} {'peak MB':>8}")
+    for mode in args.mode or ["off", "pessimistic"]:
+        for n in args.orders or [10_000, 50_000, 100_000]:
+            r = measure(n, mode)
+            if not r["success"]:
+                print(f"{n:>8} {mode:>12} run failed: {r['error']}")
+                continue
+            per_k = 1000 / n
+            print(f"{n:>8} {mode:>12} {r['seconds']:>8.1f} {r['read'] / r['seconds']:>9.1f} "
+                  f"{r['tally_exports'] * per_k:>11.2f} {r['tally_imports'] * per_k:>11.2f} "
+                  f"{r['shipstation_requests'] * per_k:>10.2f} {r['vouchers_walked'] * per_k:>10.0f} "
+                  f"{r['peak_kb'] / 1024:>8.1f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -6,12 +6,16 @@ batch in the ledger with deterministic keys, resolve claims a dead run left `pen
 up in the target before anything is re-sent), create what is new, then alter and cancel one by one
 by the target's id, and record every outcome. A write whose outcome is unknown stays `pending`
 without an owner, so the next run looks it up first; a write that certainly never arrived is
-released and marked transient, to be retried.
+released and marked transient, to be retried. A create the target confirmed but whose id it
+learns later (`deferred`) stays `pending` until `settle` (every `settle_every` records and at the
+end of `post`); if the run stops before that, those claims are left unresolved for a lookup.
+Batches grow while the target answers cleanly and fast and shrink after a refusal (`BatchSizer`).
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -66,28 +70,76 @@ class PostItem:
         return self.candidate.external_key
 
 
+@dataclass
+class BatchSizer:
+    """How many records go in the next write: doubles while the target answers cleanly within
+    `fast_seconds`, halves after a refusal or an unknown outcome, always within [floor, ceiling]."""
+
+    size: int = 25
+    floor: int = 5
+    ceiling: int = 50
+    fast_seconds: float = 2.0
+
+    def __post_init__(self) -> None:
+        self.size = max(self.floor, min(self.size, self.ceiling))
+
+    def record(self, clean: bool, seconds: float) -> None:
+        if not clean:
+            self.size = max(self.floor, self.size // 2)
+        elif seconds <= self.fast_seconds:
+            self.size = min(self.ceiling, self.size * 2)
+
+
 class Poster:
     """Posts one flow's records to one target; subclasses turn source records into `PostItem`s."""
 
     flow = "posting"
     report_keys: tuple[str, str] = ("number", "source_id")
 
-    def __init__(self, target: Target, ledger: SyncLedger, run_id: str, *, batch_size: int = 25) -> None:
+    def __init__(self, target: Target, ledger: SyncLedger, run_id: str, *, batch_size: int = 25,
+                 batch_ceiling: int | None = None, settle_every: int = 1000) -> None:
         self.target, self.ledger = target, ledger
         self.owner = current_owner(run_id)
-        self.batch_size = batch_size
+        self.sizer = BatchSizer(size=batch_size, floor=min(5, batch_size),
+                                ceiling=batch_ceiling if batch_ceiling is not None else batch_size)
+        self.settle_every = settle_every
         self.report = PostingReport(keys=self.report_keys)
+        self._deferred: dict[str, PostItem] = {}
+
+    @property
+    def batch_size(self) -> int:
+        return self.sizer.size
 
     def prepare(self, record: Any) -> PostItem | None:
         """Map one source record; a record that cannot be posted is recorded here and gives None."""
         raise NotImplementedError
 
     def post(self, records: Iterable[Any]) -> PostingReport:
-        """Post every record, `batch_size` at a time."""
+        """Post every record, a batch at a time, and settle what the target deferred."""
         iterator = iter(records)
-        while chunk := list(islice(iterator, self.batch_size)):
-            self._post_batch(chunk)
+        try:
+            while chunk := list(islice(iterator, self.sizer.size)):
+                self._post_batch(chunk)
+                if len(self._deferred) >= self.settle_every:
+                    self.settle()
+            self.settle()
+        except BaseException:
+            self._abandon_deferred()
+            raise
         return self.report
+
+    def settle(self) -> None:
+        """Learn the ids of every deferred create (one read-back for TallyPrime) and record them."""
+        if self._deferred:
+            self._record_created(self.target.settle(), dict(self._deferred))
+
+    def _abandon_deferred(self) -> None:
+        """The run stops with creates confirmed but not settled: leave them for the next run's lookup."""
+        if self._deferred:
+            self.ledger.leave_unresolved(self.flow, self.target.name, [i.candidate.source_id
+                                                                       for i in self._deferred.values()],
+                                         "written; the run stopped before reading it back")
+            self._deferred.clear()
 
     # --- hooks ----------------------------------------------------------------------------------
     def on_claimed(self, items: dict[str, PostItem], claims: list[Claim]) -> None:
@@ -162,8 +214,16 @@ class Poster:
     def _create(self, items: list[PostItem]) -> None:
         if not items:
             return
+        started = time.monotonic()
         result: Created = self._call(items, self.target.create, items)
-        by_key = {i.key: i for i in items}
+        self.sizer.record(not result.refused and not result.unknown, time.monotonic() - started)
+        by_key = {**self._deferred, **{i.key: i for i in items}}
+        self._deferred.update((key, by_key[key]) for key in result.deferred)
+        self._record_created(result, by_key)
+
+    def _record_created(self, result: Created, by_key: dict[str, PostItem]) -> None:
+        for key in (*result.landed, *result.refused, *result.unknown):
+            self._deferred.pop(key, None)
         landed = [by_key[k] for k in result.landed]
         self.ledger.record_posted(self.flow, self.target.name, [
             (i.candidate.source_id, result.landed[i.key], i.candidate.payload_hash, False) for i in landed])
@@ -173,8 +233,9 @@ class Poster:
             self.record_failure(by_key[key], error)
         if result.unknown:
             self.report.unknown += len(result.unknown)
-            for key, reason in result.unknown.items():
-                self.ledger.leave_unresolved(self.flow, self.target.name, [by_key[key].candidate.source_id], reason)
+            self.ledger.leave_unresolved(self.flow, self.target.name,
+                                         [by_key[k].candidate.source_id for k in result.unknown],
+                                         next(iter(result.unknown.values())))
 
     def _change(self, item: PostItem, target_id: str, action: str) -> None:
         call = self.target.cancel if action == "cancel" else self.target.alter
@@ -195,8 +256,10 @@ class Poster:
         """Call the target; a write that certainly never arrived gives its claims back (transient)."""
         try:
             return fn(*args)
-        except self.target.outcome_unknown:
-            raise  # claims stay pending: the next run looks them up before re-sending
+        except self.target.outcome_unknown as exc:  # may have landed: the next run looks them up first
+            self.ledger.leave_unresolved(self.flow, self.target.name, [i.candidate.source_id for i in items],
+                                         f"outcome unknown: {exc}")
+            raise
         except self.target.not_delivered as exc:
             self.ledger.release(self.flow, self.target.name, [i.candidate.source_id for i in items],
                                 f"not posted: {exc}")

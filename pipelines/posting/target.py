@@ -7,7 +7,9 @@ reference number or a unique custom field, Acumatica PUT) `create` and `alter` a
 and `find` is a GET by the key. Errors split three ways, declared by each target:
 `not_delivered` (certainly not applied: the claims are released and may be sent again),
 `outcome_unknown` (may have been applied: the claims stay pending and the next run looks the keys
-up before sending anything), and per-record refusals returned in the outcome.
+up before sending anything), and per-record refusals returned in the outcome. A target may learn
+the ids of what it created later (`deferred`, then `settle`): TallyPrime reads a window of clean
+batches back in one export instead of one per batch.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class Created:
     landed: dict[str, str] = field(default_factory=dict)
     refused: dict[str, str] = field(default_factory=dict)
     unknown: dict[str, str] = field(default_factory=dict)
+    deferred: set[str] = field(default_factory=set)  # certainly landed; their ids come with `settle`
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,10 @@ class Target(Protocol):
 
     def create(self, items: Sequence[PostItem]) -> Created:
         """Create each item's record; every item's key ends up in one of the three outcomes."""
+        ...
+
+    def settle(self) -> Created:
+        """Ids of every key an earlier `create` deferred (a target that never defers returns nothing)."""
         ...
 
     def alter(self, item: PostItem, target_id: str) -> Outcome:

@@ -2,6 +2,7 @@
 
 
 from datetime import UTC, datetime
+from itertools import chain
 
 import dagster as dg
 
@@ -97,10 +98,10 @@ def tally_order_vouchers(context: dg.AssetExecutionContext, tally: TallyResource
     hook = AuditHook(ledger.audit, run_id=context.run_id, flow=FLOW)
     target = TallyTarget(tally.client(hook), flow.voucher_type, hook)
     poster = OrderVoucherPoster(target, ledger, flow.voucher_config(), skus,
-                                {name for name, _ in store.tally_ledgers()}, context.run_id, batch_size=flow.batch_size)
+                                {name for name, _ in store.tally_ledgers()}, context.run_id, batch_size=flow.batch_size,
+                                batch_ceiling=flow.batch_ceiling)
     run_id = staged_run(context)
-    for chunk in store.iter_staged_orders(run_id):
-        poster.post(reading.parse_orders(chunk))
+    poster.post(reading.parse_orders(chain.from_iterable(store.iter_staged_orders(run_id))))  # streamed, one pass
     report = poster.report
     return dg.MaterializeResult(
         metadata=checks.report_metadata(report),

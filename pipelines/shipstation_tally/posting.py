@@ -34,8 +34,9 @@ class OrderVoucherPoster(Poster):
     report_keys = ("order_number", "order_id")
 
     def __init__(self, target: TallyTarget, ledger: SyncLedger, cfg: OrderVoucherConfig, skus: SkuResolver,
-                 known_ledgers: set[str], run_id: str, *, batch_size: int = 25) -> None:
-        super().__init__(target, ledger, run_id, batch_size=batch_size)
+                 known_ledgers: set[str], run_id: str, *, batch_size: int = 25,
+                 batch_ceiling: int | None = None) -> None:
+        super().__init__(target, ledger, run_id, batch_size=batch_size, batch_ceiling=batch_ceiling)
         self.cfg, self.skus, self.known_ledgers = cfg, skus, known_ledgers
 
     def prepare(self, record: tuple[Order | None, dict]) -> PostItem | None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from connectors.tally.settings import MAX_VOUCHERS_PER_IMPORT
 from pipelines.shipstation_tally.delivery import DeliveryNoteConfig
 from pipelines.shipstation_tally.mapping import OrderVoucherConfig
 from pipelines.sides.tally.skus import read_sku_map
@@ -36,6 +37,7 @@ class ShipStationTallyFlowSettings(BaseModel):
     tally_create_missing_stock_items: bool = False
     tally_stock_item_unit: str = "Nos"
     tally_stock_item_group: str = ""  # empty: Primary
+    tally_batch_ceiling: int = Field(default=MAX_VOUCHERS_PER_IMPORT, ge=1, le=500)  # vouchers per import, at most
 
     @field_validator("shipstation_sync_start", mode="before")
     @classmethod
@@ -64,7 +66,8 @@ class ShipStationTallySettings(dg.ConfigurableResource):
     godown: str = _VOUCHER.godown
     timezone: str = _VOUCHER.timezone
     sku_map_path: str = ""
-    batch_size: int = Field(default=25, ge=1, le=100)
+    batch_size: int = Field(default=25, ge=1, le=500)  # the first import's size; it adapts up to batch_ceiling
+    batch_ceiling: int = Field(default=MAX_VOUCHERS_PER_IMPORT, ge=1, le=500)
     delivery_note_type: str = DeliveryNoteConfig.voucher_type
     delivery_godown: str = ""  # empty: the order godown
     create_missing_stock_items: bool = False
@@ -82,7 +85,8 @@ class ShipStationTallySettings(dg.ConfigurableResource):
             sku_map_path=str(flow.tally_sku_map or ""), delivery_note_type=flow.tally_delivery_note_type,
             delivery_godown=flow.tally_delivery_godown,
             create_missing_stock_items=flow.tally_create_missing_stock_items,
-            stock_item_unit=flow.tally_stock_item_unit, stock_item_group=flow.tally_stock_item_group)
+            stock_item_unit=flow.tally_stock_item_unit, stock_item_group=flow.tally_stock_item_group,
+            batch_size=min(25, flow.tally_batch_ceiling), batch_ceiling=flow.tally_batch_ceiling)
 
     def delivery_note_config(self) -> DeliveryNoteConfig:
         return DeliveryNoteConfig(voucher_type=self.delivery_note_type, godown=self.delivery_godown or self.godown,

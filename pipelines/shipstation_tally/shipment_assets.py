@@ -70,7 +70,7 @@ def tally_delivery_notes(context: dg.AssetExecutionContext, tally: TallyResource
             tally=tally.client(hook), shipstation=client, ledger=ledger, store=store,
             orders_cfg=flow.voucher_config(), notes_cfg=flow.delivery_note_config(),
             skus=SkuResolver.build(store.tally_stock_items(), flow.sku_map()), customer_group=flow.customer_group,
-            run_id=context.run_id, batch_size=flow.batch_size, audit=hook)
+            run_id=context.run_id, batch_size=flow.batch_size, batch_ceiling=flow.batch_ceiling, audit=hook)
         result = sync.run(store.iter_staged_shipments(staged_run(context)))
     return dg.MaterializeResult(
         metadata=shipment_checks.metadata(result),

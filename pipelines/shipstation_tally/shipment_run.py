@@ -68,14 +68,15 @@ class ShipmentSync:
     def __init__(self, *, tally: TallyClient, shipstation: ShipStationClient, ledger: SyncLedger,
                  store: StagingStore, orders_cfg: OrderVoucherConfig, notes_cfg: DeliveryNoteConfig,
                  skus: SkuResolver, customer_group: str, run_id: str, batch_size: int = 25,
-                 audit: AuditHook | None = None) -> None:
+                 batch_ceiling: int | None = None, audit: AuditHook | None = None) -> None:
         self.shipstation, self.ledger, self.store, self.run_id = shipstation, ledger, store, run_id
         known = {name for name, _ in store.tally_ledgers()}
         self.orders = posting.OrderVoucherPoster(TallyTarget(tally, orders_cfg.voucher_type, audit), ledger,
-                                                 orders_cfg, skus, known, run_id, batch_size=batch_size)
+                                                 orders_cfg, skus, known, run_id, batch_size=batch_size,
+                                                 batch_ceiling=batch_ceiling)
         self.customers = CustomerLedgerCreator(tally, ledger, customer_group, known, run_id, audit=audit)
         self.notes = DeliveryNotePoster(TallyTarget(tally, notes_cfg.voucher_type, audit), ledger, notes_cfg, skus,
-                                        run_id, batch_size=batch_size)
+                                        run_id, batch_size=batch_size, batch_ceiling=batch_ceiling)
         self.tally = tally
         self._seq, self._synced, self._gone = 0, 0, []
 

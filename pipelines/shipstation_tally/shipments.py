@@ -51,8 +51,8 @@ class DeliveryNotePoster(Poster):
     report_keys = ("shipment", "shipment_id")
 
     def __init__(self, target: TallyTarget, ledger: SyncLedger, cfg: DeliveryNoteConfig, skus: SkuResolver,
-                 run_id: str, *, batch_size: int = 25) -> None:
-        super().__init__(target, ledger, run_id, batch_size=batch_size)
+                 run_id: str, *, batch_size: int = 25, batch_ceiling: int | None = None) -> None:
+        super().__init__(target, ledger, run_id, batch_size=batch_size, batch_ceiling=batch_ceiling)
         self.cfg, self.skus = cfg, skus
         self.moved: Counter[str] = Counter()  # stock item -> net quantity moved out by this run
         self.over_shipped: list[dict[str, str]] = []

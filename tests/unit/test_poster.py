@@ -70,6 +70,9 @@ class UpsertTarget:
         self.records[item.key]["cancelled"] = True
         return Outcome()
 
+    def settle(self):
+        return Created()  # an upsert answers with the id at once: nothing is ever deferred
+
 
 class DictPoster(Poster):
     flow = FLOW

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from connectors.tally.errors import TallyOutcomeUnknown, TallyRejected
+from connectors.tally.errors import TallyOutcomeUnknown, TallyRejected, TallyUnavailable
 from connectors.tally.models import CompanyRecord, ImportResult, InventoryEntry, LedgerEntry, Voucher, VoucherRecord
 from pipelines.posting import Poster, PostItem
 from pipelines.sides.tally.markers import MARKER_RE, marker
@@ -27,6 +27,8 @@ class FakeTally:
         self.imports = 0
         self.hidden: set[str] = set()  # keys a floor-bounded read-back does not see (a lagging AlterID)
         self.lose_answer = False
+        self.exports: list[tuple] = []  # (from, to, alter_id_after) of every voucher export
+        self.down_on_export = False
 
     def company(self) -> CompanyRecord:
         return CompanyRecord(name="Demo", alt_vch_id=len(self.vouchers))
@@ -51,7 +53,10 @@ class FakeTally:
             raise TallyRejected("partly refused", [], result)
         return result
 
-    def list_vouchers(self, voucher_type, from_date=None, to_date=None, *, alter_id_after=None):
+    def list_voucher_ids(self, voucher_type, from_date=None, to_date=None, *, alter_id_after=None):
+        if self.down_on_export:
+            raise TallyUnavailable("connection refused")
+        self.exports.append((from_date, to_date, alter_id_after))
         out = []
         for r in self.vouchers:
             key = MARKER_RE.search(r.narration).group(1)
@@ -77,8 +82,8 @@ class RecordPoster(Poster):
         return PostItem(f"record {sid}", sid, day, {"id": sid}, voucher, cand)
 
 
-def post(ledger, tally, records, run="run"):
-    poster = RecordPoster(TallyTarget(tally, TYPE), ledger, run, batch_size=10)
+def post(ledger, tally, records, run="run", **sizes):
+    poster = RecordPoster(TallyTarget(tally, TYPE), ledger, run, **({"batch_size": 10} | sizes))
     poster.post(records)
     return poster
 
@@ -138,3 +143,64 @@ def test_recovery_finds_the_voucher_of_an_order_re_dated_after_the_lost_write(le
     assert moved.report.resolved == 1 and moved.report.created == 0 and moved.report.altered == 1
     assert live(tally) == ["k-7"]
     assert ledger.get(FLOW, "7", "tally").target_id == "1"
+
+
+def orders(n: int, first: int = 1) -> list[tuple[str, date, str]]:
+    return [(str(i), date(2026, 3, 1 + i % 28), "") for i in range(first, first + n)]
+
+
+def test_clean_batches_are_read_back_once_per_window_not_once_per_batch(ledger):
+    tally = FakeTally()
+    poster = post(ledger, tally, orders(300), batch_size=10, batch_ceiling=10, settle_every=1000)
+    assert tally.imports == 30 and len(tally.exports) == 1  # one read-back for the whole run
+    (start, end, floor), = tally.exports
+    assert (start, end, floor) == (date(2026, 3, 1), date(2026, 3, 28), 0)  # bounded by dates and AlterID
+    assert poster.report.created == 300 and len(live(tally)) == 300
+    assert {e.state for e in ledger.entries(FLOW)} == {"posted"}
+    assert len({e.target_id for e in ledger.entries(FLOW)}) == 300
+
+
+def test_a_large_run_settles_every_window(ledger):
+    tally = FakeTally()
+    post(ledger, tally, orders(250), batch_size=10, batch_ceiling=10, settle_every=100)
+    assert len(tally.exports) == 3 and tally.imports == 25  # after 100, after 200, then the last 50
+
+
+def test_a_refused_batch_settles_what_was_waiting_in_the_same_read_back(ledger):
+    tally = FakeTally()
+    records = [*orders(20), ("99", date(2026, 3, 5), "refuse"), *orders(9, first=21)]
+    poster = post(ledger, tally, records, batch_size=10, batch_ceiling=10)
+    assert poster.report.created == 29 and poster.report.failed == 1
+    assert ledger.get(FLOW, "99", "tally").state == "failed"
+    assert len(tally.exports) == 1  # the refused batch with the two waiting ones; the alone re-send created nothing
+    assert live(tally) == sorted(f"k-{i}" for i in range(1, 30))
+
+
+def test_a_run_that_dies_before_its_read_back_is_resolved_by_lookup_not_re_sent(ledger):
+    tally = FakeTally()
+    tally.down_on_export = True  # the imports land, then Tally stops answering before the read-back
+    with pytest.raises(TallyOutcomeUnknown):
+        post(ledger, tally, orders(30))
+    assert tally.imports == 3 and len(live(tally)) == 30
+    assert {(e.state, e.owner) for e in ledger.entries(FLOW)} == {("pending", None)}  # none released
+    tally.down_on_export = False
+    again = post(ledger, tally, orders(30))
+    assert again.report.resolved == 30 and again.report.created == 0
+    assert len(live(tally)) == 30 and {e.state for e in ledger.entries(FLOW)} == {"posted"}
+
+
+def test_batches_grow_while_clean_and_shrink_after_a_refusal(ledger):
+    tally = FakeTally()
+    poster = RecordPoster(TallyTarget(tally, TYPE), ledger, "run", batch_size=10, batch_ceiling=80)
+    sizes = []
+    original = poster._create
+
+    def spy(items):
+        sizes.append(len(items))
+        original(items)
+
+    poster._create = spy
+    poster.post([*orders(150), ("refuse-me", date(2026, 3, 2), "refuse"), *orders(120, first=151)])
+    assert sizes[:4] == [10, 20, 40, 80] and max(sizes) == 80
+    refused_at = next(i for i, n in enumerate(sizes) if sum(sizes[:i + 1]) > 150)
+    assert sizes[refused_at + 1] == sizes[refused_at] // 2  # halves after the refusal

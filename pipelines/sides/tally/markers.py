@@ -8,9 +8,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from connectors.tally.models import VoucherRecord
+from connectors.tally.models import VoucherId, VoucherRecord
 
 MARKER_RE = re.compile(r"\[ext:([^\]]+)\]")
+Found = VoucherRecord | VoucherId  # a full voucher, or just its identity (the cheap read-back)
 
 
 def marker(key: str) -> str:
@@ -18,9 +19,9 @@ def marker(key: str) -> str:
     return f"[ext:{key}]"
 
 
-def index_by_marker(records: Iterable[VoucherRecord], keys: set[str]) -> dict[str, VoucherRecord]:
+def index_by_marker(records: Iterable[Found], keys: set[str]) -> dict[str, Found]:
     """The first live (not cancelled) voucher carrying each of `keys`."""
-    index: dict[str, VoucherRecord] = {}
+    index: dict[str, Found] = {}
     for record in records:
         for key in MARKER_RE.findall(record.narration or ""):
             if key in keys and not record.is_cancelled:

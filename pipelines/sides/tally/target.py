@@ -1,9 +1,13 @@
 """TallyPrime as a posting target: narration marker, batch import settled by read-back, MasterId alter.
 
 TallyPrime has no idempotency and processes a batch object by object with no rollback, without
-saying which object failed (reference §5). So a batch is read back by marker (only what changed
-since the last read-back: the AlterID cursor, §6), and Tally's own CREATED count is checked against
-what the read-back found *before* any voucher is re-sent alone: when they agree, the missing ones
+saying which object failed (reference §5). A batch whose import reply is clean (CREATED equals the
+batch, no errors, exceptions or line errors) is known to have landed whole, so it is not read back
+at once: its claims stay `pending` (the ledger knows the write may have landed) and one read-back
+by marker settles every such batch of a window (`settle`, only what changed since the window's
+first write: the AlterID cursor, §6, and only the window's dates). A batch that was not clean is
+read back at once, with whatever is waiting, and Tally's own CREATED count is checked against what
+the read-back found *before* any voucher is re-sent alone: when they agree, the missing ones
 are certainly absent and each is re-sent alone to learn its own error; when Tally created more than
 was found, the rest are looked up once more and whatever is still unaccounted for stays unresolved
 (never re-sent) until a later run finds it. Crash recovery looks a key up over the dates of every
@@ -13,12 +17,13 @@ write is still found.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 
 from connectors.tally.client import TallyClient
 from connectors.tally.errors import CompanyNotLoaded, TallyOutcomeUnknown, TallyRejected, TallyUnavailable
-from connectors.tally.models import ImportResult, Voucher, VoucherRecord
+from connectors.tally.models import ImportResult, Voucher, VoucherId
 from pipelines.posting.poster import PostItem
 from pipelines.posting.target import Created, Outcome
 from pipelines.sides.tally import TARGET
@@ -38,6 +43,7 @@ class TallyTarget:
         self.tally, self.voucher_type = tally, voucher_type
         self.audit = audit or AuditHook(None)
         self._alter_floor: int | None = None
+        self._deferred: list[PostItem] = []  # landed whole by their import reply, not read back yet
 
     def check(self, item: PostItem) -> str | None:
         """A voucher that does not net to zero is refused before anything is claimed or sent."""
@@ -50,13 +56,13 @@ class TallyTarget:
         dates: set[date] = set()
         for item, claim in pending:
             dates.update(_dates([item.candidate.detail or {}, *claim.earlier]))
-        records = self.tally.list_vouchers(self.voucher_type, min(dates, default=None), max(dates, default=None))
+        records = self.tally.list_voucher_ids(self.voucher_type, min(dates, default=None), max(dates, default=None))
         return _master_ids(index_by_marker(records, {i.key for i, _ in pending}))
 
     def _read_back(self, items: Sequence[PostItem], *, since_floor: bool = True) -> dict[str, str]:
         dates = [i.payload.date for i in items]
         floor = self._alter_floor if since_floor else None
-        records = self.tally.list_vouchers(self.voucher_type, min(dates), max(dates), alter_id_after=floor)
+        records = self.tally.list_voucher_ids(self.voucher_type, min(dates), max(dates), alter_id_after=floor)
         if since_floor:
             self._alter_floor = max([self._alter_floor or 0, *(r.alter_id or 0 for r in records)])
         return _master_ids(index_by_marker(records, {i.key for i in items}))
@@ -66,22 +72,50 @@ class TallyTarget:
         out = Created()
         if self._alter_floor is None:
             self._alter_floor = self.tally.company().alt_vch_id or 0
-        self._create(list(items), out)
+        result = self._send([i.payload for i in items], items)
+        if _clean(result, len(items)):
+            self._deferred.extend(items)
+            out.deferred.update(i.key for i in items)
+            return out
+        waiting, self._deferred = self._deferred, []
+        with _written():
+            found = self._read_back([*waiting, *items]) if (result.created or waiting) else {}
+            self._settle_landed(waiting, found, out)
+            self._settle_batch(list(items), result, found, out)
         return out
 
-    def _create(self, items: list[PostItem], out: Created) -> None:
-        result = self._send([i.payload for i in items], items)
-        found = self._read_back(items) if result.created else {}
-        out.landed.update(found)
+    def settle(self) -> Created:
+        """One read-back for every batch whose reply said it landed whole since the last settle."""
+        out, waiting, self._deferred = Created(), self._deferred, []
+        if waiting:
+            with _written():
+                self._settle_landed(waiting, self._read_back(waiting), out)
+        return out
+
+    def _settle_landed(self, items: list[PostItem], found: dict[str, str], out: Created) -> None:
+        """Items Tally said it created: found now, found without the AlterID floor, or unresolved."""
+        out.landed.update({i.key: found[i.key] for i in items if i.key in found})
         missing = [i for i in items if i.key not in found]
         if not missing:
             return
-        if result.created > len(found):  # Tally says more landed than the read-back saw: look again
+        again = self._read_back(missing, since_floor=False)
+        out.landed.update(again)
+        out.unknown.update({i.key: "Tally reported it created but no read-back found it; left to be looked up"
+                                   " before anything is re-sent" for i in missing if i.key not in again})
+
+    def _settle_batch(self, items: list[PostItem], result: ImportResult, found: dict[str, str],
+                      out: Created) -> None:
+        landed = {i.key: found[i.key] for i in items if i.key in found}
+        out.landed.update(landed)
+        missing = [i for i in items if i.key not in found]
+        if not missing:
+            return
+        if result.created > len(landed):  # Tally says more landed than the read-back saw: look again
             again = self._read_back(missing, since_floor=False)
             out.landed.update(again)
             missing = [i for i in missing if i.key not in again]
-            if result.created > len(found) + len(again):
-                reason = (f"Tally reported {result.created} created but {len(found) + len(again)} were found;"
+            if result.created > len(landed) + len(again):
+                reason = (f"Tally reported {result.created} created but {len(landed) + len(again)} were found;"
                           " left to be looked up before anything is re-sent")
                 out.unknown.update({i.key: reason for i in missing})
                 return
@@ -89,7 +123,8 @@ class TallyTarget:
             out.refused[items[0].key] = import_errors(result)
             return
         for item in missing:  # certainly absent: re-send alone to learn its own error
-            self._create([item], out)
+            alone = self._send([item.payload], [item])
+            self._settle_batch([item], alone, self._read_back([item]) if alone.created else {}, out)
 
     def alter(self, item: PostItem, target_id: str) -> Outcome:
         return self._change(item, int(target_id), "Alter")
@@ -120,6 +155,23 @@ class TallyTarget:
             return exc.result  # partly or wholly refused: the read-back settles each voucher
 
 
+@contextmanager
+def _written() -> Iterator[None]:
+    """After an import went through, Tally going away leaves outcomes unknown, never "not sent":
+    the claims must be looked up, not released and sent again."""
+    try:
+        yield
+    except (TallyUnavailable, CompanyNotLoaded, TallyRejected) as exc:
+        raise TallyOutcomeUnknown(f"written, but Tally stopped answering before the write was settled: {exc}") \
+            from exc
+
+
+def _clean(result: ImportResult, sent: int) -> bool:
+    """Reference §5: every object created, nothing flagged. Only then is the reply itself the proof."""
+    return (result.created == sent and not result.errors and not result.exceptions and not result.line_errors
+            and not result.altered and not result.combined and not result.ignored)
+
+
 def import_errors(result: ImportResult) -> str:
     if result.line_errors:
         return "; ".join(result.line_errors)
@@ -137,5 +189,5 @@ def _dates(details: Sequence[dict]) -> set[date]:
     return out
 
 
-def _master_ids(found: dict[str, VoucherRecord]) -> dict[str, str]:
+def _master_ids(found: dict[str, VoucherId]) -> dict[str, str]:
     return {key: str(record.master_id) for key, record in found.items()}
