@@ -27,12 +27,16 @@ from pipelines.reconciliation.pack import RulePack
 from pipelines.reconciliation.rollup import MonthResult, PairMonth, StockDrift, month_rollup
 from state.ledger import Entry, owner_alive
 
-__all__ = ["DayResult", "MonthResult", "PairMonth", "StockDrift", "load_ledger", "month_rollup", "reconcile_day"]
+__all__ = ["DayResult", "MonthResult", "PairMonth", "StockDrift", "load_ledger", "month_rollup", "reconcile_day",
+           "reconcile_days"]
 
-EXCEPTIONS_TABLE = """CREATE OR REPLACE TEMP TABLE _r_exc (category VARCHAR, order_number VARCHAR,
+EXCEPTIONS_TABLE = """CREATE OR REPLACE TEMP TABLE _r_exc (day DATE, category VARCHAR, order_number VARCHAR,
     source_system VARCHAR, source_id VARCHAR, target_system VARCHAR, target_id VARCHAR, source_amount DECIMAL(18, 4),
     target_amount DECIMAL(18, 4), difference DECIMAL(18, 4), reason VARCHAR, explained BOOLEAN, explanation VARCHAR)"""
 _LEDGER_CHUNK = 50_000
+# Days one pass of a ranged pack covers: at a million orders a month, ten days' hash tables stay within the
+# staging store's 128 MB where a month's spill to disk (bench/recon.py).
+SPAN_DAYS = 10
 
 
 @dataclass(frozen=True)
@@ -109,28 +113,60 @@ def _claim_live(entry: Entry, now: float, lease_seconds: float) -> bool:
 
 def reconcile_day(conn: duckdb.DuckDBPyConnection, pack: RulePack, day: date, *, now: datetime,
                   timezone: str) -> DayResult:
-    """Find `pack`'s exceptions of `day` and replace that pair's rows of the day (exceptions and totals).
+    """Find `pack`'s exceptions of `day` and replace that pair's rows of the day (exceptions and totals)."""
+    return reconcile_days(conn, pack, [day], now=now, timezone=timezone)[0]
 
+
+def reconcile_days(conn: duckdb.DuckDBPyConnection, pack: RulePack, days: Iterable[date], *, now: datetime,
+                   timezone: str, span_days: int = SPAN_DAYS) -> list[DayResult]:
+    """Find `pack`'s exceptions of each of `days` and replace that pair's rows of those days; results by day.
+
+    A ranged pack (RulePack.ranged) runs once per run of up to `span_days` consecutive days, any other once a day.
     `timezone` is the books' (the partitions'): ledger rules place a record on the local day it changed.
     """
-    params = {**pack.params, "day": day, "now": now, "timezone": timezone, "pair": pack.pair}
+    ordered = sorted(set(days))
+    spans = _consecutive(ordered, span_days) if pack.ranged else [[day] for day in ordered]
+    return [result for span in spans for result in _reconcile_span(conn, pack, span, now, timezone)]
+
+
+def _consecutive(days: list[date], limit: int) -> list[list[date]]:
+    spans: list[list[date]] = []
+    for day in days:
+        if spans and (day - spans[-1][-1]).days == 1 and len(spans[-1]) < limit:
+            spans[-1].append(day)
+        else:
+            spans.append([day])
+    return spans
+
+
+def _reconcile_span(conn: duckdb.DuckDBPyConnection, pack: RulePack, span: list[date], now: datetime,
+                    timezone: str) -> list[DayResult]:
+    params = {**pack.params, "first": span[0], "last": span[-1], "now": now, "timezone": timezone, "pair": pack.pair}
+    if not pack.ranged:
+        params["day"] = span[0]
     for statement in tables.ddl([pack]) + macros(pack.currency):
         conn.execute(statement)
     try:
         flows = [f"'{flow}'" for flow in pack.ledger_flows] or ["NULL"]
         conn.execute(f"CREATE OR REPLACE TEMP TABLE _r_ledger AS SELECT * FROM recon_ledger "
                      f"WHERE flow IN ({', '.join(flows)})")
+        conn.execute("CREATE OR REPLACE TEMP TABLE _r_days AS SELECT unnest(?::DATE[]) AS day", [span])
         for statement in [EXCEPTIONS_TABLE, *pack.statements()]:
             run_sql(conn, statement, params)
-        totals = _day_totals(conn, pack, params)
-        _replace_day(conn, pack, params)
-        per_category = dict.fromkeys(pack.categories, 0) | dict(
-            conn.execute("SELECT category, count(*) FROM _r_exc GROUP BY category").fetchall())
+        if not pack.ranged:
+            run_sql(conn, "UPDATE _r_exc SET day = $day", params)
+        totals = _day_totals(conn, pack, span, params)
+        _replace_days(conn, pack, params)
+        counted = conn.execute("SELECT day, category, count(*) FROM _r_exc GROUP BY ALL").fetchall()
     finally:
         _drop_working_set(conn)
-    exceptions, unexplained = int(totals.pop("exceptions")), int(totals.pop("unexplained"))
     match = (pack.match.matched, pack.match.of) if pack.match else None
-    return DayResult(pack.pair, day, totals, exceptions, unexplained, per_category, match)
+    results = []
+    for day, measured in zip(span, totals, strict=True):
+        exceptions, unexplained = int(measured.pop("exceptions")), int(measured.pop("unexplained"))
+        per_category = dict.fromkeys(pack.categories, 0) | {c: n for d, c, n in counted if d == day}
+        results.append(DayResult(pack.pair, day, measured, exceptions, unexplained, per_category, match))
+    return results
 
 
 def run_sql(conn: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> None:
@@ -139,33 +175,44 @@ def run_sql(conn: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -
     conn.execute(sql, {k: v for k, v in params.items() if k in used} or None)
 
 
-def _day_totals(conn: duckdb.DuckDBPyConnection, pack: RulePack, params: dict[str, Any]) -> dict[str, Any]:
-    """The pack's measures and the exception counts as `_r_totals` (one row); returned typed."""
+def _day_totals(conn: duckdb.DuckDBPyConnection, pack: RulePack, span: list[date],
+                params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The pack's measures and the exception counts of each day, as `_r_totals` (a row a day); returned typed.
+
+    Measures are scalar queries run a day at a time, with `$day` bound and `getvariable('recon_day')` set to it.
+    """
     measures = [*(f"({m.sql}) AS \"{m.key}\"" for m in pack.measures),
-                "(SELECT count(*) FROM _r_exc) AS exceptions",
-                "(SELECT count(*) FROM _r_exc WHERE NOT explained) AS unexplained"]
-    run_sql(conn, f"CREATE OR REPLACE TEMP TABLE _r_totals AS SELECT {', '.join(measures)}", params)
-    cursor = conn.execute("SELECT * FROM _r_totals")
+                "(SELECT count(*) FROM _r_exc WHERE day = $day) AS exceptions",
+                "(SELECT count(*) FROM _r_exc WHERE day = $day AND NOT explained) AS unexplained"]
+    select = f"SELECT $day AS day, {', '.join(measures)}"
+    for index, day in enumerate(span):
+        conn.execute("SET VARIABLE recon_day = ?::DATE", [day])
+        run_sql(conn, f"{'INSERT INTO _r_totals' if index else 'CREATE OR REPLACE TEMP TABLE _r_totals AS'} {select}",
+                {**params, "day": day})
+    conn.execute("RESET VARIABLE recon_day")
+    cursor = conn.execute("SELECT * EXCLUDE (day) FROM _r_totals ORDER BY day")
     names = [c[0] for c in cursor.description]
     money = {m.key for m in pack.measures if m.money}
-    return {k: Decimal(v or 0) if k in money else int(v or 0) for k, v in zip(names, cursor.fetchone(), strict=True)}
+    return [{k: Decimal(v or 0) if k in money else int(v or 0) for k, v in zip(names, row, strict=True)}
+            for row in cursor.fetchall()]
 
 
-def _replace_day(conn: duckdb.DuckDBPyConnection, pack: RulePack, params: dict[str, Any]) -> None:
-    """Swap in the pair's exceptions and totals of the day in one transaction (rows from before packs go too)."""
+def _replace_days(conn: duckdb.DuckDBPyConnection, pack: RulePack, params: dict[str, Any]) -> None:
+    """Swap in the pair's exceptions and totals of the days in one transaction (rows from before packs go too)."""
     owners = ", ".join(f"('{name}', '{owner}')" for name, (owner, _) in pack.categories.items())
     measures = ", ".join([*(f'"{m.key}"' for m in pack.measures), "exceptions", "unexplained"])
+    span = "day BETWEEN $first AND $last"
     conn.execute("BEGIN")
     try:
-        run_sql(conn, "DELETE FROM recon_exceptions WHERE day = $day AND (pair = $pair OR pair IS NULL)", params)
+        run_sql(conn, f"DELETE FROM recon_exceptions WHERE {span} AND (pair = $pair OR pair IS NULL)", params)
         run_sql(conn, f"""INSERT INTO recon_exceptions BY NAME
-            SELECT e.*, $day AS day, $pair AS pair, o.owner, $now AS detected_at
+            SELECT e.*, $pair AS pair, o.owner, $now AS detected_at
             FROM _r_exc e JOIN (VALUES {owners}) o(category, owner) USING (category)""", params)
-        run_sql(conn, "DELETE FROM recon_pair_totals WHERE day = $day AND pair = $pair", params)
+        run_sql(conn, f"DELETE FROM recon_pair_totals WHERE {span} AND pair = $pair", params)
         run_sql(conn, f"""INSERT INTO recon_pair_totals
-            SELECT $day, $pair, measure, value, $now FROM (
-                SELECT COLUMNS(*)::DECIMAL(38, 4) FROM _r_totals) UNPIVOT (value FOR measure IN ({measures}))""",
-                params)
+            SELECT day, $pair, measure, value, $now FROM (
+                SELECT day, COLUMNS(* EXCLUDE (day))::DECIMAL(38, 4) FROM _r_totals)
+            UNPIVOT (value FOR measure IN ({measures}))""", params)
         run_sql(conn, "DELETE FROM recon_pairs WHERE pair = $pair", params)
         run_sql(conn, "INSERT INTO recon_pairs VALUES ($pair, $description, $now)",
                 {**params, "description": json.dumps(pack.describe(), ensure_ascii=False)})
@@ -176,7 +223,8 @@ def _replace_day(conn: duckdb.DuckDBPyConnection, pack: RulePack, params: dict[s
 
 
 def _drop_working_set(conn: duckdb.DuckDBPyConnection) -> None:
-    names = conn.execute("SELECT table_name FROM duckdb_tables() WHERE temporary AND starts_with(table_name, '_r_')"
-                         ).fetchall()
-    for (name,) in names:
-        conn.execute(f'DROP TABLE IF EXISTS "{name}"')
+    for kind in ("VIEW", "TABLE"):  # the views first: they may read the tables
+        names = conn.execute(f"SELECT {kind.lower()}_name FROM duckdb_{kind.lower()}s() WHERE temporary"
+                             f" AND starts_with({kind.lower()}_name, '_r_')").fetchall()
+        for (name,) in names:
+            conn.execute(f'DROP {kind} IF EXISTS "{name}"')

@@ -7,10 +7,15 @@ every pair. A pack holds SQL only; the engine runs it, set-based, in DuckDB:
 - `snapshots`: its own snapshot tables, name -> column DDL; each has `day DATE` and is owned by
   this pack alone (two packs may not declare one table: their snapshot assets would replace each
   other's days). Name them `recon_<something>_...`, e.g. `recon_wt_orders` for Walmart ↔ Tally.
-- `macros`, `scope`: statements that build the day's working set (TEMP tables and macros named
+- `macros`, `scope`: statements that build the day's working set (TEMP tables, views and macros named
   `_r_...`, dropped after the pack's day); `$day`, `$now`, `$timezone`, `$pair` and `params` are bound.
 - `rules`: statements inserting rows BY NAME into `_r_exc` (see engine.EXCEPTIONS_TABLE), one
   category each; `categories` gives every category its owner and meaning.
+- A pack whose statements use `$first` and `$last` instead of `$day` is *ranged*: the engine runs it
+  once for a run of consecutive days (`$first` to `$last`, also in `_r_days`), each rule setting
+  `day` on its rows, and must give each day what it would give that day alone. Its measures are
+  still run a day at a time, with `$day` and `getvariable('recon_day')` that day, and see every
+  day's `_r_exc`.
 - `ledger_flows`: the sync-ledger flows that belong to the pair; its statements see only their
   entries, as `_r_ledger`. `ledger_rules` are rules over them (failed, stuck records).
 - `measures`: what the day counted on both sides (scalar SQL over the working set and `_r_exc`),
@@ -21,6 +26,7 @@ every pair. A pack holds SQL only; the engine runs it, set-based, in DuckDB:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -87,6 +93,11 @@ class RulePack:
     params: Mapping[str, Any] = field(default_factory=dict)
     currency: str = "₹"
     snapshot_assets: Callable[[date, str], Sequence[Any]] | None = None
+
+    @property
+    def ranged(self) -> bool:
+        """Whether the pack reconciles a range of days in one pass (its statements use `$first`/`$last`)."""
+        return any(re.search(r"\$(first|last)\b", sql) for sql in self.statements())
 
     def statements(self) -> list[str]:
         """Every statement of a day, in order: macros, working set, rules, ledger rules."""

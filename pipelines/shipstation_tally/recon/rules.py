@@ -17,7 +17,7 @@ from pipelines.shipstation_tally.recon.scope import ORDERS_FLOW, SHIPMENTS_FLOW
 OVER_SHIPMENT = "over-shipment"  # pipelines/shipstation_tally/shipments.py marks the held-back note's error so
 
 _INSERT = "INSERT INTO _r_exc BY NAME "
-_ORDER = "'shipstation' AS source_system, order_id::VARCHAR AS source_id, 'tally' AS target_system"
+_ORDER = "day, 'shipstation' AS source_system, order_id::VARCHAR AS source_id, 'tally' AS target_system"
 _LABEL = "coalesce(nullif(order_number, ''), 'orderId ' || order_id)"
 _KNOWN = "why IS NOT NULL AS explained, why AS explanation"
 
@@ -55,12 +55,12 @@ ORDER_RULES: list[str] = [
     _INSERT + """WITH one AS (SELECT * FROM _r_match WHERE NOT cancelled AND active = 1),
     ordered AS (
         SELECT l.order_id, coalesce(m.stock_item, l.sku) AS item, sum(l.quantity) AS quantity
-        FROM _r_order_lines l JOIN one USING (order_id) LEFT JOIN _r_sku_items m ON m.sku = l.sku
+        FROM _r_order_lines l JOIN one USING (order_id) LEFT JOIN _r_sku_items m ON m.day = one.day AND m.sku = l.sku
         WHERE NOT l.adjustment AND l.quantity <> 0 GROUP BY ALL),
     posted AS (
         SELECT one.order_id, l.stock_item AS item, sum(l.quantity) AS quantity
         FROM _r_voucher_lines l JOIN one ON l.master_id = one.master_id WHERE l.quantity <> 0 GROUP BY ALL)
-    SELECT 'quantity_mismatch' AS category, one.order_number, 'shipstation' AS source_system,
+    SELECT 'quantity_mismatch' AS category, one.day, one.order_number, 'shipstation' AS source_system,
         one.order_id::VARCHAR AS source_id, 'tally' AS target_system, one.master_id::VARCHAR AS target_id,
         coalesce(o.quantity, 0) AS source_amount, coalesce(p.quantity, 0) AS target_amount,
         coalesce(p.quantity, 0) - coalesce(o.quantity, 0) AS difference,
@@ -95,14 +95,14 @@ ORDER_RULES: list[str] = [
         SELECT order_id, count(*) AS labels, count(*) FILTER (WHERE live) AS live, sum(notes) AS notes,
             bool_or(why IS NOT NULL) AS known, string_agg(why, '; ') AS why
         FROM _r_labels GROUP BY order_id)
-    SELECT 'shipped_without_note' AS category, o.order_number, 'shipstation' AS source_system,
+    SELECT 'shipped_without_note' AS category, o.day, o.order_number, 'shipstation' AS source_system,
         o.order_id::VARCHAR AS source_id, 'tally' AS target_system,
         coalesce(l.known, false) AS explained, l.why AS explanation,
         format('Order {} is shipped in ShipStation but {} and Tally has no {} for it',
                coalesce(nullif(o.order_number, ''), 'orderId ' || o.order_id),
                CASE WHEN coalesce(l.labels, 0) = 0 THEN 'it has no shipping label there'
                     ELSE 'all its labels are voided' END, $note_type) AS reason
-    FROM _r_orders o LEFT JOIN labels l USING (order_id)
+    FROM _r_range_orders o LEFT JOIN labels l USING (order_id)
     WHERE o.of_day AND lower(o.order_status) = 'shipped' AND coalesce(l.live, 0) = 0 AND coalesce(l.notes, 0) = 0""",
 ]
 
@@ -114,20 +114,24 @@ LABEL_RULES: list[str] = [
         SELECT order_id, line_key, min(sku) AS sku, sum(quantity) AS quantity
         FROM _r_order_lines WHERE NOT adjustment GROUP BY ALL),
     by_sku AS (SELECT order_id, sku, min(line_key) AS line_key FROM ordered GROUP BY ALL),
-    shipped AS (
-        SELECT l.order_id, coalesce(k.line_key, b.line_key) AS line_key, sum(l.quantity) AS quantity,
-            max(s.day) AS last_day,
-            string_agg(DISTINCT s.shipment_id::VARCHAR, ', ' ORDER BY s.shipment_id::VARCHAR) AS labels
-        FROM _r_ship_lines l JOIN _r_ships s USING (shipment_id)
+    mapped AS (
+        SELECT l.order_id, l.shipment_id, l.quantity, l.day, coalesce(k.line_key, b.line_key) AS line_key
+        FROM _r_ship_lines l
         LEFT JOIN ordered k ON k.order_id = l.order_id AND k.line_key = l.line_key
         LEFT JOIN by_sku b ON b.order_id = l.order_id AND b.sku = l.sku
-        WHERE s.live GROUP BY ALL)
-    SELECT s.order_id, coalesce(d.sku, s.line_key) AS line, d.quantity AS ordered, s.quantity AS shipped, s.last_day,
-        s.labels
-    FROM shipped s JOIN ordered d USING (order_id, line_key) WHERE s.quantity > d.quantity""",
+        WHERE l.live),
+    shipped AS (SELECT order_id, line_key, sum(quantity) AS quantity, max(day) AS last_day FROM mapped GROUP BY ALL),
+    over AS (
+        SELECT s.order_id, s.line_key, coalesce(d.sku, s.line_key) AS line, d.quantity AS ordered,
+            s.quantity AS shipped, s.last_day
+        FROM shipped s JOIN ordered d USING (order_id, line_key) WHERE s.quantity > d.quantity)
+    SELECT v.order_id, v.line, v.ordered, v.shipped, v.last_day,
+        string_agg(DISTINCT m.shipment_id::VARCHAR, ', ' ORDER BY m.shipment_id::VARCHAR) AS labels
+    FROM over v JOIN mapped m USING (order_id, line_key)
+    GROUP BY v.order_id, v.line_key, v.line, v.ordered, v.shipped, v.last_day""",
 
     # A label the sync held back as an over-shipment is reported by over_shipment while its order is over-shipped.
-    _INSERT + f"""SELECT 'shipment_without_note' AS category, order_number, 'shipstation' AS source_system,
+    _INSERT + f"""SELECT 'shipment_without_note' AS category, day, order_number, 'shipstation' AS source_system,
         shipment_id::VARCHAR AS source_id, 'tally' AS target_system, {_KNOWN},
         format('Label {{}} of order {{}}{{}} shipped on {{}} in ShipStation but has no {{}} in Tally',
                shipment_id, {_LABEL}, coalesce(' (tracking ' || tracking_number || ')', ''), day, $note_type) AS reason
@@ -135,7 +139,7 @@ LABEL_RULES: list[str] = [
         AND NOT (state = 'failed' AND coalesce(contains(last_error, '{OVER_SHIPMENT}'), false)
                  AND order_id IN (SELECT order_id FROM _r_over))""",
 
-    _INSERT + f"""SELECT 'voided_label_note_active' AS category, order_number, 'shipstation' AS source_system,
+    _INSERT + f"""SELECT 'voided_label_note_active' AS category, day, order_number, 'shipstation' AS source_system,
         shipment_id::VARCHAR AS source_id, 'tally' AS target_system, master_ids AS target_id, {_KNOWN},
         format('Label {{}} of order {{}} was voided in ShipStation{{}} but its {{}} in Tally (MasterId {{}}) '
                'is still active',
@@ -148,22 +152,22 @@ LABEL_RULES: list[str] = [
         SELECT group_key, min(last_error) AS why FROM _r_ledger
         WHERE flow = '{SHIPMENTS_FLOW}' AND state = 'failed' AND contains(last_error, '{OVER_SHIPMENT}')
         GROUP BY group_key)
-    SELECT 'over_shipment' AS category, o.order_number, 'shipstation' AS source_system,
+    SELECT 'over_shipment' AS category, v.last_day AS day, o.order_number, 'shipstation' AS source_system,
         o.order_id::VARCHAR AS source_id, 'shipstation' AS target_system, v.labels AS target_id,
         v.ordered AS source_amount, v.shipped AS target_amount, v.shipped - v.ordered AS difference,
         f.why IS NOT NULL AS explained, f.why AS explanation,
         format('Order {{}} ordered {{}} of {{}} but its live labels ({{}}) ship {{}}',
                coalesce(nullif(o.order_number, ''), 'orderId ' || o.order_id), _r_qty(v.ordered), v.line, v.labels,
                _r_qty(v.shipped)) AS reason
-    FROM _r_over v JOIN _r_orders o USING (order_id) LEFT JOIN flagged f ON f.group_key = o.order_id::VARCHAR
-    WHERE v.last_day = $day""",
+    FROM _r_over v JOIN _r_range_orders o USING (order_id) LEFT JOIN flagged f ON f.group_key = o.order_id::VARCHAR
+    WHERE v.last_day BETWEEN $first AND $last""",
 
     # A variance line, never an error: what the labels cost against what the customer paid for shipping.
     _INSERT + """WITH cost AS (
         SELECT order_id, sum(shipment_cost) AS cost, max(day) AS last_day,
             string_agg(shipment_id::VARCHAR, ', ' ORDER BY shipment_id) AS labels
-        FROM _r_ships WHERE live GROUP BY order_id)
-    SELECT 'shipping_cost_variance' AS category, o.order_number, 'shipstation' AS source_system,
+        FROM _r_range_ships WHERE live GROUP BY order_id)
+    SELECT 'shipping_cost_variance' AS category, c.last_day AS day, o.order_number, 'shipstation' AS source_system,
         o.order_id::VARCHAR AS source_id, 'shipstation' AS target_system, c.labels AS target_id,
         coalesce(o.shipping_amount, 0) AS source_amount, c.cost AS target_amount,
         c.cost - coalesce(o.shipping_amount, 0) AS difference, true AS explained,
@@ -173,13 +177,14 @@ LABEL_RULES: list[str] = [
                _r_money(coalesce(o.shipping_amount, 0)), c.labels, _r_money(c.cost),
                _r_money(abs(c.cost - coalesce(o.shipping_amount, 0))),
                CASE WHEN c.cost > coalesce(o.shipping_amount, 0) THEN 'more' ELSE 'less' END) AS reason
-    FROM cost c JOIN _r_orders o USING (order_id)
-    WHERE c.last_day = $day AND c.cost IS NOT NULL
+    FROM cost c JOIN _r_range_orders o USING (order_id)
+    WHERE c.last_day BETWEEN $first AND $last AND c.cost IS NOT NULL
         AND abs(c.cost - coalesce(o.shipping_amount, 0)) > $cost_tolerance""",
 ]
 
 ORPHAN_RULES: list[str] = [
-    _INSERT + """SELECT 'voucher_without_order' AS category, coalesce(v.reference, v.voucher_number) AS order_number,
+    _INSERT + """SELECT 'voucher_without_order' AS category, v.day,
+        coalesce(v.reference, v.voucher_number) AS order_number,
         'tally' AS target_system, v.master_id::VARCHAR AS target_id, abs(v.amount) AS target_amount,
         abs(v.amount) AS difference, false AS explained,
         format('{} {} in Tally (MasterId {}, {}, {}) {}', $order_type, coalesce(v.voucher_number, 'without a number'),
@@ -189,11 +194,12 @@ ORPHAN_RULES: list[str] = [
                     ELSE 'is keyed to ShipStation order ' || v.order_id
                          || ', but no such order was read from ShipStation' END)
             AS reason
-    FROM _r_vouchers v
+    FROM _r_range_vouchers v
     WHERE v.of_day AND v.active AND v.voucher_type = $order_type
         AND (v.order_id IS NULL OR v.order_id NOT IN (SELECT order_id FROM recon_ss_orders))""",
 
-    _INSERT + """SELECT 'note_without_shipment' AS category, coalesce(v.reference, v.voucher_number) AS order_number,
+    _INSERT + """SELECT 'note_without_shipment' AS category, v.day,
+        coalesce(v.reference, v.voucher_number) AS order_number,
         'tally' AS target_system, v.master_id::VARCHAR AS target_id, false AS explained,
         format('{} {} in Tally (MasterId {}, {}) {}', $note_type, coalesce(v.voucher_number, 'without a number'),
                v.master_id, coalesce(v.party, 'no party'),
@@ -202,27 +208,28 @@ ORPHAN_RULES: list[str] = [
                     ELSE 'is keyed to ShipStation label ' || v.shipment_id
                          || ', but no such label was read from ShipStation' END)
             AS reason
-    FROM _r_vouchers v
+    FROM _r_range_vouchers v
     WHERE v.of_day AND v.active AND v.voucher_type = $note_type
         AND (v.shipment_id IS NULL OR v.shipment_id NOT IN (SELECT shipment_id FROM recon_ss_shipments))""",
 ]
 
 # Tally's closing stock of an item against ShipStation's on-hand of the SKUs that resolve to it, same day.
 STOCK_RULE = _INSERT + """WITH tally AS (
-        SELECT stock_item, arg_max(closing_qty, fetched_at) AS quantity FROM recon_tally_stock
-        WHERE day = $day GROUP BY stock_item),
+        SELECT day, stock_item, arg_max(closing_qty, fetched_at) AS quantity FROM recon_tally_stock
+        WHERE day BETWEEN $first AND $last GROUP BY ALL),
     counted AS (
-        SELECT sku, arg_max(on_hand, fetched_at) AS quantity FROM recon_ss_inventory WHERE day = $day GROUP BY sku),
+        SELECT day, sku, arg_max(on_hand, fetched_at) AS quantity FROM recon_ss_inventory
+        WHERE day BETWEEN $first AND $last GROUP BY ALL),
     ss AS (
-        SELECT coalesce(m.stock_item, c.sku) AS stock_item, sum(c.quantity) AS quantity,
+        SELECT c.day, coalesce(m.stock_item, c.sku) AS stock_item, sum(c.quantity) AS quantity,
             string_agg(c.sku, ', ' ORDER BY c.sku) AS skus
-        FROM counted c LEFT JOIN _r_sku_items m USING (sku) GROUP BY ALL)
-    SELECT 'stock_drift' AS category, 'shipstation' AS source_system, ss.skus AS source_id,
+        FROM counted c LEFT JOIN _r_sku_items m USING (day, sku) GROUP BY ALL)
+    SELECT 'stock_drift' AS category, t.day, 'shipstation' AS source_system, ss.skus AS source_id,
         'tally' AS target_system, t.stock_item AS target_id, ss.quantity AS source_amount, t.quantity AS target_amount,
         t.quantity - ss.quantity AS difference, false AS explained,
         format('Tally''s closing stock of {} on {} is {} but ShipStation counts {} on hand (SKU {})',
-               t.stock_item, $day, _r_qty(t.quantity), _r_qty(ss.quantity), ss.skus) AS reason
-    FROM tally t JOIN ss USING (stock_item) WHERE t.quantity IS DISTINCT FROM ss.quantity"""
+               t.stock_item, t.day, _r_qty(t.quantity), _r_qty(ss.quantity), ss.skus) AS reason
+    FROM tally t JOIN ss USING (day, stock_item) WHERE t.quantity IS DISTINCT FROM ss.quantity"""
 
 # Ledger records that are themselves exceptions, on the day of the record they are about (the order's or
 # the label's day, so a March order that failed shows in March's report however late it was last tried);
@@ -251,20 +258,20 @@ def _placed(state: str, when: str) -> str:
 
 LEDGER_RULES: list[str] = [
     _INSERT + _placed("failed", "updated_at") + f"""
-    SELECT 'sync_failed' AS category, order_number, 'shipstation' AS source_system,
+    SELECT 'sync_failed' AS category, record_day AS day, order_number, 'shipstation' AS source_system,
         source_id, 'tally' AS target_system, target_id, last_error IS NOT NULL AS explained,
         'the sync failed: ' || last_error AS explanation,
         format('ml-connector could not write {{}} to Tally: {{}} (last tried {{}} ago)', {_RECORD},
                coalesce(last_error, 'no error recorded'), _r_age(epoch($now) - epoch(updated_at))) AS reason
-    FROM placed WHERE record_day = $day""",
+    FROM placed WHERE record_day BETWEEN $first AND $last""",
 
     _INSERT + _placed("pending", "coalesce(claimed_at, updated_at)") + f"""
-    SELECT 'sync_stuck_pending' AS category, order_number, 'shipstation' AS source_system,
+    SELECT 'sync_stuck_pending' AS category, record_day AS day, order_number, 'shipstation' AS source_system,
         source_id, 'tally' AS target_system, target_id, true AS explained,
         'the run that claimed it (' || coalesce(owner, 'unknown') || ') is gone; the next run looks it up in Tally '
             || 'before sending again' AS explanation,
         format('ml-connector started writing {{}} to Tally {{}} ago and the run died before it knew the outcome{{}}',
                {_RECORD}, _r_age(epoch($now) - epoch(coalesce(claimed_at, updated_at))),
                coalesce('; last error: ' || last_error, '')) AS reason
-    FROM placed WHERE stuck AND record_day = $day""",
+    FROM placed WHERE stuck AND record_day BETWEEN $first AND $last""",
 ]

@@ -1,16 +1,21 @@
-"""The working set of one reconciliation day: every record the day's rules look at, at its latest snapshot.
+"""The working set of a range of reconciliation days: every record the range's rules look at, at its latest snapshot.
 
 A record (order, label, voucher) may have been snapshotted on several days; only its newest snapshot
-(max `fetched_at`) counts, and the record belongs to that snapshot's `day`. The set is what the day
-touches: the day's own orders, labels and vouchers, the orders of the day's labels, every label of
-those orders, and every voucher carrying the key of one of them, whatever day it is dated. Each
-table is built with a semi-join on the snapshot tables, so its size follows the day, not the month.
-Vouchers are identified by MasterId; a voucher's lines are those of its newest snapshot.
+(max `fetched_at`) counts, and the record belongs to that snapshot's `day`. The set is what the days
+`$first` to `$last` touch: their own orders, labels and vouchers, the orders of their labels, every label
+of those orders, and every voucher carrying the key of one of them, whatever day it is dated; `of_day`
+says a record's own day is one of the range's. Each table is built with a semi-join on the snapshot
+tables, so its size follows the range, not the history. Vouchers are identified by MasterId; a
+voucher's lines are those of its newest snapshot. A range gives each day exactly what reconciling
+that day alone gives: every rule places its row on the day of the record it is about.
 
-Temporary tables and macros, all prefixed `_r_`, live only in the calling connection; the engine's macros
-(`_r_money`, `_r_qty`, `_r_name`, `_r_age`) and `_r_ledger` (the ledger entries of this pair's flows) are there.
+The pack's measures count one day at a time: `_r_orders`, `_r_ships` and `_r_vouchers` are views of
+the records of the day being measured (`getvariable('recon_day')`, set by the engine).
+
+Temporary tables, views and macros, all prefixed `_r_`, live only in the calling connection; the engine's
+macros (`_r_money`, `_r_qty`, `_r_name`, `_r_age`), `_r_days` (the range's days) and `_r_ledger` (the
+ledger entries of this pair's flows) are there.
 """
-
 from __future__ import annotations
 
 ORDERS_FLOW = "shipstation_tally.orders"  # pipelines/shipstation_tally/posting.py FLOW
@@ -28,80 +33,116 @@ MACROS = [
 ]
 
 
+def _key_id(prefix: str, *, digits_only: bool = False) -> str:
+    """The id in `ext_key` after `prefix`, as BIGINT; with `digits_only`, NULL unless the rest is all digits."""
+    rest = f"substr(ext_key, {len(prefix) + 1})"
+    digits = f" AND {rest} <> '' AND ltrim({rest}, '0123456789') = ''" if digits_only else ""
+    return f"CASE WHEN starts_with(ext_key, '{prefix}'){digits} THEN TRY_CAST({rest} AS BIGINT) END"
+
+
 SCOPE: list[str] = [
-    """CREATE OR REPLACE TEMP TABLE _r_orders AS
-    SELECT o.*, o.day = $day AS of_day, lower(coalesce(o.order_status, '')) = 'cancelled' AS cancelled
+    """CREATE OR REPLACE TEMP TABLE _r_range_orders AS
+    SELECT o.order_id, o.order_number, o.order_status, o.customer, o.order_total, o.shipping_amount, o.day,
+        o.day BETWEEN $first AND $last AS of_day, lower(coalesce(o.order_status, '')) = 'cancelled' AS cancelled
     FROM recon_ss_orders o
-    WHERE o.order_id IN (SELECT order_id FROM recon_ss_orders WHERE day = $day
-                         UNION SELECT order_id FROM recon_ss_shipments WHERE day = $day AND order_id IS NOT NULL)
+    WHERE o.order_id IN (SELECT order_id FROM recon_ss_orders WHERE day BETWEEN $first AND $last
+        UNION SELECT order_id FROM recon_ss_shipments WHERE day BETWEEN $first AND $last AND order_id IS NOT NULL)
     QUALIFY row_number() OVER (PARTITION BY o.order_id ORDER BY o.fetched_at DESC, o.day DESC) = 1""",
 
     """CREATE OR REPLACE TEMP TABLE _r_order_lines AS
     SELECT l.order_id, l.line_key, l.sku, l.quantity, l.amount, coalesce(l.adjustment, false) AS adjustment
-    FROM recon_ss_order_lines l JOIN _r_orders o ON l.order_id = o.order_id AND l.day = o.day""",
+    FROM recon_ss_order_lines l JOIN _r_range_orders o ON l.order_id = o.order_id AND l.day = o.day""",
 
-    """CREATE OR REPLACE TEMP TABLE _r_ships AS
-    SELECT s.*, s.day = $day AS of_day, NOT coalesce(s.voided, false) AS live
+    """CREATE OR REPLACE TEMP TABLE _r_range_ships AS
+    SELECT s.shipment_id, s.order_id, s.order_number, s.day, s.void_date, s.shipment_cost, s.tracking_number,
+        s.day BETWEEN $first AND $last AS of_day, NOT coalesce(s.voided, false) AS live
     FROM recon_ss_shipments s
     WHERE s.shipment_id IN (SELECT shipment_id FROM recon_ss_shipments
-                            WHERE day = $day OR order_id IN (SELECT order_id FROM _r_orders))
+                            WHERE day BETWEEN $first AND $last OR order_id IN (SELECT order_id FROM _r_range_orders))
     QUALIFY row_number() OVER (PARTITION BY s.shipment_id ORDER BY s.fetched_at DESC, s.day DESC) = 1""",
 
     """CREATE OR REPLACE TEMP TABLE _r_ship_lines AS
-    SELECT l.shipment_id, s.order_id, l.line_key, l.sku, l.quantity
-    FROM recon_ss_shipment_lines l JOIN _r_ships s ON l.shipment_id = s.shipment_id AND l.day = s.day""",
+    SELECT l.shipment_id, s.order_id, l.line_key, l.sku, l.quantity, s.live, s.day
+    FROM recon_ss_shipment_lines l JOIN _r_range_ships s ON l.shipment_id = s.shipment_id AND l.day = s.day""",
 
-    # In two steps: as one statement DuckDB builds its hash table on the whole voucher table, and spills.
-    """CREATE OR REPLACE TEMP TABLE _r_voucher_ids AS
-    WITH keys AS (SELECT 'ss-order-' || order_id AS ext_key FROM _r_orders WHERE of_day
-                  UNION ALL SELECT 'ss-shipment-' || shipment_id FROM _r_ships)
-    SELECT master_id FROM recon_tally_vouchers WHERE day = $day
-    UNION SELECT master_id FROM recon_tally_vouchers SEMI JOIN keys USING (ext_key)""",
+    # The vouchers dated in the range or keyed to one of its orders or labels, in two steps: as one statement
+    # DuckDB builds its hash table on the whole voucher table, and spills. A key is matched as a number,
+    # but only in its exact form (`ss-order-` and the id as written by us).
+    f"""CREATE OR REPLACE TEMP TABLE _r_voucher_ids AS
+    SELECT DISTINCT master_id FROM recon_tally_vouchers WHERE day BETWEEN $first AND $last
+        OR ({_key_id('ss-order-')} IN (SELECT order_id FROM _r_range_orders WHERE of_day)
+            AND ext_key = 'ss-order-' || {_key_id('ss-order-')})
+        OR ({_key_id('ss-shipment-')} IN (SELECT shipment_id FROM _r_range_ships)
+            AND ext_key = 'ss-shipment-' || {_key_id('ss-shipment-')})""",
 
-    """CREATE OR REPLACE TEMP TABLE _r_vouchers AS
-    SELECT v.*, NOT coalesce(v.cancelled, false) AS active, v.day = $day AS of_day,
-        CASE WHEN v.voucher_type = $order_type
-             THEN TRY_CAST(regexp_extract(v.ext_key, '^ss-order-(\\d+)$', 1) AS BIGINT) END AS order_id,
-        CASE WHEN v.voucher_type = $note_type
-             THEN TRY_CAST(regexp_extract(v.ext_key, '^ss-shipment-(\\d+)$', 1) AS BIGINT) END AS shipment_id
+    f"""CREATE OR REPLACE TEMP TABLE _r_range_vouchers AS
+    SELECT v.master_id, v.day, v.voucher_type, v.voucher_number, v.reference, v.party, v.amount,
+        NOT coalesce(v.cancelled, false) AS active, v.day BETWEEN $first AND $last AS of_day,
+        CASE WHEN v.voucher_type = $order_type THEN {_key_id('ss-order-', digits_only=True)} END AS order_id,
+        CASE WHEN v.voucher_type = $note_type THEN {_key_id('ss-shipment-', digits_only=True)} END AS shipment_id
     FROM recon_tally_vouchers v SEMI JOIN _r_voucher_ids USING (master_id)
     WHERE v.voucher_type IN ($order_type, $note_type)
     QUALIFY row_number() OVER (PARTITION BY v.master_id ORDER BY v.fetched_at DESC, v.day DESC) = 1""",
 
     """CREATE OR REPLACE TEMP TABLE _r_voucher_lines AS
     SELECT l.master_id, l.stock_item, abs(l.quantity) AS quantity
-    FROM recon_tally_voucher_lines l JOIN _r_vouchers v ON l.master_id = v.master_id AND l.day = v.day
+    FROM recon_tally_voucher_lines l JOIN _r_range_vouchers v ON l.master_id = v.master_id AND l.day = v.day
     WHERE v.order_id IS NOT NULL AND v.active""",
 
-    # SKU -> stock item as of the day: the mapping of the latest snapshot day on or before it, else the nearest after.
+    # SKU -> stock item as of each day: the mapping of the latest snapshot day on or before it, else the nearest
+    # after (the first); of two items on one snapshot day, the first by name.
     """CREATE OR REPLACE TEMP TABLE _r_sku_items AS
-    SELECT sku, stock_item FROM recon_sku_items
-    QUALIFY row_number() OVER (PARTITION BY sku
-        ORDER BY day <= $day DESC, abs(datediff('day', day, $day)), stock_item) = 1""",
+    WITH snaps AS (SELECT sku, day AS snapped, min(stock_item) AS stock_item FROM recon_sku_items GROUP BY ALL),
+    firsts AS (SELECT sku, arg_min(stock_item, snapped) AS stock_item FROM snaps GROUP BY sku)
+    SELECT d.day, f.sku, coalesce(s.stock_item, f.stock_item) AS stock_item
+    FROM _r_days d CROSS JOIN firsts f ASOF LEFT JOIN snaps s ON s.sku = f.sku AND s.snapped <= d.day""",
 
-    # Each order of the day with its active order vouchers (any day) and its ledger entry.
+    # Each order of the range with its active order vouchers (any day) and its ledger entry. The MasterIds
+    # are listed only where an order has several (a list of one is its MasterId).
     f"""CREATE OR REPLACE TEMP TABLE _r_match AS
-    WITH m AS (
-        SELECT o.order_id, o.order_number, o.day, o.customer, o.order_total, o.cancelled,
-            count(v.master_id) FILTER (WHERE v.active) AS active,
-            min(v.master_id) FILTER (WHERE v.active) AS master_id,
-            string_agg(v.master_id::VARCHAR, ', ' ORDER BY v.master_id) FILTER (WHERE v.active) AS master_ids,
-            sum(abs(v.amount)) FILTER (WHERE v.active) AS voucher_total,
-            min(v.master_id) FILTER (WHERE NOT v.active) AS cancelled_master_id
-        FROM _r_orders o LEFT JOIN _r_vouchers v ON v.order_id = o.order_id
-        WHERE o.of_day GROUP BY ALL)
-    SELECT m.*, v.amount AS voucher_amount, v.party, v.day AS voucher_day,
+    WITH v AS (
+        SELECT order_id, count(*) FILTER (WHERE active) AS active, min(master_id) FILTER (WHERE active) AS master_id,
+            sum(abs(amount)) FILTER (WHERE active) AS voucher_total,
+            min(master_id) FILTER (WHERE NOT active) AS cancelled_master_id
+        FROM _r_range_vouchers WHERE order_id IS NOT NULL GROUP BY order_id),
+    several AS (
+        SELECT order_id, string_agg(master_id::VARCHAR, ', ' ORDER BY master_id) AS master_ids
+        FROM _r_range_vouchers WHERE active AND order_id IN (SELECT order_id FROM v WHERE active > 1)
+        GROUP BY order_id)
+    SELECT o.order_id, o.order_number, o.day, o.customer, o.order_total, o.cancelled,
+        coalesce(v.active, 0) AS active, v.master_id,
+        CASE WHEN v.active = 1 THEN v.master_id::VARCHAR ELSE several.master_ids END AS master_ids,
+        v.voucher_total, v.cancelled_master_id, one.amount AS voucher_amount, one.party, one.day AS voucher_day,
         l.state, l.target_id AS posted_id, _r_why(l.state, l.last_error, l.stuck) AS why
-    FROM m LEFT JOIN _r_vouchers v ON m.active = 1 AND v.master_id = m.master_id
-    LEFT JOIN _r_ledger l ON l.flow = '{ORDERS_FLOW}' AND l.source_id = m.order_id::VARCHAR""",
+    FROM _r_range_orders o LEFT JOIN v USING (order_id) LEFT JOIN several USING (order_id)
+    LEFT JOIN _r_range_vouchers one ON v.active = 1 AND one.master_id = v.master_id
+    LEFT JOIN _r_ledger l ON l.flow = '{ORDERS_FLOW}' AND l.source_id = o.order_id::VARCHAR
+    WHERE o.of_day""",
 
     # Each label in the working set with its active Delivery Notes and its ledger entry.
     f"""CREATE OR REPLACE TEMP TABLE _r_labels AS
-    WITH s AS (
-        SELECT s.shipment_id, s.order_id, s.order_number, s.day, s.of_day, s.live, s.void_date, s.tracking_number,
-            count(v.master_id) FILTER (WHERE v.active) AS notes,
-            string_agg(v.master_id::VARCHAR, ', ' ORDER BY v.master_id) FILTER (WHERE v.active) AS master_ids
-        FROM _r_ships s LEFT JOIN _r_vouchers v ON v.shipment_id = s.shipment_id GROUP BY ALL)
-    SELECT s.*, l.state, l.last_error, _r_why(l.state, l.last_error, l.stuck) AS why
-    FROM s LEFT JOIN _r_ledger l ON l.flow = '{SHIPMENTS_FLOW}' AND l.source_id = s.shipment_id::VARCHAR""",
+    WITH v AS (
+        SELECT shipment_id, count(*) AS notes, min(master_id) AS master_id FROM _r_range_vouchers
+        WHERE active AND shipment_id IS NOT NULL GROUP BY shipment_id),
+    several AS (
+        SELECT shipment_id, string_agg(master_id::VARCHAR, ', ' ORDER BY master_id) AS master_ids
+        FROM _r_range_vouchers WHERE active AND shipment_id IN (SELECT shipment_id FROM v WHERE notes > 1)
+        GROUP BY shipment_id)
+    SELECT s.shipment_id, s.order_id, s.order_number, s.day, s.of_day, s.live, s.void_date, s.tracking_number,
+        coalesce(v.notes, 0) AS notes,
+        CASE WHEN v.notes = 1 THEN v.master_id::VARCHAR ELSE several.master_ids END AS master_ids,
+        l.state, l.last_error, _r_why(l.state, l.last_error, l.stuck) AS why
+    FROM _r_range_ships s LEFT JOIN v USING (shipment_id) LEFT JOIN several USING (shipment_id)
+    LEFT JOIN _r_ledger l ON l.flow = '{SHIPMENTS_FLOW}' AND l.source_id = s.shipment_id::VARCHAR""",
+
+    # The measured day's own records, for the pack's measures: narrow copies in day order, so a day reads
+    # only its own row groups.
+    """CREATE OR REPLACE TEMP TABLE _r_day_orders AS
+    SELECT day, order_id, order_total, cancelled, of_day FROM _r_range_orders WHERE of_day ORDER BY day""",
+    """CREATE OR REPLACE TEMP TABLE _r_day_ships AS
+    SELECT day, live, of_day FROM _r_range_ships WHERE of_day ORDER BY day""",
+    """CREATE OR REPLACE TEMP TABLE _r_day_vouchers AS
+    SELECT day, voucher_type, amount, active, of_day FROM _r_range_vouchers WHERE of_day ORDER BY day""",
+    *(f"CREATE OR REPLACE TEMP VIEW _r_{name} AS SELECT * FROM _r_day_{name} WHERE day = getvariable('recon_day')"
+      for name in ("orders", "ships", "vouchers")),
 ]
