@@ -17,7 +17,7 @@ from typing import Any
 import dagster as dg
 
 from pipelines.metadata import failure_table
-from pipelines.reconciliation.engine import DayResult, load_ledger, month_rollup, reconcile_day
+from pipelines.reconciliation.engine import DayResult, load_ledger, month_rollup, reconcile_days
 from pipelines.reconciliation.pack import RulePack, check_packs
 from pipelines.reconciliation.report import report_data_from, write_report
 from pipelines.reconciliation.snapshot_assets import GROUP, daily_partitions
@@ -49,8 +49,9 @@ def build_reconciliation_assets(start: date, timezone: str, packs: Sequence[Rule
         with ReconStore(state.staging()).connect() as conn:
             load_ledger(conn, ledger.changed_since(0, EXPLAINING_STATES, limit=10**9), now=now,
                         lease_seconds=ledger.lease_seconds)
-            results = [reconcile_day(conn, pack, date.fromisoformat(key), now=now, timezone=timezone)
-                       for key in context.partition_keys for pack in packs]
+            days = [date.fromisoformat(key) for key in context.partition_keys]
+            results = [result for pack in packs
+                       for result in reconcile_days(conn, pack, days, now=now, timezone=timezone)]
         red = [{"day": r.day.isoformat(), "pair": r.pair, "unexplained": str(r.unexplained),
                 "exceptions": str(r.exceptions)} for r in results if r.unexplained]
         return dg.MaterializeResult(metadata=exceptions_metadata(results), check_results=[dg.AssetCheckResult(
