@@ -103,7 +103,7 @@ class StagingStore:
         })
         return self._stage_page("shipstation_orders_staged", frame, run_id, first_seq)
 
-    def iter_staged_orders(self, run_id: str, chunk: int = 500) -> Iterator[list[dict[str, Any]]]:
+    def iter_staged_orders(self, run_id: str, chunk: int = 2000) -> Iterator[list[dict[str, Any]]]:
         """Yield the raw orders staged by `run_id`, in staging order, `chunk` at a time."""
         return self._iter_staged("shipstation_orders_staged", run_id, chunk)
 
@@ -122,9 +122,9 @@ class StagingStore:
     def _iter_staged(self, table: str, run_id: str, chunk: int) -> Iterator[list[dict[str, Any]]]:
         last = -1
         while True:
-            with self.connect() as conn:
-                rows = conn.execute(f"SELECT seq, raw FROM {table} WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-                                    [run_id, last, chunk]).fetchall()
+            with self.connect() as conn:  # a run's seqs are contiguous from 0: a range, not a sort of the table
+                rows = conn.execute(f"SELECT seq, raw FROM {table} WHERE run_id = ? AND seq > ? AND seq <= ?"
+                                    " ORDER BY seq", [run_id, last, last + chunk]).fetchall()
             if not rows:
                 return
             last = rows[-1][0]
