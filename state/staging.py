@@ -103,7 +103,7 @@ class StagingStore:
         })
         return self._stage_page("shipstation_orders_staged", frame, run_id, first_seq)
 
-    def iter_staged_orders(self, run_id: str, chunk: int = 2000) -> Iterator[list[dict[str, Any]]]:
+    def iter_staged_orders(self, run_id: str, chunk: int = 500) -> Iterator[list[dict[str, Any]]]:
         """Yield the raw orders staged by `run_id`, in staging order, `chunk` at a time."""
         return self._iter_staged("shipstation_orders_staged", run_id, chunk)
 

@@ -8,7 +8,7 @@ summed to zero. A voucher an accountant altered, cancelled or deleted in Tally f
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -94,15 +94,26 @@ def order_voucher_checks(report: PostingReport, ledger: SyncLedger, staged_ids: 
 def voucher_match_result(ledger: SyncLedger, readback: ReadBack) -> dg.AssetCheckResult:
     """Read the run's posted vouchers back from Tally and compare each with its order."""
     posted = posted_orders(ledger, staged_totals(readback.staged))
+    mismatches: list[dict[str, str]] = []
+    seen = 0
     try:
-        found = read_back(readback.tally, readback.cfg.voucher_type, posted)
+        for window in windows(posted):  # a few thousand vouchers per export: memory stays flat
+            found = read_back(readback.tally, readback.cfg.voucher_type, window)
+            seen += len(found)
+            mismatches += voucher_mismatches(window, found, inward=readback.cfg.is_inward)
     except TallyError as exc:  # the posting is done and recorded: say the check could not run, not crash it
         return dg.AssetCheckResult(check_name=VOUCHERS_MATCH, passed=False,
                                    metadata={"posted": len(posted), "read_back_error": str(exc)})
-    mismatches = voucher_mismatches(posted, found, inward=readback.cfg.is_inward)
     return dg.AssetCheckResult(check_name=VOUCHERS_MATCH, passed=not mismatches, metadata={
-        "posted": len(posted), "read_back": len(found), "mismatched": len(mismatches),
+        "posted": len(posted), "read_back": seen, "mismatched": len(mismatches),
         "mismatches": failure_table(mismatches, MISMATCH_COLUMNS)})
+
+
+def windows(posted: Sequence[PostedOrder], size: int = 2000) -> Iterator[list[PostedOrder]]:
+    """The posted orders by date, `size` at a time: each window is one export over its own dates."""
+    ordered = sorted(posted, key=lambda p: (p.day is None, p.day or date.min))
+    for start in range(0, len(ordered), size):
+        yield ordered[start:start + size]
 
 
 def staged_totals(chunks: Iterable[Sequence[dict]]) -> dict[str, tuple[str, Decimal | None]]:
