@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.webhooks
 	$(BIN)/python -m bench.recon
+	$(BIN)/python -m bench.tally_parse
 
 sandbox: $(STAMP)
 	$(BIN)/ml-connector sandbox
