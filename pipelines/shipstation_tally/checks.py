@@ -135,13 +135,14 @@ def _money(value: object) -> Decimal | None:
 def posted_orders(ledger: SyncLedger, staged: Mapping[str, tuple[str, Decimal | None]]) -> list[PostedOrder]:
     """Staged orders whose ledger entry says their voucher is live in Tally (posted, not cancelled)."""
     out = []
-    for sid, entry in ledger.outcomes(FLOW, TARGET, list(staged)).items():
-        if entry.state != "posted" or entry.cancelled or not entry.target_id:
-            continue
-        number, total = staged[sid]
-        day = entry.detail.get("date")
-        out.append(PostedOrder(sid, number, entry.target_id, entry.external_key,
-                               date.fromisoformat(str(day)) if day else None, total))
+    for part in _parts(list(staged)):
+        for sid, entry in ledger.outcomes(FLOW, TARGET, part).items():
+            if entry.state != "posted" or entry.cancelled or not entry.target_id:
+                continue
+            number, total = staged[sid]
+            day = entry.detail.get("date")
+            out.append(PostedOrder(sid, number, entry.target_id, entry.external_key,
+                                   date.fromisoformat(str(day)[:10]) if day else None, total))
     return out
 
 
@@ -209,8 +210,16 @@ def voucher_balance(record: VoucherRecord) -> Decimal:
 def unaccounted_orders(ledger: SyncLedger, staged_ids: Sequence[int]) -> list[str]:
     """Staged orders with no ledger outcome (posted, skipped, or failed with a reason)."""
     ids = [str(order_id) for order_id in staged_ids]
-    entries = ledger.outcomes(FLOW, TARGET, ids)
-    return [sid for sid in ids if not is_accounted(entries.get(sid), ledger.lease_seconds)]
+    missing = []
+    for part in _parts(ids):  # a few thousand ledger entries at a time: memory stays flat
+        entries = ledger.outcomes(FLOW, TARGET, part)
+        missing += [sid for sid in part if not is_accounted(entries.get(sid), ledger.lease_seconds)]
+    return missing
+
+
+def _parts(ids: Sequence[str], size: int = 2000) -> Iterator[Sequence[str]]:
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
 
 
 def is_accounted(entry: Entry | None, lease_seconds: float) -> bool:
