@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--start", help="window start (ISO): order modifyDate, label create/void date;"
                                       " default SHIPSTATION_SYNC_START")
     sync.add_argument("--end", help="window end (ISO); default now")
+    sync.add_argument("--date", help="the day, as YYYY-MM-DD, for flows that work by day (e.g. a settlement)")
     sync.set_defaults(func=cmd_sync)
 
     replay = sub.add_parser("replay", help="re-drive every failed record of a flow (fetched fresh from the source)")
@@ -107,7 +108,18 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
     settings, spec = Settings.from_env(), flow(args.flow)
     config: dict = {}
-    if (args.start or args.end) and spec.window_config is not None:
+    if args.date:
+        from datetime import date
+
+        if spec.date_config is None:
+            print(f"{args.flow} does not work by day: use --start/--end", file=sys.stderr)
+            return 2
+        try:
+            config = spec.date_config(date.fromisoformat(args.date))
+        except ValueError:
+            print(f"--date {args.date!r} is not a day as YYYY-MM-DD, e.g. 2026-03-14", file=sys.stderr)
+            return 2
+    elif (args.start or args.end) and spec.window_config is not None:
         window = resolve_window(args.start, args.end, settings.shipstation_sync_start,
                                 parse_instant(args.end) if args.end else _now())
         config = spec.window_config(window.start, window.end)

@@ -86,6 +86,8 @@ def print_summary(summary: RunSummary, title: str = "Sync", out: Callable[[str],
     for asset, lines in _SECTIONS:
         if asset in summary.assets:
             lines(summary.metric, out)
+    for asset in sorted(set(summary.assets) - {asset for asset, _ in _SECTIONS}):
+        _counts(asset, summary.assets[asset], out)
     if summary.checks:
         out("  checks:            " + ", ".join(f"{name} {_verdict(ok, name in summary.warnings)}"
                                               for name, ok in sorted(summary.checks.items())))
@@ -149,6 +151,18 @@ def _reconciliation(m: Callable, out: Callable[[str], None]) -> None:
     per_category = m(a, "per_category", {}) or {}
     if per_category:
         out("  by category:       " + "; ".join(f"{k} {v}" for k, v in sorted(per_category.items())))
+
+
+def _counts(asset: str, metadata: dict, out: Callable[[str], None]) -> None:
+    """An asset without a section of its own (a newer pair's): its counts, then its failures by record."""
+    counts = [f"{key.replace('_', ' ')} {value}" for key, value in metadata.items()
+              if isinstance(value, int) and not isinstance(value, bool)]
+    if counts:
+        out(f"  {asset + ':':<19}" + ", ".join(counts))
+    for failure in metadata.get("failures", []) or []:
+        if isinstance(failure, dict):
+            record = failure.get("record") or failure.get("number") or failure.get("sku") or ""
+            out(f"    - {record}{': ' if record else ''}{failure.get('error') or failure.get('reason')}")
 
 
 _SECTIONS = (("shipstation/orders", _orders), ("tally/delivery_notes", _notes),

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from state.ledger import Entry
 
 WindowConfig = Callable[[datetime, datetime], dict]
 ReplayConfig = Callable[[Sequence[Entry]], dict]
+DateConfig = Callable[[date], dict]
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class FlowSpec:
     ledger_flows: tuple[str, ...] = ()
     failed_metrics: tuple[tuple[str, str], ...] = ()  # (asset path, metadata key) counting failed records
     window_config: WindowConfig | None = None  # `sync --start/--end`
+    date_config: DateConfig | None = None  # `sync --date` (e.g. a settlement day)
     replay: Replay | None = None
     tags: dict[str, str] = field(default_factory=dict)
 
