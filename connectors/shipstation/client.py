@@ -39,6 +39,7 @@ from connectors.common.retry import RetryPolicy
 from connectors.shipstation import settings
 from connectors.shipstation.auth import ShipStationAuth
 from connectors.shipstation.models import Customer, Order, Product, RawRecord
+from connectors.shipstation.order_writes import CreateOrderResult, OrderLocked, OrderWrites
 from connectors.shipstation.paginate import (
     KeysetScan,
     ModifyDateScan,
@@ -65,11 +66,11 @@ log = logging.getLogger(__name__)
 
 RawPage = list[dict[str, Any]]
 ShipmentDateField = Literal["create", "void"]
-__all__ = ["ResourceNotAllowed", "ShipStationClient"]
+__all__ = ["CreateOrderResult", "OrderLocked", "ResourceNotAllowed", "ShipStationClient"]
 R = TypeVar("R", bound=RawRecord)
 
 
-class ShipStationClient(BaseClient):
+class ShipStationClient(OrderWrites, BaseClient):
     """ShipStation V1 client: Basic auth, header-driven rate limiting, retries, typed records.
 
     Credentials are keyword-only and may be ``SecretStr``; they appear in no repr, log or error.

@@ -47,6 +47,7 @@ from connectors.shipstation.v2_models import (
     InventoryWarehouse,
     Money,
 )
+from connectors.shipstation.v2_shipping import ShippingReads
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
@@ -80,7 +81,7 @@ def _describe(errors: list[Mapping[str, Any]], body: Any) -> str | None:
     return ("; ".join(parts) + (f" (request_id {request_id})" if request_id else "")) if parts else None
 
 
-class ShipStationV2Client(BaseClient):
+class ShipStationV2Client(ShippingReads, BaseClient):
     """ShipStation V2 inventory client: API-Key auth, client-side pacing, retries, typed records.
 
     ``api_key`` may be a ``SecretStr``. ``sleep`` and ``clock`` drive retries and pacing, so tests

@@ -185,3 +185,198 @@ class InventoryTransaction(V2Model):
 
 def _raise(message: str) -> Any:
     raise ValueError(message)
+
+
+# -- shipping: tracking, shipments (V1 orders), labels (V1 shipments), carriers (§5.2, §5.3) ----------
+
+# §5.3 status_code values, normalised. The V2 OpenAPI copy types `status_code` with the detail-code
+# enum (its example is COLLECTION_FAILED), so a detail code in either field is read through DETAIL_STATUS.
+TrackingStatus = Literal["unknown", "not_yet_in_system", "accepted", "in_transit", "delivery_attempt", "delivered",
+                         "delivered_to_service_point", "exception"]
+STATUS_CODES: dict[str, TrackingStatus] = {
+    "UN": "unknown", "NY": "not_yet_in_system", "AC": "accepted", "IT": "in_transit", "AT": "delivery_attempt",
+    "DE": "delivered", "SP": "delivered_to_service_point", "EX": "exception",
+}
+_DETAIL_PREFIXES: tuple[tuple[str, TrackingStatus], ...] = (
+    ("DELIVERED_TO_LOCKER", "delivered_to_service_point"), ("PARCEL_COLLECTED_FROM_PICKUP", "delivered"),
+    ("DELIVERED", "delivered"), ("PROOF_OF_DELIVERY", "delivered"), ("ATTEMPTED_DELIVERY", "delivery_attempt"),
+    ("CUSTOMER_CARDED", "delivery_attempt"), ("NOT_YET_RECEIVED", "not_yet_in_system"),
+    ("AWAITING_DESPATCH", "not_yet_in_system"), ("AWAITING_ELECTRONIC", "not_yet_in_system"),
+    ("ELEC_ADVICE", "not_yet_in_system"), ("COLLECTION_REQUESTED", "not_yet_in_system"),
+    ("RECEIVED_BY_CARRIER", "accepted"), ("RECD_BY_CARRIER", "accepted"), ("COLLECTION_MADE", "accepted"),
+    ("DESPATCHED", "accepted"), ("IN_TRANSIT", "in_transit"), ("OUT_FOR_DELIVERY", "in_transit"),
+    ("HUB_SCAN", "in_transit"), ("CUSTOMS", "in_transit"), ("RECEIVED_LOCAL", "in_transit"),
+    ("SUB_CONTRACTOR", "in_transit"), ("CARRIER_STATUS_NOT_MAPPED", "unknown"), ("INFORMATION", "unknown"),
+    ("PARCEL_UPDATE", "unknown"),
+)
+_EXCEPTION_DETAILS = ("CANCELLED", "COLLECTION_FAILED", "CUSTOMER_MOVED", "HAZARDOUS", "NOT_COLLECTED", "NOT_DELIVERED",
+                      "PARCEL_DAMAGED", "PARCEL_DISPOSED", "PARCEL_LOST", "PARCEL_OUTSIDE", "REFUSED", "RETURN_TO",
+                      "ADDRESS_QUERY", "HELD_BY", "MISSORTED", "ROUTING_ERROR", "INCORRECT", "COD_AMOUNT",
+                      "INVALID_METHOD", "NO_ACCESS", "CUSTOMER_IDENTIFICATION", "CARRIER_DELAYS", "DELAYED")
+# Statuses that only a carrier scan can produce: the carrier has the parcel.
+SCANNED: frozenset[str] = frozenset({"accepted", "in_transit", "delivery_attempt", "delivered",
+                                     "delivered_to_service_point"})
+
+
+def normalise_tracking(status_code: str | None, detail_code: str | None = None) -> TrackingStatus:
+    """A V2 `status_code` (two letters) or detail code as one of :data:`TrackingStatus`; unknown codes → unknown."""
+    for code in (status_code, detail_code):
+        text = (code or "").strip().upper()
+        if text in STATUS_CODES:
+            return STATUS_CODES[text]
+        if len(text) > 2:
+            for prefix, status in _DETAIL_PREFIXES:
+                if text.startswith(prefix):
+                    return status
+            if text.startswith(_EXCEPTION_DETAILS):
+                return "exception"
+    return "unknown"
+
+
+def _utc_text(value: Any) -> Any:
+    # V2 speaks ISO-8601 UTC; the docs' own webhook example prints `2026-04-30T00:00:00` without an offset.
+    return value.replace(" ", "T") if isinstance(value, str) else value
+
+
+OptionalAmount = Annotated[Decimal | None, BeforeValidator(lambda v: None if v is None else parse_decimal(v))]
+OptionalInstant = Annotated[Instant | None, BeforeValidator(lambda v: None if v in (None, "") else _utc_text(v))]
+
+
+class TrackingEvent(V2Model):
+    """One carrier scan or status change of a label."""
+
+    occurred_at: OptionalInstant = None
+    carrier_occurred_at: str | None = None  # the carrier's local wall time, kept as sent
+    description: str | None = None
+    city_locality: str | None = None
+    state_province: str | None = None
+    postal_code: str | None = None
+    country_code: str | None = None
+    event_code: str | None = None
+    status_code: str | None = None
+    status_detail_code: str | None = None
+    carrier_status_code: str | None = None
+    carrier_status_description: str | None = None
+
+    @property
+    def status(self) -> TrackingStatus:
+        """This event's normalised status."""
+        return normalise_tracking(self.status_code, self.status_detail_code)
+
+
+class LabelTracking(Record):
+    """``GET /v2/labels/{label_id}/track`` (or a TRACK webhook's ``data``), with ``status`` normalised."""
+
+    label_field: ClassVar[str] = "tracking_number"
+
+    tracking_number: str | None = None
+    tracking_url: str | None = None
+    status_code: str | None = None
+    status_detail_code: str | None = None
+    status_description: str | None = None
+    carrier_code: str | None = None
+    carrier_status_code: str | None = None
+    carrier_status_description: str | None = None
+    ship_date: OptionalInstant = None
+    estimated_delivery_date: OptionalInstant = None
+    actual_delivery_date: OptionalInstant = None
+    exception_description: str | None = None
+    events: Annotated[list[TrackingEvent], BeforeValidator(lambda v: v or [])] = []
+
+    @property
+    def status(self) -> TrackingStatus:
+        """The label's normalised status: accepted, in_transit, delivered, exception, …"""
+        return normalise_tracking(self.status_code, self.status_detail_code)
+
+    @property
+    def carrier_has_parcel(self) -> bool:
+        """True once any scan shows the carrier holding the parcel (the first-scan fulfilment rule)."""
+        return self.status in SCANNED or any(event.status in SCANNED for event in self.events)
+
+
+class Address(V2Model):
+    name: str | None = None
+    company_name: str | None = None
+    phone: str | None = None
+    address_line1: str | None = None
+    address_line2: str | None = None
+    city_locality: str | None = None
+    state_province: str | None = None
+    postal_code: str | None = None
+    country_code: str | None = None
+
+
+class ShipmentItem(V2Model):
+    sku: str | None = None
+    name: str | None = None
+    quantity: Count = 0
+    unit_price: OptionalAmount = None
+    external_order_item_id: str | None = None
+
+
+class Shipment(Record):
+    """A V2 shipment (= a V1 order, §0): ``external_shipment_id`` is the V1 ``orderKey``."""
+
+    label_field: ClassVar[str] = "shipment_id"
+
+    shipment_id: str
+    external_shipment_id: str | None = None
+    external_order_id: str | None = None
+    shipment_number: str | None = None
+    shipment_status: str
+    created_at: Instant
+    modified_at: Instant
+    ship_date: OptionalInstant = None
+    store_id: str | None = None
+    warehouse_id: str | None = None
+    carrier_id: str | None = None
+    service_code: str | None = None
+    ship_to: Address | None = None
+    items: Annotated[list[ShipmentItem], BeforeValidator(lambda v: v or [])] = []
+    amount_paid: OptionalMoney = None
+    shipping_paid: OptionalMoney = None
+    tax_paid: OptionalMoney = None
+
+
+class Label(Record):
+    """A V2 label (= a V1 shipment, §0)."""
+
+    label_field: ClassVar[str] = "label_id"
+
+    label_id: str
+    status: str | None = None
+    shipment_id: str | None = None
+    external_shipment_id: str | None = None
+    tracking_number: str | None = None
+    carrier_id: str | None = None
+    carrier_code: str | None = None
+    service_code: str | None = None
+    ship_date: OptionalInstant = None
+    created_at: OptionalInstant = None
+    shipment_cost: OptionalMoney = None
+    insurance_cost: OptionalMoney = None
+    voided: bool = False
+    voided_at: OptionalInstant = None
+    tracking_status: str | None = None  # the label's coarse status: unknown|in_transit|error|delivered
+
+
+class CarrierService(V2Model):
+    service_code: str
+    name: str | None = None
+    domestic: bool | None = None
+    international: bool | None = None
+
+
+class Carrier(Record):
+    """A carrier account connected to ShipStation, with its services."""
+
+    label_field: ClassVar[str] = "carrier_id"
+
+    carrier_id: str
+    carrier_code: str
+    account_number: str | None = None
+    nickname: str | None = None
+    friendly_name: str | None = None
+    primary: bool | None = None
+    balance: OptionalAmount = None
+    services: Annotated[list[CarrierService], BeforeValidator(lambda v: v or [])] = []

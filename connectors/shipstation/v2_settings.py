@@ -9,6 +9,13 @@ API_KEY_HEADER = "API-Key"  # §5.1; header names are case-insensitive (docs als
 INVENTORY_PATH = "/v2/inventory"
 INVENTORY_WAREHOUSES_PATH = "/v2/inventory_warehouses"
 INVENTORY_LOCATIONS_PATH = "/v2/inventory_locations"
+SHIPMENTS_PATH = "/v2/shipments"  # §5.2: V2 shipments are V1 orders
+SHIPMENT_BY_EXTERNAL_ID_PATH = "/v2/shipments/external_shipment_id/{external_shipment_id}"
+LABELS_PATH = "/v2/labels"  # §5.2: V2 labels are V1 shipments
+LABEL_TRACK_PATH = "/v2/labels/{label_id}/track"  # §5.3
+CARRIERS_PATH = "/v2/carriers"
+CARRIER_SERVICES_PATH = "/v2/carriers/{carrier_id}/services"
+WEBHOOKS_PATH = "/v2/environment/webhooks"  # §5.4
 PING_PATH = INVENTORY_WAREHOUSES_PATH  # one row of the smallest inventory list
 
 # §5.1: 200 requests per minute per key; a 429 carries Retry-After (seconds). V2 X-Rate-Limit-*
@@ -34,3 +41,6 @@ TRANSACTION_TYPES = ("increment", "decrement", "adjust", "modify")
 IDEMPOTENT_TRANSACTIONS = frozenset({"adjust"})
 CONDITIONS = ("sellable", "damaged", "expired", "qa_hold")
 GROUP_BY = ("warehouse", "location")
+SHIPMENT_STATUSES = ("pending", "processing", "label_purchased", "cancelled")
+LABEL_STATUSES = ("processing", "completed", "error", "voided")
+SORT_BY = ("modified_at", "created_at")
