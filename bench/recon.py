@@ -49,7 +49,7 @@ EXPLAINED = {"shipping_cost_variance", "sync_failed", "sync_stuck_pending"}
 _CLEAN = [
     """INSERT INTO recon_ss_orders SELECT $start + (i % $days)::INT, $oid + i, 'WC-' || i, 'shipped',
         ($start + (i % $days)::INT)::TIMESTAMP::TIMESTAMPTZ, 'Customer ' || (i % 5000),
-        (1 + i % 3) * 10 + 30, 5, $fetched FROM range($n) t(i)""",
+        (1 + i % 3) * 10 + 30, 5, $fetched, NULL FROM range($n) t(i)""",
     """INSERT INTO recon_ss_order_lines SELECT $start + (i % $days)::INT, $oid + i, 'item:' || (2 * i + k),
         'SKU-' || ((i + 7 * k) % $skus), CASE k WHEN 0 THEN 1 + i % 3 ELSE 1 END,
         CASE k WHEN 0 THEN (1 + i % 3) * 10 ELSE 25 END, false FROM range($n) t(i), range(2) u(k)""",

@@ -52,6 +52,9 @@ class TotalRow:
     left: str
     right: str
     money: bool = False
+    # (measure, words): the known causes of a difference between the sides, e.g. ("orders_cancelled",
+    # "cancelled before posting"); the report says each beside the row, and what is left over.
+    because: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,7 @@ class RulePack:
     params: Mapping[str, Any] = field(default_factory=dict)
     currency: str = "₹"
     snapshot_assets: Callable[[date, str], Sequence[Any]] | None = None
+    notices: tuple[str, ...] = ()  # categories listed apart in the report, not counted as exceptions (cut-off)
 
     @property
     def ranged(self) -> bool:
@@ -110,7 +114,7 @@ class RulePack:
                 "total_rows": [asdict(r) for r in self.total_rows],
                 "money": [m.key for m in self.measures if m.money],
                 "match": asdict(self.match) if self.match else None,
-                "drift": asdict(self.drift) if self.drift else None}
+                "drift": asdict(self.drift) if self.drift else None, "notices": list(self.notices)}
 
 
 def check_packs(packs: Sequence[RulePack]) -> None:

@@ -60,6 +60,7 @@ class PairReport:
     stock_drift: Sequence[StockDrift] = ()
     drift_title: str | None = None  # None: the pair draws no drift chart
     currency: str = "₹"
+    notices: tuple[str, ...] = ()  # categories listed apart, not counted as exceptions
 
     @classmethod
     def of(cls, pack: RulePack, **values: Any) -> PairReport:
@@ -67,6 +68,7 @@ class PairReport:
         return cls(pair=pack.pair, label=pack.label, sides=pack.sides, total_rows=tuple(pack.total_rows),
                    match=pack.match, categories=dict(pack.categories),
                    drift_title=pack.drift.title if pack.drift else None, currency=pack.currency,
+                   notices=tuple(pack.notices),
                    **({"stock_drift": []} | values))
 
 
@@ -96,12 +98,11 @@ def write_report(data: ReportData, out_dir: Path) -> ReportFiles:
     out_dir.mkdir(parents=True, exist_ok=True)
     frame = sorted_exceptions(data.exceptions)
     rows = list(frame.itertuples(index=False, name=None))
-    unexplained = sum(1 for explained in frame["explained"] if not explained)
     stem = f"reconciliation-{data.month}"
     files = ReportFiles(out_dir / f"{stem}.html", out_dir / f"{stem}-exceptions.csv",
                         out_dir / f"{stem}-exceptions.xlsx")
     with _replacing(files.html) as tmp:
-        tmp.write_text(render_html(data, rows, len(rows), unexplained), encoding="utf-8")
+        tmp.write_text(render_html(data, rows), encoding="utf-8")
     with _replacing(files.csv) as tmp:
         _write_csv(tmp, rows)
     with _replacing(files.xlsx) as tmp:
@@ -134,11 +135,17 @@ def _pair(month: PairMonth) -> PairReport:
     drift, match = about.get("drift"), about.get("match")
     return PairReport(
         pair=month.pair, label=about.get("label", month.pair), sides=tuple(about.get("sides", ("source", "target"))),
-        totals=dict(month.totals), total_rows=[TotalRow(**row) for row in about.get("total_rows", [])],
+        totals=dict(month.totals), total_rows=[_total_row(row) for row in about.get("total_rows", [])],
         match_rate=month.match_rate, match=Match(**match) if match else None,
         categories={k: tuple(v) for k, v in about.get("categories", {}).items()},
         per_category=dict(month.per_category), stock_drift=[StockDrift(*d) for d in month.stock_drift],
-        drift_title=drift["title"] if drift else None, currency=about.get("currency", "₹"))
+        drift_title=drift["title"] if drift else None, currency=about.get("currency", "₹"),
+        notices=tuple(about.get("notices", ())))
+
+
+def _total_row(row: dict[str, Any]) -> TotalRow:
+    """A TotalRow from its JSON in `recon_pairs` (lists back to tuples)."""
+    return TotalRow(**(row | {"because": tuple(tuple(b) for b in row.get("because", ()))}))
 
 
 def month_report_data(staging_path: Path, month: str, *, company: str = "",

@@ -1,23 +1,23 @@
 """The month's reconciliation as one self-contained HTML page: inline CSS, inline SVG charts, no URLs.
 
-Everything is readable without JavaScript; a few lines of inline script only add a filter box to the
-exception table. Every value from the data passes through `esc`: customer names carry `&`, `<`,
-quotes and Devanagari.
+The page is built from Jinja2 templates (`templates/`, autoescaped: customer names carry `&`, `<`,
+quotes and Devanagari); this module only works out what they show: formatted figures, chart
+geometry, the rows. Everything is readable without JavaScript; a few lines of inline script only add
+the filters (text, pair, category, owner, unexplained) to the exception table.
 """
 
 from __future__ import annotations
 
 import calendar
-import html
 import math
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
-from itertools import islice
 from typing import TYPE_CHECKING, Any
 
+import jinja2
+
 from pipelines.reconciliation.pack import FINANCE, OPERATIONS
-from pipelines.reconciliation.report_style import CSS, SCRIPT
 
 if TYPE_CHECKING:
     from pipelines.reconciliation.report import PairReport, ReportData, StockDrift
@@ -26,10 +26,6 @@ TABLE_HEADERS = ("Day", "Pair", "Category", "Owner", "Order", "Source", "Target"
                  "Source amount", "Target amount", "Difference", "Reason", "Explained")
 DRIFT_BARS = 40  # the largest drifts are drawn; the exception table has every one
 _HUNDREDTH = Decimal("0.01")
-
-
-def esc(value: Any) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
 
 
 def decimal_or_none(value: Any) -> Decimal | None:
@@ -74,25 +70,46 @@ def percent(rate: float | Decimal | None) -> str:
     return f"{(Decimal(str(rate)) * 100).quantize(Decimal('0.1'), rounding=ROUND_FLOOR)}%"
 
 
-def render_html(data: ReportData, rows: Iterable[Sequence[Any]], n_rows: int, unexplained: int) -> str:
-    """The page; `rows` are the exception rows in EXCEPTION_COLUMNS order, already sorted."""
+MAX_HTML_ROWS = 20_000
+
+_TEMPLATES = jinja2.Environment(loader=jinja2.PackageLoader("pipelines.reconciliation", "templates"),
+                                autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=False)
+
+
+def render_html(data: ReportData, rows: Iterable[Sequence[Any]]) -> str:
+    """The page; `rows` are the exception rows in EXCEPTION_COLUMNS order, already sorted.
+
+    Rows of a pack's notice categories (e.g. in transit at month-end) are listed apart and are not
+    counted among the exceptions.
+    """
     title = f"Reconciliation · {_month_name(data.month)}" + (f" · {data.company}" if data.company else "")
-    parts = [f'<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-             f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-             f"<title>{esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n",
-             _header(data, title), _summary(data, n_rows, unexplained), _totals(data.pairs),
-             '<section id="charts">\n',
-             _figure("Exceptions per day", _day_chart(data.month, data.per_day)),
-             _figure("Exceptions per category", _category_chart(data.pairs))]
+    labels = {p.pair: p.label for p in data.pairs}
+    owners_of = {p.pair: p.categories for p in data.pairs}
+    notice_kinds = {(p.pair, c) for p in data.pairs for c in p.notices}
+    shown, notices, n_exceptions, unexplained = [], [], 0, 0
+    for r in rows:
+        if (r[1], r[2]) in notice_kinds:
+            notices.append(_row(r, labels, owners_of))
+            continue
+        n_exceptions += 1
+        unexplained += not r[13]
+        if len(shown) < MAX_HTML_ROWS:
+            shown.append(_row(r, labels, owners_of))
+    figures = [{"kind": "days", "caption": "Exceptions per day", "chart": _day_chart(data.month, data.per_day)},
+               {"kind": "categories", "caption": "Exceptions per category", "chart": _category_chart(data.pairs)}]
     for pair in data.pairs:
         if pair.drift_title:
             left, right = pair.sides
             caption = f"{pair.drift_title} ({right} − {left})" + (f" · {pair.label}" if len(data.pairs) > 1 else "")
-            parts.append(_figure(caption, _drift_chart(pair)))
-    parts.append("</section>\n")
-    parts += _exception_table(rows, n_rows, data.month, {p.pair: p.label for p in data.pairs})
-    parts.append(f"<script>{SCRIPT}</script>\n</body>\n</html>\n")
-    return "".join(parts)
+            figures.append({"kind": "drift", "caption": caption, "chart": _drift_chart(pair)})
+    return _TEMPLATES.get_template("report.html.j2").render(
+        title=title, pairs_line=" · ".join(p.label for p in data.pairs) or "no pair reconciled",
+        generated=data.generated_at.strftime("%Y-%m-%d %H:%M %Z").strip(), days_line=_days_line(data),
+        rate_cards=[_rate_card(p, len(data.pairs) > 1) for p in data.pairs if p.match],
+        n_rows=n_exceptions, unexplained=unexplained, owners=_owners(data.pairs), n_notices=len(notices),
+        totals=[_totals(p) for p in data.pairs], figures=figures, notices=notices, shown_rows=shown,
+        headers=TABLE_HEADERS, picks=_picks(shown, labels),
+        empty=f"No exceptions in {_month_name(data.month)}." if not n_exceptions else "")
 
 
 def _month_name(month: str) -> str:
@@ -100,167 +117,134 @@ def _month_name(month: str) -> str:
     return f"{calendar.month_name[number]} {year}"
 
 
-def _header(data: ReportData, title: str) -> str:
-    generated = data.generated_at.strftime("%Y-%m-%d %H:%M %Z").strip()
-    days = ""
-    if data.days_reconciled is not None:
-        in_month = calendar.monthrange(*(int(p) for p in data.month.split("-")))[1]
-        days = f" · {data.days_reconciled} of {in_month} days reconciled"
-    pairs = " · ".join(p.label for p in data.pairs) or "no pair reconciled"
-    return (f"<header><h1>{esc(title)}</h1>\n<p class=\"sub\">{esc(pairs)} · "
-            f"generated {esc(generated)}{esc(days)}</p></header>\n")
+def _days_line(data: ReportData) -> str:
+    if data.days_reconciled is None:
+        return ""
+    in_month = calendar.monthrange(*(int(p) for p in data.month.split("-")))[1]
+    return f" · {data.days_reconciled} of {in_month} days reconciled"
 
 
-def _summary(data: ReportData, n_rows: int, unexplained: int) -> str:
-    cards = [_rate_card(pair, len(data.pairs) > 1) for pair in data.pairs if pair.match]
+def _owners(pairs: Sequence[PairReport]) -> str:
     owners = {FINANCE: 0, OPERATIONS: 0}
-    for pair in data.pairs:
+    for pair in pairs:
         for category, n in pair.per_category.items():
+            if category in pair.notices:
+                continue
             owner = pair.categories.get(category, ("other", ""))[0]
             owners[owner] = owners.get(owner, 0) + int(n)
-    split = " · ".join(f"{esc(owner)} {n:,}" for owner, n in sorted(owners.items()))
-    return ('<section id="summary" class="cards">\n' + "".join(cards) +
-            f'<div class="card"><div class="k">Exceptions</div><div class="v">{n_rows:,}</div>'
-            f'<div class="n">{unexplained:,} unexplained</div></div>\n'
-            f'<div class="card"><div class="k">By owner</div><div class="n owners">{split}</div></div>\n'
-            "</section>\n")
+    return " · ".join(f"{owner} {n:,}" for owner, n in sorted(owners.items()))
 
 
-def _rate_card(pair: PairReport, named: bool) -> str:
+def _rate_card(pair: PairReport, named: bool) -> dict[str, str]:
     matched, of = pair.totals.get(pair.match.matched), pair.totals.get(pair.match.of)
     text = f"{count(matched)} of {count(of)} {pair.match.noun} matched" if matched is not None else ""
-    head = f"Match rate · {pair.label}" if named else "Match rate"
-    return (f'<div class="card"><div class="k">{esc(head)}</div><div class="v match-rate" '
-            f'id="match-rate-{esc(pair.pair)}">{percent(pair.match_rate)}</div>'
-            f'<div class="n">{esc(text)}</div></div>\n')
+    return {"head": f"Match rate · {pair.label}" if named else "Match rate", "pair": pair.pair,
+            "rate": percent(pair.match_rate), "text": text}
 
 
-def _totals(pairs: Sequence[PairReport]) -> str:
-    out = ['<section id="totals"><h2>Totals per side</h2>\n']
-    for pair in pairs:
-        body = []
-        for row in pair.total_rows:
-            a, b = pair.totals.get(row.left), pair.totals.get(row.right)
+def _totals(pair: PairReport) -> dict[str, Any]:
+    rows = []
+    for row in pair.total_rows:
+        a, b = pair.totals.get(row.left), pair.totals.get(row.right)
 
-            def fmt(value: Any, money: bool = row.money, currency: str = pair.currency) -> str:
-                return rupees(value, currency) if money else count(value)
+        def fmt(value: Any, money: bool = row.money) -> str:
+            return rupees(value, pair.currency) if money else count(value)
 
-            diff = fmt(decimal_or_none(b) - decimal_or_none(a)) if a is not None and b is not None else "—"
-            body.append(f"<tr><th>{esc(row.label)}</th><td>{fmt(a)}</td><td>{fmt(b)}</td><td>{diff}</td></tr>")
-        left, right = (esc(side) for side in pair.sides)
-        out.append(f'<h3>{esc(pair.label)}</h3>\n<table class="totals" data-pair="{esc(pair.pair)}"><thead><tr>'
-                   f"<th></th><th>{left}</th><th>{right}</th><th>Difference ({right} − {left})</th></tr></thead>\n"
-                   f"<tbody>{''.join(body)}</tbody></table>\n")
-    return "".join(out) + "</section>\n"
+        difference = decimal_or_none(b) - decimal_or_none(a) if a is not None and b is not None else None
+        rows.append({"label": row.label, "a": fmt(a), "b": fmt(b),
+                     "diff": "—" if difference is None else fmt(difference), "why": _why(pair, row, difference)})
+    left, right = pair.sides
+    return {"label": pair.label, "pair": pair.pair, "left": left, "right": right, "rows": rows}
 
 
-def _figure(caption: str, svg: str) -> str:
-    return f"<figure><figcaption>{esc(caption)}</figcaption>\n{svg}</figure>\n"
+def _why(pair: PairReport, row: Any, difference: Decimal | None) -> str:
+    """The difference of a totals row in words: its known causes (the row's `because` measures), then the rest."""
+    if not difference:
+        return "" if difference is None else "the sides agree"
+    known = [(int(pair.totals.get(measure) or 0), words) for measure, words in row.because]
+    parts = [f"{n:,} {words}" for n, words in known if n]
+    rest = abs(difference) - sum(n for n, _ in known)
+    if rest > 0:
+        parts.append(f"{count(rest) if not row.money else rupees(rest, pair.currency)} "
+                     + ("not explained by these: see the exceptions below" if row.because
+                        else "see the exceptions below"))
+    return "; ".join(parts)
 
 
-def _day_chart(month: str, per_day: dict[date, int]) -> str:
+def _row(r: Sequence[Any], labels: dict[str, str], owners_of: dict[str, Any]) -> dict[str, Any]:
+    day, pair, category, owner, order, s_sys, s_id, t_sys, t_id, s_amt, t_amt, diff, reason, explained, why = r[:15]
+    mark = f"yes: {why}" if explained and why else ("yes" if explained else "no")
+    return {"day": _day_text(day), "pair": pair, "pair_label": labels.get(pair, pair), "category": category,
+            "owner": owner or owners_of.get(pair, {}).get(category, ("", ""))[0], "order": order or "",
+            "source": _side(s_sys, s_id), "target": _side(t_sys, t_id), "source_amount": number_text(s_amt, True),
+            "target_amount": number_text(t_amt, True), "difference": number_text(diff, True),
+            "reason": reason or "", "explained": bool(explained), "mark": mark}
+
+
+def _picks(rows: Sequence[dict[str, Any]], labels: dict[str, str]) -> list[dict[str, Any]]:
+    """The filter boxes: pair (when there are several), category and owner, offering only values present."""
+    def options(key: str, text: Any = None) -> list[tuple[str, str]]:
+        values = sorted({r[key] for r in rows if r[key]})
+        return [(v, text(v) if text else v) for v in values]
+
+    picks = [{"name": "category", "label": "Category", "options": options("category")},
+             {"name": "owner", "label": "Owner", "options": options("owner")}]
+    if len(labels) > 1:
+        picks.insert(0, {"name": "pair", "label": "Pair", "options": options("pair", lambda p: labels.get(p, p))})
+    return picks
+
+
+def _day_chart(month: str, per_day: dict[date, int]) -> dict[str, Any]:
     year, number = (int(p) for p in month.split("-"))
     days = [date(year, number, d) for d in range(1, calendar.monthrange(year, number)[1] + 1)]
     top = max([int(per_day.get(d, 0)) for d in days] + [1])
-    width, height, left, base, step = 760, 190, 44, 160, 22
-    out = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="exceptions per day">',
-           f'<line x1="{left}" y1="{base}" x2="{width - 4}" y2="{base}" class="axis"/>',
-           f'<text x="{left - 6}" y="16" class="tick end">{top:,}</text>',
-           f'<text x="{left - 6}" y="{base}" class="tick end">0</text>']
-    for i, day in enumerate(days):
-        n, x = int(per_day.get(day, 0)), left + 6 + i * step
-        bar = round(140 * n / top, 1)
-        if n:
-            out.append(f'<rect x="{x}" y="{base - bar}" width="{step - 6}" height="{bar}" class="bar">'
-                       f"<title>{day.isoformat()}: {n:,} exception(s)</title></rect>")
-        off = "" if day in per_day else " off"
-        out.append(f'<text x="{x + (step - 6) / 2}" y="{base + 16}" class="tick mid{off}">{day.day}</text>')
-    out.append("</svg>\n")
-    if any(day not in per_day for day in days):
-        out.append('<p class="note">Days in grey are not reconciled yet.</p>\n')
-    return "".join(out)
+    left, step = 44, 22
+    return {"width": 760, "height": 190, "left": left, "base": 160, "step": step, "top": top,
+            "some_off": any(day not in per_day for day in days),
+            "days": [{"x": left + 6 + i * step, "n": int(per_day.get(day, 0)), "day": day.day, "iso": day.isoformat(),
+                      "bar": round(140 * int(per_day.get(day, 0)) / top, 1), "off": day not in per_day}
+                     for i, day in enumerate(days)]}
 
 
-def _category_chart(pairs: Sequence[PairReport]) -> str:
-    bars = []  # (label, owner, meaning, n): every pair's categories, named after their pair when there are several
+def _category_chart(pairs: Sequence[PairReport]) -> dict[str, Any]:
+    bars = []  # every pair's categories, named after their pair when there are several; notices are not drawn
     for pair in pairs:
         for name in list(pair.categories) + sorted(set(pair.per_category) - set(pair.categories)):
+            if name in pair.notices:
+                continue
             owner, meaning = pair.categories.get(name, ("other", ""))
-            shown = f"{pair.pair} · {name}" if len(pairs) > 1 else name
-            bars.append((shown, owner, meaning, int(pair.per_category.get(name, 0))))
-    top = max([n for *_, n in bars] + [1])
+            bars.append({"name": f"{pair.pair} · {name}" if len(pairs) > 1 else name, "meaning": meaning,
+                         "owner_class": "finance" if owner == FINANCE else "operations",
+                         "n": int(pair.per_category.get(name, 0))})
+    top = max([b["n"] for b in bars] + [1])
     row, label, width = 22, 230 if len(pairs) < 2 else 330, 760
-    out = [f'<svg class="chart" viewBox="0 0 {width} {row * len(bars) + 26}" role="img" '
-           'aria-label="exceptions per category">']
-    for i, (name, owner, meaning, n) in enumerate(bars):
-        y, bar = 4 + i * row, round((width - label - 70) * n / top, 1)
-        out.append(f'<g class="{"finance" if owner == FINANCE else "operations"}"><title>{esc(meaning)}</title>'
-                   f'<text x="{label - 8}" y="{y + 15}" class="lbl end">{esc(name)}</text>'
-                   f'<rect x="{label}" y="{y + 3}" width="{bar}" height="{row - 6}" class="bar"/>'
-                   f'<text x="{label + bar + 6}" y="{y + 15}" class="lbl">{n:,}</text></g>')
-    out.append(f'<text x="{width - 4}" y="{row * len(bars) + 22}" class="tick end">'
-               '<tspan class="k-fin">■ finance</tspan> <tspan class="k-ops">■ operations</tspan></text></svg>\n')
-    return "".join(out)
+    for i, bar in enumerate(bars):
+        bar |= {"y": 4 + i * row, "bar": round((width - label - 70) * bar["n"] / top, 1)}
+    return {"width": width, "height": row * len(bars) + 26, "row": row, "label": label, "bars": bars}
 
 
-def _drift_chart(pair: PairReport) -> str:
+def _drift_chart(pair: PairReport) -> dict[str, Any]:
     drift: Sequence[StockDrift] = pair.stock_drift
     left, right = pair.sides
-    if not drift:
-        return f'<p class="empty">No stock drift: {esc(right)} agrees with {esc(left)} for every item.</p>\n'
     shown = sorted(drift, key=lambda d: (-abs(d.difference), d.source_key))[:DRIFT_BARS]
-    top = max(abs(d.difference) for d in shown) or Decimal(1)
+    top = max([abs(d.difference) for d in shown], default=Decimal(1)) or Decimal(1)
     row, label, width = 22, 200, 760
     mid, half = label + (width - label) / 2, (width - label) / 2 - 70
-    out = [f'<svg class="chart" viewBox="0 0 {width} {row * len(shown) + 8}" role="img" '
-           f'aria-label="{esc(pair.drift_title)}"><line x1="{mid}" y1="0" x2="{mid}" y2="{row * len(shown) + 8}" '
-           'class="axis"/>']
+    bars = []
     for i, d in enumerate(shown):
         y, bar = 4 + i * row, round(half * float(abs(d.difference) / top), 1)
-        x, cls, anchor = (mid, "pos", "") if d.difference > 0 else (mid - bar, "neg", " end")
-        tx = mid + bar + 6 if d.difference > 0 else mid - bar - 6
-        tip = f"{d.source_key} ({d.target_key or 'not matched'}): {right} {number_text(d.target_qty) or '—'}, " \
-              f"{left} {number_text(d.source_qty) or '—'}"
-        out.append(f'<g class="{cls}"><title>{esc(tip)}</title>'
-                   f'<text x="{label - 8}" y="{y + 15}" class="lbl end">{esc(_clip(d.source_key))}</text>'
-                   f'<rect x="{x}" y="{y + 3}" width="{bar}" height="{row - 6}" class="bar"/>'
-                   f'<text x="{tx}" y="{y + 15}" class="lbl{anchor}">{number_text(d.difference, True)}</text></g>')
-    out.append("</svg>\n")
-    more = len(drift) - len(shown)
-    return "".join(out) + (f'<p class="note">and {more:,} smaller drift(s) in the table below.</p>\n' if more else "")
+        positive = d.difference > 0
+        bars.append({"y": y, "bar": bar, "x": mid if positive else mid - bar, "cls": "pos" if positive else "neg",
+                     "anchor": "" if positive else " end", "tx": mid + bar + 6 if positive else mid - bar - 6,
+                     "name": _clip(d.source_key), "text": number_text(d.difference, True),
+                     "tip": f"{d.source_key} ({d.target_key or 'not matched'}): {right} "
+                            f"{number_text(d.target_qty) or '—'}, {left} {number_text(d.source_qty) or '—'}"})
+    return {"width": width, "height": row * len(shown) + 8, "row": row, "label": label, "mid": mid, "bars": bars,
+            "left": left, "right": right, "title": pair.drift_title or "", "more": len(drift) - len(shown)}
 
 
 def _clip(text: str, limit: int = 30) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
-MAX_HTML_ROWS = 20_000
-
-
-def _exception_table(rows: Iterable[Sequence[Any]], n_rows: int, month: str, labels: dict[str, str]) -> list[str]:
-    head = "".join(f"<th>{h}</th>" for h in TABLE_HEADERS)
-    out = [f'<section id="exceptions"><h2>Exceptions ({n_rows:,})</h2>\n'
-           '<div id="filters" hidden><input id="filter" type="search" placeholder="Filter rows…" '
-           'aria-label="filter the exceptions"> <label><input id="unexplained" type="checkbox"> unexplained only'
-           '</label> <span id="shown"></span></div>\n'
-           f'<table id="exception-table"><thead><tr>{head}</tr></thead>\n<tbody>\n']
-    if not n_rows:
-        out.append(f'<tr><td colspan="{len(TABLE_HEADERS)}" class="empty">No exceptions in '
-                   f"{esc(_month_name(month))}.</td></tr>\n")
-    if n_rows > MAX_HTML_ROWS:  # a browser takes minutes over 100k rows; the CSV and .xlsx carry them all
-        out.insert(1, f'<p class="note">The page shows the first {MAX_HTML_ROWS:,} of {n_rows:,} exceptions; '
-                      "the CSV and the .xlsx next to it hold every one.</p>\n")
-    for r in islice(rows, MAX_HTML_ROWS):
-        day, pair, category, owner, order, s_sys, s_id, t_sys, t_id, s_amt, t_amt, diff, reason, explained, why = r[:15]
-        mark = f"yes: {esc(why)}" if explained and why else ("yes" if explained else "no")
-        out.append(f'<tr{"" if explained else " class=u"}><td>{esc(_day_text(day))}</td>'
-                   f"<td>{esc(labels.get(pair, pair))}</td><td>{esc(category)}</td>"
-                   f"<td>{esc(owner)}</td><td>{esc(order)}</td><td>{esc(_side(s_sys, s_id))}</td>"
-                   f"<td>{esc(_side(t_sys, t_id))}</td><td>{number_text(s_amt, True)}</td>"
-                   f"<td>{number_text(t_amt, True)}</td><td>{number_text(diff, True)}</td><td>{esc(reason)}</td>"
-                   f"<td>{mark}</td></tr>\n")
-    out.append("</tbody></table></section>\n")
-    return out
 
 
 def _day_text(day: Any) -> str:

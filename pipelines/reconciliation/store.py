@@ -36,6 +36,8 @@ class ReconStore:
                 conn.execute(statement)
             for name, columns in (snapshots or {}).items():
                 conn.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
+                for column in _column_ddl(columns):  # a file written before a column was added gains it
+                    conn.execute(f"ALTER TABLE {name} ADD COLUMN IF NOT EXISTS {column}")
             rows = conn.execute("SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE"
                                 " database_name = current_database() AND starts_with(table_name, 'recon_')").fetchall()
         found: dict[str, dict[str, str]] = {}
@@ -119,3 +121,18 @@ class ReconStore:
             rows = conn.execute(f"SELECT day, count(*) FROM {table} WHERE day BETWEEN ? AND ? GROUP BY day"
                                 " ORDER BY day", [first or date.min, last or date.max]).fetchall()
         return dict(rows)
+
+
+def _column_ddl(columns: str) -> list[str]:
+    """The column definitions of a table's DDL, without NOT NULL (a column added later is NULL in old rows)."""
+    parts, depth, current = [], 0, ""
+    for char in columns:
+        depth += (char == "(") - (char == ")")
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    return [" ".join(part.replace("NOT NULL", "").split()) for part in parts if part.strip()]
+

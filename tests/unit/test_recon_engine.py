@@ -41,11 +41,11 @@ class Books:
         self.conn.execute(f"INSERT INTO {table} BY NAME SELECT {names}", list(row.values()))
 
     def order(self, oid: int, *, day=D1, status="shipped", customer="Asha Rao", lines=(("SKU-1", 2, "20.00"),),
-              shipping="5.00", total=None, fetched=FETCHED) -> None:
+              shipping="5.00", total=None, fetched=FETCHED, ship_date=None) -> None:
         goods = sum(Decimal(amount) for _, _, amount in lines)
         self.put("recon_ss_orders", day=day, order_id=oid, order_number=f"WC-{oid}", order_status=status,
                  customer=customer, order_total=Decimal(total) if total else goods + Decimal(shipping),
-                 shipping_amount=Decimal(shipping), fetched_at=fetched)
+                 shipping_amount=Decimal(shipping), fetched_at=fetched, ship_date=ship_date)
         for index, (sku, quantity, amount) in enumerate(lines):
             self.put("recon_ss_order_lines", day=day, order_id=oid, line_key=f"item:{oid}{index}", sku=sku,
                      quantity=quantity, amount=Decimal(amount), adjustment=False)
@@ -132,7 +132,7 @@ def test_a_clean_month_has_no_exceptions_and_matches_everything(books):
     assert [r.exceptions for r in results] == [0, 0, 0]
     assert results[0].totals == {"orders": 4, "order_total": Decimal("75.00"), "vouchers": 3,
                                  "voucher_amount": Decimal("75.00"), "shipments": 3, "delivery_notes": 3, "matched": 4,
-                                 "stock_checked": 1}
+                                 "stock_checked": 1, "orders_cancelled": 1, "orders_failed": 0, "orders_waiting": 0}
     assert results[0].match_rate == 1.0 and results[0].per_category == dict.fromkeys(CATEGORIES, 0)
     month = engine.month_rollup(books.conn, "2026-03")
     assert month.exception_count == 0 and month.days_reconciled == 3 and month.pair(PAIR).match_rate == 1.0
@@ -306,6 +306,40 @@ def test_a_shipped_order_with_no_label_and_no_note(books):
     assert row["source_id"] == "1" and not row["explained"] and "no shipping label" in row["reason"]
 
 
+def test_an_order_shipped_after_its_month_closed_is_in_transit_at_month_end_not_an_exception(books):
+    books.order(1, ship_date=date(2026, 4, 2))  # a March order, label bought in April: not snapshotted for March
+    books.voucher(11, 1)
+    books.order(2, ship_date=D2)  # shipped within the month with no label seen: still an exception
+    books.voucher(12, 2)
+    result = books.reconcile()
+    late, missing = (next(r for r in books.exceptions() if r["source_id"] == oid) for oid in ("1", "2"))
+    assert late["category"] == "in_transit_at_month_end" and late["explained"]
+    assert late["reason"] == ("Order WC-1 of March 2026 shipped on 2026-04-02, after the month closed: in transit at "
+                              "month-end; its label and Delivery Note belong to April 2026")
+    assert missing["category"] == "shipped_without_note" and not missing["explained"]
+    assert result.unexplained == 1
+
+
+def test_a_late_order_whose_labels_are_all_voided_is_still_shipped_without_note(books):
+    books.order(1, ship_date=date(2026, 4, 2))
+    books.voucher(11, 1)
+    books.label(2001, 1, voided=True)
+    books.reconcile()
+    assert books.only("shipped_without_note")["source_id"] == "1"
+
+
+def test_fewer_vouchers_than_orders_are_counted_by_cause(books):
+    books.clean(1)
+    books.order(2, status="cancelled")  # cancelled before posting
+    books.order(3, status="awaiting_shipment")
+    books.order(4, status="awaiting_shipment")
+    load(books, entry(ORDERS_FLOW, "3", "failed", error="stock item missing"),
+         entry(ORDERS_FLOW, "4", "waiting", error="customer ledger pending"))
+    totals = books.reconcile().totals
+    assert (totals["orders"], totals["vouchers"]) == (4, 1)
+    assert (totals["orders_cancelled"], totals["orders_failed"], totals["orders_waiting"]) == (1, 1, 1)
+
+
 def test_a_label_cost_above_the_shipping_charged_is_an_explained_variance(books):
     books.clean(1)
     books.conn.execute("UPDATE recon_ss_shipments SET shipment_cost = 7.25")
@@ -381,7 +415,7 @@ def test_month_rollup_sums_days_counts_categories_and_keeps_rows_in_order(books)
     pair = month.pair(PAIR)
     assert pair.totals == {"orders": 3, "order_total": Decimal("75.00"), "vouchers": 2,
                             "voucher_amount": Decimal("26.00"), "shipments": 2, "delivery_notes": 2, "matched": 1,
-                           "stock_checked": 0}
+                           "stock_checked": 0, "orders_cancelled": 0, "orders_failed": 0, "orders_waiting": 0}
     assert pair.match_rate == pytest.approx(1 / 3) and pair.exception_count == 2
     assert month.per_day == {D1: 1, D2: 1} and month.unexplained == 2
     assert {k: v for k, v in pair.per_category.items() if v} == {"order_without_voucher": 1, "amount_mismatch": 1}

@@ -13,6 +13,7 @@ from decimal import Decimal
 from html.parser import HTMLParser
 
 import duckdb
+import markupsafe
 import openpyxl
 import pandas as pd
 import pytest
@@ -22,7 +23,7 @@ from pipelines.reconciliation.report import EXCEPTION_COLUMNS, PairReport, Repor
 from pipelines.reconciliation.report_html import number_text, percent, rupees
 from pipelines.reconciliation.tables import ddl
 from pipelines.shipstation_tally.recon import PAIR, rule_pack
-from pipelines.shipstation_tally.recon.tables import CATEGORIES
+from pipelines.shipstation_tally.recon.tables import CATEGORIES, NOTICES
 
 # Hand-built report data, also used by the browser test.
 GENERATED = datetime(2026, 4, 1, 6, 30, tzinfo=UTC)
@@ -33,8 +34,8 @@ PAIR_KEYS = ("totals", "match_rate", "stock_drift", "per_category")
 
 
 def exception_rows(n: int | None = None) -> list[dict]:
-    """One row per category (the first naming a nasty customer), or `n` rows cycling through them."""
-    names = list(CATEGORIES)
+    """One row per exception category (the first naming a nasty customer), or `n` rows cycling through them."""
+    names = [name for name in CATEGORIES if name not in NOTICES]
     total = len(names) if n is None else n
     rows = []
     for i in range(total):
@@ -118,8 +119,10 @@ def test_the_page_shows_both_sides_the_match_rate_and_the_month(tmp_path):
 def test_every_category_has_its_bar_and_its_row(tmp_path):
     page = write_report(report_data(), tmp_path).html.read_text(encoding="utf-8")
     rows = table_rows(page)
-    assert sorted(r[2] for r in rows) == sorted(CATEGORIES)
+    assert sorted(r[2] for r in rows) == sorted(set(CATEGORIES) - set(NOTICES))
     for name, (owner, _) in CATEGORIES.items():
+        if name in NOTICES:
+            continue
         assert f'class="lbl end">{name}</text>' in page  # the per-category chart
         assert [r[3] for r in rows if r[2] == name] == [owner]
     assert rows[0][:7] == ["2026-03-01", LABEL, "order_without_voucher", "finance", "SO-1000", "shipstation 50000",
@@ -130,7 +133,7 @@ def test_every_category_has_its_bar_and_its_row(tmp_path):
 
 def test_every_value_is_escaped_and_devanagari_survives(tmp_path):
     page = write_report(report_data(), tmp_path).html.read_text(encoding="utf-8")
-    assert html.escape(NASTY_CUSTOMER, quote=True) in page
+    assert str(markupsafe.escape(NASTY_CUSTOMER)) in page
     assert "<Pvt>" not in page and "<Traders>" not in page and "SKU-<B>" not in page and "Widget & B" not in page
     assert "शर्मा एंड संस" in page
     assert NASTY_CUSTOMER in table_rows(page)[0][10]  # the parsed cell reads exactly as the name
@@ -318,3 +321,38 @@ def test_a_huge_month_shows_the_first_rows_and_says_the_files_have_all(tmp_path,
     assert len(table_rows(page)) == 3 and "first 3 of 5 exceptions" in page
     with open(files.csv, encoding="utf-8-sig") as handle:
         assert len(list(csv.reader(handle))) == 1 + 5  # the CSV keeps every row
+
+
+def test_orders_in_transit_at_month_end_are_listed_apart_not_counted_as_exceptions(tmp_path):
+    late = dict(exception_rows(1)[0])
+    late |= {"category": "in_transit_at_month_end", "owner": "operations", "order_number": "SO-LATE",
+             "reason": "Order SO-LATE of March 2026 shipped on 2026-04-02, after the month closed",
+             "explained": True, "explanation": "period cut-off: shipped after the month closed"}
+    rows = exception_rows(5) + [late]
+    page = write_report(report_data(rows), tmp_path).html.read_text(encoding="utf-8")
+    assert "Exceptions (5)" in page and "Listed, not exceptions (1)" in page
+    assert "SO-LATE" not in "".join(sum(table_rows(page), []))  # not in the exception table
+    notices = page[page.index('id="notice-table"'):page.index('id="exceptions"')]
+    assert "SO-LATE" in notices and "after the month closed" in notices
+    assert 'class="lbl end">in_transit_at_month_end</text>' not in page  # not drawn as an exception category
+
+
+def test_every_difference_in_the_totals_is_explained_in_a_line(tmp_path):
+    totals = {"orders": 1250, "order_total": Decimal("1234567.5"), "vouchers": 1240,
+              "voucher_amount": Decimal("1230000.25"), "shipments": 1190, "delivery_notes": 1190, "matched": 1233,
+              "orders_cancelled": 8, "orders_failed": 1, "orders_waiting": 0}
+    page = write_report(report_data(totals=totals), tmp_path).html.read_text(encoding="utf-8")
+    orders_row = page[page.index("<th>Orders / order vouchers</th>"):].split("</tr>")[0]
+    assert "<td>-10</td>" in orders_row
+    assert "8 cancelled before posting; 1 failed to post; 1 not explained by these" in orders_row
+    shipments_row = page[page.index("<th>Shipments / Delivery Notes</th>"):].split("</tr>")[0]
+    assert "the sides agree" in shipments_row
+
+
+def test_the_exception_table_filters_by_pair_category_and_owner(tmp_path):
+    page = write_report(report_data(exception_rows(40)), tmp_path).html.read_text(encoding="utf-8")
+    for name in ("category", "owner"):
+        assert f'<select name="{name}"' in page
+    assert '<option value="finance">finance</option>' in page and '<option value="operations">' in page
+    assert 'data-category="order_without_voucher" data-owner="finance"' in page
+    assert '<select name="pair"' not in page  # one pair: nothing to choose

@@ -352,3 +352,22 @@ def test_a_range_of_days_is_read_a_week_per_scan_and_each_record_goes_to_its_day
     assert scan.other_days == 1
     query = snap.order_query(march[0], "Asia/Kolkata", march[6])
     assert query["orderDateStart"] == "2026-02-28 09:30:00" and query["orderDateEnd"] == "2026-03-07 11:30:00"
+
+
+def test_a_staging_file_written_before_a_column_existed_gains_it(tmp_path):
+    import duckdb
+    import pandas as pd
+
+    from pipelines.reconciliation.store import ReconStore
+    from pipelines.shipstation_tally.recon.tables import SNAPSHOTS
+
+    path = tmp_path / "old.duckdb"
+    with duckdb.connect(str(path)) as conn:  # recon_ss_orders as it was before ship_date
+        conn.execute("CREATE TABLE recon_ss_orders (day DATE NOT NULL, order_id BIGINT NOT NULL, order_number VARCHAR,"
+                     " order_status VARCHAR, order_date TIMESTAMPTZ, customer VARCHAR, order_total DECIMAL(18, 2),"
+                     " shipping_amount DECIMAL(18, 2), fetched_at TIMESTAMPTZ NOT NULL)")
+        conn.execute("INSERT INTO recon_ss_orders VALUES ('2026-03-02', 1, 'WC-1', 'shipped', NULL, NULL, 10, 0, now())")
+    store = ReconStore.at(path, SNAPSHOTS)
+    assert store.types["recon_ss_orders"]["ship_date"] == "DATE"
+    row = store.read_partition("recon_ss_orders", date(2026, 3, 2)).iloc[0]
+    assert row["order_number"] == "WC-1" and pd.isna(row["ship_date"])

@@ -29,7 +29,8 @@ var totals=document.getElementById('totals'),table=document.getElementById('exce
   totals_text:totals.innerText,rate:document.querySelector('.match-rate').innerText,table_visible:seen(table),
   rows_visible:rows.filter(seen).length,first_row:rows[0].innerText,
   charts:Array.prototype.filter.call(document.querySelectorAll('svg.chart'),seen).length,
-  filter_visible:seen(document.getElementById('filter'))};
+  filter_visible:seen(document.getElementById('filter')),
+  page_width:document.documentElement.scrollWidth,window_width:window.innerWidth};
 var q=document.getElementById('filter');q.value='SO-1003';q.dispatchEvent(new Event('input'));
 setTimeout(function(){out.rows_after_filter=rows.filter(seen).length;
   var p=document.createElement('pre');p.id='probe';p.textContent=JSON.stringify(out);
@@ -49,7 +50,9 @@ def chromium() -> str:
 
 def test_headless_chromium_shows_the_totals_and_the_exception_table(tmp_path):
     browser = chromium()
-    files = write_report(report_data(exception_rows(40)), tmp_path / "report")
+    rows = exception_rows(40)
+    rows[5]["reason"] = "a reason finance has to read in full, " * 12 + "Rs-" + "9" * 60  # long, and one long word
+    files = write_report(report_data(rows), tmp_path / "report")
     probed = tmp_path / "probed.html"
     probed.write_text(files.html.read_text(encoding="utf-8").replace("</body>", PROBE + "\n</body>"), encoding="utf-8")
     # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
@@ -66,5 +69,6 @@ def test_headless_chromium_shows_the_totals_and_the_exception_table(tmp_path):
         assert text in seen["totals_text"]
     assert seen["rate"] == "98.6%" and seen["charts"] == 3
     assert seen["table_visible"] and seen["rows_visible"] == 40
+    assert seen["page_width"] <= seen["window_width"]  # the table fits at 1280 px: no horizontal scroll
     assert NASTY_CUSTOMER in seen["first_row"] and "1,234.50" in seen["first_row"]
     assert seen["filter_visible"] and seen["rows_after_filter"] == 1

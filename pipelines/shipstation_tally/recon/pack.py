@@ -12,7 +12,7 @@ from decimal import Decimal
 from pipelines.reconciliation.pack import Drift, Match, Measure, RulePack, TotalRow
 from pipelines.shipstation_tally.recon import rules, scope
 from pipelines.shipstation_tally.recon.assets import build_snapshot_assets
-from pipelines.shipstation_tally.recon.tables import CATEGORIES, ORDER_CATEGORIES, SNAPSHOTS
+from pipelines.shipstation_tally.recon.tables import CATEGORIES, NOTICES, ORDER_CATEGORIES, SNAPSHOTS
 
 PAIR = "shipstation_tally"
 
@@ -31,12 +31,22 @@ MEASURES = (
     Measure("delivery_notes", "SELECT count(*) FROM _r_vouchers WHERE of_day AND active AND voucher_type = $note_type"),
     Measure("matched", f"""SELECT count(*) FROM _r_orders WHERE of_day AND order_id::VARCHAR NOT IN (
         SELECT source_id FROM _r_exc WHERE category IN {ORDER_CATEGORIES})"""),
+    # The known causes of fewer vouchers than orders: cancelled before posting (or after, with the voucher
+    # cancelled too), failed to post, held back or still being written.
+    Measure("orders_cancelled", "SELECT count(*) FROM _r_match WHERE day = getvariable('recon_day')"
+            " AND cancelled AND active = 0"),
+    Measure("orders_failed", "SELECT count(*) FROM _r_match WHERE day = getvariable('recon_day')"
+            " AND NOT cancelled AND active = 0 AND state = 'failed'"),
+    Measure("orders_waiting", "SELECT count(*) FROM _r_match WHERE day = getvariable('recon_day')"
+            " AND NOT cancelled AND active = 0 AND state IN ('waiting', 'pending', 'skipped')"),
     Measure("stock_checked", """SELECT (EXISTS (SELECT 1 FROM recon_tally_stock WHERE day = $day)
         AND EXISTS (SELECT 1 FROM recon_ss_inventory WHERE day = $day))::INT"""),
 )
 
 TOTAL_ROWS = (
-    TotalRow("Orders / order vouchers", "orders", "vouchers"),
+    TotalRow("Orders / order vouchers", "orders", "vouchers",
+             because=(("orders_cancelled", "cancelled before posting"), ("orders_failed", "failed to post"),
+                      ("orders_waiting", "waiting or being written"))),
     TotalRow("Order amount", "order_total", "voucher_amount", money=True),
     TotalRow("Shipments / Delivery Notes", "shipments", "delivery_notes"),
 )
@@ -56,4 +66,4 @@ def rule_pack(*, order_voucher_type: str = "Sales Order", note_voucher_type: str
         measures=MEASURES, total_rows=TOTAL_ROWS, match=Match("matched", "orders", "orders"),
         drift=Drift("stock_drift", "stock_checked", "Stock drift per SKU"),
         params={"order_type": order_voucher_type, "note_type": note_voucher_type, "cost_tolerance": cost_tolerance},
-        currency=currency, snapshot_assets=build_snapshot_assets)
+        currency=currency, snapshot_assets=build_snapshot_assets, notices=NOTICES)

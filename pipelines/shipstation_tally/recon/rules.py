@@ -95,14 +95,21 @@ ORDER_RULES: list[str] = [
         SELECT order_id, count(*) AS labels, count(*) FILTER (WHERE live) AS live, sum(notes) AS notes,
             bool_or(why IS NOT NULL) AS known, string_agg(why, '; ') AS why
         FROM _r_labels GROUP BY order_id)
-    SELECT 'shipped_without_note' AS category, o.day, o.order_number, 'shipstation' AS source_system,
-        o.order_id::VARCHAR AS source_id, 'tally' AS target_system,
-        coalesce(l.known, false) AS explained, l.why AS explanation,
-        format('Order {} is shipped in ShipStation but {} and Tally has no {} for it',
+    SELECT CASE WHEN late THEN 'in_transit_at_month_end' ELSE 'shipped_without_note' END AS category, o.day,
+        o.order_number, 'shipstation' AS source_system, o.order_id::VARCHAR AS source_id, 'tally' AS target_system,
+        late OR coalesce(l.known, false) AS explained,
+        CASE WHEN late THEN 'period cut-off: shipped after the month closed' ELSE l.why END AS explanation,
+        CASE WHEN late THEN format('Order {} of {} shipped on {}, after the month closed: in transit at month-end; '
+                                   'its label and {} belong to {}',
+                                   coalesce(nullif(o.order_number, ''), 'orderId ' || o.order_id),
+                                   strftime(o.day, '%B %Y'), o.ship_date, $note_type,
+                                   strftime(o.ship_date, '%B %Y'))
+        ELSE format('Order {} is shipped in ShipStation but {} and Tally has no {} for it',
                coalesce(nullif(o.order_number, ''), 'orderId ' || o.order_id),
                CASE WHEN coalesce(l.labels, 0) = 0 THEN 'it has no shipping label there'
-                    ELSE 'all its labels are voided' END, $note_type) AS reason
-    FROM _r_range_orders o LEFT JOIN labels l USING (order_id)
+                    ELSE 'all its labels are voided' END, $note_type) END AS reason
+    FROM _r_range_orders o LEFT JOIN labels l USING (order_id),
+    LATERAL (SELECT o.ship_date IS NOT NULL AND o.ship_date > last_day(o.day) AND coalesce(l.labels, 0) = 0 AS late)
     WHERE o.of_day AND lower(o.order_status) = 'shipped' AND coalesce(l.live, 0) = 0 AND coalesce(l.notes, 0) = 0""",
 ]
 

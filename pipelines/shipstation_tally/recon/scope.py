@@ -42,7 +42,7 @@ def _key_id(prefix: str, *, digits_only: bool = False) -> str:
 
 SCOPE: list[str] = [
     """CREATE OR REPLACE TEMP TABLE _r_range_orders AS
-    SELECT o.order_id, o.order_number, o.order_status, o.customer, o.order_total, o.shipping_amount, o.day,
+    SELECT o.order_id, o.order_number, o.order_status, o.customer, o.order_total, o.shipping_amount, o.day, o.ship_date,
         o.day BETWEEN $first AND $last AS of_day, lower(coalesce(o.order_status, '')) = 'cancelled' AS cancelled
     FROM recon_ss_orders o
     WHERE o.order_id IN (SELECT order_id FROM recon_ss_orders WHERE day BETWEEN $first AND $last

@@ -59,7 +59,7 @@ def order_rows(order: Order, tz_name: str, fetched_at: datetime) -> tuple[Row, l
     row = {"day": day, "order_id": order.order_id, "order_number": order.order_number,
            "order_status": order.order_status, "order_date": instant, "customer": _customer(order),
            "order_total": money(order.order_total), "shipping_amount": money(order.shipping_amount),
-           "fetched_at": fetched_at}
+           "ship_date": order.ship_date, "fetched_at": fetched_at}
     lines = [{"day": day, "order_id": order.order_id, "line_key": line_key(item), "sku": item.sku,
               "quantity": Decimal(item.quantity), "amount": money(Decimal(item.quantity) * item.unit_price),
               "adjustment": item.adjustment} for item in order.items]

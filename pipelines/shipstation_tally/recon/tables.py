@@ -14,7 +14,7 @@ SNAPSHOTS: dict[str, str] = {
     # ShipStation side
     "recon_ss_orders": """day DATE NOT NULL, order_id BIGINT NOT NULL, order_number VARCHAR, order_status VARCHAR,
         order_date TIMESTAMPTZ, customer VARCHAR, order_total DECIMAL(18, 2), shipping_amount DECIMAL(18, 2),
-        fetched_at TIMESTAMPTZ NOT NULL""",
+        fetched_at TIMESTAMPTZ NOT NULL, ship_date DATE""",
     "recon_ss_order_lines": """day DATE NOT NULL, order_id BIGINT NOT NULL, line_key VARCHAR, sku VARCHAR,
         quantity DECIMAL(18, 4), amount DECIMAL(18, 2), adjustment BOOLEAN""",
     "recon_ss_shipments": """day DATE NOT NULL, shipment_id BIGINT NOT NULL, order_id BIGINT, order_number VARCHAR,
@@ -55,7 +55,12 @@ CATEGORIES: dict[str, tuple[str, str]] = {
     "sync_failed": (OPERATIONS, "the sync ledger holds a failed record"),
     "sync_stuck_pending": (OPERATIONS, "the sync ledger holds a write left pending by a run that is gone"),
     "shipping_cost_variance": (FINANCE, "the label cost differs from the shipping the customer paid"),
+    "in_transit_at_month_end": (OPERATIONS, "the order of the month shipped after the month closed: listed, "
+                                            "not an exception; its Delivery Note belongs to the next month"),
 }
+
+# Categories the report lists apart: they are not exceptions (period cut-off), and need no one's action.
+NOTICES = ("in_transit_at_month_end",)
 
 # Categories that say an order's voucher does not agree with it: an order with none of them is matched.
 ORDER_CATEGORIES = ("order_without_voucher", "duplicate_vouchers", "amount_mismatch", "quantity_mismatch",
