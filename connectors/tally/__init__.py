@@ -30,10 +30,12 @@ from connectors.tally.models import (
     Voucher,
     VoucherRecord,
 )
+from connectors.tally.stock_models import DatedRate, LevelRate, MasterIdentity, StockItemPrices
 
 __all__ = [
     "BillAllocation", "CompanyNotLoaded", "CompanyRecord", "Exchange", "Godown", "Group", "HostileXmlError",
-    "ImportResult", "InventoryEntry", "Ledger", "LedgerEntry", "LedgerRecord", "OrderRef", "StockGroup",
+    "DatedRate", "ImportResult", "InventoryEntry", "LevelRate", "MasterIdentity", "StockItemPrices",
+    "Ledger", "LedgerEntry", "LedgerRecord", "OrderRef", "StockGroup",
     "StockItem", "StockItemRecord", "TallyAuthError", "TallyClient", "TallyError",
     "TallyOutcomeUnknown", "TallyProtocolError", "TallyRejected", "TallyStatus",
     "TallyUnavailable", "Unit", "Voucher", "VoucherRecord",

@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 import httpx
 
-from connectors.tally import codec
+from connectors.tally import codec, stock_xml
 from connectors.tally.errors import (
     CompanyLoginRequired,
     CompanyNotLoaded,
@@ -60,6 +61,7 @@ from connectors.tally.settings import (
     Encoding,
     RequestKind,
 )
+from connectors.tally.stock_models import MasterIdentity, StockItemPrices
 from connectors.tally.xml_build import REDACTED_LOGIN, Login, with_login
 from connectors.tally.xml_export import COMPANY_FETCH
 from connectors.tally.xml_parse import line_errors
@@ -177,6 +179,23 @@ class TallyClient:
         """All stock items with closing quantity and value for the period."""
         xml = codec.stock_items_request(self.company_name, from_date, to_date)
         return codec.parse_stock_items(self._post("list_stock_items", "export", xml))
+
+    def stock_item_prices(self, *, alter_id_after: int | None = None, as_of: date | None = None,
+                          quantities: bool = True) -> Iterator[StockItemPrices]:
+        """Stock items altered after the AlterID cursor (all if None) with rate lists and closing quantity."""
+        xml = stock_xml.stock_prices_request(self.company_name, alter_id_after=alter_id_after, as_of=as_of,
+                                             quantities=quantities)
+        return stock_xml.iter_stock_prices(self._post("stock_item_prices", "export", xml))
+
+    def stock_item_identities(self) -> Iterator[MasterIdentity]:
+        """Every stock item's name, GUID, MasterId and AlterId: what a deletion check compares (§6)."""
+        xml = stock_xml.stock_identities_request(self.company_name)
+        return stock_xml.iter_identities(self._post("stock_item_identities", "export", xml))
+
+    def stock_item_quantities(self, as_of: date | None = None) -> Iterator[tuple[str, Decimal | None]]:
+        """(name, closing quantity) of every stock item as of `as_of`."""
+        xml = stock_xml.stock_quantities_request(self.company_name, as_of)
+        return stock_xml.iter_quantities(self._post("stock_item_quantities", "export", xml))
 
     def list_vouchers(
         self,

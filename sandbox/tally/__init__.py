@@ -12,7 +12,9 @@ Public API
   ``TallyState.from_masters(spec, *, loaded=True)`` builds one company from the plain spec
   (company, books_from, groups, ledgers, units, godowns, stock_groups, stock_items, voucher_types;
   a custom voucher type is ``{"name": ..., "parent": <standard type>}``; without ``voucher_types``
-  every standard type exists, with it only those listed do).
+  every standard type exists, with it only those listed do). ``price_levels`` names the company's
+  price levels; a stock item may carry ``standard_prices`` / ``standard_costs``
+  (``[{"date", "rate"}]``) and ``price_levels`` (``[{"date", "level", "rate", "discount"?}]``).
 - ``Company``: masters and vouchers of one company (``Company.create(name, books_from)``).
 
 Control plane (NOT Tally's API; JSON; does not wait for the request lock; ``?company=`` picks one)
@@ -121,6 +123,14 @@ Vouchers
   simulator takes the conservative side (the same voucher twice is two vouchers). Collection
   exports write REMOTEID="" on VOUCHER.
 - Cancel sets ISCANCELLED (kept, no stock or ledger effect) and takes a NARRATION if sent.
+
+Stock item rates (``prices.py``, reference §4 "Standard rates")
+- ``STANDARDPRICELIST.LIST`` / ``STANDARDCOSTLIST.LIST`` (DATE, RATE "1600.00/Nos") and
+  ``FULLPRICELIST.LIST`` (DATE, PRICELEVEL, PRICELEVELLIST.LIST slabs) are stored, validated (yyyymmdd,
+  base unit, known price level, no two entries on one date) and exported by FETCH ``StandardPriceList``,
+  ``StandardCostList``, ``FullPriceList``. A list sent on Alter replaces that list. Any alteration
+  bumps the item's ALTERID and the company's AltMstId; Delete removes the master without a bump
+  (deletions are invisible to AlterID, reference §6), so only the (name, GUID, AlterID) list shows them.
 
 Stock and balances
 - Closing quantity = opening + inward - outward over vouchers that are not cancelled or optional,

@@ -48,6 +48,7 @@ class Company:
         self._object_seq = 0
         self._master_seq = self._voucher_seq = 0
         self.alt_mst_id = self.alt_vch_id = 0
+        self.price_levels: list[str] = []  # F11 "multiple price levels": names a FULLPRICELIST may use
 
     @classmethod
     def create(

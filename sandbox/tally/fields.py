@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 from .company import Company
 from .cost import Walk
 from .model import UNIT, ZERO, Batch, InventoryLine, LedgerLine, Master
+from .prices import FULL_PRICE, STANDARD_COST, STANDARD_PRICE, full_list_e, standard_list_e
 from .raw import raw_to_e
 from .stock import StockPosition, ledger_balances, stock_positions
 from .values import (
@@ -229,6 +230,14 @@ STOCKITEM_FIELDS = MASTER_FIELDS | {
                             lambda m, c: Qty(c.stock(m).qty, m.base_unit, c.places(m.base_unit))),
     "closingrate": Field("CLOSINGRATE", "Rate", lambda m, c: Rate(c.stock(m).rate(), m.base_unit)),
     "closingvalue": Field("CLOSINGVALUE", "Amount", lambda m, c: c.stock(m).value()),
+    "standardpricelist": Field(STANDARD_PRICE, "List",
+                               lambda m, c: standard_list_e(STANDARD_PRICE, m.prices.get(STANDARD_PRICE, []),
+                                                            m.base_unit)),
+    "standardcostlist": Field(STANDARD_COST, "List",
+                              lambda m, c: standard_list_e(STANDARD_COST, m.prices.get(STANDARD_COST, []),
+                                                           m.base_unit)),
+    "fullpricelist": Field(FULL_PRICE, "List",
+                           lambda m, c: full_list_e(m.prices.get(FULL_PRICE, []), m.base_unit, c.places(m.base_unit))),
 }
 
 UNIT_FIELDS = MASTER_FIELDS | {

@@ -21,6 +21,7 @@ from .model import (
     Raw,
     Voucher,
 )
+from .prices import PRICE_TAGS, read_price_lists
 from .raw import raw_node
 from .replies import ImportResult, Rejected
 from .values import is_yes, parse_amount, parse_quantity, parse_rate
@@ -44,6 +45,7 @@ class MasterInput:
     tags: dict[str, str]
     fields: dict[str, str] = field(default_factory=dict)
     extra: list[Raw] = field(default_factory=list)
+    price_nodes: dict[str, list[etree._Element]] = field(default_factory=dict)
 
 
 def apply_master(company: Company, el: etree._Element, dups: str, result: ImportResult) -> None:
@@ -70,6 +72,8 @@ def read_master(el: etree._Element) -> MasterInput:
     for node in kids(el):
         if node.tag in _MODELLED:
             data.tags[node.tag] = value(node)
+        elif node.tag in PRICE_TAGS and data.kind == STOCKITEM:
+            data.price_nodes.setdefault(node.tag, []).append(node)
         elif len(node):
             data.extra.append(raw_node(node))
         else:
@@ -164,7 +168,7 @@ def _values(company: Company, data: MasterInput, name: str, current: Master | No
         if data.kind == UNIT:
             out.update(_unit_values(tags))
         if data.kind == STOCKITEM:
-            out.update(_item_values(company, tags, current))
+            out.update(_item_values(company, data, current))
     except ValueError as exc:
         raise Rejected(str(exc), structural=True) from exc
     return out
@@ -201,11 +205,16 @@ def _unit_values(tags: dict[str, str]) -> dict[str, Any]:
     return out
 
 
-def _item_values(company: Company, tags: dict[str, str], current: Master | None) -> dict[str, Any]:
+def _item_values(company: Company, data: MasterInput, current: Master | None) -> dict[str, Any]:
+    tags = data.tags
     unit = tags["BASEUNITS"] if "BASEUNITS" in tags else (current.base_unit if current else "")
     if unit and company.master(UNIT, unit) is None:
         raise Rejected(f"Unit '{unit}' does not exist!")
     out: dict[str, Any] = {"base_unit": unit}
+    if data.price_nodes or current is None:
+        # A list that is sent replaces that list; the others stay as they were (prices.py).
+        kept = dict(current.prices) if current is not None else {}
+        out["prices"] = kept | read_price_lists(data.price_nodes, unit, company.price_levels)
     if tags.get("OPENINGBALANCE", "").strip():
         qty, qty_unit = parse_quantity(tags["OPENINGBALANCE"])
         if qty_unit and qty_unit != unit:

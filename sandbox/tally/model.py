@@ -85,6 +85,7 @@ class Master:
     opening_balance: Decimal = ZERO
     decimal_places: int = 0
     is_simple: bool = True
+    prices: dict[str, list] = field(default_factory=dict)  # stock items: see prices.py
 
 
 @dataclass(slots=True, eq=False)

@@ -19,6 +19,8 @@ from .model import (
     STOCKITEM,
     UNIT,
 )
+from .prices import FULL_PRICE, STANDARD_COST, STANDARD_PRICE, from_spec, levels_from_spec
+from .replies import Rejected
 
 
 class TallyState:
@@ -77,6 +79,7 @@ def company_from_masters(spec: Mapping[str, Any]) -> Company:
     """Build a company: predefined chart first, then the spec's masters in dependency order."""
     books_from = date.fromisoformat(str(spec["books_from"]))
     company = Company.create(spec["company"], books_from, _voucher_types(spec.get("voucher_types")))
+    company.price_levels = list(spec.get("price_levels", ()))
     for group in spec.get("groups", ()):
         _add(company, GROUP, group, parent=group.get("parent", ""))
     for ledger in spec.get("ledgers", ()):
@@ -92,8 +95,19 @@ def company_from_masters(spec: Mapping[str, Any]) -> Company:
     for item in spec.get("stock_items", ()):
         _add(company, STOCKITEM, item, parent=item.get("parent", ""), base_unit=item.get("unit", ""),
              opening_qty=Decimal(str(item.get("opening_qty", 0))),
-             opening_rate=_decimal_or_none(item.get("opening_rate")))
+             opening_rate=_decimal_or_none(item.get("opening_rate")), prices=_item_prices(item, company))
     return company
+
+
+def _item_prices(item: Mapping[str, Any], company: Company) -> dict[str, list[Any]]:
+    """``standard_prices`` / ``standard_costs`` ``[{"date", "rate"}]`` and ``price_levels``
+    ``[{"date", "level", "rate", "discount"?}]`` of one spec item (see prices.py)."""
+    try:
+        return {STANDARD_PRICE: from_spec(item.get("standard_prices")),
+                STANDARD_COST: from_spec(item.get("standard_costs")),
+                FULL_PRICE: levels_from_spec(item.get("price_levels"), company.price_levels)}
+    except Rejected as exc:
+        raise ValueError(f"{item['name']!r}: {exc.message}") from None
 
 
 _PARENT_KIND = {GROUP: GROUP, LEDGER: GROUP, STOCKGROUP: STOCKGROUP, STOCKITEM: STOCKGROUP, GODOWN: GODOWN}
