@@ -27,6 +27,17 @@ Where the reference is silent, this simulator assumes:
 - Date precision: order headers, customers and warehouses write 7 fractional digits; order items,
   products and stores 3 (the docs' examples; they sometimes trim trailing zeros, e.g. `.78`,
   which we do not).
+- Locked orders (§2.3): the docs say only `awaiting_payment`, `awaiting_shipment` and `on_hold` orders
+  "can be updated through this method. Orders in the cancelled and shipped states may not be
+  updated" (docs.shipstation.com Create/Update Order; the apiary spec: "`cancelled` and `shipped`
+  are locked from modification through the API"). No public source (docs, OpenAPI copies, client
+  libraries, issue threads searched) shows the refusal itself, so `createorder` answers 400
+  `{"Message": "[sandbox] …"}` naming the order and its status, stores nothing and fires nothing;
+  a `createorders` row answers `success: false` with that text as `errorMessage`. Fill-provider
+  statuses (`pending_fulfillment`, `rejected_fulfillment`) are not open either, so they are locked too.
+  Voiding an order's last label puts it back to `awaiting_shipment`, which unlocks it.
+- `GET /orders` has no `orderKey` filter (§2.1): like every unknown parameter it is ignored (ASP.NET
+  binding), so `?orderKey=` answers the unfiltered list. `orderNumber` is a "starts with" match.
 - `createorder` answers 200 with the stored order. On update, lines whose `lineItemKey` matches an
   existing line keep their `orderItemId` and `createDate`; `storeId` keeps its creation value;
   `orderId` in the body is ignored. Items link to a product (`productId`) by exact SKU; unknown

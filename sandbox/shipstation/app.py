@@ -202,7 +202,7 @@ def shipping_table(state: ShipStationState) -> list[tuple[str, str, Handler]]:
     ]
 
 
-class _BaseUrl:
+class BaseUrl:
     """ASGI wrapper: until told otherwise, the dispatcher's base URL is the first request's."""
 
     def __init__(self, app: Any, dispatcher: Dispatcher) -> None:
@@ -245,5 +245,5 @@ def create_app(
     app.state.shipstation = state
     app.state.controls = controls
     app.state.webhooks = dispatcher
-    app.add_middleware(_BaseUrl, dispatcher=dispatcher)
+    app.add_middleware(BaseUrl, dispatcher=dispatcher)
     return app

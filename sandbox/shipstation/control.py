@@ -163,6 +163,22 @@ def control_routes(state: ShipStationState, controls: Controls, dispatcher: Disp
         rows = sorted(state.shipments.records.values(), key=lambda s: (s["createDate"], s["shipmentId"]))
         return JSONResponse([serialize.shipment(s, items=True) for s in rows])
 
+    table: list[tuple[str, str, Handler]] = [
+        ("/__sandbox/stats", "GET", stats),
+        ("/__sandbox/reset-stats", "POST", reset_stats),
+        ("/__sandbox/advance", "POST", advance),
+        ("/__sandbox/faults", "POST", faults),
+        ("/__sandbox/ship", "POST", ship),
+        ("/__sandbox/import-orders", "POST", import_orders),
+        ("/__sandbox/shipments", "GET", shipments),
+        *webhook_control_table(dispatcher),
+    ]
+    return [Route(path, _guarded(handler), methods=[method]) for path, method, handler in table]
+
+
+def webhook_control_table(dispatcher: Dispatcher) -> list[tuple[str, str, Handler]]:
+    """`/__sandbox/webhooks/{config,log,flush}` for any dispatcher (the V2 simulator serves them too)."""
+
     async def webhook_config(request: Request) -> Response:
         body = _object(await request.body())
         known = ("delay_min", "delay_max", "drop_rate", "seed")
@@ -177,16 +193,13 @@ def control_routes(state: ShipStationState, controls: Controls, dispatcher: Disp
     async def webhook_flush(request: Request) -> Response:
         return JSONResponse(await run_in_threadpool(dispatcher.flush))
 
-    table: list[tuple[str, str, Handler]] = [
-        ("/__sandbox/stats", "GET", stats),
-        ("/__sandbox/reset-stats", "POST", reset_stats),
-        ("/__sandbox/advance", "POST", advance),
-        ("/__sandbox/faults", "POST", faults),
-        ("/__sandbox/ship", "POST", ship),
-        ("/__sandbox/import-orders", "POST", import_orders),
-        ("/__sandbox/shipments", "GET", shipments),
+    return [
         ("/__sandbox/webhooks/config", "POST", webhook_config),
         ("/__sandbox/webhooks/log", "GET", webhook_log),
         ("/__sandbox/webhooks/flush", "POST", webhook_flush),
     ]
+
+
+def guarded_routes(table: list[tuple[str, str, Handler]]) -> list[Route]:
+    """Control-plane routes whose API-level refusals keep the API's error shapes."""
     return [Route(path, _guarded(handler), methods=[method]) for path, method, handler in table]

@@ -44,6 +44,8 @@ class Delivery:
     error: str | None = None
     done_at: datetime | None = None
     due: float = field(default=0.0, repr=False)
+    event: Any = field(default=None, repr=False)
+    hook: Record = field(default_factory=dict, repr=False)
 
     def public(self) -> Record:
         """The log entry the control plane shows."""
@@ -106,10 +108,20 @@ class Dispatcher:
         delay = self.rng.uniform(self.delay_min, self.delay_max)
         drop = self.rng.random() < self.drop_rate
         due = self._clock() + delay
-        entry = Delivery(next(self._ids), hook["WebHookID"], event.resource_type, url, hook["Url"],
-                         datetime.now(UTC) + timedelta(seconds=delay), drop, due=due)
+        webhook_id, target = self.address(hook)
+        entry = Delivery(next(self._ids), webhook_id, event.resource_type, url, target,
+                         datetime.now(UTC) + timedelta(seconds=delay), drop, due=due, event=event, hook=hook)
         self._log.append(entry)
         heapq.heappush(self._queue, (due, entry.id, entry))
+
+    def address(self, hook: Record) -> tuple[Any, str]:
+        """A hook's id and target URL (V1 hooks: `WebHookID`, `Url`)."""
+        return hook["WebHookID"], hook["Url"]
+
+    def post(self, client: httpx.Client, entry: Delivery) -> httpx.Response:
+        """Send one delivery: V1 posts `{"resource_url", "resource_type"}` as JSON, unsigned."""
+        payload = {"resource_url": entry.resource_url, "resource_type": entry.resource_type}
+        return client.post(entry.target, json=payload)
 
     def _start(self) -> None:
         if self._thread is None and not self._stopped:
@@ -170,8 +182,7 @@ class Dispatcher:
         outcome, status, error = "dropped", None, None
         if not entry.drop:
             try:
-                answer = client.post(entry.target, json={"resource_url": entry.resource_url,
-                                                         "resource_type": entry.resource_type})
+                answer = self.post(client, entry)
                 status = answer.status_code
                 outcome = "delivered" if 200 <= status < 300 else "failed"
             except httpx.HTTPError as exc:

@@ -208,7 +208,7 @@ class OrderWrites:
 def _require_open(order: Record) -> None:
     status = order.get("orderStatus")
     if status not in records.OPEN_STATUSES:
-        raise refused(f"Order {order['orderId']} is '{status}' and cannot be updated; only "
+        raise refused(f"[sandbox] Order {order['orderId']} is '{status}' and cannot be updated; only "
                       "awaiting_payment, awaiting_shipment and on_hold orders can be modified.")
 
 

@@ -8,6 +8,15 @@ Covered: `GET|POST /v2/inventory`, `GET|POST /v2/inventory_warehouses`,
 `GET /v2/inventory_locations/{id}`, `GET /jwks`, and the control plane under `/__sandbox/`
 (`control.py`). Webhook signing: `signing.Signer` (also `POST /__sandbox/sign`).
 
+Shipping (`shipping_routes.py`): `GET /v2/shipments[/{id}]`, `GET /v2/shipments/external_shipment_id/{id}`,
+`GET /v2/labels[/{id}]`, `GET /v2/labels/{id}/track`, `GET /v2/carriers[/{id}[/services]]`, and
+`/v2/environment/webhooks` with signed tracking deliveries. Shipments and labels are the V1 account's
+orders and labels, read live once the sandbox calls `state.link_account(v1_state)` (`account.py`);
+tracking moves only through `POST /__sandbox/tracking/advance` (`tracking.py`), which fires the
+`track`/`track_event_v2` webhook (`hooks.py`). Paging and filters: `listing.py`; carriers: `carriers.py`.
+Each module's docstring lists its sources (the V2 OpenAPI copy in shipstation/mcp-shipstation-api,
+docs.shipstation.com "Webhook Payload Schemas") and the assumptions made where they are silent.
+
 What the public sources say (checked: the V2 OpenAPI copy in shipstation/mcp-shipstation-api,
 docs.shipstation.com "Manage Inventory Levels / Warehouses / Locations", shipstation-node typings):
 - `GET /v2/inventory` filters `sku` ("optional list of SKUs"), `inventory_warehouse_id`,

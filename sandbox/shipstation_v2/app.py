@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hmac
 import math
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
@@ -17,9 +18,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from sandbox.shipstation.app import BaseUrl
 from sandbox.shipstation.ratelimit import FixedWindowLimiter
 from sandbox.shipstation_v2.control import Controls, control_routes
 from sandbox.shipstation_v2.errors import JSONResponse, V2Error, invalid, not_found, rate_limited, unauthorized
+from sandbox.shipstation_v2.hooks import SignedDispatcher
+from sandbox.shipstation_v2.shipping_routes import control_table, shipping_table, webhook_table
 from sandbox.shipstation_v2.signing import Signer
 from sandbox.shipstation_v2.state import ShipStationV2State
 from sandbox.shipstation_v2.transactions import loads
@@ -81,13 +85,14 @@ def _int_param(request: Request, name: str, default: int) -> int:
         raise invalid(f"{name} must be an integer") from None
 
 
-def page_of(request: Request, key: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+def page_of(request: Request, key: str, rows: list[Any], size: int | None = None) -> dict[str, Any]:
     """One page of `rows` in the V2 envelope: `{key: [...], total, page, pages, links}`.
 
-    `links.first/last` always carry an `href`; `prev`/`next` are `{}` when there is no such page
-    (ShipEngine's PaginationLink: "href will only be set when the page is less than pages").
+    `size` is the page size already read (lists that take `page_size`); else the inventory lists'
+    `limit`. `links.first/last` always carry an `href`; `prev`/`next` are `{}` when there is no such
+    page (ShipEngine's PaginationLink: "href will only be set when the page is less than pages").
     """
-    limit = _int_param(request, "limit", DEFAULT_LIMIT) or DEFAULT_LIMIT
+    limit = size or _int_param(request, "limit", DEFAULT_LIMIT) or DEFAULT_LIMIT
     page = _int_param(request, "page", 1)
     if limit < 0 or page < 1:
         raise invalid("limit must be positive and page at least 1")
@@ -166,28 +171,45 @@ def api_routes(state: ShipStationV2State, gate: Gate) -> list[Route]:
         ("/v2/inventory_locations", "GET", list_locations),
         ("/v2/inventory_locations", "POST", create_location),
         ("/v2/inventory_locations/{inventory_location_id}", "GET", get_location),
+        *shipping_table(state, page_of),
+        *webhook_table(state),
     ]
     return [Route(path, gate(f"{method} {path}", handler), methods=[method]) for path, method, handler in table]
 
 
 def create_app(
     state: ShipStationV2State, *, api_keys: Collection[str] | Mapping[str, Any], rate_limit: int = 200,
-    window_seconds: float = 60.0, signer: Signer | None = None,
+    window_seconds: float = 60.0, signer: Signer | None = None, base_url: str | None = None,
+    webhook_delay: tuple[float, float] = (1.0, 4.0), webhook_drop_rate: float = 0.1, webhook_seed: int | None = 0,
 ) -> Starlette:
-    """A ShipStation V2 inventory simulator. `api_keys`: the accepted keys (a mapping's keys);
-    `rate_limit` requests per `window_seconds` per key (0 disables); `signer` defaults to a new
-    2048-bit RSA key pair."""
+    """A ShipStation V2 simulator (inventory; shipments, labels, tracking and carriers of a linked V1
+    account). `api_keys`: the accepted keys (a mapping's keys); `rate_limit` requests per
+    `window_seconds` per key (0 disables); `signer` defaults to a new 2048-bit RSA key pair. Tracking
+    webhooks are signed, arrive `webhook_delay` seconds late and are lost with `webhook_drop_rate`;
+    their `resource_url` starts with `base_url` (default: the first request's)."""
     controls = Controls()
     signer = signer or Signer()
     limiter = FixedWindowLimiter(rate_limit, window_seconds) if rate_limit > 0 else None
     gate = Gate(list(api_keys), limiter, controls)
+    dispatcher = SignedDispatcher(state.hooks, signer, base_url=base_url, delay=webhook_delay,
+                                  drop_rate=webhook_drop_rate, seed=webhook_seed)
 
     async def jwks(request: Request) -> Response:
         return JSONResponse(signer.jwks())
 
-    routes = [Route("/jwks", jwks, methods=["GET"]), *control_routes(state, controls, signer), *api_routes(state, gate)]
-    app = Starlette(routes=routes)
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            dispatcher.close()
+
+    routes = [Route("/jwks", jwks, methods=["GET"]), *control_routes(state, controls, signer),
+              *control_table(state, dispatcher), *api_routes(state, gate)]
+    app = Starlette(routes=routes, lifespan=lifespan)
     app.state.shipstation_v2 = state
     app.state.controls = controls
     app.state.signer = signer
+    app.state.webhooks = dispatcher
+    app.add_middleware(BaseUrl, dispatcher=dispatcher)
     return app

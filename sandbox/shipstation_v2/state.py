@@ -13,7 +13,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from sandbox.shipstation_v2.account import AccountView
 from sandbox.shipstation_v2.errors import V2Error, invalid, refused, unknown_id
+from sandbox.shipstation_v2.hooks import HookRegistry
 from sandbox.shipstation_v2.transactions import Cost, Transaction, loads, parse_transaction
 
 Record = dict[str, Any]
@@ -86,6 +88,13 @@ class ShipStationV2State:
         self.transactions: list[Record] = []
         self.version = 0
         self._next_id = 100_001
+        self.shipping = AccountView(now=self.now)
+        self.hooks = HookRegistry()
+
+    def link_account(self, account: Any, *, currency: str = "inr") -> None:
+        """Serve the V1 account `account` (a `sandbox.shipstation.ShipStationState`) as V2 shipments,
+        labels and tracking (`account.py`); `currency` is its money's (V1 orders carry none)."""
+        self.shipping.account, self.shipping.currency = account, currency
 
     # -- seeding ---------------------------------------------------------------------------------
 
