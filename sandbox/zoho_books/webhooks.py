@@ -1,0 +1,115 @@
+"""Outgoing webhooks, signed with HMAC (reference §13; Books' webhook API has a `secret` of 12-50
+alphanumerics "for webhook signature verification", zoho.com/books/api/v3/webhooks).
+
+How Books signs is not documented; Zoho Billing documents `X-Zoho-Webhook-Signature` = hex
+HMAC-SHA256, keyed with the secret, over the query/form pairs sorted by key and concatenated, then
+the raw JSON body. Our deliveries have no query or form pairs, so the signature is the hex
+HMAC-SHA256 of the raw body. The body is Books' "default payload": the record under its module
+key, e.g. `{"contact": {...}}`. Each delivery is one POST from a background thread, no retries
+(unverified); the outcome is logged for the control plane.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import queue
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from sandbox.zoho_books.errors import dumps
+
+SIGNATURE_HEADER = "X-Zoho-Webhook-Signature"
+SECRET_PATTERN = re.compile(r"[A-Za-z0-9]{12,50}")
+POST_TIMEOUT = 5.0
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The signature header value for `body`."""
+    return hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+@dataclass
+class Hook:
+    webhook_id: str
+    organization_id: str
+    url: str
+    secret: str = field(repr=False)
+    events: tuple[str, ...]
+
+
+class Webhooks:
+    """Registered hooks and a delivery thread."""
+
+    def __init__(self) -> None:
+        self.hooks: dict[str, Hook] = {}
+        self.log: list[dict[str, Any]] = []
+        self._ids = itertools.count(1)
+        self._queue: queue.Queue[tuple[Hook, str, bytes, dict[str, Any]] | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def register(self, organization_id: str, url: str, secret: str, events: list[str]) -> Hook:
+        """A hook of `organization_id` for `events`; ValueError on a bad URL or secret."""
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("url must be an absolute http(s) URL")
+        if not SECRET_PATTERN.fullmatch(secret):
+            raise ValueError("secret must be 12-50 letters or digits")
+        hook = Hook(str(next(self._ids)), organization_id, url, secret, tuple(events))
+        self.hooks[hook.webhook_id] = hook
+        return hook
+
+    def publish(self, organization_id: str, event: str, module: str, record: dict[str, Any]) -> None:
+        """Queue one signed delivery per matching hook."""
+        body = dumps({module: record})
+        for hook in list(self.hooks.values()):
+            if hook.organization_id == organization_id and event in hook.events:
+                entry = {"id": len(self.log) + 1, "webhook_id": hook.webhook_id, "event": event, "url": hook.url,
+                         "outcome": "pending", "status": None, "error": None}
+                with self._lock:
+                    self.log.append(entry)
+                self._queue.put((hook, event, body, entry))
+                self._start()
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="zoho-webhooks", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=POST_TIMEOUT) as client:
+            while (job := self._queue.get()) is not None:
+                hook, _event, body, entry = job
+                try:
+                    answer = client.post(hook.url, content=body, headers={
+                        "Content-Type": "application/json;charset=UTF-8", SIGNATURE_HEADER: sign(hook.secret, body)})
+                    entry.update(status=answer.status_code,
+                                 outcome="delivered" if 200 <= answer.status_code < 300 else "failed")
+                except httpx.HTTPError as exc:
+                    entry.update(outcome="failed", error=f"{type(exc).__name__}: {exc}")
+                finally:
+                    self._queue.task_done()
+            self._queue.task_done()
+
+    def flush(self) -> list[dict[str, Any]]:
+        """Wait until every queued delivery is done; the log."""
+        self._queue.join()
+        return self.entries()
+
+    def entries(self) -> list[dict[str, Any]]:
+        """The delivery log, oldest first."""
+        with self._lock:
+            return [dict(entry) for entry in self.log]
+
+    def close(self) -> None:
+        """Stop the delivery thread (queued deliveries are made first)."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=10)
+            self._thread = None
