@@ -9,7 +9,7 @@ in order-date order, in INR (the base currency):
 - awaiting_shipment, paid → Open with a captured prepayment (fulfilment-ready);
 - awaiting_shipment, cash on delivery → Open without payment;
 - awaiting_payment → Open with a card payment authorised but not captured (Pending Processing);
-- on_hold → On Hold; cancelled → Canceled; shipped → Completed; about one open order in twenty →
+- on_hold → On Hold; cancelled → Canceled; shipped → Completed; every twentieth paid open order →
   Back Order.
 
 `special` names one order of each kind, and `zero_weight_order` (fulfilment-ready, with the
@@ -45,6 +45,7 @@ BASE_CURRENCY = "INR"
 WAREHOUSE = "MAIN"
 GRAMS_PER_OUNCE = Decimal("28.3495")
 Record = dict[str, Any]
+CLOSED_STATES = {"on_hold": "On Hold", "cancelled": "Canceled", "shipped": "Completed"}
 
 
 @dataclass
@@ -77,9 +78,16 @@ def _item(product: Record, zero_weight: bool) -> Record:
             "LastModified": product["modifyDate"]}
 
 
-def _status(order: Record, rng: random.Random) -> str:
-    return {"on_hold": "On Hold", "cancelled": "Canceled", "shipped": "Completed"}.get(
-        order["orderStatus"], "Back Order" if rng.random() < 0.05 and order.get("amountPaid") else "Open")
+def _statuses(orders: list[Record]) -> list[str]:
+    """Each order's Acumatica status; every twentieth paid open order (from the third) is on back order."""
+    out, paid_open = [], 0
+    for order in orders:
+        status = CLOSED_STATES.get(order["orderStatus"], "Open")
+        if status == "Open" and order.get("amountPaid"):
+            paid_open += 1
+            status = "Back Order" if paid_open % 20 == 3 else status
+        out.append(status)
+    return out
 
 
 def _payments(order: Record, total: Decimal, status: str, n: int) -> list[Record]:
@@ -134,7 +142,8 @@ def generate_acumatica(merchant: Merchant, seed: int = 7, n_orders: int | None =
     chosen = sorted((o for o in merchant.orders if o["customerId"] in ids),
                     key=lambda o: (o["orderDate"], o["orderId"]))
     chosen = chosen[:n_orders] if n_orders else chosen
-    orders = [_sales_order(n, o, ids[o["customerId"]], _status(o, rng), tz) for n, o in enumerate(chosen, 1)]
+    orders = [_sales_order(n, o, ids[o["customerId"]], status, tz)
+              for n, (o, status) in enumerate(zip(chosen, _statuses(chosen), strict=True), 1)]
     ready = [o for o in orders if o["Status"] == "Open" and any(p["Status"] == "Open" for p in o["Payments"])]
     special = _specials(orders, ready)
     if ready:
