@@ -5,12 +5,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint bench sandbox clean
+.PHONY: install demo test lint bench sandbox ui clean
 
+# pip's and setuptools' own notices go to $(VENV)/install.log, shown only if the install fails.
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@echo "Installing ml-connector and its dependencies into $(VENV) (first run only)..."
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip > $(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }
+	@$(BIN)/python -m pip install --quiet -e '.[dev]' >> $(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -32,6 +34,10 @@ bench: $(STAMP)
 
 sandbox: $(STAMP)
 	$(BIN)/ml-connector sandbox
+
+# The Dagster UI on the sandbox, with the demo's runs and sensors/schedules on (PORT=3000 by default).
+ui: $(STAMP)
+	$(BIN)/ml-connector ui --port $(or $(PORT),3000)
 
 clean:
 	rm -rf $(VENV) .ml-connector .pytest_cache .hypothesis

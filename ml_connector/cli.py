@@ -28,6 +28,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(func=cmd_demo)
 
+    ui = sub.add_parser("ui", help="the Dagster UI on the embedded sandbox, holding the demo's runs")
+    ui.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
+    ui.add_argument("--orders", type=int, default=200)
+    ui.add_argument("--seed", type=int, default=7)
+    ui.set_defaults(func=cmd_ui)
+
     sandbox = sub.add_parser("sandbox", help="serve the simulators until interrupted")
     sandbox.add_argument("--orders", type=int, default=200)
     sandbox.add_argument("--seed", type=int, default=7)
@@ -80,6 +86,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(orders=args.orders, seed=args.seed)
 
 
+def cmd_ui(args: argparse.Namespace) -> int:
+    from ml_connector.console import run_ui
+
+    return run_ui(port=args.port, seed=args.seed, orders=args.orders)
+
+
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from ml_connector.demo import serve_sandbox
 
@@ -123,7 +135,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         window = resolve_window(args.start, args.end, settings.shipstation_sync_start,
                                 parse_instant(args.end) if args.end else _now())
         config = spec.window_config(window.start, window.end)
-    summary = run_job(build_definitions(settings), spec.job, instance_for(settings.state_dir), config)
+    summary = run_job(build_definitions(settings), spec.job, instance_for(settings.state_dir), config,
+                      progress=True)
     print_summary(summary)
     return 0 if summary.success and summary.failed_records == 0 else 1
 
@@ -144,7 +157,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
         return 0
     config = spec.replay.run_config(failed)
     print(f"Replaying {len(failed)} failed {spec.replay.what}.")
-    summary = run_job(build_definitions(settings), spec.job, instance_for(settings.state_dir), config)
+    summary = run_job(build_definitions(settings), spec.job, instance_for(settings.state_dir), config,
+                      progress=True)
     print_summary(summary, "Replay")
     return 0 if summary.success and summary.failed_records == 0 else 1
 

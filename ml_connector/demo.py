@@ -11,8 +11,10 @@ import secrets
 import shutil
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from ml_connector.runner import RunSummary
 from pipelines.registry import flow
@@ -25,16 +27,15 @@ INVENTORY_JOB = flow("inventory-to-shipstation").job
 RECON_JOB, REPORT_JOB, MONTH = "reconciliation", "month_end_report", "2026-03"
 
 
-def run_demo(orders: int = 200, seed: int = 7, out: Callable[[str], None] = print) -> int:
-    """Sandbox + LAN agent: orders, then shipments, edits, new labels and voids, master data and stock."""
+@contextmanager
+def demo_environment(name: str, seed: int, orders: int) -> Iterator[tuple[Any, Any, Path]]:
+    """The embedded sandbox and a LAN agent in front of its TallyPrime, with this process's environment
+    pointed at them and a fresh state directory `<ML_CONNECTOR_HOME>/<name>`: (sandbox, agent, state dir)."""
     from connectors.tally.agent import create_agent_app
-    from ml_connector.config import Settings
-    from ml_connector.runner import instance_for, run_job
-    from pipelines.definitions import build_definitions
     from sandbox.runner import serve
     from sandbox.stack import start_sandbox
 
-    state_dir = Path(os.environ.get("ML_CONNECTOR_HOME", ".ml-connector")).resolve() / "demo"
+    state_dir = Path(os.environ.get("ML_CONNECTOR_HOME", ".ml-connector")).resolve() / name
     shutil.rmtree(state_dir, ignore_errors=True)  # the sandbox starts empty, so must the ledger
     with start_sandbox(seed=seed, orders=orders) as sandbox:
         token = secrets.token_urlsafe(24)
@@ -43,39 +44,55 @@ def run_demo(orders: int = 200, seed: int = 7, out: Callable[[str], None] = prin
             os.environ.update(sandbox.env() | {"TALLY_URL": agent.base_url, "TALLY_AGENT_TOKEN": token,
                                                "ML_CONNECTOR_HOME": str(state_dir),
                                                "DAGSTER_HOME": str(state_dir / "dagster")})
-            settings = Settings.from_env()
-            defs, instance = build_definitions(settings), instance_for(state_dir)
-            out(f"Sandbox: ShipStation {sandbox.shipstation.base_url}, TallyPrime {sandbox.tally.base_url} "
-                f"behind the LAN agent {agent.base_url}; company {settings.tally_company!r}")
-            runs = [run_job(defs, JOB, instance)]
-            print_summary(runs[-1], "Orders", out)
-            runs.append(run_job(defs, SHIPMENTS_JOB, instance))
-            print_summary(runs[-1], "Shipments (labels bought so far)", out)
-            for batch in range(2):
-                changed = sandbox.advance()
-                out(f"\nShipStation since: {changed['edited']} orders edited, {changed['cancelled']} cancelled, "
-                    f"{changed.get('shipped', 0)} labels bought, {changed.get('voided', 0)} voided.")
-                runs.append(run_job(defs, JOB, instance))
-                print_summary(runs[-1], f"Orders, again ({batch + 1})", out)
-                runs.append(run_job(defs, SHIPMENTS_JOB, instance))
-                print_summary(runs[-1], f"Shipments, again ({batch + 1})", out)
-            runs.append(run_job(defs, MASTERS_JOB, instance))
-            print_summary(runs[-1], "Master data alignment", out)
-            runs.append(run_job(defs, INVENTORY_JOB, instance))
-            print_summary(runs[-1], "Inventory levels to ShipStation", out)
-            _print_tally_state(sandbox.vouchers(), settings.tally_order_voucher_type, out)
-            runs.append(run_job(defs, RECON_JOB, instance, partitions=(f"{MONTH}-01", f"{MONTH}-31")))
-            print_summary(runs[-1], f"Reconciliation of {MONTH}: 31 daily partitions in one run", out)
-            runs.append(run_job(defs, REPORT_JOB, instance, partitions=(f"{MONTH}-01", f"{MONTH}-01")))
-            report = runs[-1].assets.get("recon/month_report", {})
-            out(f"\nMonth-end report for {MONTH} (open the HTML in any browser):")
-            for kind in ("html", "csv", "xlsx"):
-                out(f"  {report.get(kind)}")
-            out(f"\nState (ledger, audit trail, DuckDB snapshots): {state_dir}")
-            out(f"See the runs in the Dagster UI: DAGSTER_HOME={state_dir / 'dagster'} .venv/bin/dagster dev")
+            yield sandbox, agent, state_dir
         finally:
             agent.stop()
+
+
+def run_demo(orders: int = 200, seed: int = 7, out: Callable[[str], None] = print) -> int:
+    """Sandbox + LAN agent: orders, then shipments, edits, new labels and voids, master data and stock."""
+    with demo_environment("demo", seed, orders) as (sandbox, agent, state_dir):
+        runs = tell_story(sandbox, agent, state_dir, out)
+        out(f"\nState (ledger, audit trail, DuckDB snapshots): {state_dir}")
+        out("See these runs in the Dagster UI, with the sandbox still serving: make ui")
     return 0 if all(run.success for run in runs) else 1
+
+
+def tell_story(sandbox: Any, agent: Any, state_dir: Path, out: Callable[[str], None] = print) -> list[RunSummary]:
+    """The demo's runs against a started `demo_environment`, each summarised as it ends."""
+    from ml_connector.config import Settings
+    from ml_connector.runner import instance_for, run_job
+    from pipelines.definitions import build_definitions
+
+    settings = Settings.from_env()
+    defs, instance = build_definitions(settings), instance_for(state_dir)
+    out(f"Sandbox: ShipStation {sandbox.shipstation.base_url}, TallyPrime {sandbox.tally.base_url} "
+        f"behind the LAN agent {agent.base_url}; company {settings.tally_company!r}")
+    runs = [run_job(defs, JOB, instance, progress=True)]
+    print_summary(runs[-1], "Orders", out)
+    runs.append(run_job(defs, SHIPMENTS_JOB, instance, progress=True))
+    print_summary(runs[-1], "Shipments (labels bought so far)", out)
+    for batch in range(2):
+        changed = sandbox.advance()
+        out(f"\nShipStation since: {changed['edited']} orders edited, {changed['cancelled']} cancelled, "
+            f"{changed.get('shipped', 0)} labels bought, {changed.get('voided', 0)} voided.")
+        runs.append(run_job(defs, JOB, instance, progress=True))
+        print_summary(runs[-1], f"Orders, again ({batch + 1})", out)
+        runs.append(run_job(defs, SHIPMENTS_JOB, instance, progress=True))
+        print_summary(runs[-1], f"Shipments, again ({batch + 1})", out)
+    runs.append(run_job(defs, MASTERS_JOB, instance, progress=True))
+    print_summary(runs[-1], "Master data alignment", out)
+    runs.append(run_job(defs, INVENTORY_JOB, instance, progress=True))
+    print_summary(runs[-1], "Inventory levels to ShipStation", out)
+    _print_tally_state(sandbox.vouchers(), settings.tally_order_voucher_type, out)
+    runs.append(run_job(defs, RECON_JOB, instance, partitions=(f"{MONTH}-01", f"{MONTH}-31"), progress=True))
+    print_summary(runs[-1], f"Reconciliation of {MONTH}: 31 daily partitions in one run", out)
+    runs.append(run_job(defs, REPORT_JOB, instance, partitions=(f"{MONTH}-01", f"{MONTH}-01")))
+    report = runs[-1].assets.get("recon/month_report", {})
+    out(f"\nMonth-end report for {MONTH} (open the HTML in any browser):")
+    for kind in ("html", "csv", "xlsx"):
+        out(f"  {report.get(kind)}")
+    return runs
 
 
 def print_summary(summary: RunSummary, title: str = "Sync", out: Callable[[str], None] = print) -> None:
@@ -153,12 +170,17 @@ def _reconciliation(m: Callable, out: Callable[[str], None]) -> None:
         out("  by category:       " + "; ".join(f"{k} {v}" for k, v in sorted(per_category.items())))
 
 
+# Metadata keys that say an asset wrote somewhere: a newer pair's writing assets are summarised by them.
+WRITE_KEYS = frozenset({"created", "altered", "updated", "cancelled", "voided", "posted", "pushed", "sent",
+                        "skipped", "waiting", "failed", "rejected", "held_back"})
+
+
 def _counts(asset: str, metadata: dict, out: Callable[[str], None]) -> None:
-    """An asset without a section of its own (a newer pair's): its counts, then its failures by record."""
-    counts = [f"{key.replace('_', ' ')} {value}" for key, value in metadata.items()
-              if isinstance(value, int) and not isinstance(value, bool)]
-    if counts:
-        out(f"  {asset + ':':<19}" + ", ".join(counts))
+    """An asset without a section of its own (a newer pair's) that wrote: its counts, then its failures."""
+    counts = {key: value for key, value in metadata.items() if isinstance(value, int) and not isinstance(value, bool)}
+    if asset.startswith("recon/") or not WRITE_KEYS & set(counts):  # reconciliation has its own lines
+        return
+    out(f"  {asset}: " + ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in counts.items()))
     for failure in metadata.get("failures", []) or []:
         if isinstance(failure, dict):
             record = failure.get("record") or failure.get("number") or failure.get("sku") or ""

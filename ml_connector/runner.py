@@ -10,6 +10,9 @@ from __future__ import annotations
 import fcntl
 import os
 import socket
+import sys
+import threading
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,18 +117,22 @@ def _alive(pid_text: str | None) -> bool:
 
 def run_job(defs: dg.Definitions, job_name: str, instance: dg.DagsterInstance,
             run_config: dict | None = None, tags: dict[str, str] | None = None,
-            log_level: str = "WARNING", partitions: tuple[str, str] | None = None) -> RunSummary:
+            log_level: str = "WARNING", partitions: tuple[str, str] | None = None,
+            progress: bool = False) -> RunSummary:
     """Execute `job_name` in this process on `instance`; never raises for a failed run.
 
-    `partitions` (first, last) runs a partitioned job over that range of keys in one run.
+    `partitions` (first, last) runs a partitioned job over that range of keys in one run. With
+    `progress`, a terminal shows a progress bar of the run's steps while it runs (nothing elsewhere).
     """
     reap_dead_runs(instance)
     job = defs.resolve_job_def(job_name)
     config = {"loggers": {"console": {"config": {"log_level": log_level}}}, **(run_config or {})}
     ranged = {"dagster/asset_partition_range_start": partitions[0],
               "dagster/asset_partition_range_end": partitions[1]} if partitions else {}
-    result = job.execute_in_process(instance=instance, run_config=config,
-                                    tags={**process_tags(), **ranged, **(tags or {})}, raise_on_error=False)
+    run_id = str(uuid.uuid4())
+    with StepProgress(instance, run_id, len(job.nodes), job_name, enabled=progress):
+        result = job.execute_in_process(instance=instance, run_config=config, run_id=run_id,
+                                        tags={**process_tags(), **ranged, **(tags or {})}, raise_on_error=False)
     summary = RunSummary(run_id=result.run_id, success=result.success)
     for event in result.get_asset_materialization_events():
         mat = event.event_specific_data.materialization
@@ -138,6 +145,52 @@ def run_job(defs: dg.Definitions, job_name: str, instance: dg.DagsterInstance,
         failure = next((e for e in result.all_events if e.is_step_failure), None)
         summary.error = failure.event_specific_data.error.message.strip() if failure else "run failed"
     return summary
+
+
+class StepProgress:
+    """A rich progress bar over a run's steps, fed by polling the run's step events from the instance.
+
+    Only where standard output is a terminal: a log file or a pipe gets the summary alone.
+    """
+
+    POLL_SECONDS = 0.5
+
+    def __init__(self, instance: dg.DagsterInstance, run_id: str, steps: int, title: str, *, enabled: bool) -> None:
+        self.instance, self.run_id, self.steps, self.title = instance, run_id, max(steps, 1), title
+        self.enabled = enabled and sys.stdout.isatty()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> StepProgress:
+        if self.enabled:
+            self._thread = threading.Thread(target=self._show, name="run-progress", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _show(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        done_types = {dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE,
+                      dg.DagsterEventType.STEP_SKIPPED}
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("steps"),
+                      TimeElapsedColumn(), transient=True) as bar:
+            task = bar.add_task(self.title, total=self.steps)
+            while not self._stop.wait(self.POLL_SECONDS):
+                try:
+                    events = self.instance.all_logs(self.run_id)
+                except Exception:  # the run is not stored yet, or the storage is busy: try again
+                    continue
+                finished = [e for e in events if e.dagster_event and e.dagster_event.event_type in done_types]
+                started = [e.step_key for e in events
+                           if e.dagster_event and e.dagster_event.event_type == dg.DagsterEventType.STEP_START]
+                running = started[-1] if len(started) > len(finished) else None
+                bar.update(task, completed=len(finished),
+                           description=f"{self.title}: {running}" if running else self.title)
 
 
 def _plain(value: Any) -> Any:
