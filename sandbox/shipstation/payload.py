@@ -70,7 +70,19 @@ def _text(value: Any, field: str) -> str | None:
 def _address(value: Any, field: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise invalid(field, "Error converting value to type 'Address'.")
-    return {key: value[key] for key in ADDRESS_KEYS if value.get(key) is not None}
+    address = {key: value[key] for key in ADDRESS_KEYS if value.get(key) is not None}
+    if "residential" in address:
+        address["residential"] = _boolean(address["residential"], f"{field}.residential")
+    return address
+
+
+def _boolean(value: Any, field: str) -> bool:
+    # Json.NET reads "true"/"false" strings (any case) into a bool; pyshipstation sends str(True).
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise invalid(field, f"Could not convert {value!r} to boolean.")
 
 
 def _date(body: dict[str, Any], field: str, prefix: str) -> Any:

@@ -3,7 +3,7 @@
 API (behind the gate, reference §5.2–§5.4): `GET /v2/shipments`, `GET /v2/shipments/{shipment_id}`,
 `GET /v2/shipments/external_shipment_id/{external_shipment_id}`, `GET /v2/labels`,
 `GET /v2/labels/{label_id}`, `GET /v2/labels/{label_id}/track`, `GET /v2/carriers`,
-`GET /v2/carriers/{carrier_id}`, `GET /v2/carriers/{carrier_id}/services`,
+`GET /v2/carriers/{carrier_id}`, `GET /v2/carriers/{carrier_id}/services|packages`,
 `GET|POST /v2/environment/webhooks`, `GET|PUT|DELETE /v2/environment/webhooks/{webhook_id}`.
 
 Control plane (no auth):
@@ -81,6 +81,9 @@ def shipping_table(state: ShipStationV2State, page_of: PageOf) -> Table:
     async def carrier_services(request: Request) -> Response:
         return JSONResponse({"services": _carrier(request.path_params["carrier_id"])["services"]})
 
+    async def carrier_packages(request: Request) -> Response:
+        return JSONResponse({"packages": _carrier(request.path_params["carrier_id"])["packages"]})
+
     return [
         ("/v2/shipments", "GET", list_shipments),
         ("/v2/shipments/external_shipment_id/{external_shipment_id}", "GET", by_external_id),
@@ -91,6 +94,7 @@ def shipping_table(state: ShipStationV2State, page_of: PageOf) -> Table:
         ("/v2/carriers", "GET", list_carriers),
         ("/v2/carriers/{carrier_id}", "GET", get_carrier),
         ("/v2/carriers/{carrier_id}/services", "GET", carrier_services),
+        ("/v2/carriers/{carrier_id}/packages", "GET", carrier_packages),
     ]
 
 

@@ -6,6 +6,7 @@ cancelled orders locked (§2.3), no `orderKey` filter on `GET /orders` (§2.1).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -160,3 +161,32 @@ def test_a_createorder_refused_with_503_is_resent_and_makes_one_order(sim: Sim) 
         client.create_order(body("SO-30", "acu-SO-30"))
     assert len(sim.orders_with_key("acu-SO-30")) == 1
     assert sim.stats()["by_status"] == {"503": 1, "200": 1}
+
+
+def test_an_order_as_pyshipstation_sends_it(sim: Sim) -> None:
+    """natecox/pyshipstation `ShipStationOrder.as_dict()`: every scalar stringified (`str(value)`), a naive
+    `datetime.isoformat()` order date, items keyed `key`, `residential` as "True"; posted with
+    `data=json.dumps(...)` and a content-type header. Our client must then find and update it."""
+    sent = {
+        "orderNumber": "PY-1", "orderDate": "2025-03-01T09:00:00.123456", "orderStatus": "awaiting_shipment",
+        "orderKey": "py-key-1", "paymentDate": None, "customerUsername": "py-cust", "customerEmail": "p@example.com",
+        "amountPaid": "25.00", "taxAmount": "0", "shippingAmount": "0", "customerNotes": None, "gift": None,
+        "billTo": {"name": "P Y", "company": None, "street1": "1 St", "street2": None, "street3": None,
+                   "city": "Pune", "state": "MH", "postalCode": "411001", "phone": None, "residential": "True"},
+        "shipTo": {"name": "P Y", "company": None, "street1": "1 St", "street2": None, "street3": None,
+                   "city": "Pune", "state": "MH", "postalCode": "411001", "phone": None, "residential": "True"},
+        "items": [{"key": None, "sku": "TEA-1", "name": "Tea", "imageUrl": None, "quantity": "2",
+                   "unitPrice": "12.50", "warehouseLocation": None, "options": None,
+                   "weight": {"units": "ounces", "value": "8"}}],
+        "weight": {"units": "ounces", "value": 16}, "dimensions": None, "internationalOptions": None,
+    }
+    raw = httpx.post(f"{sim.served.base_url}/orders/createorder", content=json.dumps(sent),
+                     headers={"content-type": "application/json"}, auth=(KEY, SECRET))
+    assert raw.status_code == 200, raw.text
+    stored = raw.json()
+    assert (stored["items"][0]["quantity"], stored["orderTotal"], stored["shipTo"]["residential"]) == (2, 25, True)
+    with sim.client() as client:
+        (found,) = client.find_orders_by_key("py-key-1", order_number="PY-1")
+        again = client.create_order(body("PY-1", "py-key-1", quantity=4))
+    assert found.order_total == Decimal("25") and found.ship_to is not None and found.ship_to.residential is True
+    assert again["orderId"] == stored["orderId"] and again["orderTotal"] == Decimal("50")
