@@ -9,17 +9,23 @@
   ``orderKey``); ``None`` on 404;
 - ``list_carriers`` / ``list_carrier_services``: bare lists, not paged.
 
+- ``subscribe_tracking`` / ``list_webhooks`` / ``delete_webhook``: ``/v2/environment/webhooks``
+  (§5.4); :func:`tracking_update` reads a delivered TRACK webhook (after its signature was verified)
+  into the label id and its :class:`LabelTracking`.
+
 Datetimes are sent as ISO-8601 UTC with ``Z``; naive ones are refused.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
-from connectors.common.errors import NotFound, ServerError
+from connectors.common.errors import FatalError, NotFound, ServerError
 from connectors.common.http import Params
 from connectors.shipstation import v2_settings as settings
 from connectors.shipstation.v2_models import Carrier, CarrierService, Label, LabelTracking, Shipment
@@ -140,3 +146,52 @@ class ShippingReads:
         body = self.call("GET", path, subject=f"carrier {carrier_id}")
         rows = body.get("services") if isinstance(body, Mapping) else None
         return [CarrierService.model_validate(row) for row in rows or []]
+
+    def list_webhooks(self: _Calls) -> list[dict[str, Any]]:
+        """The environment's webhooks (``url`` and ``headers`` may hold secrets: do not log these)."""
+        body = self.call("GET", settings.WEBHOOKS_PATH)
+        return [dict(hook) for hook in body or [] if isinstance(hook, Mapping)]
+
+    def subscribe_tracking(self: _Calls, url: str, *, headers: Mapping[str, str] | None = None,
+                           event: str = "track") -> str:
+        """Subscribe ``url`` to tracking changes (``track``, or ``track_event_v2``); the new ``webhook_id``.
+
+        Sent once, retried only after a 429: a lost answer may still have created the hook (409 next time).
+        """
+        body = {"event": event, "url": url, "headers": [{"key": k, "value": v} for k, v in (headers or {}).items()]}
+        reply = self.call("POST", settings.WEBHOOKS_PATH, json=body, subject=f"{event} webhook", idempotent=False)
+        if not isinstance(reply, Mapping) or not reply.get("webhook_id"):
+            raise ServerError("webhook creation answered no webhook_id", system=self.system,
+                              request=f"POST {settings.WEBHOOKS_PATH}")
+        return str(reply["webhook_id"])
+
+    def delete_webhook(self: _Calls, webhook_id: str) -> None:
+        """Remove one webhook; ``NotFound`` if there is none."""
+        self.call("DELETE", f"{settings.WEBHOOKS_PATH}/{quote(webhook_id, safe='')}", subject=f"webhook {webhook_id}")
+
+
+class InvalidTrackingWebhook(FatalError):
+    """A TRACK webhook body we cannot read (kept for replay by the receiver)."""
+
+
+@dataclass(frozen=True)
+class TrackingUpdate:
+    """A label's tracking as a TRACK webhook delivered it."""
+
+    label_id: str
+    resource_type: str
+    tracking: LabelTracking
+
+
+def tracking_update(body: bytes | str | Mapping[str, Any]) -> TrackingUpdate:
+    """Read a verified TRACK webhook (`{"resource_url": ".../v2/labels/<id>/track", "resource_type", "data"}`)."""
+    try:
+        payload = json.loads(body) if isinstance(body, bytes | str) else body
+    except ValueError:
+        raise InvalidTrackingWebhook("tracking webhook body is not JSON", system=settings.SYSTEM) from None
+    url = payload.get("resource_url") if isinstance(payload, Mapping) else None
+    parts = [p for p in urlsplit(url).path.split("/") if p] if isinstance(url, str) else []
+    if len(parts) < 3 or parts[-1] != "track" or parts[-3] != "labels" or not isinstance(payload.get("data"), Mapping):
+        raise InvalidTrackingWebhook(f"not a label tracking webhook: resource_url {url!r}", system=settings.SYSTEM)
+    return TrackingUpdate(parts[-2], str(payload.get("resource_type") or ""), LabelTracking.from_raw(payload["data"]))
+

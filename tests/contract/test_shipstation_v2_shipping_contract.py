@@ -20,11 +20,13 @@ import pytest
 
 from connectors.common.errors import NotFound
 from connectors.shipstation.v2 import ShipStationV2Client, default_pacer
+from connectors.shipstation.v2_shipping import tracking_update
 from sandbox.merchant import Merchant, generate_merchant
 from sandbox.runner import ServedApp
 from sandbox.shipstation.state import ShipStationState
 from sandbox.shipstation_v2 import ShipStationV2State, create_app
 from tests.contract.tap import Tap
+from tests.unit.test_sandbox_webhooks import receiver
 
 KEY = "v2-contract-key"
 
@@ -148,3 +150,18 @@ def test_requests_as_another_public_client_sends_them(linked: Linked) -> None:
     assert track.status_code == 200 and track.json()["status_code"] == "NY"
     assert services.json()["services"] == carriers[0]["services"]
     assert packages.status_code == 200 and packages.json()["packages"][0]["package_code"] == "package"
+
+
+def test_a_tracking_subscription_delivers_updates_our_reader_understands(linked: Linked) -> None:
+    label_id = f"se-{linked.labels()[0]['shipmentId']}"
+    with receiver() as hooks, linked.client() as client:
+        hook_id = client.subscribe_tracking(hooks.url("/ok/track"), headers={"x-token": "t0k"})
+        assert [h["webhook_id"] for h in client.list_webhooks()] == [hook_id]
+        linked.scan(label_id)
+        httpx.post(f"{linked.url}/__sandbox/webhooks/flush", timeout=30)
+        (call,) = hooks.wait(1)
+        client.delete_webhook(hook_id)
+        assert client.list_webhooks() == []
+    update = tracking_update(call.body)
+    assert (update.label_id, update.resource_type, update.tracking.status) == (label_id, "API_TRACK", "accepted")
+    assert update.tracking.carrier_has_parcel and call.headers["x-token"] == "t0k"
