@@ -66,6 +66,7 @@ class AcumaticaState:
         self.records: dict[str, dict[str, Record]] = {name: {} for name in GRAPHS}
         self.index: dict[str, dict[tuple[str, ...], str]] = {name: {} for name in GRAPHS}
         self.counters: Counter[str] = Counter()
+        self.shipment_index: dict[tuple[str, ...], dict[str, None]] = {}
         self.faults: deque[Fault] = deque()
         self.stats = Stats()
         self.rng = random.Random(seed)
@@ -170,12 +171,24 @@ class AcumaticaState:
         if key is not None:
             self.index[graph.entity][self._fold(key)] = record["id"]
         if graph.entity == "Shipment":
-            self.refresh_orders(row.get("OrderNbr") for row in record.get("Details") or [])
+            orders = {(str(row.get("OrderType") or "SO"), str(row.get("OrderNbr")))
+                      for row in (record.get("Details") or []) + ((current or {}).get("Details") or [])}
+            for key in orders:
+                self.shipment_index.setdefault(self._fold(key), {})[record["id"]] = None
+            self.refresh_orders(orders)
         return record
 
-    def refresh_orders(self, numbers: Iterable[Any]) -> None:
+    def shipments_of(self, order_type: str, order_nbr: str) -> list[Record]:
+        """The shipments with a line of this order, oldest first."""
+        ids = self.shipment_index.get(self._fold((order_type, order_nbr)), {})
+        return [self.records["Shipment"][i] for i in ids if i in self.records["Shipment"]]
+
+    def refresh_orders(self, numbers: Iterable[tuple[str, str]]) -> None:
         graph = GRAPHS["SalesOrder"]
-        for order in [o for o in self.all("SalesOrder") if o.get("OrderNbr") in set(numbers)]:
+        for key in set(numbers):
+            order = self.find("SalesOrder", key)
+            if order is None:
+                continue
             candidate = copy.deepcopy(order)
             graph.derive(candidate, self)
             for item in (candidate, *(candidate.get("Details") or [])):
