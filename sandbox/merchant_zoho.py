@@ -15,7 +15,7 @@ Asia/Calcutta, Standard plan) already holds, as a merchant who kept books by han
 `start_zoho(merchant, data_centre="us")` serves the accounts server and Books API of that data
 centre (each its own app on a free port) and returns `(accounts, books, state)`. The sandbox client
 (`CLIENT_ID`/`CLIENT_SECRET`, redirect `REDIRECT_URI`) is registered in every data centre with
-the same id and a per-DC secret (`client_secret(dc)`; `CLIENT_SECRET` is the organisation's DC's),
+the same id and a per-DC secret (`client_secret(dc)`; `CLIENT_SECRET` is the US one),
 and `REFRESH_TOKEN` is pre-issued to the owner (`USER_EMAIL`) with `ZohoBooks.fullaccess.all`.
 """
 
