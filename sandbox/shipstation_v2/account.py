@@ -25,6 +25,11 @@ from sandbox.shipstation_v2.errors import not_found
 from sandbox.shipstation_v2.tracking import TrackingBook, iso
 
 Record = dict[str, Any]
+ORDER_SORTS = {"created_at": "createDate", "modified_at": "modifyDate"}
+LABEL_SORTS: dict[str, Callable[[Record], Any]] = {
+    "created_at": lambda s: (s["createDate"], s["shipmentId"]),
+    "modified_at": lambda s: (s.get("voidDate") or s["createDate"], s["shipmentId"]),
+}
 
 
 def se_id(value: Any) -> str | None:
@@ -132,16 +137,46 @@ class AccountView:
         self.currency = currency
         self.tracking = TrackingBook()
         self.now = now or (lambda: datetime.now(UTC))
+        self._views: dict[Any, Any] = {}
+        self._stamp: tuple[int, int] | None = None
 
-    def orders(self) -> list[Record]:
-        """Active V1 orders (soft-deleted ones are not listed)."""
+    def _memo(self, name: Any, build: Callable[[], Any]) -> Any:
+        # Views are rebuilt when the V1 account changes (every write bumps `version`; labels counted too).
+        stamp = (self.account.version, len(self.account.shipments))
+        if stamp != self._stamp:
+            self._views, self._stamp = {}, stamp
+        if name not in self._views:
+            self._views[name] = build()
+        return self._views[name]
+
+    def orders(self, sort_by: str = "created_at") -> list[Record]:
+        """Active V1 orders (soft-deleted ones are not listed), ascending by `sort_by`, then orderId."""
         if self.account is None:
             return []
-        return [o for o in self.account.orders.values() if self.account.is_active(o["orderId"])]
+        field = ORDER_SORTS[sort_by]
+        return self._memo(("orders", field), lambda: sorted(
+            (o for o in self.account.orders.values() if self.account.is_active(o["orderId"])),
+            key=lambda o: (o[field], o["orderId"])))
 
-    def labels(self) -> list[Record]:
-        """Every V1 label, voided ones included."""
-        return [] if self.account is None else list(self.account.shipments.records.values())
+    def labels(self, sort_by: str = "created_at") -> list[Record]:
+        """Every V1 label, voided ones included, ascending by `sort_by`, then shipmentId."""
+        if self.account is None:
+            return []
+        return self._memo(("labels", sort_by), lambda: sorted(self.account.shipments.records.values(),
+                                                                key=LABEL_SORTS[sort_by]))
+
+    def labels_tracked(self, number: str, sort_by: str = "created_at") -> list[Record]:
+        """The V1 labels carrying tracking number `number` (an index, as the real API surely has one)."""
+        if self.account is None:
+            return []
+        index: dict[str, list[Record]] = self._memo("by_tracking", self._tracking_index)
+        return sorted(index.get(number, ()), key=LABEL_SORTS[sort_by])
+
+    def _tracking_index(self) -> dict[str, list[Record]]:
+        index: dict[str, list[Record]] = {}
+        for label in self.account.shipments.records.values():
+            index.setdefault(label.get("trackingNumber"), []).append(label)
+        return index
 
     def ship_from(self, order: Mapping[str, Any]) -> Record:
         """The order's warehouse origin address."""
@@ -187,7 +222,7 @@ class AccountView:
 
     def label_by_tracking_number(self, number: str) -> Record:
         """The V1 label with `trackingNumber`; 404 if none."""
-        found = next((lb for lb in self.labels() if lb.get("trackingNumber") == number), None)
-        if found is None:
+        found = self.labels_tracked(number)
+        if not found:
             raise not_found("tracking_number", number)
-        return found
+        return found[-1]

@@ -109,12 +109,14 @@ def page_size(params: Mapping[str, str]) -> int:
     return min(size, MAX_PAGE_SIZE)
 
 
-def _sorted(rows: list[Record], params: Mapping[str, str], keys: dict[str, Callable[[Record], Any]],
-            id_field: str) -> list[Record]:
-    sort_by = _choice(params, "sort_by", SORTS, "created_at")
-    descending = _choice(params, "sort_dir", ("asc", "desc"), "desc") == "desc"
-    key = keys[sort_by or "created_at"]
-    return sorted(rows, key=lambda r: (key(r), r[id_field]), reverse=descending)
+def _order(params: Mapping[str, str]) -> tuple[str, bool]:
+    sort_by = _choice(params, "sort_by", SORTS, "created_at") or "created_at"
+    return sort_by, _choice(params, "sort_dir", ("asc", "desc"), "desc") == "desc"
+
+
+def _select(rows: list[Record], checks: list[Check], descending: bool) -> list[Record]:
+    chosen = [r for r in rows if all(check(r) for check in checks)]
+    return chosen[::-1] if descending else chosen
 
 
 def shipment_rows(view: AccountView, params: Mapping[str, str]) -> list[Record]:
@@ -130,9 +132,8 @@ def shipment_rows(view: AccountView, params: Mapping[str, str]) -> list[Record]:
         _contains(_text(params, "ship_to_name"), lambda o: [(o.get("shipTo") or {}).get("name")]),
         _contains(_text(params, "item_keyword"), _item_texts),
     ) if c is not None]
-    rows = [o for o in view.orders() if all(check(o) for check in checks)]
-    return _sorted(rows, params, {"created_at": lambda o: o["createDate"], "modified_at": lambda o: o["modifyDate"]},
-                   "orderId")
+    sort_by, descending = _order(params)
+    return _select(view.orders(sort_by), checks, descending)
 
 
 def label_rows(view: AccountView, params: Mapping[str, str]) -> list[Record]:
@@ -143,10 +144,10 @@ def label_rows(view: AccountView, params: Mapping[str, str]) -> list[Record]:
         _range(params, "created_at", "createDate"), _nothing(params),
         _equals(params, "service_code", lambda s: s.get("serviceCode")),
         _equals(params, "carrier_id", lambda s: carrier_id_of(s.get("carrierCode"))),
-        _equals(params, "tracking_number", lambda s: s.get("trackingNumber")),
         _equals(params, "shipment_id", lambda s: se_id(s.get("orderId"))),
         _equals(params, "warehouse_id", lambda s: se_id(s.get("warehouseId"))),
     ) if c is not None]
-    rows = [s for s in view.labels() if all(check(s) for check in checks)]
-    return _sorted(rows, params, {"created_at": lambda s: s["createDate"],
-                                  "modified_at": lambda s: s.get("voidDate") or s["createDate"]}, "shipmentId")
+    sort_by, descending = _order(params)
+    number = _text(params, "tracking_number")
+    rows = view.labels(sort_by) if number is None else view.labels_tracked(number, sort_by)
+    return _select(rows, checks, descending)
