@@ -16,7 +16,9 @@ Facts used (reference; the OpenAPI files as mirrored in highsidelabs/walmart-api
 `resources/schemas/us/mp/*.json`, whose examples give every response shape here):
 - Token: Basic client id/secret, form body `grant_type=client_credentials`, `WM_SVC.NAME` and
   `WM_QOS.CORRELATION_ID` required; answer `{"access_token", "token_type": "Bearer", "expires_in": 900}`.
-- Business calls need `WM_SEC.ACCESS_TOKEN`, `WM_QOS.CORRELATION_ID`, `WM_SVC.NAME`, `Accept` (see `gate.py`).
+- Business calls need `WM_SEC.ACCESS_TOKEN`, `WM_QOS.CORRELATION_ID`, `WM_SVC.NAME`, `Accept` (see `gate.py`);
+  a token sent as `Authorization: Bearer` instead is 401 UNAUTHORIZED.GMP_GATEWAY_API (an integrator's
+  notes: "Using Authorization: Bearer returns UNAUTHORIZED.GMP_GATEWAY_API ... it's the wrong header name").
 - Errors `{"errors": [{code, field, description, info, severity, category, causes, errorIdentifiers}]}`
   with the codes of the error-codes table (developer.walmart.com "Troubleshoot error codes"); an
   expired token is 401, not 400 (fulfilio/python-walmart PR #19 comment: "I'm getting a 401 and not a
@@ -40,7 +42,10 @@ Facts used (reference; the OpenAPI files as mirrored in highsidelabs/walmart-api
   `<partnerId>_<timestamp>.zip` in Content-Disposition; layouts in `recon.py`.
 
 Assumptions where the sources are silent are stated in each module's docstring (texts invented by us
-start with `[sandbox]`).
+start with `[sandbox]`). Others: filter dates given as epoch milliseconds are 400 (the docs name only
+`yyyy-MM-dd` and ISO-8601; no public client was found sending epoch filters); Walmart's advice not to
+pull a recon file more than once every two hours is not enforced; unknown paths answer Starlette's
+plain 404; the sandbox clock of a seeded merchant starts at `merchant.start` (`Clock.starting_at`).
 """
 
 from sandbox.walmart.app import create_app

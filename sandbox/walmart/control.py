@@ -9,6 +9,8 @@
 - `GET|POST /__sandbox/rate-limits`     → `{"enabled": bool, "limits": {bucket: {"capacity", "per_seconds"}}}`
 - `POST /__sandbox/faults`              → `{"status": 5xx|429, "count": n, "endpoint"?: "GET /v3/orders"}`
 - `POST /__sandbox/tokens/revoke`       → every issued token becomes unknown (401 next call)
+- `POST /__sandbox/seed`                → `{"items": [{"sku", "productName"?, "price", "quantity"?, "shipNode"?,
+                                          "gtin"?, "productType"?}]}`: list (or re-list) SKUs with stock
 - `POST /__sandbox/orders`              → `{"lines": [{"sku", "quantity"?, "price"?}], "shipNode"?, "released"?,
                                           "customer"?}` → `{"purchaseOrderId"}` (a new Created order)
 - `POST /__sandbox/orders/{po}/release` → the order becomes visible to the API
@@ -37,6 +39,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from sandbox.walmart import builders
+from sandbox.walmart.catalog import Item
 from sandbox.walmart.control_stats import Controls
 from sandbox.walmart.errors import JSONResponse, WalmartError
 from sandbox.walmart.limits import Buckets, Limit
@@ -135,8 +138,24 @@ def add_order(state: WalmartState, body: dict[str, Any]) -> str:
     return po
 
 
+def seed_items(state: WalmartState, rows: list[dict[str, Any]]) -> int:
+    """List each row's SKU (replacing one of the same SKU) and set its stock at its node; how many."""
+    with state.lock:
+        for n, row in enumerate(rows, start=len(state.items) + 1):
+            sku = str(row["sku"])
+            state.items[sku] = Item(sku, str(row.get("productName", sku)), Decimal(str(row["price"])),
+                                    str(row.get("gtin", f"{n:014d}")), f"SBX{n:09d}",
+                                    str(row.get("productType", "Grocery")), "[]")
+            node = str(row.get("shipNode") or state.default_node)
+            state.inventory[(sku, node)] = int(row.get("quantity", 0))
+    return len(rows)
+
+
 def merchant_routes(state: WalmartState) -> list[Route]:
     """Control routes that play the marketplace's and the customers' part."""
+
+    async def seed(request: Request) -> Response:
+        return JSONResponse({"items": seed_items(state, (await _body(request))["items"])})
 
     async def new_order(request: Request) -> Response:
         return JSONResponse({"purchaseOrderId": add_order(state, await _body(request))})
@@ -202,7 +221,8 @@ def merchant_routes(state: WalmartState) -> list[Route]:
 
     return [Route(path, _guard(handler), methods=["GET" if path.endswith(("inventory", "prices")) else "POST"])
             for path, handler in [
-                ("/__sandbox/orders", new_order), ("/__sandbox/orders/{po}/release", release),
+                ("/__sandbox/seed", seed), ("/__sandbox/orders", new_order),
+                ("/__sandbox/orders/{po}/release", release),
                 ("/__sandbox/orders/{po}/cancel-line", cancel_line), ("/__sandbox/orders/{po}/ship", ship),
                 ("/__sandbox/returns", new_return), ("/__sandbox/returns/{rma}/refund", refund),
                 ("/__sandbox/settlements", settlement), ("/__sandbox/feeds/process", process),

@@ -103,6 +103,7 @@ class Settlement:
     partner_id: str
     transactions: list[Transaction]
     generated: datetime
+    _zips: dict[str, bytes] = field(default_factory=dict, repr=False)
 
     def total(self) -> Decimal:
         """The payout: every component of every transaction."""
@@ -147,7 +148,12 @@ class Settlement:
         return out.getvalue()
 
     def zip_bytes(self, version: str) -> bytes:
-        """The ZIP the file endpoint streams, holding the one CSV."""
+        """The ZIP the file endpoint streams, holding the one CSV (built once per layout: a period is final)."""
+        if version not in self._zips:
+            self._zips[version] = self._zip(version)
+        return self._zips[version]
+
+    def _zip(self, version: str) -> bytes:
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             archive.writestr(f"{self.partner_id}_{self.report_date}.csv", self.csv_text(version))

@@ -483,3 +483,21 @@ def test_the_seeded_walmart_account(walmart: Any) -> None:
     _, legacy = recon_rows(api, special.report_date, None)
     assert Decimal(v1[0]["Total Payable"]) == sum(Decimal(r["Payable to Partner from Sale"]) for r in legacy) > 0
     assert {r["Transaction Type"] for r in v1[1:]} == {"Sale", "Refund", "Adjustment"}
+
+
+def test_control_plane_seeds_items_and_orders_for_them(walmart: Any) -> None:
+    api = walmart(WalmartState(clock=Clock(lambda: START), ship_nodes=list(NODES))).login()
+    assert api.control("seed", {"items": [{"sku": "GHEE-1", "price": "8.25", "quantity": 4,
+                                           "shipNode": NODES[1].id}]}) == {"items": 1}
+    nodes = api.call("GET", "/v3/inventories/GHEE-1").json()["nodes"]
+    assert [n["inputQty"]["amount"] for n in nodes] == [0, 4]
+    po = api.control("orders", {"lines": [{"sku": "GHEE-1", "quantity": 2}], "shipNode": NODES[1].id})[
+        "purchaseOrderId"]
+    line = api.call("GET", f"/v3/orders/{po}").json()["order"]["orderLines"]["orderLine"][0]
+    assert line["charges"]["charge"][0]["chargeAmount"]["amount"] == 16.5 and line["orderLineQuantity"]["amount"] == "2"
+    api.control(f"orders/{po}/cancel-line", {"lineNumber": "1", "quantity": 1})
+    statuses = api.call("GET", f"/v3/orders/{po}").json()["order"]["orderLines"]["orderLine"][0]["orderLineStatuses"]
+    assert sorted((s["status"], s["statusQuantity"]["amount"]) for s in statuses["orderLineStatus"]) == [
+        ("Cancelled", "1"), ("Created", "1")]
+    bad = api.http.post("/__sandbox/faults", json={"status": 404})
+    assert bad.status_code == 400
