@@ -7,9 +7,11 @@ API (behind the gate, reference §5.2–§5.4): `GET /v2/shipments`, `GET /v2/sh
 `GET|POST /v2/environment/webhooks`, `GET|PUT|DELETE /v2/environment/webhooks/{webhook_id}`.
 
 Control plane (no auth):
-- `POST /__sandbox/tracking/advance` → `{"label_id" | "tracking_number" | "label_ids": [...],
-  "status_code"?: "AC"|"IT"|"DE"|"EX"|"AT"|"SP"|"UN"|"NY", "description"?}`: a carrier scan (default:
-  the next step NY→AC→IT→DE) → `{"tracking": [documents]}`; each change fires the tracking webhook.
+- `POST /__sandbox/tracking/advance` → `{"label_id" | "tracking_number" | "label_ids": [...] |
+  "created_before": "<ISO-8601 with offset>", "status_code"?: "AC"|"IT"|"DE"|"EX"|"AT"|"SP"|"UN"|"NY",
+  "description"?}`: a carrier scan (default: the next step NY→AC→IT→DE) of one label, several, or every
+  active label bought before an instant (e.g. to deliver a merchant's history) → `{"tracking": [documents]}`;
+  each change fires the tracking webhook.
 - `GET /__sandbox/webhooks/log`, `POST /__sandbox/webhooks/flush`, `POST /__sandbox/webhooks/config`:
   as the V1 simulator's (`delay_min`, `delay_max`, `drop_rate`, `seed`).
 """
@@ -138,6 +140,9 @@ def advance_tracking(state: ShipStationV2State, dispatcher: SignedDispatcher, bo
         raise invalid(f"status_code must be one of {', '.join(STATUSES)}")
     if body.get("tracking_number"):
         labels = [view.label_by_tracking_number(str(body["tracking_number"]))]
+    elif body.get("created_before"):
+        before = listing.when({"created_before": str(body["created_before"])}, "created_before")
+        labels = [lb for lb in view.labels() if lb["createDate"] < before and not lb.get("voided")]  # type: ignore[operator]
     else:
         names = body.get("label_ids") or ([body["label_id"]] if body.get("label_id") else [])
         if not isinstance(names, list) or not names:

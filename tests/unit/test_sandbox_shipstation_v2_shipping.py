@@ -258,3 +258,16 @@ def test_carriers_offer_every_service_the_labels_use(both: Both) -> None:
     services = both.v2.get(f"/v2/carriers/{carrier['carrier_id']}/services").json()["services"]
     assert services == carrier["services"]
     assert both.v2.get("/v2/carriers/se-999").status_code == 404
+
+
+def test_a_merchants_history_can_be_delivered_in_one_step(both: Both) -> None:
+    labels = list(both.v1_state.shipments.records.values())
+    newest = max(s["createDate"] for s in labels)
+    done = both.control("/tracking/advance", {"created_before": newest.isoformat(), "status_code": "DE"})["tracking"]
+    older_active = [s for s in labels if s["createDate"] < newest and not s.get("voided")]
+    assert sorted(t["tracking_number"] for t in done) == sorted(s["trackingNumber"] for s in older_active)
+    listed = {x["tracking_number"]: x["tracking_status"] for x in both.walk("/v2/labels", page_size=100)}
+    assert all(listed[s["trackingNumber"]] == "delivered" for s in older_active)
+    assert all(listed[s["trackingNumber"]] == "unknown" for s in labels if s not in older_active)
+    naive = httpx.post(f"{both.v2_url}/__sandbox/tracking/advance", json={"created_before": "2026-01-01T00:00:00"})
+    assert naive.status_code == 400
