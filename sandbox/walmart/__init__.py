@@ -10,7 +10,8 @@ Covered: `POST /v3/token`; `GET /v3/orders`, `GET /v3/orders/released`, `GET /v3
 `GET /v3/feeds/{feedId}`; `GET /v3/report/reconreport/availableReconFiles[?reportVersion=v1]`,
 `GET /v3/report/reconreport/reconFile?reportDate=[&reportVersion=v1]` (ZIP holding one CSV),
 `GET /v3/report/reconreport/reconFileJson`; the control plane under `/__sandbox/` (`control.py`).
-Not covered: XML bodies (415), item setup feeds, webhooks, WFS, the payment statement.
+Not covered: XML bodies (415), item setup feeds, `POST /v3/orders/{po}/refund`, `GET /v3/token/detail`,
+webhooks, WFS stock, the payment statement.
 
 Facts used (reference; the OpenAPI files as mirrored in highsidelabs/walmart-api-php
 `resources/schemas/us/mp/*.json`, whose examples give every response shape here):

@@ -36,7 +36,8 @@ def order_routes(state: WalmartState, gate: Gate) -> list[Route]:
             rows, total, cursor = orders.page(state.orders.values(), query)
             docs = [orders.view(o, query.filters) for o in rows]
         if not docs:  # an empty result is 404 (python-walmart handles exactly this)
-            raise errors.not_found("orders for", "the given criteria", orders.SERVICE)
+            raise errors.WalmartError(404, f"CONTENT_NOT_FOUND.{orders.SERVICE}",
+                                      "[sandbox] No orders found for the given criteria")
         meta = {"totalCount": total, "limit": query.limit} | ({"nextCursor": cursor} if cursor else {})
         return JSONResponse({"list": {"meta": meta, "elements": {"order": docs}}})
 
