@@ -7,7 +7,7 @@ the operation's error (500, `PX.Data.PXException`). With `action_polls = 0` the 
 answers 204. While an operation runs, other writes to the same entity in the same session answer
 500 "The previous operation has not been completed yet." (the reference: "other requests on that
 form in the same session fail"; the text is unverified). The effect is applied when the operation
-completes.
+completes: on the poll that answers 204, or unpolled after `licence.action_seconds`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sandbox.acumatica import errors
@@ -111,10 +111,19 @@ class Operations:
     def __init__(self, state: AcumaticaState) -> None:
         self.state = state
         self.running: dict[str, Operation] = {}
+        self.finished: dict[str, Operation] = {}
         self.completed = 0
 
+    def tick(self) -> None:
+        """Finish operations left unpolled for `licence.action_seconds` of business time."""
+        late = self.state.now() - timedelta(seconds=self.state.licence.action_seconds)
+        for op in [op for op in self.running.values() if op.started <= late]:
+            self.finish(op)
+
     def busy(self, session: str, entity: str) -> bool:
-        return any(op.session == session and op.entity == entity and not op.done for op in self.running.values())
+        """Whether an operation of this session on this entity still runs."""
+        self.tick()
+        return any(op.session == session and op.entity == entity for op in self.running.values())
 
     def start(self, entity: str, action: str, record: Record, params: dict[str, Any], session: str) -> Operation:
         if self.busy(session, entity):
@@ -127,7 +136,7 @@ class Operations:
         return op
 
     def poll(self, ident: str) -> Operation:
-        op = self.running.get(ident.lower())
+        op = self.running.get(ident.lower()) or self.finished.get(ident.lower())
         if op is None:
             raise errors.no_entity()
         if not op.done:
@@ -147,4 +156,6 @@ class Operations:
         except errors.AcumaticaError as error:
             op.error = error
         op.done = True
+        self.running.pop(op.ident, None)
+        self.finished[op.ident] = op
         self.completed += 1

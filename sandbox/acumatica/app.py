@@ -70,6 +70,7 @@ class Api:
         return run
 
     async def _faulted(self, handler: Handler, request: Request) -> Response:
+        self.operations.tick()
         fault = self.state.take_fault()
         if fault is not None:
             raise errors.server_error(fault.message, status=fault.status)

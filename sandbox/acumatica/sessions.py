@@ -32,6 +32,7 @@ class Licence:
     window_seconds: float = 60.0
     idle_timeout_seconds: float = 600.0
     action_polls: int = 1
+    action_seconds: float = 30.0
 
     def update(self, changes: dict[str, object]) -> None:
         for name, value in changes.items():

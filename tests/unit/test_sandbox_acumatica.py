@@ -400,3 +400,33 @@ def test_control_plane_edits_status_payment_and_lines_and_stamps_the_order() -> 
         seeded = control(client, "seed", {"customers": [{"CustomerID": "C000009", "CustomerName": "Seeded"}]})
         assert seeded["seeded"]["Customer"] == 1
         assert client.get(f"{V23}/Customer/C000009").status_code == 200
+
+
+def test_a_running_action_blocks_writes_to_that_entity_in_the_same_session_only() -> None:
+    with running(action_polls=3, action_seconds=60) as (client, _):
+        login(client)
+        started = client.post(f"{V23}/SalesOrder/CancelSalesOrder", json={
+            "entity": {"OrderType": {"value": "SO"}, "OrderNbr": {"value": "SO000001"}}})
+        assert started.status_code == 202
+        blocked = put(client, "SalesOrder", {"OrderType": {"value": "SO"}, "OrderNbr": {"value": "SO000001"}})
+        assert blocked.status_code == 500 and "previous operation" in exception_message(blocked)
+        other = fresh(client)
+        login(other)
+        assert put(other, "SalesOrder", {"OrderType": {"value": "SO"}, "OrderNbr": {"value": "SO000001"}}
+                   ).status_code == 200
+        control(client, "clock", {"advance_seconds": 61})  # left unpolled, it finishes on its own
+        login(client)
+        assert client.get(f"{V23}/SalesOrder/SO/SO000001").json()["Status"] == {"value": "Canceled"}
+
+
+def test_detail_rows_are_updated_by_id_deleted_with_delete_and_added_without_id() -> None:
+    with running() as (client, _):
+        login(client)
+        order = client.get(f"{V23}/SalesOrder/SO/SO000001", params={"$expand": "Details"}).json()
+        tea, mug = order["Details"]
+        changed = put(client, "SalesOrder", {"id": order["id"], "Details": [
+            {"id": tea["id"], "delete": True}, {"id": mug["id"], "OrderQty": {"value": 2}},
+            {"InventoryID": {"value": "GIFT-CARD"}}]}, **{"$expand": "Details"}).json()
+        assert [(d["InventoryID"]["value"], d["OrderQty"]["value"], d["LineNbr"]["value"])
+                for d in changed["Details"]] == [("MUG-01", 2, 2), ("GIFT-CARD", 1, 3)]
+        assert changed["OrderTotal"] == {"value": 1099}
