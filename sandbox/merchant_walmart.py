@@ -117,11 +117,12 @@ def generate_walmart(merchant: Merchant, seed: int = 7, n_orders: int = 40) -> t
     for po in pos[1:]:
         order = state.orders[po]
         ship_at = order.created + timedelta(days=1, hours=rng.randint(0, 20))
+        acked = order.created + timedelta(hours=2)
         if ship_at <= period_end and rng.random() < 0.85:
-            state.order_action(po, "acknowledge")
+            state.order_action(po, "acknowledge", at=acked)
             state.ship_all(po, rng.choice(("UPS", "USPS", "FedEx")), at=ship_at)
         elif rng.random() < 0.5:
-            state.order_action(po, "acknowledge")
+            state.order_action(po, "acknowledge", at=min(acked, start))
     specials = _specials(state, rng, merchant, listed, period_end)
     return state, specials
 
@@ -133,7 +134,7 @@ def _specials(state: WalmartState, rng: random.Random, merchant: Merchant, liste
     state.order_action(cancelled, "cancel", {"orderCancellation": {"orderLines": {"orderLine": [{
         "lineNumber": "2", "orderLineStatuses": {"orderLineStatus": [{
             "status": "Cancelled", "cancellationReason": "SELLER_CANCEL_OUT_OF_STOCK",
-            "statusQuantity": {"unitOfMeasurement": "EACH", "amount": "1"}}]}}]}}})
+            "statusQuantity": {"unitOfMeasurement": "EACH", "amount": "1"}}]}}]}}}, at=start - timedelta(days=2))
     unknown = _order(state, rng, merchant, start - timedelta(days=1), [merchant.unknown_sku, listed[0]])
     unreleased = _order(state, rng, merchant, start - timedelta(hours=1), [listed[1]])
     state.orders[unreleased].released = False

@@ -151,11 +151,11 @@ class WalmartState:
             order.released, order.modified = True, self.clock.now()
         return order
 
-    def order_action(self, po: str, action: str, body: Any = None) -> Order:
-        """`acknowledge`, `cancel` or `ship` an order, under the lock."""
+    def order_action(self, po: str, action: str, body: Any = None, at: datetime | None = None) -> Order:
+        """`acknowledge`, `cancel` or `ship` an order, under the lock (at `at`, default now)."""
         with self.lock:
             order = self.orders[po]
-            now = self.clock.now()
+            now = at or self.clock.now()
             if action == "acknowledge":
                 order_actions.acknowledge(order, now)
             else:

@@ -501,3 +501,15 @@ def test_control_plane_seeds_items_and_orders_for_them(walmart: Any) -> None:
         ("Cancelled", "1"), ("Created", "1")]
     bad = api.http.post("/__sandbox/faults", json={"status": 404})
     assert bad.status_code == 400
+
+
+def test_the_seeded_walmart_account_is_the_same_for_the_same_seed() -> None:
+    from sandbox.merchant import generate_merchant
+    from sandbox.merchant_walmart import generate_walmart
+
+    first, special = generate_walmart(generate_merchant(seed=5, n_orders=30), seed=5, n_orders=12)
+    second, _ = generate_walmart(generate_merchant(seed=5, n_orders=30), seed=5, n_orders=12)
+    assert [o.doc for o in first.orders.values()] == [o.doc for o in second.orders.values()]
+    assert first.inventory == second.inventory
+    assert first.settlements[special.report_date].csv_text("v1") == \
+        second.settlements[special.report_date].csv_text("v1")
