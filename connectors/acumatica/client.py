@@ -83,7 +83,8 @@ class AcumaticaClient(BaseClient):
         self.requests = 0
         super().__init__(base_url=base, auth=auth, timeout=timeout, transport=transport,
                          headers={"Accept": "application/json"},
-                         retry=RetryPolicy(max_retries + 1, settings.BACKOFF_BASE_SECONDS, settings.BACKOFF_MAX_SECONDS),
+                         retry=RetryPolicy(max_retries + 1, settings.BACKOFF_BASE_SECONDS,
+                                           settings.BACKOFF_MAX_SECONDS),
                          secrets=auth.redaction_values(), sleep=sleep, rng=rng)
 
     def __repr__(self) -> str:
@@ -124,7 +125,7 @@ class AcumaticaClient(BaseClient):
                       page_size: int | None = None) -> Iterator[list[Record]]:
         """Records whose last-modified field (per entity, ``settings.LAST_MODIFIED``) is in ``[since, until]``."""
         field = settings.LAST_MODIFIED.get(entity, "LastModifiedDateTime")
-        clauses = [f"{field} ge {_offset(since)}"] + ([f"{field} le {_offset(until)}"] if until else [])
+        clauses = [f"{field} ge {odata_instant(since)}"] + ([f"{field} le {odata_instant(until)}"] if until else [])
         clauses += [f"({extra_filter})"] if extra_filter else []
         return self.iter_pages(entity, filter=" and ".join(clauses), expand=expand, page_size=page_size)
 
@@ -272,7 +273,13 @@ def _query(expand: Sequence[str], select: Sequence[str]) -> dict[str, str | None
     return {"$expand": ",".join(expand) or None, "$select": ",".join(select) or None}
 
 
-def _offset(value: datetime) -> str:
+def between(field: str, start: datetime, end: datetime) -> str:
+    """A `$filter` clause: `field` within [start, end] (aware instants)."""
+    return f"{field} ge {odata_instant(start)} and {field} le {odata_instant(end)}"
+
+
+def odata_instant(value: datetime) -> str:
+    """An aware instant as an OData literal: `datetimeoffset'2024-06-01T00:00:00.000Z'` (§5)."""
     if value.tzinfo is None:
         raise ValueError("filter datetimes must be aware")
     return f"datetimeoffset'{value.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3]}Z'"

@@ -138,7 +138,8 @@ class ShipmentPoster(Poster):
                         detail.get("customer_id") or "")
 
     def _detail(self, label: Label) -> dict[str, Any]:
-        return {"order_number": label.order_number, "order_key": label.order_key, "tracking": label.tracking_number,
+        return {"order_number": label.order_number, "order_key": label.order_key, "order_id": label.order_id,
+                "tracking": label.tracking_number,
                 "carrier": label.carrier_code, "ship_date": label.ship_date.isoformat(),
                 "cost": str(shipments.label_cost(label))}
 
@@ -174,7 +175,8 @@ class PostedShipment:
                    Decimal(cost) if cost is not None else None, bool(entry.cancelled))
 
     def describe(self) -> str:
-        return f"ShipStation label {self.label_id} of order {self.order_number} (Acumatica shipment {self.shipment_nbr})"
+        return (f"ShipStation label {self.label_id} of order {self.order_number} "
+                f"(Acumatica shipment {self.shipment_nbr})")
 
 
 Scanned = Callable[[PostedShipment], bool | None]

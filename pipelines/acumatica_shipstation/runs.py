@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 
 from connectors.acumatica.client import AcumaticaClient
-from connectors.acumatica.models import Customer, SalesOrder, StockItem
+from connectors.acumatica.models import Customer, StockItem
 from connectors.common.errors import NotFound, RecordError
 from connectors.shipstation.client import ShipStationClient
 from connectors.shipstation.shipments import Shipment as Label

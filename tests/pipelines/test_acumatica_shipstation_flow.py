@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from connectors.acumatica import AcumaticaClient
+from connectors.common.errors import ServerError
 from connectors.shipstation.client import ShipStationClient
 from connectors.shipstation.ratelimit import RateLimiter
 from pipelines.acumatica_shipstation import runs
@@ -223,7 +224,7 @@ def test_sessions_are_always_logged_out_across_every_pass(world: World) -> None:
     world.acumatica.fail_put_500 = 10  # Acumatica fails mid-run while writing shipments
     [order] = world.ss_orders("SO000801")
     world.shipstation.create_label(order["orderId"])
-    with pytest.raises(Exception):
+    with pytest.raises(ServerError):
         world.back()
     assert world.acumatica.sessions == {} and world.acumatica.logins == world.acumatica.logouts
     world.acumatica.fail_put_500 = 0

@@ -167,7 +167,8 @@ def test_codec_round_trips_value_objects_and_v5_dropdowns():
              "Details": [{"LineNbr": 1}], "id": "abc", "Missing": None}
     wrapped = codec.wrap(plain)
     assert wrapped == {"OrderNbr": {"value": "SO1"}, "Total": {"value": Decimal("0.10")},
-                       "ShipToAddress": {"City": {"value": "Pune"}}, "Details": [{"LineNbr": {"value": 1}}], "id": "abc"}
+                       "ShipToAddress": {"City": {"value": "Pune"}}, "Details": [{"LineNbr": {"value": 1}}],
+                       "id": "abc"}
     assert codec.unwrap(wrapped) == {k: v for k, v in plain.items() if v is not None}
     assert json.loads(codec.dumps(wrapped))["Total"]["value"] == 0.1 and b"0.10" in codec.dumps(wrapped)
     assert codec.label({"id": "CL", "description": "Completed"}) == "Completed"

@@ -266,6 +266,27 @@ def transport(fake: FakeAcumatica) -> httpx.MockTransport:
     return httpx.MockTransport(fake)
 
 
+def asgi_app(fake: FakeAcumatica):
+    """The double as an ASGI app (for `sandbox.runner.serve`): requests go to `fake` unchanged."""
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        request = Request(scope, receive)
+        body = await request.body()
+        outgoing = httpx.Request(request.method, str(request.url), headers=request.headers.raw, content=body)
+        answer = fake(outgoing)
+        headers = {k: v for k, v in answer.headers.items() if k.lower() not in ("content-length", "set-cookie")}
+        response = Response(answer.content, status_code=answer.status_code, headers=headers)
+        for cookie in answer.headers.get_list("set-cookie"):
+            response.raw_headers.append((b"set-cookie", cookie.encode()))
+        await response(scope, receive, send)
+
+    return app
+
+
 # -- the double itself behaves as the reference says -----------------------------------------------
 def test_the_fake_refuses_a_call_without_session_and_a_login_past_the_limit():
     fake = FakeAcumatica(max_sessions=1)

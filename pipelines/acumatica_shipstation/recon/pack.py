@@ -12,6 +12,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from pipelines.acumatica_shipstation.recon import rules, scope
+from pipelines.acumatica_shipstation.recon.assets import build_snapshot_assets
 from pipelines.acumatica_shipstation.recon.tables import CATEGORIES, ORDER_CATEGORIES, SNAPSHOTS
 from pipelines.reconciliation.pack import Match, Measure, RulePack, TotalRow
 
@@ -43,4 +44,4 @@ def rule_pack(*, store_currency: str = "USD", postage_rate: Decimal = Decimal(1)
         ledger_flows=(scope.ORDERS_FLOW, scope.SHIPMENTS_FLOW, scope.FREIGHT_FLOW), measures=MEASURES,
         total_rows=TOTAL_ROWS, match=Match("matched", "orders", "orders"),
         params={"store_currency": store_currency, "postage_rate": postage_rate, "cost_tolerance": cost_tolerance},
-        currency=currency)
+        currency=currency, snapshot_assets=build_snapshot_assets)

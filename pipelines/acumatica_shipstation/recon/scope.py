@@ -11,7 +11,7 @@ FREIGHT_FLOW = "acumatica_shipstation.freight"
 _LATEST = "QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY fetched_at DESC, day DESC) = 1"
 
 SCOPE: list[str] = [
-    f"""CREATE OR REPLACE TEMP TABLE _r_keys AS
+    """CREATE OR REPLACE TEMP TABLE _r_keys AS
     SELECT order_key FROM recon_as_orders WHERE day = $day
     UNION SELECT order_key FROM recon_as_labels WHERE day = $day AND order_key IS NOT NULL
     UNION SELECT order_key FROM recon_as_packages WHERE day = $day AND order_key IS NOT NULL

@@ -1,0 +1,30 @@
+"""The pair's posting flows re-driven after transient failures (see `pipelines.retries`)."""
+
+from collections.abc import Sequence
+
+from pipelines.acumatica_shipstation.assets import ORDERS_OP, SHIPMENTS_OP
+from pipelines.acumatica_shipstation.jobs import confirm_job, orders_job, shipments_job
+from pipelines.acumatica_shipstation.posting import CONFIRM_FLOW, ORDERS_FLOW, SHIPMENTS_FLOW
+from pipelines.retries import RetrySpec, build_transient_retry_sensor
+from state.ledger import Entry
+
+
+def orders_by_key(entries: Sequence[Entry]) -> dict:
+    """Run config re-reading these sales orders by key (replay, transient retries)."""
+    keys = sorted({e.source_id for e in entries})
+    return {"ops": {ORDERS_OP: {"config": {"order_keys": keys}}}}
+
+
+def labels_of_orders(entries: Sequence[Entry]) -> dict:
+    """Labels have no GET by id (ShipStation §3.1): re-read every label of these labels' orders."""
+    ids = sorted({int(e.detail["order_id"]) for e in entries if str(e.detail.get("order_id", "")).isdigit()})
+    return {"ops": {SHIPMENTS_OP: {"config": {"order_ids": ids}}}}
+
+
+RETRY_SPECS = (
+    RetrySpec("acumatica_orders", ORDERS_FLOW, orders_job, orders_by_key),
+    RetrySpec("acumatica_shipments", SHIPMENTS_FLOW, shipments_job, labels_of_orders),
+    RetrySpec("acumatica_confirmations", CONFIRM_FLOW, confirm_job, lambda entries: {}),
+)
+
+transient_retry_sensor = build_transient_retry_sensor("acumatica_shipstation_transient_retry", RETRY_SPECS)
