@@ -24,7 +24,7 @@ What the public sources say, and where:
   (Acumatica/AcumaticaRESTAPIClientForCSharp `EndpointDefinitions/Default_2x.200.001`, see
   `schema.py`); 22/23 are Swagger 2.0, 24 is OpenAPI 3.0.1; `info.version` "4". `DecimalValue` is
   a JSON double. SalesOrder and StockItem stamp `LastModified`, Shipment and Customer
-  `LastModifiedDateTime`.
+  `LastModifiedDateTime` (24.200.001's StockItem has both).
 - `GET /entity` answers `{"version": {"acumaticaBuildVersion", "databaseVersion"}, "endpoints":
   [{"name", "version", "href": "<site>/entity/<name>/<version>/"}]}` and needs no sign-in
   (Integration Development Guide, "Retrieve the Acumatica ERP Version and the List of Endpoints",
@@ -39,8 +39,11 @@ What the public sources say, and where:
 - Sessions not signed out close after a 10-minute timeout ("Sign Out from the Service").
   Every API request but sign-out is queued; past half of the per-minute limit requests are delayed
   by (time left in the minute) / (requests left); more than 20 queued or a wait over 10 minutes is
-  declined ("License Restrictions for API Users"). A declined request is 429; its body here is
-  IIS's "The custom error module does not recognize this error." as an integrator's test records it.
+  declined ("License Restrictions for API Users"). A declined request is 429 without `Retry-After`
+  (none is documented); its body here is IIS's "The custom error module does not recognize this
+  error." as an integrator's test records it.
+- Bodies must be `application/json` or `text/json` (the swagger's `consumes`; sign-in also takes a
+  form); anything else is Web API's 415 "The request entity's media type '…' is not supported".
 - Errors use the Web API `HttpError` shape `{"message": "An error has occurred.",
   "exceptionMessage", "exceptionType", "stackTrace"}`. A key or id naming no record is 500
   `PX.Api.ContractBased.NoEntitySatisfiesTheConditionException` "No entity satisfies the

@@ -35,6 +35,10 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 async def _json_body(request: Request) -> Any:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in ("application/json", "text/json"):  # what the swagger's operations consume
+        raise AcumaticaError(415, {"message": f"The request entity's media type '{media or 'none'}' is not "
+                                              "supported for this resource."})
     raw = await request.body()
     try:
         return json.loads(raw or b"null", parse_float=Decimal)

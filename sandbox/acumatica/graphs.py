@@ -58,6 +58,7 @@ class Graph:
     insert: Callable[[Record, Books], None]
     derive: Callable[[Record, Books], None]
     closed: Callable[[Record], bool]
+    also_stamped: tuple[str, ...] = ()
 
     def key_of(self, record: Record) -> tuple[str, ...] | None:
         values = tuple(record.get(k) for k in self.keys)
@@ -298,7 +299,8 @@ GRAPHS = {
                       "PX.Objects.AR.CustomerMaint", "BAccount", _keyed_insert("CustomerID", "Status"),
                       _customer_derive, lambda r: False),
     "StockItem": Graph("StockItem", ("InventoryID",), "LastModified", None, "PX.Objects.IN.InventoryItemMaint", "Item",
-                       _keyed_insert("InventoryID", "ItemStatus"), _nothing, lambda r: False),
+                       _keyed_insert("InventoryID", "ItemStatus"), _nothing, lambda r: False,
+                       also_stamped=("LastModifiedDateTime",)),  # 24.200.001 has both
 }
 
 

@@ -161,7 +161,8 @@ class AcumaticaState:
         if current is not None and _same(current, record, graph.stamp):
             return current
         now = (current or record).get(graph.stamp) if self._seeding else self.now()
-        record[graph.stamp] = now
+        for name in (graph.stamp, *graph.also_stamped):
+            record[name] = now
         if current is None and graph.created and not (self._seeding and record.get(graph.created)):
             record[graph.created] = now
         key = graph.key_of(record)

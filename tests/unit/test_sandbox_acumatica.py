@@ -430,3 +430,28 @@ def test_detail_rows_are_updated_by_id_deleted_with_delete_and_added_without_id(
         assert [(d["InventoryID"]["value"], d["OrderQty"]["value"], d["LineNbr"]["value"])
                 for d in changed["Details"]] == [("MUG-01", 2, 2), ("GIFT-CARD", 1, 3)]
         assert changed["OrderTotal"] == {"value": 1099}
+
+
+def test_each_version_answers_its_own_contract() -> None:
+    with running() as (client, _):
+        login(client)
+        in_22 = client.get("/entity/Default/22.200.001/Customer/C000001").json()
+        in_23 = client.get(f"{V23}/Customer/C000001").json()
+        assert "Email" not in in_22 and in_23["Email"] == {}  # 22.200.001's Customer has no Email
+        ignored = client.put("/entity/Default/22.200.001/Customer", json={
+            "CustomerID": {"value": "C000001"}, "Email": {"value": "new@example.in"}})
+        assert ignored.status_code == 200 and client.get(f"{V23}/Customer/C000001").json()["Email"] == {}
+        item = client.get("/entity/Default/24.200.001/StockItem/MUG-01").json()
+        assert item["LastModifiedDateTime"] == item["LastModified"] != {}
+        assert "LastModifiedDateTime" not in client.get(f"{V23}/StockItem/MUG-01").json()
+
+
+def test_a_body_that_is_not_json_is_refused() -> None:
+    with running() as (client, _):
+        login(client)
+        answer = client.put(f"{V23}/Customer", content=b'{"CustomerID": {"value": "C7"}}',
+                            headers={"Content-Type": "text/plain"})
+        assert answer.status_code == 415 and "text/plain" in answer.json()["message"]
+        assert login(client, password=CREDENTIALS["password"]).status_code == 204
+        form = client.post("/entity/auth/login", data=CREDENTIALS)
+        assert form.status_code == 204
