@@ -1,0 +1,1 @@
+"""Walmart Marketplace <-> TallyPrime: stock and prices out, orders, returns and settlements in."""
