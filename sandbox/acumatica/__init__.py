@@ -64,7 +64,8 @@ Where the sources are silent, this simulator assumes (invented error texts start
   routing message. Datetimes are answered in the tenant's time zone with its offset.
 - Unknown fields in a body are ignored; `custom` blocks and `$custom` are accepted and ignored.
   `$filter` string comparisons are case-insensitive (SQL Server collation); filtering on anything
-  but a value field of the top-level entity is 500. Lists come in key order.
+  but a value field of the top-level entity is 500. Lists come in key order; keys compare
+  case-insensitively, and each URL segment is unescaped on its own (a key may hold `%2F`).
 - Every value field of the contract is answered, empty ones as `{}`; linked and detail entities
   only when `$expand`ed. A PUT to a closed document (Completed, Canceled, Invoiced order; a
   confirmed shipment) answers 200 and changes nothing.

@@ -91,7 +91,9 @@ class Api:
 
     def resolve(self, request: Request) -> tuple[Contract, str, list[str]]:
         """(contract, entity, rest of the path) for `/entity/<endpoint>/<version>/<Entity>/...`, or 404."""
-        parts = [unquote(p) for p in request.url.path.split("/entity/", 1)[1].split("/")]
+        raw = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1").split("?", 1)[0]
+        parts = [unquote(p) for p in raw.split("/entity/", 1)[1].split("/")]  # a key may hold an escaped '/'
+
         endpoint, version, *rest = parts + [""] * max(0, 2 - len(parts))
         if endpoint.lower() != ENDPOINT.lower() or version not in self.state.versions or not rest:
             raise errors.route_miss(str(request.url))

@@ -455,3 +455,12 @@ def test_a_body_that_is_not_json_is_refused() -> None:
         assert login(client, password=CREDENTIALS["password"]).status_code == 204
         form = client.post("/entity/auth/login", data=CREDENTIALS)
         assert form.status_code == 204
+
+
+def test_keys_in_the_url_are_unescaped_one_segment_at_a_time() -> None:
+    with running() as (client, _):
+        login(client)
+        assert put(client, "StockItem", {"InventoryID": {"value": "BOX/SMALL & CO"}}).status_code == 200
+        found = client.get(f"{V23}/StockItem/BOX%2FSMALL%20%26%20CO")
+        assert found.status_code == 200 and found.json()["InventoryID"] == {"value": "BOX/SMALL & CO"}
+        assert client.get(f"{V23}/StockItem/box%2Fsmall%20%26%20co").status_code == 200  # keys ignore case
