@@ -92,8 +92,13 @@ class AcumaticaState:
         return new_guid(self.rng)
 
     def number(self, entity: str) -> str:
-        self.counters[entity] += 1
-        return NUMBER_FORMATS[entity].format(self.counters[entity])
+        """The next free number of the entity's numbering sequence."""
+        graph = GRAPHS[entity]
+        while True:
+            self.counters[entity] += 1
+            number = NUMBER_FORMATS[entity].format(self.counters[entity])
+            if self.find(entity, (*("SO",) * (len(graph.keys) - 1), number)) is None:
+                return number
 
     @staticmethod
     def _fold(keys: tuple[str, ...]) -> tuple[str, ...]:

@@ -151,7 +151,8 @@ def render(contract: Contract, definition: str, record: Record, paths: Paths, tz
             inner = paths.under(name)
             value = record.get(name)
             if shape == "linked":
-                out[name] = render(contract, token, value or {"id": record["id"]}, inner, tz, links)
+                empty = {"id": str(uuid.uuid5(uuid.UUID(record["id"]), name))}
+                out[name] = render(contract, token, value or empty, inner, tz, links)
             else:
                 out[name] = [render(contract, target(token), row, inner, tz, links, n)
                              for n, row in enumerate(value or [], 1)]
