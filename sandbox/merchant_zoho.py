@@ -141,15 +141,16 @@ def build_state(seed: ZohoSeed) -> ZohoState:
     return state
 
 
-def start_zoho(merchant: Merchant, data_centre: str = "us", *, seed: int = 7,
-               per_minute: int = 100) -> tuple[dict[str, ServedApp], ServedApp, ZohoState]:
+def start_zoho(merchant: Merchant, data_centre: str = "us", *, seed: int = 7, per_minute: int = 100,
+               daily: int | None = None) -> tuple[dict[str, ServedApp], ServedApp, ZohoState]:
     """Serve the merchant's organisation in `data_centre`: `(accounts by DC, books, state)`.
 
-    `per_minute=0` switches the 100-requests-per-minute limit off (benches); stop the servers with
-    `ServedApp.stop()` and the webhook thread with `state.webhooks.close()`.
+    `per_minute=0` switches the 100-requests-per-minute limit off, `daily=0` the daily cap (benches;
+    None keeps the Standard plan's 2,000). Stop the servers with `ServedApp.stop()` and the webhook
+    thread with `state.webhooks.close()`.
     """
     state = build_state(generate_zoho(merchant, seed, data_centre))
     served: ServedZoho = serve_zoho(state, [data_centre])
     org = state.orgs[ORGANIZATION_ID]
-    state.limiter.configure(org, per_minute=per_minute)
+    state.limiter.configure(org, per_minute=per_minute, daily=daily)
     return served.accounts, served.books[data_centre], state

@@ -1,5 +1,7 @@
 """The Books API of one data centre, served under `/books/v3` (and the older `/api/v3`).
 
+Routes: `organizations`, contacts, items, `settings/taxes`, `chartofaccounts` (here), invoices,
+customer payments and journals (`books_routes.py`), `settings/webhooks` (here; see `webhooks.py`).
 Unknown paths answer 404 `{5, "Invalid URL Passed"}`, wrong methods 405 `{37, ...}` (both as seen
 in other Zoho fakes, unverified). Success bodies are `{code: 0, message, <resource>}`: creates
 answer 201, the rest 200, with the messages of Zoho's OpenAPI examples.
@@ -19,9 +21,9 @@ from starlette.routing import Mount, Route
 from sandbox.zoho_books import contacts, items, listing
 from sandbox.zoho_books.books_routes import invoice_routes, journal_routes
 from sandbox.zoho_books.control import control_routes
-from sandbox.zoho_books.errors import BooksError, JSONResponse, not_found, refused
+from sandbox.zoho_books.errors import BooksError, JSONResponse, invalid, not_found, refused
 from sandbox.zoho_books.gate import Gate, Handler
-from sandbox.zoho_books.org import Organization, Record
+from sandbox.zoho_books.org import Organization, Record, required
 from sandbox.zoho_books.respond import Body, Resource, crud_routes, lookup, ok, routes
 from sandbox.zoho_books.state import ZohoState
 
@@ -74,6 +76,34 @@ def settings_routes(gate: Gate) -> list[Route]:
             *routes(gate, "accountants", [("/chartofaccounts", "GET", chart)])]
 
 
+def webhook_routes(state: ZohoState, gate: Gate) -> list[Route]:
+    """`/settings/webhooks`: register, list and delete outgoing webhooks (module `settings`)."""
+    def create(request: Request, org: Organization, body: Body) -> Response:
+        entity = str(body.get("entity") or "contact")
+        events = body.get("events") or [f"{entity}.created", f"{entity}.updated"]
+        if not isinstance(events, list):
+            raise invalid("events")
+        try:
+            hook = state.webhooks.register(org.organization_id, str(required(body, "url")),
+                                           str(body.get("secret") or ""), [str(e) for e in events],
+                                           str(body.get("webhook_name") or ""))
+        except ValueError as exc:
+            raise invalid("secret" if "secret" in str(exc) else "url") from None
+        return ok("The webhook has been created.", 201, webhook=hook.public())
+
+    def find(request: Request, org: Organization, body: Body) -> Response:
+        mine = [h.public() for h in state.webhooks.hooks.values() if h.organization_id == org.organization_id]
+        return ok("success", webhooks=mine)
+
+    def delete(request: Request, org: Organization, body: Body) -> Response:
+        if not state.webhooks.remove(org.organization_id, request.path_params["webhook_id"]):
+            raise not_found("Webhook")
+        return ok("The webhook has been deleted.")
+
+    return routes(gate, "settings", [("/settings/webhooks", "POST", create), ("/settings/webhooks", "GET", find),
+                                     ("/settings/webhooks/{webhook_id}", "DELETE", delete)])
+
+
 def organization_routes(state: ZohoState, gate: Gate) -> list[Route]:
     """`GET /organizations[/{id}]`: the organisations the token's user reaches in this DC."""
     def shape(org: Organization) -> Record:
@@ -105,7 +135,7 @@ def create_books_app(state: ZohoState, dc: str) -> Starlette:
     """The Books API of data centre `dc` over `state`, with the control plane under `/__sandbox/`."""
     gate = Gate(state, dc)
     api = [*organization_routes(state, gate), *contact_routes(gate), *settings_routes(gate),
-           *invoice_routes(gate), *journal_routes(gate)]
+           *invoice_routes(gate), *journal_routes(gate), *webhook_routes(state, gate)]
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

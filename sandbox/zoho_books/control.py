@@ -95,7 +95,7 @@ def control_routes(state: ZohoState, gate: Any, dc: str | None = None) -> list[R
 
     def hold(paused: bool) -> Callable[..., Any]:
         def act(request: Request, body: dict[str, Any]) -> Any:
-            (state.paused.clear if paused else state.paused.set)()
+            (state.running.clear if paused else state.running.set)()
             return {"held": paused}
         return act
 

@@ -88,7 +88,7 @@ class Gate:
         if refusal is not None:
             raise refusal
         try:
-            while not self.state.paused.is_set():
+            while not self.state.running.is_set():
                 await asyncio.sleep(0.005)
             if self.latency:
                 await asyncio.sleep(self.latency)

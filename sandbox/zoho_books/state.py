@@ -33,8 +33,8 @@ class ZohoState:
         self.faults: deque[dict[str, Any]] = deque()
         self.by_path: Counter[str] = Counter()
         self.by_status: Counter[int] = Counter()
-        self.paused: threading.Event = threading.Event()
-        self.paused.set()                                # set = running
+        self.running = threading.Event()                 # cleared by /__sandbox/hold
+        self.running.set()
 
     def add_organization(self, org: Organization, owner: str) -> Organization:
         """Register `org` and give user `owner` (an id) access to it."""

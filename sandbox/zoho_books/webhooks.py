@@ -6,7 +6,12 @@ HMAC-SHA256, keyed with the secret, over the query/form pairs sorted by key and 
 the raw JSON body. Our deliveries have no query or form pairs, so the signature is the hex
 HMAC-SHA256 of the raw body. The body is Books' "default payload": the record under its module
 key, e.g. `{"contact": {...}}`. Each delivery is one POST from a background thread, no retries
-(unverified); the outcome is logged for the control plane.
+(unverified); the outcome is logged for the control plane. A hook without a secret is unsigned.
+
+Hooks are registered by the control plane or by the API (`POST /settings/webhooks` with `url`,
+`entity`, `events`, `secret`, `webhook_name`; `GET`; `DELETE /settings/webhooks/{id}`; scope
+`ZohoBooks.settings.*`). The event names (`contact.created`, `contact.updated`, default both for
+`entity: contact`) and the response messages are ours: Zoho's docs name the fields, not the values.
 """
 
 from __future__ import annotations
@@ -41,6 +46,13 @@ class Hook:
     url: str
     secret: str = field(repr=False)
     events: tuple[str, ...]
+    name: str = ""
+
+    def public(self) -> dict[str, Any]:
+        """The hook as the API shows it (the secret never leaves)."""
+        return {"webhook_id": self.webhook_id, "webhook_name": self.name, "url": self.url, "method": "POST",
+                "entity": self.events[0].split(".")[0] if self.events else "", "events": list(self.events),
+                "is_secured": bool(self.secret)}
 
 
 class Webhooks:
@@ -54,13 +66,13 @@ class Webhooks:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def register(self, organization_id: str, url: str, secret: str, events: list[str]) -> Hook:
-        """A hook of `organization_id` for `events`; ValueError on a bad URL or secret."""
+    def register(self, organization_id: str, url: str, secret: str, events: list[str], name: str = "") -> Hook:
+        """A hook of `organization_id` for `events` (no secret: unsigned); ValueError on a bad URL or secret."""
         if not url.startswith(("http://", "https://")):
             raise ValueError("url must be an absolute http(s) URL")
-        if not SECRET_PATTERN.fullmatch(secret):
+        if secret and not SECRET_PATTERN.fullmatch(secret):
             raise ValueError("secret must be 12-50 letters or digits")
-        hook = Hook(str(next(self._ids)), organization_id, url, secret, tuple(events))
+        hook = Hook(str(next(self._ids)), organization_id, url, secret, tuple(events), name)
         self.hooks[hook.webhook_id] = hook
         return hook
 
@@ -87,8 +99,10 @@ class Webhooks:
             while (job := self._queue.get()) is not None:
                 hook, _event, body, entry = job
                 try:
-                    answer = client.post(hook.url, content=body, headers={
-                        "Content-Type": "application/json;charset=UTF-8", SIGNATURE_HEADER: sign(hook.secret, body)})
+                    headers = {"Content-Type": "application/json;charset=UTF-8"}
+                    if hook.secret:
+                        headers[SIGNATURE_HEADER] = sign(hook.secret, body)
+                    answer = client.post(hook.url, content=body, headers=headers)
                     entry.update(status=answer.status_code,
                                  outcome="delivered" if 200 <= answer.status_code < 300 else "failed")
                 except httpx.HTTPError as exc:
@@ -96,6 +110,14 @@ class Webhooks:
                 finally:
                     self._queue.task_done()
             self._queue.task_done()
+
+    def remove(self, organization_id: str, webhook_id: str) -> bool:
+        """Delete a hook of `organization_id`; whether there was one."""
+        hook = self.hooks.get(webhook_id)
+        if hook is None or hook.organization_id != organization_id:
+            return False
+        del self.hooks[webhook_id]
+        return True
 
     def flush(self) -> list[dict[str, Any]]:
         """Wait until every queued delivery is done; the log."""

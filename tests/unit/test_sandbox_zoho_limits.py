@@ -120,6 +120,25 @@ def test_contact_webhooks_are_signed_with_hmac(us: tuple[ServedZoho, str], recei
     assert bad.status_code == 400
 
 
+def test_webhooks_registered_through_the_api(us: tuple[ServedZoho, str], receiver: Any) -> None:
+    served, token = us
+    url, got = receiver
+    api = httpx.Client(base_url=f"{served.books['us'].base_url}/books/v3", params={"organization_id": "90000001"},
+                       headers={"Authorization": f"Zoho-oauthtoken {token}"})
+    short = api.post("/settings/webhooks", json={"url": url, "entity": "contact", "secret": "tooShort"})
+    assert short.status_code == 400 and short.json()["code"] == 2
+    made = api.post("/settings/webhooks", json={"url": url, "entity": "contact", "events": ["contact.created"],
+                                                "secret": "AnotherSecret123"})
+    assert made.status_code == 201 and "secret" not in made.json()["webhook"]
+    api.post("/contacts", json={"contact_name": "Via API hook"})
+    control(served, "us", "/webhooks/flush", {})
+    assert len(got) == 1 and json.loads(got[0][1])["contact"]["contact_name"] == "Via API hook"
+    hook_id = made.json()["webhook"]["webhook_id"]
+    assert [h["webhook_id"] for h in api.get("/settings/webhooks").json()["webhooks"]] == [hook_id]
+    assert api.delete(f"/settings/webhooks/{hook_id}").json()["code"] == 0
+    assert api.delete(f"/settings/webhooks/{hook_id}").json()["code"] == 1002
+
+
 def test_merchant_organisation_is_seeded_and_served() -> None:
     merchant = generate_merchant(seed=7, n_orders=40)
     seed = generate_zoho(merchant, seed=3)
