@@ -13,6 +13,7 @@ import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sandbox.acumatica import errors
 
@@ -34,11 +35,13 @@ class Licence:
     action_polls: int = 1
     action_seconds: float = 30.0
 
-    def update(self, changes: dict[str, object]) -> None:
+    def update(self, changes: dict[str, Any]) -> None:
+        """Set fields from JSON values: seconds become floats, counts ints (None lifts a limit)."""
         for name, value in changes.items():
             if not hasattr(self, name):
                 raise KeyError(name)
-            setattr(self, name, value)
+            is_seconds = name.endswith("_seconds")
+            setattr(self, name, None if value is None else float(value) if is_seconds else int(value))
 
 
 @dataclass

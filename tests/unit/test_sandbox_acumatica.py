@@ -464,3 +464,13 @@ def test_keys_in_the_url_are_unescaped_one_segment_at_a_time() -> None:
         found = client.get(f"{V23}/StockItem/BOX%2FSMALL%20%26%20CO")
         assert found.status_code == 200 and found.json()["InventoryID"] == {"value": "BOX/SMALL & CO"}
         assert client.get(f"{V23}/StockItem/box%2Fsmall%20%26%20co").status_code == 200  # keys ignore case
+
+
+def test_limits_set_through_the_control_plane_take_effect() -> None:
+    with running() as (client, _):
+        licence = control(client, "licence", {"max_api_users": 1, "window_seconds": 0.5, "requests_per_minute": 40})
+        assert (licence["max_api_users"], licence["window_seconds"]) == (1, 0.5)
+        assert login(client).status_code == 204
+        assert exception_message(login(fresh(client))) == "API Login Limit"
+        assert client.get(f"{V23}/StockItem/MUG-01").status_code == 200
+        assert client.post("/__sandbox/licence", json={"no_such_limit": 1}).status_code == 400
