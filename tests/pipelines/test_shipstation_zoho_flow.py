@@ -190,3 +190,122 @@ def _orders(stack: Stack) -> list[dict]:
 def _invoice_of(stack: Stack, order_id: int) -> dict | None:
     found = [i for i in stack.invoices() if i.get("reference_number") == f"ss-order-{order_id}"]
     return found[0] if found else None
+
+
+def test_a_daily_cap_hit_mid_run_stops_cleanly_and_the_next_day_resumes_without_loss_or_repeats(stack):
+    from connectors.zoho_books.limits import OrgLimits, shared_limits
+
+    org = stack.org()
+    stack.zoho.limiter.configure(org, daily=60)  # enough for the contacts and part of the invoices
+    stopped = stack.run()
+    assert not stopped.success and "daily API cap" in (stopped.error or "")
+    ledger = stack.ledger()
+    assert not [e for e in ledger.entries(INVOICES_FLOW, "pending")]  # nothing left claimed by the dead run
+    done = {e.source_id for e in ledger.entries(INVOICES_FLOW, "posted")}
+    assert 0 < len(done) < len(expected_orders(stack.sandbox))
+    made = len(stack.invoices())
+
+    stack.zoho.clock.advance(86_400)  # the next day: Zoho's count starts again ...
+    stack.zoho.limiter.configure(org, daily=None)
+    limits = shared_limits(mz.ORGANIZATION_ID, stack.accounts["us"].base_url, OrgLimits)
+    limits.blocked_until = None  # ... and so does ours (it assumed the next UTC midnight)
+    resumed = stack.run()
+    assert resumed.success, resumed.error
+    live = stack.live_invoices_by_reference()
+    failed = {e.source_id for e in ledger.entries(INVOICES_FLOW, "failed")}
+    wanted = {k for k in expected_orders(stack.sandbox) if k.removeprefix("ss-order-") not in failed}
+    assert {k: live[k] for k in wanted} == dict.fromkeys(wanted, 1)  # nothing lost, nothing twice
+    assert resumed.metric("zoho_books/invoices", "created") == len(stack.invoices()) - made
+
+
+def _pay_every_invoice(stack: Stack) -> None:
+    with stack.client() as client:
+        for invoice in stack.invoices():
+            total = Decimal(str(invoice["total"]))
+            if invoice.get("status") == "void" or total <= 0:
+                continue
+            client.call("POST", "/customerpayments", json={
+                "customer_id": invoice["customer_id"], "payment_mode": "cash", "amount": total,
+                "date": invoice["date"], "invoices": [{"invoice_id": invoice["invoice_id"], "amount_applied": total}]})
+
+
+def test_an_order_changed_after_its_invoice_was_paid_is_flagged_with_both_versions(stack):
+    assert stack.run().success
+    _pay_every_invoice(stack)
+    totals = {i["reference_number"]: str(i["total"]) for i in stack.invoices()}
+    changes = stack.sandbox.advance()
+    edited = {c["orderId"] for c in changes["applied"] if c["kind"] == "edit_line"}
+    assert edited
+    again = stack.run()
+    assert again.success, again.error
+    assert {i["reference_number"]: str(i["total"]) for i in stack.invoices()} == totals  # nothing overwritten
+    ledger = stack.ledger()
+    for order_id in edited:
+        entry = ledger.get(INVOICES_FLOW, str(order_id), "zoho_books")
+        if entry.target_id is None:
+            continue
+        assert entry.state == "failed" and "was paid" in entry.last_error
+        kept = __import__("json").loads(entry.source_payload)
+        assert kept["order"]["orderId"] == order_id and kept["zoho_invoice"]["invoice_id"] == entry.target_id
+    assert again.metric("zoho_books/invoices", "paid_conflicts") >= 1
+
+
+def _journals(stack: Stack) -> dict[str, dict]:
+    return {j["reference_number"]: j for j in stack.org().journals.values()}
+
+
+def _balanced(journal: dict) -> bool:
+    lines = journal["line_items"]
+    debit = sum(Decimal(str(x["amount"])) for x in lines if x["debit_or_credit"] == "debit")
+    credit = sum(Decimal(str(x["amount"])) for x in lines if x["debit_or_credit"] == "credit")
+    return debit == credit and debit > 0
+
+
+def _ship_some(stack: Stack, n: int = 4) -> list[dict]:
+    open_orders = [o for o in stack.sandbox.merchant.orders if o["orderStatus"] == "awaiting_shipment"]
+    return [stack.sandbox.ship(o["orderId"]) for o in open_orders[:n]]
+
+
+def test_each_label_is_a_balanced_journal_a_void_reverses_it_and_tracking_reaches_the_invoice(stack):
+    assert stack.run().success
+    labels = _ship_some(stack)
+    first = stack.run(jobs.SHIPMENTS_JOB)
+    assert first.success, first.error
+    journals = _journals(stack)
+    live = [s for s in stack.sandbox.shipments() if not s.get("voided")]
+    for label in live:
+        journal = journals[f"ss-label-{label['shipmentId']}"]
+        assert _balanced(journal)
+        cost = Decimal(str(label["shipmentCost"])) + Decimal(str(label.get("insuranceCost") or 0))
+        assert sum(Decimal(str(x["amount"])) for x in journal["line_items"] if x["debit_or_credit"] == "debit") == cost
+    for label in labels:
+        invoice = _invoice_of(stack, label["orderId"])
+        if invoice is not None and invoice.get("status") != "void":
+            assert label["trackingNumber"] in (invoice.get("notes") or "")
+    count = len(stack.org().journals)
+    voided = labels[0]
+    stack.sandbox.void(voided["shipmentId"])
+    second = stack.run(jobs.SHIPMENTS_JOB)
+    assert second.success, second.error
+    journals = _journals(stack)
+    reversal = journals[f"ss-label-{voided['shipmentId']}-void"]
+    original = journals[f"ss-label-{voided['shipmentId']}"]
+    assert _balanced(reversal) and len(stack.org().journals) == count + 1
+    assert sorted((x["account_id"], x["debit_or_credit"]) for x in reversal["line_items"]) == sorted(
+        (x["account_id"], {"debit": "credit", "credit": "debit"}[x["debit_or_credit"]]) for x in original["line_items"])
+    third = stack.run(jobs.SHIPMENTS_JOB)
+    assert third.success and len(stack.org().journals) == count + 1  # run again: nothing twice
+
+
+def test_daily_journals_book_each_days_labels_in_one_balanced_entry(stack):
+    assert stack.run().success
+    _ship_some(stack, 5)
+    result = stack.run(jobs.SHIPMENTS_JOB, zoho_shipping_journal="daily")
+    assert result.success, result.error
+    days = [j for j in stack.org().journals.values() if j["reference_number"].startswith("ss-labels-")]
+    assert days and all(_balanced(j) for j in days)
+    live = [s for s in stack.sandbox.shipments() if not s.get("voided")]
+    booked = sum(len([x for x in j["line_items"] if x["debit_or_credit"] == "debit"]) for j in days)
+    assert booked >= len(live)
+    again = stack.run(jobs.SHIPMENTS_JOB, zoho_shipping_journal="daily")
+    assert again.success and again.metric("zoho_books/shipping_journals", "created") == 0
