@@ -21,7 +21,8 @@ tokens expire after an hour of the injectable clock). Books under `/books/v3` an
 `GET /chartofaccounts`; invoices (list with filters, create, get, update, delete, upsert
 `PUT /invoices`, `/status/sent|void|draft`, `GET /invoices/{id}/payments`); customer payments
 (create applied to invoices, list, get, delete); journals (create, list, get, update, delete,
-publish; balanced). Gate, limits, webhooks and the control plane: `gate.py`, `limits.py`,
+publish; balanced); webhooks (`POST|GET /settings/webhooks`, `DELETE /settings/webhooks/{id}`,
+contact events signed with HMAC). Gate, limits, webhooks and the control plane: `gate.py`, `limits.py`,
 `webhooks.py`, `control.py`. Rules of each resource: the module docstrings.
 
 Facts the reference did not give, found with the search tool (third-party, not authoritative):

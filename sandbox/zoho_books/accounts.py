@@ -113,7 +113,7 @@ class Accounts:
     def _client(self, dc: str, client_id: str | None, secret: str | None = None, *, check_secret: bool) -> Client:
         client = self.clients.get(client_id or "")
         if client is None or dc not in client.secrets:
-            raise OAuthError("invalid_client")
+            raise OAuthError("invalid_client", status=200 if check_secret else 400)
         if check_secret and not hmac.compare_digest((secret or "").encode(), client.secrets[dc].encode()):
             raise OAuthError("invalid_client")
         return client

@@ -186,6 +186,7 @@ def test_bodies_as_jsonstring_form_and_malformed_json(books: Books) -> None:
     raw = books.http.post("/contacts", content=b'{"contact_name": "Raw"')
     assert error(raw, 400, 1038) == "JSON is not well formed"
     assert books.http.get("/nothing/here").json() == {"code": 5, "message": "Invalid URL Passed"}
+    error(books.http.delete("/items"), 405, 37)
 
 
 def test_queued_faults_including_non_zero_codes_on_200(books: Books) -> None:

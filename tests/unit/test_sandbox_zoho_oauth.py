@@ -113,6 +113,16 @@ def test_a_code_expires_after_two_minutes(world: ServedZoho) -> None:
     assert exchange(world, "us", stale).json() == {"error": "invalid_code"}
 
 
+def test_consent_refuses_unknown_clients_and_redirects(world: ServedZoho) -> None:
+    base = {"scope": FULL, "response_type": "code", "access_type": "offline"}
+    unknown = httpx.get(f"{world.accounts['us'].base_url}/oauth/v2/auth",
+                        params=base | {"client_id": "1000.NOPE", "redirect_uri": WORLD_REDIRECT})
+    assert unknown.status_code == 400 and unknown.json() == {"error": "invalid_client"}
+    elsewhere = httpx.get(f"{world.accounts['us'].base_url}/oauth/v2/auth",
+                          params=base | {"client_id": WORLD_CLIENT_ID, "redirect_uri": "http://evil.example/cb"})
+    assert elsewhere.status_code == 400 and elsewhere.json() == {"error": "invalid_redirect_uri"}
+
+
 def test_wrong_secret_or_data_centre_is_refused(world: ServedZoho) -> None:
     assert exchange(world, "us", consent(world, "us"), secret=world_secret("eu")).json() == {"error": "invalid_client"}
     code_of_us = consent(world, "us")
