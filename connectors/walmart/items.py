@@ -8,6 +8,7 @@
   sent as ``%40`` in later paths. ``GET /v3/feeds/{feedId}`` tells the feed's status;
   ``includeDetails=true`` with ``offset``/``limit`` pages its items. A PROCESSED feed can still hold failed
   items, so the items are always read.
+- Catalogue: ``GET /v3/items`` paged by ``nextCursor`` (``*`` first), for flows that update listed SKUs only.
 - Money never passes through ``float``: bodies are written with each ``Decimal`` digit for digit.
 """
 
@@ -29,6 +30,8 @@ from connectors.common.http import Params, decode_json
 from connectors.walmart.client import WalmartClient
 from connectors.walmart.errors import classify
 
+ITEMS_PATH = "/v3/items"
+ITEMS_PAGE = 200  # §3: page with nextCursor; do not rely on a large limit
 INVENTORY_PATH = "/v3/inventory"
 PRICE_PATH = "/v3/price"
 FEEDS_PATH = "/v3/feeds"
@@ -103,6 +106,17 @@ class WalmartItems:
 
     def __init__(self, client: WalmartClient) -> None:
         self.client = client
+
+    # -- catalogue ----------------------------------------------------------------------------------
+    def iter_listed_skus(self, page: int = ITEMS_PAGE) -> Iterator[str]:
+        """The SKUs of the seller's catalogue, retired items left out (``GET /v3/items``, ``nextCursor`` paging)."""
+        cursor: str | None = "*"
+        while cursor:
+            reply = self.client.request_json("GET", ITEMS_PATH, params={"nextCursor": cursor, "limit": page})
+            body = reply if isinstance(reply, Mapping) else {}
+            rows = [r for r in body.get("ItemResponse") or [] if isinstance(r, Mapping)]
+            yield from (str(r["sku"]) for r in rows if r.get("sku") and r.get("lifecycleStatus") != "RETIRED")
+            cursor = body.get("nextCursor") if rows else None
 
     # -- single calls -------------------------------------------------------------------------------
     def get_inventory(self, sku: str, ship_node: str | None = None) -> int | None:

@@ -18,9 +18,10 @@ from connectors.tally.settings import TallySettings
 from connectors.walmart.items import InventoryUpdate, PriceUpdate, WalmartItems
 from pipelines.flow import FlowSpec, PairDefinitions, Replay
 from pipelines.metadata import failure_table
+from pipelines.sides.errors import MappingError
 from pipelines.sides.tally.stock import StockStage
 from pipelines.walmart_tally import tally_stock
-from pipelines.walmart_tally.outbound_plan import Offer, Plan, plan_offers
+from pipelines.walmart_tally.outbound_plan import Plan, plan_offers
 from pipelines.walmart_tally.outbound_push import (
     INVENTORY_FLOW,
     PRICE_FLOW,
@@ -40,18 +41,30 @@ JOB = "tally_stock_to_walmart"
 _RESOURCES = {"walmart", "state", "walmart_outbound"}
 
 
-def plan_today(context: dg.AssetExecutionContext) -> Plan:
-    config: WalmartOutboundConfig = context.resources.walmart_outbound
-    stock = StockStage(context.resources.state.staging()).sellable(config.today(), config.price_level or None)
-    return plan_offers(stock, config.sku_map(), buffer=config.stock_buffer, only_mapped=config.sku_map_only)
+def changes_of(kind: Kind, plan: Plan, currency: str) -> tuple[list[Change], list[MappingError]]:
+    """What one kind sends, and the errors that concern it (a missing price does not hold the quantity back)."""
+    if kind == "inventory":
+        return ([Change(InventoryUpdate(sku=o.sku, quantity=o.quantity), o.stock_item) for o in plan.offers],
+                [e for e in plan.errors if e.field != "price"])
+    return ([Change(PriceUpdate(sku=o.sku, amount=o.price, currency=currency), o.stock_item)
+             for o in plan.offers if o.price is not None], plan.errors)
 
 
-def push(context: dg.AssetExecutionContext, kind: Kind, changes: list[Change]) -> PushResult:
+def sync(context: dg.AssetExecutionContext, kind: Kind) -> tuple[Plan, PushResult, int]:
+    """Plan today's offers from the staged Tally stock, record what cannot be sent, push what changed."""
     config: WalmartOutboundConfig = context.resources.walmart_outbound
+    state = context.resources.state
     with context.resources.walmart.client() as client:
-        pusher = OfferPusher(WalmartItems(client), context.resources.state.ledger(), current_owner(context.run_id),
-                             kind, config.feed_options(), config.ship_node or None)
-        return pusher.push(changes)
+        items = WalmartItems(client)
+        listed = set(items.iter_listed_skus()) if config.listed_only else None
+        stock = StockStage(state.staging()).sellable(config.today(), config.price_level or None)
+        plan = plan_offers(stock, config.sku_map(), buffer=config.stock_buffer, only_mapped=config.sku_map_only,
+                           listed=listed)
+        changes, errors = changes_of(kind, plan, config.currency)
+        _record_mapping_errors(context, INVENTORY_FLOW if kind == "inventory" else PRICE_FLOW, errors)
+        pusher = OfferPusher(items, state.ledger(), current_owner(context.run_id), kind, config.feed_options(),
+                             config.ship_node or None)
+        return plan, pusher.push(changes), len(errors)
 
 
 def report(plan: Plan, result: PushResult, mapping_failed: int) -> dict[str, Any]:
@@ -60,6 +73,7 @@ def report(plan: Plan, result: PushResult, mapping_failed: int) -> dict[str, Any
         "failed": len(result.failed) + mapping_failed, "pending_in_feeds": len(result.pending),
         "in_flight_elsewhere": len(result.busy), "resolved_after_crash": result.resolved,
         "single_calls": result.single_calls, "feeds": ", ".join(result.feeds),
+        "not_listed_on_walmart": plan.not_listed, "listed_without_stock_item": ", ".join(plan.unmatched[:100]),
         "failures": failure_table(result.failed, ["sku", "error"]),
     }
 
@@ -68,13 +82,9 @@ def report(plan: Plan, result: PushResult, mapping_failed: int) -> dict[str, Any
           required_resource_keys=_RESOURCES)
 def walmart_inventory(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """Walmart's quantity per SKU set to Tally's closing stock less the buffer, where it changed."""
-    plan = plan_today(context)
-    errors = [e for e in plan.errors if e.field != "price"]
-    _record_mapping_errors(context, INVENTORY_FLOW, errors)
-    changes = [Change(InventoryUpdate(sku=o.sku, quantity=o.quantity), o.stock_item) for o in plan.offers]
-    result = push(context, "inventory", changes)
+    plan, result, mapping_failed = sync(context, "inventory")
     notes = [{"sku": o.sku, "error": o.note} for o in plan.offers if o.note]
-    return dg.MaterializeResult(metadata={**report(plan, result, len(errors)),
+    return dg.MaterializeResult(metadata={**report(plan, result, mapping_failed),
                                           "quantity_notes": failure_table(notes, ["sku", "error"])})
 
 
@@ -82,21 +92,13 @@ def walmart_inventory(context: dg.AssetExecutionContext) -> dg.MaterializeResult
           required_resource_keys=_RESOURCES)
 def walmart_prices(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """Walmart's BASE price per SKU set to the Tally selling price in force today, where it changed."""
-    config: WalmartOutboundConfig = context.resources.walmart_outbound
-    plan = plan_today(context)
-    _record_mapping_errors(context, PRICE_FLOW, plan.errors)
-    changes = [Change(PriceUpdate(sku=o.sku, amount=o.price, currency=config.currency), o.stock_item)
-               for o in _priced(plan.offers)]
-    result = push(context, "price", changes)
-    return dg.MaterializeResult(metadata={**report(plan, result, len(plan.errors)),
-                                          "price_level": config.price_level or "(standard selling price)"})
+    plan, result, mapping_failed = sync(context, "price")
+    level = context.resources.walmart_outbound.price_level
+    return dg.MaterializeResult(metadata={**report(plan, result, mapping_failed),
+                                          "price_level": level or "(standard selling price)"})
 
 
-def _priced(offers: list[Offer]) -> list[Offer]:
-    return [o for o in offers if o.price is not None]
-
-
-def _record_mapping_errors(context: dg.AssetExecutionContext, flow: str, errors: list) -> None:
+def _record_mapping_errors(context: dg.AssetExecutionContext, flow: str, errors: list[MappingError]) -> None:
     """SKUs that cannot be sent are failed records (with why), kept until their data is fixed."""
     ledger = context.resources.state.ledger()
     known = ledger.outcomes(flow, TARGET, [e.record for e in errors])

@@ -5,6 +5,8 @@
   neither is sent, since either value could be wrong.
 - Quantity: Tally's closing quantity in whole units, less the safety buffer, never below 0; a negative
   or fractional closing balance is pushed as 0 or its whole part and says so.
+- Listed only (optional): with Walmart's catalogue given, SKUs it does not list are left out (counted),
+  and listed SKUs no Tally item gives are reported as unmatched, not sent.
 - Price: the selling price in force today (standard, or the configured price level); none in force is
   an error for the price only: the SKU's quantity still goes.
 """
@@ -12,7 +14,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
@@ -36,6 +38,8 @@ class Offer:
 class Plan:
     offers: list[Offer] = field(default_factory=list)
     errors: list[MappingError] = field(default_factory=list)  # record = the SKU
+    not_listed: int = 0  # offers left out because Walmart does not list the SKU (listed-only mode)
+    unmatched: list[str] = field(default_factory=list)  # listed on Walmart, no Tally stock item gives it
 
 
 def read_walmart_sku_map(path: str | Path | None) -> dict[str, list[str]]:
@@ -69,7 +73,7 @@ def sellable_units(closing: Decimal | None, buffer: int) -> tuple[int, str]:
 
 
 def plan_offers(stock: Iterable[Sellable], sku_map: Mapping[str, list[str]], *, buffer: int = 0,
-                only_mapped: bool = False) -> Plan:
+                only_mapped: bool = False, listed: Collection[str] | None = None) -> Plan:
     """One offer per SKU; SKUs two items claim and prices not in force become errors (see module doc)."""
     plan, owners, by_sku = Plan(), {}, {}
     for item in stock:
@@ -78,6 +82,10 @@ def plan_offers(stock: Iterable[Sellable], sku_map: Mapping[str, list[str]], *, 
         for sku in skus:
             owners.setdefault(sku, []).append(item.name)
             by_sku[sku] = Offer(sku, item.name, quantity, item.price, note)
+    if listed is not None:
+        plan.unmatched = sorted(set(listed) - set(by_sku))
+        plan.not_listed = sum(sku not in listed for sku in by_sku)
+        by_sku = {sku: offer for sku, offer in by_sku.items() if sku in listed}
     for sku, offer in by_sku.items():
         if len(owners[sku]) > 1:
             plan.errors.append(MappingError(sku, "stock_item", f"stock items {owners[sku]} all map to this SKU"))

@@ -23,6 +23,7 @@ class WalmartOutboundSettings(BaseModel):
     tally_walmart_price_level: str = ""  # empty: the standard selling price (STANDARDPRICELIST)
     walmart_sku_map: Path | None = None  # CSV stock_item,sku; unmapped items use their name
     walmart_sku_map_only: bool = False  # send only the items the map names
+    walmart_listed_only: bool = False  # send only SKUs Walmart's catalogue lists (reads GET /v3/items each run)
     walmart_stock_buffer: int = Field(default=0, ge=0)  # units held back from Walmart per SKU
     walmart_feed_threshold: int = Field(default=25, ge=0)  # more changed SKUs than this go as a bulk feed
     walmart_feed_wait_seconds: float = Field(default=600.0, ge=0)
@@ -51,6 +52,7 @@ class WalmartOutboundConfig(dg.ConfigurableResource):
     price_level: str = ""
     sku_map_path: str = ""
     sku_map_only: bool = False
+    listed_only: bool = False
     stock_buffer: int = 0
     feed_threshold: int = 25
     feed_wait_seconds: float = 600.0
@@ -63,7 +65,8 @@ class WalmartOutboundConfig(dg.ConfigurableResource):
     @classmethod
     def from_settings(cls, flow: WalmartOutboundSettings, timezone: str) -> WalmartOutboundConfig:
         return cls(price_level=flow.tally_walmart_price_level, sku_map_path=str(flow.walmart_sku_map or ""),
-                   sku_map_only=flow.walmart_sku_map_only, stock_buffer=flow.walmart_stock_buffer,
+                   sku_map_only=flow.walmart_sku_map_only, listed_only=flow.walmart_listed_only,
+                   stock_buffer=flow.walmart_stock_buffer,
                    feed_threshold=flow.walmart_feed_threshold, feed_wait_seconds=flow.walmart_feed_wait_seconds,
                    feed_poll_seconds=flow.walmart_feed_poll_seconds, currency=flow.walmart_price_currency,
                    ship_node=flow.walmart_ship_node, refresh_hours=flow.tally_stock_refresh_hours, timezone=timezone)

@@ -165,3 +165,13 @@ def test_a_feed_still_processing_is_sent_again_next_cycle(rig: Rig) -> None:
     meta = again.asset_materializations_for_node("walmart__inventory")[0].metadata
     assert meta["resolved_after_crash"].value == N and meta["sent"].value == N - 1
     assert rig.entry(INVENTORY_FLOW, "SKU-0001").state == "posted" and rig.inventory()["SKU-0001"] == 11
+
+
+def test_listed_only_sends_nothing_walmart_does_not_list(rig: Rig) -> None:
+    result = rig.run(listed_only=True)
+    meta = result.asset_materializations_for_node("walmart__prices")[0].metadata
+    assert meta["not_listed_on_walmart"].value == 1 and meta["failed"].value == 0 and meta["sent"].value == N - 1
+    calls = rig.calls()
+    assert calls["POST /v3/feeds"] == 2 and UNLISTED not in rig.inventory()
+    rig.run(listed_only=True)
+    assert rig.calls() == {}  # nothing changed, nothing refused: not one write

@@ -68,3 +68,9 @@ def test_settings_read_the_environment_names() -> None:
         WalmartOutboundSettings(walmart_stock_schedule="hourly")
     with pytest.raises(ValueError):
         WalmartOutboundSettings(walmart_stock_buffer=-1)
+
+
+def test_listed_only_leaves_out_what_walmart_does_not_list_and_reports_the_reverse() -> None:
+    plan = plan_offers([item("A"), item("B"), item("C", price=None)], {}, listed={"A", "C", "Z"})
+    assert [o.sku for o in plan.offers] == ["A", "C"] and plan.not_listed == 1 and plan.unmatched == ["Z"]
+    assert [(e.record, e.field) for e in plan.errors] == [("C", "price")]

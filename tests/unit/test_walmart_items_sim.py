@@ -74,3 +74,9 @@ def test_inventory_feed_sets_quantities(walmart: tuple[WalmartItems, str]) -> No
     assert all(i.ok for i in items.feed_items(feed_id, page=2))
     assert {sku: sum(nodes.values()) for sku, nodes in control(url, "inventory").items()} == {
         f"A-{n}": n * 3 for n in range(5)}
+
+
+def test_the_catalogue_is_read_page_by_page(walmart: tuple[WalmartItems, str]) -> None:
+    items, url = walmart
+    assert list(items.iter_listed_skus(page=2)) == [f"A-{n}" for n in range(5)]
+    assert httpx.get(f"{url}/__sandbox/stats").json()["by_endpoint"]["GET /v3/items"] == 3
