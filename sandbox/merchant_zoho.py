@@ -14,7 +14,7 @@ Asia/Calcutta, Standard plan) already holds, as a merchant who kept books by han
 
 `start_zoho(merchant, data_centre="us")` serves the accounts server and Books API of that data
 centre (each its own app on a free port) and returns `(accounts, books, state)`. The sandbox client
-(`CLIENT_ID`/`CLIENT_SECRET`, redirect `REDIRECT_URI`) is registered in every data centre with
+(`CLIENT_ID`/`CLIENT_SECRET`, redirects `REDIRECT_URIS`) is registered in every data centre with
 the same id and a per-DC secret (`client_secret(dc)`; `CLIENT_SECRET` is the US one),
 and `REFRESH_TOKEN` is pre-issued to the owner (`USER_EMAIL`) with `ZohoBooks.fullaccess.all`.
 """
@@ -37,7 +37,8 @@ from sandbox.zoho_books.serve import ServedZoho, serve_zoho
 
 CLIENT_ID = "1000.SANDBOXZOHOBOOKSCLIENT000000"
 CLIENT_SECRET = "sandbox-zoho-client-secret-us"
-REDIRECT_URI = "http://127.0.0.1:8765/zoho/callback"
+REDIRECT_URI = "http://localhost:8765/zoho/callback"
+REDIRECT_URIS = {REDIRECT_URI, "http://127.0.0.1:8765/zoho/callback"}  # both registered in the API console
 REFRESH_TOKEN = "1000.sandboxrefreshtoken0000000000000000.sandboxrefreshtoken00000000000000000"
 SCOPE = "ZohoBooks.fullaccess.all"
 USER_ID, USER_EMAIL = "700000001", "owner@sharma-sons.example.in"
@@ -132,7 +133,7 @@ def build_state(seed: ZohoSeed) -> ZohoState:
     """A `ZohoState` holding the seeded organisation, the sandbox client and the owner's refresh token."""
     state = ZohoState()
     org = seed.organization
-    state.accounts.register_client(CLIENT_ID, {dc: client_secret(dc) for dc in DATA_CENTRES}, {REDIRECT_URI})
+    state.accounts.register_client(CLIENT_ID, {dc: client_secret(dc) for dc in DATA_CENTRES}, REDIRECT_URIS)
     state.accounts.add_user(USER_ID, USER_EMAIL, org.dc)
     state.add_organization(org, USER_ID)
     token = RefreshToken(REFRESH_TOKEN, CLIENT_ID, USER_ID, org.dc, SCOPE, state.clock.now())

@@ -1,7 +1,8 @@
 """The Books API of one data centre, served under `/books/v3` (and the older `/api/v3`).
 
-Routes: `organizations`, contacts, items, `settings/taxes`, `chartofaccounts` (here), invoices,
-customer payments and journals (`books_routes.py`), `settings/webhooks` (here; see `webhooks.py`).
+Routes: `organizations`, contacts, items (and `itemdetails?item_ids=`), `settings/taxes`,
+`chartofaccounts`, `settings/webhooks` (here; see `webhooks.py`); invoices, customer payments and
+journals (`books_routes.py`).
 Unknown paths answer 404 `{5, "Invalid URL Passed"}`, wrong methods 405 `{37, ...}` (both as seen
 in other Zoho fakes, unverified). Success bodies are `{code: 0, message, <resource>}`: creates
 answer 201, the rest 200, with the messages of Zoho's OpenAPI examples.
@@ -72,7 +73,13 @@ def settings_routes(gate: Gate) -> list[Route]:
                                          sortable=("account_name", "account_type"), default="account_name",
                                          default_order="A"))
 
-    return [*crud_routes(gate, ITEMS, [("/settings/taxes", "GET", taxes)]),
+    def item_details(request: Request, org: Organization, body: Body) -> Response:
+        wanted = [i for i in request.query_params.get("item_ids", "").split(",") if i]
+        if not wanted:
+            raise invalid("item_ids")
+        return ok("success", items=[org.items[i] for i in wanted if i in org.items])
+
+    return [*crud_routes(gate, ITEMS, [("/settings/taxes", "GET", taxes), ("/itemdetails", "GET", item_details)]),
             *routes(gate, "accountants", [("/chartofaccounts", "GET", chart)])]
 
 

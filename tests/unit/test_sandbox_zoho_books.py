@@ -92,8 +92,12 @@ def test_items_by_sku_and_skus_unique(books: Books) -> None:
     made = books.item("TEA-GRN-100", "129.50")
     assert books.ok("GET", "/items", params={"sku": "tea-grn-100"})["items"][0]["item_id"] == made["item_id"]
     assert books.ok("GET", "/items", params={"sku": "TEA-BLK-100"})["items"] == []
+    assert books.ok("GET", f"/items/{made['item_id']}")["item"]["rate"] == 129.5
     error(books.call("POST", "/items", {"name": "Other", "rate": 1, "sku": "TEA-GRN-100"}), 400, 1001)
     error(books.call("POST", "/items", {"name": "No rate"}), 400, 4)
+    other = books.item("TEA-BLK-100")
+    bulk = books.ok("GET", "/itemdetails", params={"item_ids": f"{made['item_id']},{other['item_id']}"})["items"]
+    assert {i["sku"] for i in bulk} == {"TEA-GRN-100", "TEA-BLK-100"}
 
 
 def test_invoice_totals_lifecycle_and_payments(books: Books) -> None:
