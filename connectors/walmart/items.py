@@ -25,7 +25,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from connectors.common.errors import ServerError, TransportError
+from connectors.common.errors import RateLimited, RetryableError, ServerError, TransportError
 from connectors.common.http import Params, decode_json
 from connectors.walmart.client import WalmartClient
 from connectors.walmart.errors import classify
@@ -42,6 +42,9 @@ MAX_FEED_ITEMS = 10_000  # §4, §6: up to 10,000 items per feed
 FEED_DETAIL_PAGE = 1_000
 FEED_DONE = frozenset({"PROCESSED", "ERROR"})
 UNIT = "EACH"
+# A write Walmart throttles for longer than this is not waited for: it fails (retryable) and the next
+# scheduled run sends it, rather than one run sleeping out an hourly feed allotment (§1, §10).
+LONGEST_THROTTLE_WAIT = 120.0
 
 FeedType = Literal["inventory", "price"]
 
@@ -223,7 +226,13 @@ def _error_text(error: Mapping[str, Any]) -> str:
 def send(client: WalmartClient, method: str, path: str, *, params: Params | None = None, body: Any = None,
          files: Mapping[str, tuple[str, bytes, str]] | None = None, record: str | None = None) -> Any:
     """One logical request (retried per the client's policy) whose JSON body keeps every Decimal exact."""
-    return client.retryer()(_attempt, client, method, path, params, body, files, record)
+    return client.retryer(_worth_waiting)(_attempt, client, method, path, params, body, files, record)
+
+
+def _worth_waiting(error: BaseException) -> bool:
+    if isinstance(error, RateLimited):
+        return error.retry_after <= LONGEST_THROTTLE_WAIT
+    return isinstance(error, RetryableError)
 
 
 def _attempt(client: WalmartClient, method: str, path: str, params: Params | None, body: Any,

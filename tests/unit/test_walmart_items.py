@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs
@@ -11,6 +12,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
+from connectors.common.errors import RateLimited
 from connectors.walmart.errors import WalmartRequestError
 from connectors.walmart.items import FeedItem, InventoryUpdate, PriceUpdate, WalmartItems
 from tests.unit.fakes import FakeClock
@@ -177,3 +179,24 @@ def test_a_price_walmart_would_refuse_is_refused_here(amount: str) -> None:
 def test_a_negative_quantity_is_refused() -> None:
     with pytest.raises(ValidationError):
         InventoryUpdate(sku="A", quantity=-1)
+
+
+def throttled(seconds: float) -> httpx.Response:
+    replenish = str(int((time.time() + seconds) * 1000))
+    return httpx.Response(429, json={"errors": [{"code": "REQUEST_THRESHOLD_VIOLATED", "description": "Too many"}]},
+                          headers={"x-current-token-count": "0", "x-next-replenish-time": replenish})
+
+
+def test_a_short_throttle_is_waited_out() -> None:
+    server, clock = ItemsWalmart(), FakeClock()
+    server.script.append(throttled(5))
+    assert items_for(server, clock).submit_inventory_feed([InventoryUpdate(sku="A", quantity=1)]) == FEED_ID
+    assert len(server.requests) == 2 and sum(clock.sleeps) >= 4
+
+
+def test_a_long_throttle_fails_the_write_for_the_next_run() -> None:
+    server, clock = ItemsWalmart(), FakeClock()
+    server.script.append(throttled(3000))  # e.g. the hourly feed allotment is spent
+    with pytest.raises(RateLimited):
+        items_for(server, clock).submit_price_feed([PriceUpdate(sku="A", amount=Decimal("1.00"))])
+    assert len(server.requests) == 1 and sum(clock.sleeps) < 1
