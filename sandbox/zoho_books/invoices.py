@@ -23,7 +23,7 @@ from typing import Any
 
 from sandbox.zoho_books import listing
 from sandbox.zoho_books.errors import invalid, refused
-from sandbox.zoho_books.org import CENT, Organization, Record, money, required
+from sandbox.zoho_books.org import CENT, Organization, Record, money, number, required
 
 SIMPLE = ("notes", "terms", "salesperson_name", "adjustment_description", "payment_terms", "payment_terms_label",
           "is_discount_before_tax", "discount_type", "is_inclusive_tax", "allow_partial_payments", "template_id",
@@ -92,7 +92,7 @@ def _apply(org: Organization, record: Record, body: Record) -> None:
             values[name] = listing.parse_date(body[name], name).isoformat()
     for name in ("shipping_charge", "adjustment", "exchange_rate"):
         if name in body and body[name] not in (None, ""):
-            values[name] = money(body[name], name) if name != "exchange_rate" else Decimal(str(body[name]))
+            values[name] = money(body[name], name) if name != "exchange_rate" else number(body[name], name)
     if "discount" in body:
         values["discount"] = _discount_value(body["discount"])
     if "reference_number" in body:
@@ -134,7 +134,7 @@ def _line(org: Organization, entry: Record, old: Record | None, order: int) -> R
                     "item_id": item["item_id"] if item else "", "sku": item["sku"] if item else "",
                     "name": entry.get("name") or (item["name"] if item else ""),
                     "description": entry.get("description", ""), "item_order": entry.get("item_order", order),
-                    "rate": money(rate, "rate"), "quantity": Decimal(str(entry.get("quantity", 1))),
+                    "rate": money(rate, "rate"), "quantity": number(entry.get("quantity", 1), "quantity"),
                     "unit": entry.get("unit", item["unit"] if item else ""), "discount": Decimal(0),
                     "tax_id": "", "tax_name": "", "tax_percentage": Decimal(0), "tags": entry.get("tags", []),
                     "account_id": entry.get("account_id") or (item["account_id"] if item else "")}

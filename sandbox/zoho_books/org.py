@@ -37,6 +37,19 @@ def money(value: Any, name: str) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def number(value: Any, name: str) -> Decimal:
+    """A JSON number (quantity, exchange rate) as Decimal; 400 naming the field otherwise."""
+    if isinstance(value, bool) or value in (None, ""):
+        raise invalid(name)
+    try:
+        parsed = Decimal(str(value))
+    except InvalidOperation:
+        raise invalid(name) from None
+    if not parsed.is_finite():
+        raise invalid(name)
+    return parsed
+
+
 def zoho_time(moment: datetime, zone: ZoneInfo) -> str:
     """`2026-04-03T17:30:00+0530`: Zoho's timestamp format, in the organisation's zone."""
     return moment.astimezone(zone).strftime("%Y-%m-%dT%H:%M:%S%z")

@@ -201,6 +201,14 @@ def test_queued_faults_including_non_zero_codes_on_200(books: Books) -> None:
     assert books.call("GET", "/contacts").json()["code"] == 0
 
 
+def test_malformed_numbers_name_the_field(books: Books) -> None:
+    customer = books.contact("Bad Numbers", "bad@example.in")
+    for line, field in (({"name": "x", "rate": "abc"}, "rate"), ({"name": "x", "rate": 1, "quantity": "two"},
+                                                                 "quantity")):
+        answer = books.call("POST", "/invoices", {"customer_id": customer["contact_id"], "line_items": [line]})
+        assert error(answer, 400, 2) == f"Invalid value passed for {field}"
+
+
 def test_money_is_exact_on_the_wire(books: Books) -> None:
     customer = books.contact("Decimal Person", "dec@example.in")
     lines = [{"name": "Odd", "rate": "0.10", "quantity": 3}]
