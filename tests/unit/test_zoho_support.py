@@ -245,6 +245,9 @@ class FakeZoho:
             return 200, {"code": 0, "message": "success", "invoice": self.invoices[iid]}
         if method == "PUT" and len(rest) == 1:
             return self._update_invoice(iid, body)
+        if method == "POST" and rest[1:] == ["status", "draft"]:
+            self.invoices[iid]["status"] = "draft"
+            return 200, {"code": 0, "message": "Status of invoice changed from void to draft"}
         if method == "POST" and rest[1:] == ["status", "void"]:
             if self.invoices[iid]["status"] == "paid":
                 return 400, {"code": 1037, "message": "Invoices with payments cannot be voided."}
