@@ -24,19 +24,6 @@ DAILY_BY_PLAN = {"free": 1000, "standard": 2000, "professional": 5000, "premium"
                  "ultimate": 10000}
 
 
-def money(value: Any, name: str) -> Decimal:
-    """A JSON amount as Decimal to the cent; 400 naming the field if it is not a number."""
-    if isinstance(value, bool) or value is None or value == "":
-        raise invalid(name)
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        raise invalid(name) from None
-    if not amount.is_finite():
-        raise invalid(name)
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
 def number(value: Any, name: str) -> Decimal:
     """A JSON number (quantity, exchange rate) as Decimal; 400 naming the field otherwise."""
     if isinstance(value, bool) or value in (None, ""):
@@ -48,6 +35,11 @@ def number(value: Any, name: str) -> Decimal:
     if not parsed.is_finite():
         raise invalid(name)
     return parsed
+
+
+def money(value: Any, name: str) -> Decimal:
+    """A JSON amount as Decimal to the cent; 400 naming the field if it is not a number."""
+    return number(value, name).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def zoho_time(moment: datetime, zone: ZoneInfo) -> str:
