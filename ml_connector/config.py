@@ -30,6 +30,7 @@ class OperationsSettings(BaseModel):
 
     alert_webhook_url: SecretStr = SecretStr("")  # Slack-style incoming webhook; empty: alerts go to the log
     ml_connector_home: Path = Path(".ml-connector")
+    ml_connector_merchant: str = ""  # the name runs are tagged with in the UI; empty: the Tally company
 
 
 class Settings(ShipStationSettings, TallySettings, ShipStationTallyFlowSettings, WebhookSettings,
@@ -46,6 +47,10 @@ class Settings(ShipStationSettings, TallySettings, ShipStationTallyFlowSettings,
         unset = [n.upper() for n, f in cls.model_fields.items() if f.annotation is SecretStr and n not in values]
         values |= {name.lower(): value for name, value in stored_secrets(unset, source).items()}  # env wins
         return cls(**values)
+
+    @property
+    def merchant(self) -> str:
+        return self.ml_connector_merchant or getattr(self, "tally_company", "")
 
     @property
     def state_dir(self) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 
 import dagster as dg
 
@@ -20,6 +21,9 @@ from resources import (
     TallyResource,
     stored,
 )
+
+
+MERCHANT_TAG = "ml-connector/merchant"
 
 
 def pairs(settings: Settings) -> list[PairDefinitions]:
@@ -56,12 +60,13 @@ def reconciliation_definitions(settings: Settings, packs: list) -> tuple[list, l
     """Reconciliation assets, jobs and schedules; partitions start on the sync start's day in the books' zone."""
     start = local_date(settings.shipstation_sync_start, settings.tally_timezone)
     assets = reconciliation.build_reconciliation_assets(start, settings.tally_timezone, packs)
+    tags = {MERCHANT_TAG: settings.merchant} if settings.merchant else {}
     daily = dg.define_asset_job(
         "reconciliation", selection=dg.AssetSelection.groups(reconciliation.GROUP) - dg.AssetSelection.assets(
             reconciliation.REPORT),
-        description="Snapshot both sides for the day(s) and find every exception, record by record.")
+        description="Snapshot both sides for the day(s) and find every exception, record by record.", tags=tags)
     monthly = dg.define_asset_job("month_end_report", selection=dg.AssetSelection.assets(reconciliation.REPORT),
-                                  description="The month's reconciliation report: HTML, CSV, .xlsx.")
+                                  description="The month's reconciliation report: HTML, CSV, .xlsx.", tags=tags)
     schedules = [
         dg.build_schedule_from_partitioned_job(daily, hour_of_day=2, default_status=dg.DefaultScheduleStatus.STOPPED),
         dg.build_schedule_from_partitioned_job(monthly, day_of_month=1, hour_of_day=6,
@@ -70,16 +75,37 @@ def reconciliation_definitions(settings: Settings, packs: list) -> tuple[list, l
     return assets, [daily, monthly], schedules
 
 
+def merchant_tagged(jobs: list, schedules: list, sensors: list, merchant: str) -> tuple[list, list, list]:
+    """Every job's runs tagged with the merchant (ML_CONNECTOR_MERCHANT, else the Tally company), so the UI
+    filters one merchant's runs and failures; a job's own tags (its flow) stay. Schedules and sensors are
+    pointed at the tagged jobs."""
+    if not merchant:
+        return jobs, schedules, sensors
+    tagged = {job.name: dg.define_asset_job(
+        job.name, selection=job.selection, config=job.config, description=job.description,
+        tags={**(job.tags or {}), MERCHANT_TAG: merchant},
+        run_tags={**(job.run_tags or job.tags or {}), MERCHANT_TAG: merchant}, metadata=job.metadata,
+        partitions_def=job.partitions_def, executor_def=job.executor_def, hooks=job.hooks,
+        op_retry_policy=job.op_retry_policy) for job in jobs}
+    schedules = [s.with_updated_job(tagged[s.job.name]) if s.has_job and s.job.name in tagged else s
+                 for s in schedules]
+    with warnings.catch_warnings():  # a copied sensor passes on its `owners`, a beta parameter: nothing to act on
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        sensors = [s.with_updated_jobs([tagged.get(j.name, j) for j in s.jobs]) if s.has_jobs else s for s in sensors]
+    return list(tagged.values()), schedules, sensors
+
+
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
     parts = pairs(settings)
     recon_assets, recon_jobs, recon_schedules = reconciliation_definitions(
         settings, [pack for part in parts for pack in part.rule_packs])
+    jobs, schedules, sensors = merchant_tagged(
+        [j for part in parts for j in part.jobs], [s for part in parts for s in part.schedules],
+        [*(s for part in parts for s in part.sensors), operations_alerts_sensor, run_failure_alerts], settings.merchant)
     return dg.Definitions(
-        assets=[*(a for part in parts for a in part.assets), *recon_assets],
-        jobs=[*(j for part in parts for j in part.jobs), *recon_jobs],
-        schedules=[*(s for part in parts for s in part.schedules), *recon_schedules],
-        sensors=[*(s for part in parts for s in part.sensors), operations_alerts_sensor, run_failure_alerts],
+        assets=[*(a for part in parts for a in part.assets), *recon_assets], jobs=[*jobs, *recon_jobs],
+        schedules=[*schedules, *recon_schedules], sensors=sensors,
         resources=build_resources(settings),
     )
 

@@ -8,6 +8,10 @@ import dagster as dg
 
 MAX_ROWS = 200
 
+# Asset owners, as the Dagster UI shows and filters them: who acts when an asset is red.
+FINANCE = "team:finance"
+OPERATIONS = "team:operations"
+
 
 def failure_table(failures: Sequence[dict[str, str]], columns: list[str]) -> dg.MetadataValue:
     """Failures as a table for the Dagster UI (the first MAX_ROWS; the ledger holds them all)."""

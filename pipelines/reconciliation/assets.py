@@ -16,10 +16,11 @@ from typing import Any
 
 import dagster as dg
 
-from pipelines.metadata import failure_table
+from pipelines.metadata import FINANCE, OPERATIONS, failure_table
 from pipelines.reconciliation.engine import DayResult, load_ledger, month_rollup, reconcile_days
 from pipelines.reconciliation.pack import RulePack, check_packs
-from pipelines.reconciliation.report import report_data_from, write_report
+from pipelines.reconciliation.report import ReportFiles, report_data_from, write_report
+from pipelines.reconciliation.rollup import MonthResult
 from pipelines.reconciliation.snapshot_assets import GROUP, daily_partitions
 from pipelines.reconciliation.store import ReconStore
 from resources import StateResource, TallyResource
@@ -39,12 +40,17 @@ def build_reconciliation_assets(start: date, timezone: str, packs: Sequence[Rule
     months = dg.MonthlyPartitionsDefinition(start_date=start.replace(day=1).isoformat(), timezone=timezone)
 
     @dg.asset(key=EXCEPTIONS, group_name=GROUP, partitions_def=daily_partitions(start, timezone), kinds={"duckdb"},
+              owners=[FINANCE, OPERATIONS],
               deps=[key for asset in snapshots for key in asset.keys], backfill_policy=dg.BackfillPolicy.single_run(),
               check_specs=[dg.AssetCheckSpec(NO_UNEXPLAINED, asset=EXCEPTIONS, description=(
                   "Every exception of the day has a recorded cause (a failed or waiting sync record, a variance "
                   "line); anything else means the books disagree for a reason nobody has explained."))])
-    def recon_exceptions(context: dg.AssetExecutionContext, state: StateResource) -> dg.MaterializeResult:
-        """Record-by-record exceptions of each day and pair: category, ids on both sides, amounts, reason, owner."""
+    def recon_exceptions(context: dg.AssetExecutionContext, state: StateResource,
+                         tally: TallyResource) -> dg.MaterializeResult:
+        """Record-by-record exceptions of each day and pair: category, ids on both sides, amounts, reason, owner.
+
+        The report of each month the run touches is rewritten too, so the link beside the exceptions always
+        opens the month as it stands (the month-end job writes it once more on the 1st)."""
         ledger, now = state.ledger(), datetime.now(UTC)
         with ReconStore(state.staging()).connect() as conn:
             load_ledger(conn, ledger.changed_since(0, EXPLAINING_STATES, limit=10**9), now=now,
@@ -52,28 +58,37 @@ def build_reconciliation_assets(start: date, timezone: str, packs: Sequence[Rule
             days = [date.fromisoformat(key) for key in context.partition_keys]
             results = [result for pack in packs
                        for result in reconcile_days(conn, pack, days, now=now, timezone=timezone)]
+            reports = {month: month_files(conn, month, state, tally.company)
+                       for month in sorted({day.strftime("%Y-%m") for day in days})}
         red = [{"day": r.day.isoformat(), "pair": r.pair, "unexplained": str(r.unexplained),
                 "exceptions": str(r.exceptions)} for r in results if r.unexplained]
-        return dg.MaterializeResult(metadata=exceptions_metadata(results), check_results=[dg.AssetCheckResult(
+        links = {f"report {month}": dg.MetadataValue.url(files.html.as_uri()) for month, (files, _) in reports.items()}
+        return dg.MaterializeResult(metadata=exceptions_metadata(results) | links, check_results=[dg.AssetCheckResult(
             check_name=NO_UNEXPLAINED, passed=not red, metadata={
                 "days_with_unexplained": failure_table(red, ["day", "pair", "unexplained", "exceptions"])})])
 
-    @dg.asset(key=REPORT, group_name=GROUP, partitions_def=months, deps=[EXCEPTIONS], kinds={"html"})
+    @dg.asset(key=REPORT, group_name=GROUP, partitions_def=months, deps=[EXCEPTIONS], kinds={"html"}, owners=[FINANCE])
     def recon_month_report(context: dg.AssetExecutionContext, state: StateResource,
                            tally: TallyResource) -> dg.MaterializeResult:
         """The month's report for every pair: totals per side, match rates, charts, exceptions (HTML, CSV, .xlsx)."""
         month = context.partition_key[:7]
         with ReconStore(state.staging()).connect() as conn:
-            result = month_rollup(conn, month)
-        files = write_report(report_data_from(result, company=tally.company), Path(state.home) / "reports" / month)
+            files, result = month_files(conn, month, state, tally.company)
         rates = {p.pair: p.match_rate for p in result.pairs}
         return dg.MaterializeResult(metadata={
+            "report": dg.MetadataValue.url(files.html.as_uri()),
             "html": dg.MetadataValue.path(str(files.html)), "csv": dg.MetadataValue.path(str(files.csv)),
             "xlsx": dg.MetadataValue.path(str(files.xlsx)), "days_reconciled": result.days_reconciled,
             "pairs": ", ".join(rates), "match_rate": next(iter(rates.values()), None), "match_rates": rates,
             "exceptions": result.exception_count, "unexplained": result.unexplained})
 
     return [*snapshots, recon_exceptions, recon_month_report]
+
+
+def month_files(conn: Any, month: str, state: StateResource, company: str) -> tuple[ReportFiles, MonthResult]:
+    """Write `month`'s report (HTML, CSV, .xlsx) under `<state home>/reports/<month>`: its files and figures."""
+    result = month_rollup(conn, month)
+    return write_report(report_data_from(result, company=company), Path(state.home) / "reports" / month), result
 
 
 def exceptions_metadata(results: Sequence[DayResult]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import dagster as dg
 
-from pipelines.metadata import failure_table
+from pipelines.metadata import FINANCE, failure_table
 from pipelines.reconciliation.snapshots import partition_day
 
 GROUP = "reconciliation"
@@ -32,7 +32,7 @@ def daily_partitions(start: date, timezone: str) -> dg.DailyPartitionsDefinition
 
 def snapshot_kwargs(start: date, timezone: str) -> dict[str, Any]:
     """`@dg.asset` arguments every snapshot asset takes: group, daily partitions, ranges in one run."""
-    return {"group_name": GROUP, "partitions_def": daily_partitions(start, timezone),
+    return {"group_name": GROUP, "partitions_def": daily_partitions(start, timezone), "owners": [FINANCE],
             "backfill_policy": dg.BackfillPolicy.single_run()}
 
 

@@ -6,6 +6,7 @@ from itertools import chain
 
 import dagster as dg
 
+from pipelines.metadata import FINANCE, OPERATIONS
 from pipelines.shipstation_tally import checks
 from pipelines.shipstation_tally.customers import CustomerLedgerCreator
 from pipelines.shipstation_tally.mapping import SkuResolver
@@ -17,7 +18,7 @@ from pipelines.sides.tally.target import TallyTarget
 from resources import ShipStationResource, StateResource, TallyResource
 from state.audit_hook import AuditHook
 
-GROUP = "shipstation_tally"
+GROUP = "shipstation_tally"  # every asset of the pair: one group per system pair in the UI
 ORDERS = dg.AssetKey(["shipstation", "orders"])
 LEDGERS = dg.AssetKey(["tally", "ledgers"])
 STOCK_ITEMS = dg.AssetKey(["tally", "stock_items"])
@@ -35,7 +36,7 @@ class SyncWindowConfig(dg.Config):
     resource_urls: list[str] = []
 
 
-@dg.asset(key=ORDERS, group_name=GROUP, kinds={"shipstation", "duckdb"})
+@dg.asset(key=ORDERS, group_name=GROUP, kinds={"shipstation", "duckdb"}, owners=[OPERATIONS])
 def shipstation_orders(context: dg.AssetExecutionContext, config: SyncWindowConfig, shipstation: ShipStationResource,
                        state: StateResource, flow: ShipStationTallySettings) -> dg.MaterializeResult:
     """Orders modified in the window (or the given orders), staged page by page in DuckDB."""
@@ -55,8 +56,8 @@ def shipstation_orders(context: dg.AssetExecutionContext, config: SyncWindowConf
     return dg.MaterializeResult(metadata={"orders_read": seq, "staged_run_id": context.run_id, **scope})
 
 
-@dg.multi_asset(specs=[dg.AssetSpec(LEDGERS, group_name=GROUP, kinds={"tally", "duckdb"}),
-                       dg.AssetSpec(STOCK_ITEMS, group_name=GROUP, kinds={"tally", "duckdb"})], pool="tally")
+@dg.multi_asset(specs=[dg.AssetSpec(LEDGERS, group_name=GROUP, kinds={"tally", "duckdb"}, owners=[FINANCE]),
+                       dg.AssetSpec(STOCK_ITEMS, group_name=GROUP, kinds={"tally", "duckdb"}, owners=[FINANCE])], pool="tally")
 def tally_masters(tally: TallyResource, state: StateResource):
     """Snapshots of Tally's ledgers and stock items (with closing stock), staged in DuckDB."""
     store, now = state.staging(), datetime.now(UTC)
@@ -69,7 +70,7 @@ def tally_masters(tally: TallyResource, state: StateResource):
     yield dg.MaterializeResult(asset_key=STOCK_ITEMS, metadata={"stock_items": len(items)})
 
 
-@dg.asset(key=CUSTOMER_LEDGERS, group_name=GROUP, kinds={"tally"}, deps=[ORDERS, LEDGERS], pool="tally")
+@dg.asset(key=CUSTOMER_LEDGERS, group_name=GROUP, kinds={"tally"}, owners=[FINANCE], deps=[ORDERS, LEDGERS], pool="tally")
 def tally_customer_ledgers(context: dg.AssetExecutionContext, tally: TallyResource, state: StateResource,
                            flow: ShipStationTallySettings) -> dg.MaterializeResult:
     """Creates a party ledger under TALLY_CUSTOMER_GROUP for every staged customer Tally lacks."""
@@ -88,7 +89,7 @@ def tally_customer_ledgers(context: dg.AssetExecutionContext, tally: TallyResour
     })
 
 
-@dg.asset(key=ORDER_VOUCHERS, group_name=GROUP, kinds={"tally"}, pool="tally",
+@dg.asset(key=ORDER_VOUCHERS, group_name=GROUP, kinds={"tally"}, owners=[FINANCE], pool="tally",
           deps=[ORDERS, STOCK_ITEMS, CUSTOMER_LEDGERS], check_specs=checks.ORDER_VOUCHER_CHECKS)
 def tally_order_vouchers(context: dg.AssetExecutionContext, tally: TallyResource, state: StateResource,
                          flow: ShipStationTallySettings) -> dg.MaterializeResult:

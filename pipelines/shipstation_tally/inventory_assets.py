@@ -15,8 +15,8 @@ import dagster as dg
 
 from connectors.common.errors import ConnectorError, RetryableError
 from connectors.shipstation.v2 import ShipStationV2Client
-from pipelines.metadata import failure_table
-from pipelines.shipstation_tally.assets import STOCK_ITEMS
+from pipelines.metadata import OPERATIONS, failure_table
+from pipelines.shipstation_tally.assets import GROUP, STOCK_ITEMS
 from pipelines.shipstation_tally.inventory import InventoryPlan, LevelChange, plan_inventory
 from pipelines.shipstation_tally.mapping import SkuResolver
 from pipelines.shipstation_tally.master_assets import PRODUCTS
@@ -24,7 +24,6 @@ from pipelines.shipstation_tally.settings import ShipStationTallySettings
 from resources import ShipStationV2Resource, StateResource
 from state.ledger import Candidate, Claim, SyncLedger, current_owner
 
-GROUP = "inventory"
 INVENTORY = dg.AssetKey(["shipstation", "inventory_levels"])
 FLOW = "tally_shipstation.inventory"
 TARGET = "shipstation_v2"
@@ -113,7 +112,7 @@ class InventoryPusher:
         self.result.resolved += len(done)
 
 
-@dg.asset(key=INVENTORY, group_name=GROUP, kinds={"shipstation"}, deps=[STOCK_ITEMS, PRODUCTS])
+@dg.asset(key=INVENTORY, group_name=GROUP, kinds={"shipstation"}, owners=[OPERATIONS], deps=[STOCK_ITEMS, PRODUCTS])
 def shipstation_inventory_levels(context: dg.AssetExecutionContext, shipstation_v2: ShipStationV2Resource,
                                  state: StateResource, flow: ShipStationTallySettings) -> dg.MaterializeResult:
     """Sets ShipStation's on-hand per SKU to Tally's closing stock (adjust), where the two differ."""

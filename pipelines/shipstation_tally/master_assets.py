@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from pipelines.metadata import failure_table
-from pipelines.shipstation_tally.assets import LEDGERS, STOCK_ITEMS
+from pipelines.metadata import FINANCE, OPERATIONS, failure_table
+from pipelines.shipstation_tally.assets import GROUP, LEDGERS, STOCK_ITEMS
 from pipelines.shipstation_tally.customers import CustomerLedgerCreator
 from pipelines.shipstation_tally.mapping import SkuResolver
 from pipelines.shipstation_tally.masters import STOCK_ITEM_FLOW, StockItemCreator, align
@@ -14,7 +14,6 @@ from pipelines.shipstation_tally.settings import ShipStationTallySettings
 from resources import ShipStationResource, StateResource, TallyResource
 from state.audit_hook import AuditHook
 
-GROUP = "master_data"
 PRODUCTS = dg.AssetKey(["shipstation", "products"])
 CUSTOMERS = dg.AssetKey(["shipstation", "customers"])
 ALIGNMENT = dg.AssetKey(["tally", "master_alignment"])
@@ -22,8 +21,8 @@ EVERY_SKU_HAS_ITEM = "every_sku_has_stock_item"
 EVERY_CUSTOMER_HAS_LEDGER = "every_customer_has_ledger"
 
 
-@dg.multi_asset(specs=[dg.AssetSpec(PRODUCTS, group_name=GROUP, kinds={"shipstation", "duckdb"}),
-                       dg.AssetSpec(CUSTOMERS, group_name=GROUP, kinds={"shipstation", "duckdb"})])
+@dg.multi_asset(specs=[dg.AssetSpec(PRODUCTS, group_name=GROUP, kinds={"shipstation", "duckdb"}, owners=[OPERATIONS]),
+                       dg.AssetSpec(CUSTOMERS, group_name=GROUP, kinds={"shipstation", "duckdb"}, owners=[OPERATIONS])])
 def shipstation_masters(shipstation: ShipStationResource, state: StateResource):
     """Snapshots of every ShipStation product (inactive ones included) and customer, staged in DuckDB."""
     store, now = state.staging(), datetime.now(UTC)
@@ -37,7 +36,7 @@ def shipstation_masters(shipstation: ShipStationResource, state: StateResource):
         yield dg.MaterializeResult(asset_key=CUSTOMERS, metadata={"customers": len(customers)})
 
 
-@dg.asset(key=ALIGNMENT, group_name=GROUP, kinds={"tally"}, pool="tally", deps=[PRODUCTS, CUSTOMERS, LEDGERS,
+@dg.asset(key=ALIGNMENT, group_name=GROUP, kinds={"tally"}, owners=[FINANCE], pool="tally", deps=[PRODUCTS, CUSTOMERS, LEDGERS,
           STOCK_ITEMS], check_specs=[
               dg.AssetCheckSpec(EVERY_SKU_HAS_ITEM, asset=ALIGNMENT,
                                 description="Every active ShipStation SKU resolves to a Tally stock item."),

@@ -8,7 +8,8 @@ import dagster as dg
 
 from connectors.shipstation.client import ShipStationClient
 from pipelines.shipstation_tally import shipment_checks
-from pipelines.shipstation_tally.assets import STOCK_ITEMS
+from pipelines.metadata import OPERATIONS
+from pipelines.shipstation_tally.assets import GROUP, STOCK_ITEMS
 from pipelines.shipstation_tally.mapping import SkuResolver
 from pipelines.shipstation_tally.settings import ShipStationTallySettings
 from pipelines.shipstation_tally.shipment_run import ShipmentSync
@@ -18,7 +19,6 @@ from pipelines.sides.shipstation import reading
 from resources import ShipStationResource, StateResource, TallyResource
 from state.audit_hook import AuditHook
 
-GROUP = "shipstation_tally_shipments"
 SHIPMENTS = dg.AssetKey(["shipstation", "shipments"])
 DELIVERY_NOTES = dg.AssetKey(["tally", "delivery_notes"])
 
@@ -35,7 +35,7 @@ class ShipmentWindowConfig(dg.Config):
     order_ids: list[int] = []
 
 
-@dg.asset(key=SHIPMENTS, group_name=GROUP, kinds={"shipstation", "duckdb"})
+@dg.asset(key=SHIPMENTS, group_name=GROUP, kinds={"shipstation", "duckdb"}, owners=[OPERATIONS])
 def shipstation_shipments(context: dg.AssetExecutionContext, config: ShipmentWindowConfig,
                           shipstation: ShipStationResource, state: StateResource,
                           flow: ShipStationTallySettings) -> dg.MaterializeResult:
@@ -58,7 +58,7 @@ def shipment_pages(client: ShipStationClient, config: ShipmentWindowConfig, sync
                                   order_ids=config.order_ids, resource_urls=config.resource_urls)
 
 
-@dg.asset(key=DELIVERY_NOTES, group_name=GROUP, kinds={"tally"}, pool="tally", deps=[SHIPMENTS, STOCK_ITEMS],
+@dg.asset(key=DELIVERY_NOTES, group_name=GROUP, kinds={"tally"}, owners=[OPERATIONS], pool="tally", deps=[SHIPMENTS, STOCK_ITEMS],
           check_specs=shipment_checks.DELIVERY_NOTE_CHECKS)
 def tally_delivery_notes(context: dg.AssetExecutionContext, tally: TallyResource, shipstation: ShipStationResource,
                          state: StateResource, flow: ShipStationTallySettings) -> dg.MaterializeResult:
