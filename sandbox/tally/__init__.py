@@ -20,7 +20,8 @@ Public API
 Control plane (NOT Tally's API; JSON; does not wait for the request lock; ``?company=`` picks one)
 - ``GET /__sandbox/vouchers``: every voucher incl. cancelled (guid, master_id, alter_id, type, date,
   number, reference, party, narration, remote_id, cancelled, ledger_entries, inventory_entries).
-- ``GET /__sandbox/stock``: closing quantity per item (all dates). ``GET /__sandbox/masters``.
+- ``GET /__sandbox/stock``: closing quantity per item (all dates). ``GET /__sandbox/masters`` (stock items
+  carry their rate lists under ``prices``).
 - ``GET /__sandbox/stats``: request counts (ping, requests, import, export, unknown, and
   ``<action>:<type>:<id>``), ``vouchers_walked`` by exports, ``objects_imported``, ``cost_ms``
   charged (only once something was charged). ``POST /__sandbox/reset-stats`` ``{}`` clears them.

@@ -17,6 +17,7 @@ from .company import Company
 from .cost import CostModel
 from .edits import edit_voucher, voucher_json
 from .model import MASTER_KINDS, STOCKITEM
+from .prices import prices_json
 from .replies import Rejected
 from .state import TallyState
 from .stock import stock_positions
@@ -161,6 +162,7 @@ def _mid(voucher: Any) -> int:
 
 
 def _master_json(m: Any) -> dict[str, Any]:
-    return {"name": m.name, "aliases": m.aliases, "parent": m.parent, "master_id": m.master_id,
-            "alter_id": m.alter_id, "guid": m.guid, "base_unit": m.base_unit or None,
-            "opening_qty": str(m.opening_qty), "predefined": m.predefined}
+    out = {"name": m.name, "aliases": m.aliases, "parent": m.parent, "master_id": m.master_id,
+           "alter_id": m.alter_id, "guid": m.guid, "base_unit": m.base_unit or None,
+           "opening_qty": str(m.opening_qty), "predefined": m.predefined}
+    return out | ({"prices": prices_json(m.prices)} if m.prices else {})

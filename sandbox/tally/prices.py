@@ -197,3 +197,15 @@ def _slab_e(slab: Slab, unit: str, places: int) -> E:
                           typed("ENDINGAT", qty(slab.end), "Quantity"),
                           typed("RATE", fmt_rate(slab.rate, unit), "Rate"),
                           typed("DISCOUNT", discount, "Number")])
+
+
+def prices_json(prices: dict[str, list[Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The rate lists for the control plane: ``{tag: [{"date", "rate"} | {"date", "level", "slabs"}]}``."""
+    def entry(e: Any) -> dict[str, Any]:
+        if isinstance(e, Rate):
+            return {"date": e.day.isoformat(), "rate": str(e.rate)}
+        return {"date": e.day.isoformat(), "level": e.level,
+                "slabs": [{k: None if v is None else str(v) for k, v in
+                           (("rate", s.rate), ("from", s.start), ("to", s.end), ("discount", s.discount))}
+                          for s in e.slabs]}
+    return {tag: [entry(e) for e in entries] for tag, entries in prices.items() if entries}

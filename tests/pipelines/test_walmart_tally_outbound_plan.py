@@ -6,6 +6,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pipelines.sides.tally.stock import Sellable
 from pipelines.walmart_tally.outbound_plan import plan_offers, read_walmart_sku_map, sellable_units
@@ -74,3 +76,11 @@ def test_listed_only_leaves_out_what_walmart_does_not_list_and_reports_the_rever
     plan = plan_offers([item("A"), item("B"), item("C", price=None)], {}, listed={"A", "C", "Z"})
     assert [o.sku for o in plan.offers] == ["A", "C"] and plan.not_listed == 1 and plan.unmatched == ["Z"]
     assert [(e.record, e.field) for e in plan.errors] == [("C", "price")]
+
+
+@given(st.decimals(min_value=-1000, max_value=100_000, places=3) | st.none(), st.integers(0, 500))
+def test_property_units_are_whole_never_negative_and_never_more_than_tally_less_the_buffer(
+        closing: Decimal | None, buffer: int) -> None:
+    units, _ = sellable_units(closing, buffer)
+    assert units >= 0 and isinstance(units, int)
+    assert units <= max(0, (closing or 0) - buffer)

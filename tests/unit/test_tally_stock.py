@@ -9,6 +9,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from connectors.tally import TallyClient
 from connectors.tally.stock_models import DatedRate, LevelRate, StockItemPrices
@@ -111,6 +113,8 @@ def test_simulator_stores_and_exports_price_lists(tally: str) -> None:
     assert [(r.date, r.rate) for r in item.standard_prices] == [(date(2025, 4, 1), Decimal("150.00")),
                                                                 (date(2026, 1, 1), Decimal("160.00"))]
     assert [(r.level, r.rate) for r in item.price_levels] == [(LEVEL, Decimal("5.25"))]
+    shown = next(m for m in httpx.get(tally + "/__sandbox/masters").json()["STOCKITEM"] if m["name"] == "SKU-0001")
+    assert shown["prices"]["STANDARDPRICELIST.LIST"][-1] == {"date": "2026-01-01", "rate": "160.00"}
 
 
 @pytest.mark.parametrize(("prices", "error"), [
@@ -204,3 +208,17 @@ def test_the_cursor_survives_a_new_process(tally: str, tmp_path: Path) -> None:
     again = StockStage(StagingStore(path))
     assert again.cursor() == first.cursor
     assert not read_changes(client(tally), again, TODAY, now=datetime.now(UTC)).full
+
+
+@given(st.lists(st.tuples(st.dates(date(2024, 1, 1), date(2027, 12, 31)),
+                          st.decimals(min_value=0, max_value=10_000, places=2)), unique_by=lambda r: r[0]),
+       st.dates(date(2024, 1, 1), date(2027, 12, 31)))
+def test_property_the_rate_in_force_is_never_a_future_one_and_none_later_applies(
+        entries: list[tuple[date, Decimal]], day: date) -> None:
+    item = StockItemPrices(name="X", standard_prices=[DatedRate(date=d, rate=r) for d, r in entries])
+    found = item.standard_price_on(day)
+    started = [d for d, _ in entries if d <= day]
+    if not started:
+        assert found is None
+    else:
+        assert found is not None and found.date == max(started) and found.rate == dict(entries)[found.date]
