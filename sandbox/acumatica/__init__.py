@@ -55,6 +55,15 @@ What the public sources say, and where:
 - Actions: 202 with `Location: <site>/entity/Default/<v>/<Entity>/<Action>/status/<guid>`, polled
   with GET (202 running, 204 done) as `WaitActionCompletionAsync` does; the swagger's 204 carries a
   `Location` naming the processed record, which we send.
+- Shipments (Acumatica 2020 R1 source, `SOShipmentEntry`, in aimenux/AcuWebSiteManager): once a
+  shipment is confirmed its header and packages cannot be updated (`AllowUpdate`/`Packages.Allow*`
+  false; `FreightCost` is editable only on an unconfirmed shipment whose carrier calculates freight
+  manually); an order with an unconfirmed shipment from a warehouse gets no second one from it
+  ("New shipment cannot be created for the sales order. The SO … sales order already has the …
+  open shipment."); confirming a shipment of zero quantity fails ("Unable to confirm zero shipment
+  …"); a shipment puts its order in Shipping, and confirming sets Completed when no open line is
+  left, else Back Order. "Order SO … does not contain any items planned for shipment on '…'." when
+  nothing is left to ship (SO `Messages`).
 - OAuth: `expires_in` 3600, `token_type` Bearer, `refresh_token` only with `offline_access`;
   without `api:concurrent_access` one session per grant (reference §2); token errors are RFC 6749
   §5.2 codes (`invalid_client`, `invalid_grant`, `unsupported_grant_type`).
@@ -68,10 +77,10 @@ Where the sources are silent, this simulator assumes (invented error texts start
   case-insensitively, and each URL segment is unescaped on its own (a key may hold `%2F`).
 - Every value field of the contract is answered, empty ones as `{}`; linked and detail entities
   only when `$expand`ed. A PUT to a closed document (Completed, Canceled, Invoiced order; a
-  confirmed shipment) answers 200 and changes nothing.
-- Shipping: a shipment puts its order in Shipping; confirming it moves the order to Completed, or
-  Back Order while quantity remains; `CorrectShipment` reverts. Payments with status Open or Closed
-  count as captured in `Totals.UnpaidBalance`.
+  confirmed shipment) answers 200 and changes nothing (disabled fields are not written; whether the
+  real API answers an error instead is unverified). FreightCost is taken on any open shipment (a
+  manual-calculation carrier is assumed). `CorrectShipment` reopens a confirmed shipment. Payments
+  with status Open or Closed count as captured in `Totals.UnpaidBalance`.
 - Not served: PATCH, files, `$adHocSchema`, generic inquiries, OData, push notifications, other
   entities (Payment, SalesInvoice…), other actions.
 """

@@ -20,6 +20,7 @@ from typing import Any
 
 from sandbox.acumatica import errors
 from sandbox.acumatica.graphs import GRAPHS, SHIPPABLE_ORDER, Record, dec
+from sandbox.acumatica.shipments import OPEN_SHIPMENT_EXISTS, open_shipment
 from sandbox.acumatica.state import AcumaticaState, Invalid
 
 Effect = Callable[[AcumaticaState, Record, dict[str, Any]], None]
@@ -38,10 +39,15 @@ def create_shipment(state: AcumaticaState, order: Record, params: dict[str, Any]
              "ShippedQty": dec(row.get("OpenQty")) - dec(row.get("QtyOnShipments"))}
             for row in order.get("Details") or []
             if dec(row.get("OpenQty")) - dec(row.get("QtyOnShipments")) > 0]
-    if not rows:
-        raise _refuse(f"[sandbox] The sales order {order['OrderNbr']} has nothing left to ship.")
     warehouse = params.get("WarehouseID") or next(
         (r.get("WarehouseID") for r in order.get("Details") or [] if r.get("WarehouseID")), None)
+    other = open_shipment(state, order, warehouse)
+    if other is not None:
+        raise _refuse(OPEN_SHIPMENT_EXISTS.format(order["OrderType"], order["OrderNbr"], other))
+    if not rows:
+        day = (params.get("ShipmentDate") or state.today()).astimezone(state.tz)
+        raise _refuse(f"Order {order['OrderType']} {order['OrderNbr']} does not contain any items planned for "
+                      f"shipment on '{day.month}/{day.day}/{day.year}'.")
     body: Record = {"CustomerID": order.get("CustomerID"), "WarehouseID": warehouse, "Details": rows}
     if params.get("ShipmentDate"):
         body["ShipmentDate"] = params["ShipmentDate"]
@@ -66,7 +72,7 @@ def confirm_shipment(state: AcumaticaState, shipment: Record, params: dict[str, 
         raise _refuse(f"[sandbox] The shipment {shipment['ShipmentNbr']} cannot be confirmed in the "
                       f"'{shipment.get('Status')}' status.")
     if dec(shipment.get("ShippedQty")) <= 0:
-        raise _refuse("The shipment cannot be confirmed because the quantity of items in the shipment is zero.")
+        raise _refuse(f"Unable to confirm zero shipment {shipment['ShipmentNbr']}.")
     _set_status(state, shipment, "Confirmed", confirmed=True)
 
 

@@ -1,11 +1,20 @@
-"""Shipment logic: numbering, lines naming order lines, and the totals Acumatica recomputes."""
+"""Shipment logic: numbering, lines naming order lines, and the totals Acumatica recomputes.
+
+An order with an unconfirmed shipment from a warehouse cannot get another one from it
+(`SOShipmentEntry.CreateShipment`, Acumatica 2020 R1 source: `Messages.OrderHasOpenShipment`).
+"""
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
+from typing import Any
 
 from sandbox.acumatica.orders import weight
 from sandbox.acumatica.records import OPEN_SHIPMENT, ZERO, Books, Record, dec, fail, number_lines
+
+OPEN_SHIPMENT_EXISTS = ("New shipment cannot be created for the sales order. The {0} {1} sales order already has "
+                        "the {2} open shipment.")
 
 
 def shipment_insert(shipment: Record, books: Books) -> None:
@@ -21,6 +30,15 @@ def shipment_insert(shipment: Record, books: Books) -> None:
             fail(shipment, field, f"'{field}' cannot be empty.")
 
 
+def open_shipment(books: Books, order: Record, warehouse: Any, besides: str | None = None) -> str | None:
+    """The number of another unconfirmed shipment of this order from this warehouse, if any."""
+    for shipment in books.shipments_of(str(order.get("OrderType")), str(order.get("OrderNbr"))):
+        if shipment["id"] != besides and shipment.get("Status") in OPEN_SHIPMENT and \
+                shipment.get("WarehouseID") == warehouse:
+            return str(shipment["ShipmentNbr"])
+    return None
+
+
 def _shipment_lines(shipment: Record, books: Books) -> None:
     rows = shipment.get("Details") or []
     number_lines(rows)
@@ -34,6 +52,9 @@ def _shipment_lines(shipment: Record, books: Books) -> None:
             continue
         if order.get("CustomerID") != shipment.get("CustomerID"):
             fail(row, "OrderNbr", "[sandbox] The order belongs to another customer.")
+        other = open_shipment(books, order, shipment.get("WarehouseID"), besides=shipment["id"])
+        if other is not None:
+            fail(row, "OrderNbr", OPEN_SHIPMENT_EXISTS.format(order["OrderType"], order["OrderNbr"], other))
         row.setdefault("OrderType", order["OrderType"])
         row.update({"InventoryID": line.get("InventoryID"), "UOM": line.get("UOM"),
                     "OrderedQty": line.get("OrderQty"), "OpenQty": line.get("OpenQty")})
@@ -50,8 +71,9 @@ def shipment_derive(shipment: Record, books: Books) -> None:
     for row in rows:
         key = (row.get("OrderType"), row.get("OrderNbr"))
         orders[key] = orders.get(key, ZERO) + dec(row.get("ShippedQty"))  # type: ignore[index]
-    shipment["Orders"] = [{"id": books.new_id(), "OrderType": t, "OrderNbr": n, "ShipmentNbr": shipment["ShipmentNbr"],
-                           "ShipmentType": "Shipment", "ShippedQty": qty} for (t, n), qty in orders.items()]
+    shipment["Orders"] = [{"id": str(uuid.uuid5(uuid.UUID(shipment["id"]), f"{t}/{n}")), "OrderType": t,
+                           "OrderNbr": n, "ShipmentNbr": shipment["ShipmentNbr"], "ShipmentType": "Shipment",
+                           "ShippedQty": qty} for (t, n), qty in orders.items()]
     packages = shipment.get("Packages") or []
     number_lines(packages)
     shipment["ShippedQty"] = sum((dec(r.get("ShippedQty")) for r in rows), ZERO)

@@ -474,3 +474,22 @@ def test_limits_set_through_the_control_plane_take_effect() -> None:
         assert exception_message(login(fresh(client))) == "API Login Limit"
         assert client.get(f"{V23}/StockItem/MUG-01").status_code == 200
         assert client.post("/__sandbox/licence", json={"no_such_limit": 1}).status_code == 400
+
+
+def test_an_order_with_an_open_shipment_gets_no_second_one_until_it_is_confirmed() -> None:
+    with running(action_polls=0) as (client, _):
+        login(client)
+        line = {"OrderType": {"value": "SO"}, "OrderNbr": {"value": "SO000001"}, "ShippedQty": {"value": 1}}
+        header = {"CustomerID": {"value": "C000001"}, "WarehouseID": {"value": "MAIN"}}
+        first = put(client, "Shipment", header | {"Details": [line | {"OrderLineNbr": {"value": 1}}]}).json()
+        second = put(client, "Shipment", header | {"Details": [line | {"OrderLineNbr": {"value": 2}}]},
+                     **{"$expand": "Details"})
+        assert second.status_code == 422
+        assert second.json()["Details"][0]["OrderNbr"]["error"] == (
+            "New shipment cannot be created for the sales order. The SO SO000001 sales order already has the "
+            f"{first['ShipmentNbr']['value']} open shipment.")
+        unchanged = put(client, "Shipment", {"ShipmentNbr": first["ShipmentNbr"]}).json()
+        assert unchanged["LastModifiedDateTime"] == first["LastModifiedDateTime"]  # nothing changed, no new stamp
+        client.post(f"{V23}/Shipment/ConfirmShipment", json={"entity": {"id": first["id"]}})
+        assert put(client, "Shipment", header | {"Details": [line | {"OrderLineNbr": {"value": 2}}]}).status_code \
+            == 200
