@@ -1,4 +1,7 @@
-"""The embedded sandbox: ShipStation V1 and V2 (inventory) and TallyPrime simulators seeded from one merchant.
+"""The embedded sandbox: ShipStation V1 and V2, TallyPrime and Walmart Marketplace simulators seeded from one merchant.
+
+ShipStation V2 serves the V1 account's orders and labels as its shipments, labels and tracking
+(`link_account`), and its inventory; Walmart lists the merchant's catalogue (sandbox/merchant_walmart.py).
 
 ShipStation holds the merchant's orders and labels; `ship`, `void`, `import_orders` and `advance`
 change them as a merchant would, and fire the V1 webhooks a subscriber asked for.
@@ -19,6 +22,7 @@ from typing import Any
 import httpx
 
 from sandbox.merchant import Merchant, generate_merchant
+from sandbox.merchant_walmart import start_walmart, walmart_env
 from sandbox.runner import ServedApp, serve
 from sandbox.shipstation.app import create_app as shipstation_app
 from sandbox.shipstation.state import ShipStationState
@@ -27,6 +31,7 @@ from sandbox.shipstation_v2.state import ShipStationV2State
 from sandbox.tally.app import create_app as tally_app
 from sandbox.tally.cost import CostModel
 from sandbox.tally.state import TallyState
+from sandbox.walmart import WalmartState
 
 API_KEY = "sandbox-api-key"
 API_SECRET = "sandbox-api-secret"
@@ -45,6 +50,8 @@ class Sandbox:
     tally_state: TallyState
     shipstation_v2: ServedApp | None = None
     shipstation_v2_state: ShipStationV2State | None = field(default=None, repr=False)
+    walmart: ServedApp | None = None
+    walmart_state: WalmartState | None = field(default=None, repr=False)
 
     @property
     def company(self) -> str:
@@ -61,7 +68,8 @@ class Sandbox:
             "TALLY_URL": self.tally.base_url,
             "TALLY_COMPANY": self.company,
         } | ({"SHIPSTATION_V2_BASE_URL": self.shipstation_v2.base_url, "SHIPSTATION_V2_API_KEY": V2_API_KEY,
-              "WEBHOOK_JWKS_URL": f"{self.shipstation_v2.base_url}/jwks"} if self.shipstation_v2 else {})
+              "WEBHOOK_JWKS_URL": f"{self.shipstation_v2.base_url}/jwks"} if self.shipstation_v2 else {}) | (
+            walmart_env(self.walmart) if self.walmart else {})
 
     def advance(self) -> dict[str, Any]:
         """Apply the merchant's next batch of later changes in ShipStation; counts per kind and the changes.
@@ -110,11 +118,26 @@ class Sandbox:
         """Every voucher the TallyPrime simulator holds (cancelled ones included)."""
         return httpx.get(f"{self.tally.base_url}/__sandbox/vouchers", timeout=60).json()
 
+    def scan(self, label_id: str | None = None, *, tracking_number: str | None = None,
+             status_code: str | None = None) -> Any:
+        """The carrier scans a label (V2 tracking moves on, e.g. to AC accepted), firing the tracking webhook."""
+        body = {k: v for k, v in {"label_id": label_id, "tracking_number": tracking_number,
+                                  "status_code": status_code}.items() if v is not None}
+        return self._v2_control("POST", "/tracking/advance", body)
+
+    def flush_v2_webhooks(self) -> Any:
+        return self._v2_control("POST", "/webhooks/flush")
+
+    def _v2_control(self, method: str, path: str, body: Any = None) -> Any:
+        assert self.shipstation_v2 is not None
+        answer = httpx.request(method, f"{self.shipstation_v2.base_url}/__sandbox{path}", json=body, timeout=60)
+        answer.raise_for_status()
+        return answer.json()
+
     def stop(self) -> None:
-        self.shipstation.stop()
-        self.tally.stop()
-        if self.shipstation_v2 is not None:
-            self.shipstation_v2.stop()
+        for app in (self.shipstation, self.tally, self.shipstation_v2, self.walmart):
+            if app is not None:
+                app.stop()
 
     def __enter__(self) -> Sandbox:
         return self
@@ -147,8 +170,14 @@ def start_sandbox(*, seed: int = 7, orders: int = 200, rate_limit: int = 40, win
         tally_cost = CostModel.parse(os.environ.get(TALLY_COST_ENV, ""))
     tally = serve(tally_app(tally_state, import_delay=import_delay, cost=tally_cost))
     v2_state = ShipStationV2State.seeded(v2_inventory(merchant, seed))
-    v2 = serve(shipstation_v2_app(v2_state, api_keys={V2_API_KEY}, rate_limit=200 if rate_limit else 0))
-    return Sandbox(merchant, shipstation, tally, ss_state, tally_state, v2, v2_state)
+    v2_state.link_account(ss_state)  # V2 serves V1's orders and labels as shipments, labels and tracking
+    v2_app = shipstation_v2_app(v2_state, api_keys={V2_API_KEY}, rate_limit=200 if rate_limit else 0,
+                                webhook_delay=webhook_delay, webhook_drop_rate=webhook_drop_rate,
+                                webhook_seed=seed if webhook_seed is None else webhook_seed)
+    v2 = serve(v2_app)
+    v2_app.state.webhooks.base_url = v2.base_url
+    walmart, walmart_state = start_walmart(merchant, seed, rate_limits=bool(rate_limit))
+    return Sandbox(merchant, shipstation, tally, ss_state, tally_state, v2, v2_state, walmart, walmart_state)
 
 
 def v2_inventory(merchant: Merchant, seed: int) -> dict[str, int]:
