@@ -2,7 +2,8 @@
 
 Assets: `tally/stock_prices` (Tally read by change, `tally_stock.py`) -> `walmart/inventory` and
 `walmart/prices` (only SKUs whose value changed since Walmart last accepted it; single calls or bulk
-feeds; item errors recorded in the sync ledger with Walmart's message and retried next cycle).
+feeds; item errors recorded in the sync ledger with Walmart's message and retried next cycle). The asset
+check `walmart_shows_what_was_sent` reads back up to ten accepted SKUs' quantities from Walmart (WARN).
 
 Resources: `tally`, `state`, `walmart_outbound` (`WalmartOutboundConfig`) and `walmart`, any resource
 whose `client()` returns a `connectors.walmart.client.WalmartClient` (asked for by key, so whichever
@@ -10,6 +11,7 @@ module defines the Walmart resource serves).
 """
 
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import dagster as dg
@@ -39,6 +41,8 @@ INVENTORY = dg.AssetKey(["walmart", "inventory"])
 PRICES = dg.AssetKey(["walmart", "prices"])
 JOB = "tally_stock_to_walmart"
 _RESOURCES = {"walmart", "state", "walmart_outbound"}
+READ_BACK_CHECK = "walmart_shows_what_was_sent"
+READ_BACK_SAMPLE = 10  # SKUs read back per run: proof the writes landed, at ten GETs' cost
 
 
 def changes_of(kind: Kind, plan: Plan, currency: str) -> tuple[list[Change], list[MappingError]]:
@@ -50,7 +54,15 @@ def changes_of(kind: Kind, plan: Plan, currency: str) -> tuple[list[Change], lis
              for o in plan.offers if o.price is not None], plan.errors)
 
 
-def sync(context: dg.AssetExecutionContext, kind: Kind) -> tuple[Plan, PushResult, int]:
+@dataclass
+class Outcome:
+    plan: Plan
+    result: PushResult
+    mapping_failed: int
+    mismatches: list[dict[str, str]] = field(default_factory=list)  # read back from Walmart, inventory only
+
+
+def sync(context: dg.AssetExecutionContext, kind: Kind) -> Outcome:
     """Plan today's offers from the staged Tally stock, record what cannot be sent, push what changed."""
     config: WalmartOutboundConfig = context.resources.walmart_outbound
     state = context.resources.state
@@ -64,10 +76,26 @@ def sync(context: dg.AssetExecutionContext, kind: Kind) -> tuple[Plan, PushResul
         _record_mapping_errors(context, INVENTORY_FLOW if kind == "inventory" else PRICE_FLOW, errors)
         pusher = OfferPusher(items, state.ledger(), current_owner(context.run_id), kind, config.feed_options(),
                              config.ship_node or None)
-        return plan, pusher.push(changes), len(errors)
+        outcome = Outcome(plan, pusher.push(changes), len(errors))
+        if kind == "inventory":
+            outcome.mismatches = read_back(items, changes, outcome.result.sent, config.ship_node or None)
+        return outcome
 
 
-def report(plan: Plan, result: PushResult, mapping_failed: int) -> dict[str, Any]:
+def read_back(items: WalmartItems, changes: list[Change], sent: list[str],
+              ship_node: str | None) -> list[dict[str, str]]:
+    """Walmart's quantity for a sample of the SKUs it accepted this run, where it differs from what we sent."""
+    wanted = {c.update.sku: c.update.quantity for c in changes if isinstance(c.update, InventoryUpdate)}
+    mismatches = []
+    for sku in sent[:READ_BACK_SAMPLE]:
+        shown = items.get_inventory(sku, ship_node)
+        if shown != wanted[sku]:
+            mismatches.append({"sku": sku, "sent": str(wanted[sku]), "walmart": str(shown)})
+    return mismatches
+
+
+def report(outcome: Outcome) -> dict[str, Any]:
+    plan, result, mapping_failed = outcome.plan, outcome.result, outcome.mapping_failed
     return {
         "skus": len(plan.offers), "sent": len(result.sent), "unchanged": result.unchanged,
         "failed": len(result.failed) + mapping_failed, "pending_in_feeds": len(result.pending),
@@ -79,22 +107,26 @@ def report(plan: Plan, result: PushResult, mapping_failed: int) -> dict[str, Any
 
 
 @dg.asset(key=INVENTORY, group_name=GROUP, kinds={"walmart"}, deps=[tally_stock.STOCK_PRICES],
-          required_resource_keys=_RESOURCES)
+          required_resource_keys=_RESOURCES, check_specs=[dg.AssetCheckSpec(READ_BACK_CHECK, asset=INVENTORY)])
 def walmart_inventory(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """Walmart's quantity per SKU set to Tally's closing stock less the buffer, where it changed."""
-    plan, result, mapping_failed = sync(context, "inventory")
-    notes = [{"sku": o.sku, "error": o.note} for o in plan.offers if o.note]
-    return dg.MaterializeResult(metadata={**report(plan, result, mapping_failed),
-                                          "quantity_notes": failure_table(notes, ["sku", "error"])})
+    outcome = sync(context, "inventory")
+    notes = [{"sku": o.sku, "error": o.note} for o in outcome.plan.offers if o.note]
+    check = dg.AssetCheckResult(
+        check_name=READ_BACK_CHECK, passed=not outcome.mismatches, severity=dg.AssetCheckSeverity.WARN,
+        metadata={"read_back": min(len(outcome.result.sent), READ_BACK_SAMPLE),
+                  "mismatches": failure_table(outcome.mismatches, ["sku", "sent", "walmart"])})
+    return dg.MaterializeResult(metadata={**report(outcome), "quantity_notes": failure_table(notes, ["sku", "error"])},
+                                check_results=[check])
 
 
 @dg.asset(key=PRICES, group_name=GROUP, kinds={"walmart"}, deps=[tally_stock.STOCK_PRICES],
           required_resource_keys=_RESOURCES)
 def walmart_prices(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """Walmart's BASE price per SKU set to the Tally selling price in force today, where it changed."""
-    plan, result, mapping_failed = sync(context, "price")
+    outcome = sync(context, "price")
     level = context.resources.walmart_outbound.price_level
-    return dg.MaterializeResult(metadata={**report(plan, result, mapping_failed),
+    return dg.MaterializeResult(metadata={**report(outcome),
                                           "price_level": level or "(standard selling price)"})
 
 

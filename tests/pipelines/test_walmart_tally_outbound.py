@@ -15,8 +15,9 @@ import pytest
 
 from connectors.tally.settings import TallySettings
 from connectors.walmart.client import WalmartClient
-from pipelines.walmart_tally.outbound import ASSETS, JOB, OUTBOUND_FLOWS, outbound_definitions
-from pipelines.walmart_tally.outbound_push import INVENTORY_FLOW, PRICE_FLOW, TARGET
+from connectors.walmart.items import InventoryUpdate
+from pipelines.walmart_tally.outbound import ASSETS, JOB, OUTBOUND_FLOWS, outbound_definitions, read_back
+from pipelines.walmart_tally.outbound_push import INVENTORY_FLOW, PRICE_FLOW, TARGET, Change
 from pipelines.walmart_tally.outbound_settings import WalmartOutboundConfig, WalmartOutboundSettings
 from resources import StateResource, TallyResource
 from sandbox.runner import ServedApp
@@ -175,3 +176,22 @@ def test_listed_only_sends_nothing_walmart_does_not_list(rig: Rig) -> None:
     assert calls["POST /v3/feeds"] == 2 and UNLISTED not in rig.inventory()
     rig.run(listed_only=True)
     assert rig.calls() == {}  # nothing changed, nothing refused: not one write
+
+
+def test_the_read_back_check_passes_when_walmart_shows_what_was_sent(rig: Rig) -> None:
+    result = rig.run()
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert evaluation.passed and evaluation.metadata["read_back"].value == 10
+
+
+class StaleWalmart:
+    """Answers every inventory read with 3, whatever was sent."""
+
+    def get_inventory(self, sku: str, ship_node: str | None = None) -> int:
+        return 3
+
+
+def test_the_read_back_names_each_sku_walmart_shows_otherwise() -> None:
+    changes = [Change(InventoryUpdate(sku=s, quantity=q), s) for s, q in (("A", 3), ("B", 4))]
+    assert read_back(StaleWalmart(), changes, ["A", "B"], None) == [  # type: ignore[arg-type]
+        {"sku": "B", "sent": "4", "walmart": "3"}]
