@@ -23,6 +23,11 @@ import httpx
 
 from sandbox.merchant import Merchant, generate_merchant
 from sandbox.merchant_walmart import start_walmart, walmart_env
+from sandbox.merchant_zoho import CLIENT_ID as ZOHO_CLIENT_ID
+from sandbox.merchant_zoho import CLIENT_SECRET as ZOHO_CLIENT_SECRET
+from sandbox.merchant_zoho import ORGANIZATION_ID as ZOHO_ORGANIZATION_ID
+from sandbox.merchant_zoho import REFRESH_TOKEN as ZOHO_REFRESH_TOKEN
+from sandbox.merchant_zoho import start_zoho
 from sandbox.runner import ServedApp, serve
 from sandbox.shipstation.app import create_app as shipstation_app
 from sandbox.shipstation.state import ShipStationState
@@ -32,6 +37,7 @@ from sandbox.tally.app import create_app as tally_app
 from sandbox.tally.cost import CostModel
 from sandbox.tally.state import TallyState
 from sandbox.walmart import WalmartState
+from sandbox.zoho_books import ZohoState
 
 API_KEY = "sandbox-api-key"
 API_SECRET = "sandbox-api-secret"
@@ -52,6 +58,9 @@ class Sandbox:
     shipstation_v2_state: ShipStationV2State | None = field(default=None, repr=False)
     walmart: ServedApp | None = None
     walmart_state: WalmartState | None = field(default=None, repr=False)
+    zoho_accounts: ServedApp | None = None  # the organisation's data centre's accounts server (US)
+    zoho_books: ServedApp | None = None
+    zoho_state: ZohoState | None = field(default=None, repr=False)
 
     @property
     def company(self) -> str:
@@ -69,7 +78,11 @@ class Sandbox:
             "TALLY_COMPANY": self.company,
         } | ({"SHIPSTATION_V2_BASE_URL": self.shipstation_v2.base_url, "SHIPSTATION_V2_API_KEY": V2_API_KEY,
               "WEBHOOK_JWKS_URL": f"{self.shipstation_v2.base_url}/jwks"} if self.shipstation_v2 else {}) | (
-            walmart_env(self.walmart) if self.walmart else {})
+            walmart_env(self.walmart) if self.walmart else {}) | (
+            {"ZOHO_DATA_CENTRE": "us", "ZOHO_ACCOUNTS_URL": self.zoho_accounts.base_url,
+             "ZOHO_CLIENT_ID": ZOHO_CLIENT_ID, "ZOHO_CLIENT_SECRET": ZOHO_CLIENT_SECRET,
+             "ZOHO_REFRESH_TOKEN": ZOHO_REFRESH_TOKEN, "ZOHO_ORGANIZATION_ID": ZOHO_ORGANIZATION_ID}
+            if self.zoho_accounts else {})
 
     def advance(self) -> dict[str, Any]:
         """Apply the merchant's next batch of later changes in ShipStation; counts per kind and the changes.
@@ -135,9 +148,19 @@ class Sandbox:
         return answer.json()
 
     def stop(self) -> None:
-        for app in (self.shipstation, self.tally, self.shipstation_v2, self.walmart):
+        for app in (self.shipstation, self.tally, self.shipstation_v2, self.walmart, self.zoho_accounts,
+                    self.zoho_books):
             if app is not None:
                 app.stop()
+        if self.zoho_state is not None:
+            self.zoho_state.webhooks.close()
+
+    def zoho(self, method: str, path: str, body: Any = None) -> Any:
+        """The Zoho Books simulator's control plane, e.g. ("POST", "/invoices/<id>/paid")."""
+        assert self.zoho_books is not None
+        answer = httpx.request(method, f"{self.zoho_books.base_url}/__sandbox{path}", json=body, timeout=60)
+        answer.raise_for_status()
+        return answer.json()
 
     def __enter__(self) -> Sandbox:
         return self
@@ -149,10 +172,12 @@ class Sandbox:
 def start_sandbox(*, seed: int = 7, orders: int = 200, rate_limit: int = 40, window_seconds: float = 60.0,
                   import_delay: float = 0.0, merchant: Merchant | None = None,
                   webhook_delay: tuple[float, float] = (1.0, 4.0), webhook_drop_rate: float = 0.1,
-                  webhook_seed: int | None = None, tally_cost: CostModel | None = None) -> Sandbox:
+                  webhook_seed: int | None = None, tally_cost: CostModel | None = None,
+                  zoho_per_minute: int = 100) -> Sandbox:
     """Generate a merchant and serve both simulators on free loopback ports.
 
     `tally_cost` prices Tally's exports and imports; without it, ``$SANDBOX_TALLY_COST`` (off if unset).
+    `zoho_per_minute` is Zoho Books' per-organisation limit (its real 100; 0 = off, for benches and the demo).
 
     ShipStation webhooks arrive `webhook_delay` seconds late and are lost with `webhook_drop_rate`
     (their RNG seeded with `webhook_seed`, default `seed`).
@@ -177,7 +202,9 @@ def start_sandbox(*, seed: int = 7, orders: int = 200, rate_limit: int = 40, win
     v2 = serve(v2_app)
     v2_app.state.webhooks.base_url = v2.base_url
     walmart, walmart_state = start_walmart(merchant, seed, rate_limits=bool(rate_limit))
-    return Sandbox(merchant, shipstation, tally, ss_state, tally_state, v2, v2_state, walmart, walmart_state)
+    zoho_accounts, zoho_books, zoho_state = start_zoho(merchant, "us", seed=seed, per_minute=zoho_per_minute)
+    return Sandbox(merchant, shipstation, tally, ss_state, tally_state, v2, v2_state, walmart, walmart_state,
+                   zoho_accounts["us"], zoho_books, zoho_state)
 
 
 def v2_inventory(merchant: Merchant, seed: int) -> dict[str, int]:
