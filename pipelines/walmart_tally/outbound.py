@@ -19,7 +19,7 @@ import dagster as dg
 from connectors.tally.settings import TallySettings
 from connectors.walmart.items import InventoryUpdate, PriceUpdate, WalmartItems
 from pipelines.flow import FlowSpec, PairDefinitions, Replay
-from pipelines.metadata import failure_table
+from pipelines.metadata import OPERATIONS, failure_table
 from pipelines.sides.errors import MappingError
 from pipelines.sides.tally.stock import StockStage
 from pipelines.walmart_tally import tally_stock
@@ -40,6 +40,8 @@ GROUP = tally_stock.GROUP
 INVENTORY = dg.AssetKey(["walmart", "inventory"])
 PRICES = dg.AssetKey(["walmart", "prices"])
 JOB = "tally_stock_to_walmart"
+FLOW = "tally-stock-to-walmart"
+FLOW_TAG = "ml-connector/flow"  # as every flow's job: runs carry the flow's CLI name
 _RESOURCES = {"walmart", "state", "walmart_outbound"}
 READ_BACK_CHECK = "walmart_shows_what_was_sent"
 READ_BACK_SAMPLE = 10  # SKUs read back per run: proof the writes landed, at ten GETs' cost
@@ -106,7 +108,7 @@ def report(outcome: Outcome) -> dict[str, Any]:
     }
 
 
-@dg.asset(key=INVENTORY, group_name=GROUP, kinds={"walmart"}, deps=[tally_stock.STOCK_PRICES],
+@dg.asset(key=INVENTORY, group_name=GROUP, kinds={"walmart"}, owners=[OPERATIONS], deps=[tally_stock.STOCK_PRICES],
           required_resource_keys=_RESOURCES, check_specs=[dg.AssetCheckSpec(READ_BACK_CHECK, asset=INVENTORY)])
 def walmart_inventory(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """Walmart's quantity per SKU set to Tally's closing stock less the buffer, where it changed."""
@@ -120,7 +122,7 @@ def walmart_inventory(context: dg.AssetExecutionContext) -> dg.MaterializeResult
                                 check_results=[check])
 
 
-@dg.asset(key=PRICES, group_name=GROUP, kinds={"walmart"}, deps=[tally_stock.STOCK_PRICES],
+@dg.asset(key=PRICES, group_name=GROUP, kinds={"walmart"}, owners=[OPERATIONS], deps=[tally_stock.STOCK_PRICES],
           required_resource_keys=_RESOURCES)
 def walmart_prices(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     """Walmart's BASE price per SKU set to the Tally selling price in force today, where it changed."""
@@ -143,12 +145,13 @@ def _record_mapping_errors(context: dg.AssetExecutionContext, flow: str, errors:
 
 
 tally_stock_to_walmart = dg.define_asset_job(
-    JOB, selection=dg.AssetSelection.groups(GROUP),
+    JOB, selection=dg.AssetSelection.assets(tally_stock.STOCK_PRICES, INVENTORY, PRICES),
     description="Tally stock and prices (read by change) -> Walmart inventory and prices, only what changed.",
+    tags={FLOW_TAG: FLOW},
 )
 
 OUTBOUND_FLOWS = (
-    FlowSpec("tally-stock-to-walmart", JOB, "Tally closing stock and selling prices -> Walmart Marketplace",
+    FlowSpec(FLOW, JOB, "Tally closing stock and selling prices -> Walmart Marketplace",
              ledger_flows=(INVENTORY_FLOW, PRICE_FLOW),
              failed_metrics=(("walmart/inventory", "failed"), ("walmart/prices", "failed")),
              # Every run re-sends every failed SKU (inventory and price) and reads Tally by change: no config.

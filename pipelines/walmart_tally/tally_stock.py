@@ -7,15 +7,16 @@ one cycle of it in the Dagster pool `tally` and reports what it found.
 
 import dagster as dg
 
+from pipelines.metadata import OPERATIONS
 from pipelines.sides.tally.stock import StockStage, read_changes
 from pipelines.walmart_tally.outbound_settings import WalmartOutboundConfig
 from resources import StateResource, TallyResource
 
-GROUP = "walmart_tally_outbound"
+GROUP = "walmart_tally"  # one asset group per system pair
 STOCK_PRICES = dg.AssetKey(["tally", "stock_prices"])
 
 
-@dg.asset(key=STOCK_PRICES, group_name=GROUP, kinds={"tally", "duckdb"}, pool="tally")
+@dg.asset(key=STOCK_PRICES, group_name=GROUP, kinds={"tally", "duckdb"}, owners=[OPERATIONS], pool="tally")
 def tally_stock_prices(tally: TallyResource, state: StateResource,
                        walmart_outbound: WalmartOutboundConfig) -> dg.MaterializeResult:
     """Stock items altered since the AlterID cursor, deletions, and closing quantities when vouchers moved."""

@@ -155,6 +155,8 @@ def test_definitions_schedule_hourly_by_default_and_name_the_flow() -> None:
     custom = outbound_definitions(WalmartOutboundSettings(walmart_stock_schedule="*/15 * * * *"), TallySettings())
     assert custom.schedules[0].cron_schedule == "*/15 * * * *"
     assert isinstance(defs.resources["walmart_outbound"], WalmartOutboundConfig)
+    assert defs.jobs[0].tags == {"ml-connector/flow": "tally-stock-to-walmart"}
+    assert {spec.group_name for a in ASSETS for spec in a.specs} == {"walmart_tally"}
 
 
 def test_a_feed_still_processing_is_sent_again_next_cycle(rig: Rig) -> None:
