@@ -33,12 +33,10 @@ MEASURES = (
         SELECT source_id FROM _r_exc WHERE category IN {ORDER_CATEGORIES})"""),
     # The known causes of fewer vouchers than orders: cancelled before posting (or after, with the voucher
     # cancelled too), failed to post, held back or still being written.
-    Measure("orders_cancelled", "SELECT count(*) FROM _r_match WHERE day = getvariable('recon_day')"
-            " AND cancelled AND active = 0"),
-    Measure("orders_failed", "SELECT count(*) FROM _r_match WHERE day = getvariable('recon_day')"
-            " AND NOT cancelled AND active = 0 AND state = 'failed'"),
-    Measure("orders_waiting", "SELECT count(*) FROM _r_match WHERE day = getvariable('recon_day')"
-            " AND NOT cancelled AND active = 0 AND state IN ('waiting', 'pending', 'skipped')"),
+    Measure("orders_cancelled", "SELECT count(*) FROM _r_matches WHERE cancelled AND active = 0"),
+    Measure("orders_failed", "SELECT count(*) FROM _r_matches WHERE NOT cancelled AND active = 0 AND state = 'failed'"),
+    Measure("orders_waiting", "SELECT count(*) FROM _r_matches WHERE NOT cancelled AND active = 0"
+            " AND state IN ('waiting', 'pending', 'skipped')"),
     Measure("stock_checked", """SELECT (EXISTS (SELECT 1 FROM recon_tally_stock WHERE day = $day)
         AND EXISTS (SELECT 1 FROM recon_ss_inventory WHERE day = $day))::INT"""),
 )

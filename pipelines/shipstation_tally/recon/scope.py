@@ -143,6 +143,8 @@ SCOPE: list[str] = [
     SELECT day, live, of_day FROM _r_range_ships WHERE of_day ORDER BY day""",
     """CREATE OR REPLACE TEMP TABLE _r_day_vouchers AS
     SELECT day, voucher_type, amount, active, of_day FROM _r_range_vouchers WHERE of_day ORDER BY day""",
+    """CREATE OR REPLACE TEMP TABLE _r_day_matches AS
+    SELECT day, cancelled, active, state FROM _r_match ORDER BY day""",
     *(f"CREATE OR REPLACE TEMP VIEW _r_{name} AS SELECT * FROM _r_day_{name} WHERE day = getvariable('recon_day')"
-      for name in ("orders", "ships", "vouchers")),
+      for name in ("orders", "ships", "vouchers", "matches")),
 ]
