@@ -23,6 +23,7 @@ The login never reaches a log line, a repr or `on_exchange`: the audited request
 from __future__ import annotations
 
 import logging
+import ssl
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -103,6 +104,7 @@ class TallyClient:
         transport: httpx.BaseTransport | None = None,
         encoding: Encoding = "utf-16",
         on_exchange: Callable[[Exchange], None] | None = None,
+        ca_cert: str | None = None,
     ) -> None:
         self.url = url
         self.company_name = company
@@ -111,7 +113,9 @@ class TallyClient:
         self._encoding: Encoding = encoding
         self._on_exchange = on_exchange
         connect = min(timeout, CLIENT_CONNECT_TIMEOUT_SECONDS)
-        self._http = httpx.Client(transport=transport, timeout=httpx.Timeout(timeout, connect=connect))
+        # `ca_cert`: the agent's self-signed certificate (TALLY_CA_CERT): trusted alone, no public CA.
+        verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_cert) if ca_cert else True
+        self._http = httpx.Client(transport=transport, timeout=httpx.Timeout(timeout, connect=connect), verify=verify)
 
     def __repr__(self) -> str:
         return (f"TallyClient(url={self.url!r}, company={self.company_name!r}, via_agent={self._token is not None}, "

@@ -38,6 +38,9 @@ AGENT_RETRY_MAX_DELAY_SECONDS: Final = 10.0
 AGENT_QUEUE_DEPTH: Final = 32
 AGENT_HEALTH_CACHE_SECONDS: Final = 5.0
 AGENT_HEALTH_TIMEOUT_SECONDS: Final = 10.0
+# Per caller address; a sync sends one request per 50 vouchers, so this only stops a runaway client.
+AGENT_RATE_PER_MINUTE: Final = 600.0
+AGENT_RATE_BURST: Final = 60.0
 
 SERVER_RUNNING_TEXT: Final = "TallyPrime Server is Running"
 COMPANY_NOT_FOUND_TEXT: Final = "Could not find Company"
