@@ -1,4 +1,5 @@
-"""The embedded sandbox: ShipStation V1 and V2, TallyPrime and Walmart Marketplace simulators seeded from one merchant.
+"""The embedded sandbox: ShipStation V1 and V2, TallyPrime, Walmart Marketplace, Zoho Books and Acumatica
+simulators, seeded from one merchant.
 
 ShipStation V2 serves the V1 account's orders and labels as its shipments, labels and tracking
 (`link_account`), and its inventory; Walmart lists the merchant's catalogue (sandbox/merchant_walmart.py).
@@ -21,7 +22,9 @@ from typing import Any
 
 import httpx
 
+from sandbox.acumatica import AcumaticaState, Licence
 from sandbox.merchant import Merchant, generate_merchant
+from sandbox.merchant_acumatica import acumatica_env, start_acumatica
 from sandbox.merchant_walmart import start_walmart, walmart_env
 from sandbox.merchant_zoho import CLIENT_ID as ZOHO_CLIENT_ID
 from sandbox.merchant_zoho import CLIENT_SECRET as ZOHO_CLIENT_SECRET
@@ -61,6 +64,8 @@ class Sandbox:
     zoho_accounts: ServedApp | None = None  # the organisation's data centre's accounts server (US)
     zoho_books: ServedApp | None = None
     zoho_state: ZohoState | None = field(default=None, repr=False)
+    acumatica: ServedApp | None = None
+    acumatica_state: AcumaticaState | None = field(default=None, repr=False)
 
     @property
     def company(self) -> str:
@@ -82,7 +87,7 @@ class Sandbox:
             {"ZOHO_DATA_CENTRE": "us", "ZOHO_ACCOUNTS_URL": self.zoho_accounts.base_url,
              "ZOHO_CLIENT_ID": ZOHO_CLIENT_ID, "ZOHO_CLIENT_SECRET": ZOHO_CLIENT_SECRET,
              "ZOHO_REFRESH_TOKEN": ZOHO_REFRESH_TOKEN, "ZOHO_ORGANIZATION_ID": ZOHO_ORGANIZATION_ID}
-            if self.zoho_accounts else {})
+            if self.zoho_accounts else {}) | (acumatica_env(self.acumatica) if self.acumatica else {})
 
     def advance(self) -> dict[str, Any]:
         """Apply the merchant's next batch of later changes in ShipStation; counts per kind and the changes.
@@ -149,7 +154,7 @@ class Sandbox:
 
     def stop(self) -> None:
         for app in (self.shipstation, self.tally, self.shipstation_v2, self.walmart, self.zoho_accounts,
-                    self.zoho_books):
+                    self.zoho_books, self.acumatica):
             if app is not None:
                 app.stop()
         if self.zoho_state is not None:
@@ -173,11 +178,12 @@ def start_sandbox(*, seed: int = 7, orders: int = 200, rate_limit: int = 40, win
                   import_delay: float = 0.0, merchant: Merchant | None = None,
                   webhook_delay: tuple[float, float] = (1.0, 4.0), webhook_drop_rate: float = 0.1,
                   webhook_seed: int | None = None, tally_cost: CostModel | None = None,
-                  zoho_per_minute: int = 100) -> Sandbox:
+                  zoho_per_minute: int = 100, acumatica_licence: Licence | None = None) -> Sandbox:
     """Generate a merchant and serve both simulators on free loopback ports.
 
     `tally_cost` prices Tally's exports and imports; without it, ``$SANDBOX_TALLY_COST`` (off if unset).
-    `zoho_per_minute` is Zoho Books' per-organisation limit (its real 100; 0 = off, for benches and the demo).
+    `zoho_per_minute` is Zoho Books' per-organisation limit (its real 100; 0 = off, for benches and the demo);
+    `acumatica_licence` the Acumatica licence's limits (default: 3 API users, 100 requests a minute).
 
     ShipStation webhooks arrive `webhook_delay` seconds late and are lost with `webhook_drop_rate`
     (their RNG seeded with `webhook_seed`, default `seed`).
@@ -203,8 +209,9 @@ def start_sandbox(*, seed: int = 7, orders: int = 200, rate_limit: int = 40, win
     v2_app.state.webhooks.base_url = v2.base_url
     walmart, walmart_state = start_walmart(merchant, seed, rate_limits=bool(rate_limit))
     zoho_accounts, zoho_books, zoho_state = start_zoho(merchant, "us", seed=seed, per_minute=zoho_per_minute)
+    acumatica, acumatica_state = start_acumatica(merchant, seed=seed, licence=acumatica_licence)
     return Sandbox(merchant, shipstation, tally, ss_state, tally_state, v2, v2_state, walmart, walmart_state,
-                   zoho_accounts["us"], zoho_books, zoho_state)
+                   zoho_accounts["us"], zoho_books, zoho_state, acumatica, acumatica_state)
 
 
 def v2_inventory(merchant: Merchant, seed: int) -> dict[str, int]:
