@@ -34,6 +34,15 @@ BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
 """
+# The same guard in PostgreSQL (the table itself comes from AUDIT_SCHEMA, types mapped by state.backends.postgres).
+AUDIT_PG_TRIGGERS = (
+    "CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS"
+    " $$ BEGIN RAISE EXCEPTION 'the audit trail is append-only'; END $$",
+    "CREATE OR REPLACE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit"
+    " FOR EACH ROW EXECUTE FUNCTION audit_append_only()",
+    "CREATE OR REPLACE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit"
+    " FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()",
+)
 
 
 @dataclass(frozen=True)
@@ -62,7 +71,7 @@ def scrub(body: bytes, secrets: Iterable[str]) -> bytes:
 
 
 class AuditTrail:
-    """Writes and reads the `audit` table of the ledger database."""
+    """Writes and reads the `audit` table of the ledger database (SQLite, or PostgreSQL through the same calls)."""
 
     def __init__(self, conn: sqlite3.Connection, write: Callable[[], AbstractContextManager]) -> None:
         self._conn = conn

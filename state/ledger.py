@@ -12,6 +12,10 @@ Storage is SQLite in WAL mode: no server, safe for several writing processes (cl
 `BEGIN IMMEDIATE` transactions, so two runs never claim the same record) and for a process killed
 at any instruction (a transaction is either in the file or not). Owners are `host:pid:run`; a
 claim is live while that process exists on this host and the lease has not run out.
+
+With `ML_CONNECTOR_DATABASE_URL` set (or `url=` given) the same tables live in PostgreSQL
+(`state.backends.postgres`): the same SQL, writers serialised per schema by an advisory lock held
+for the transaction, so the claim semantics are SQLite's; workers on several machines share it.
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from state.audit import AUDIT_SCHEMA, AuditTrail
+from state.audit import AUDIT_PG_TRIGGERS, AUDIT_SCHEMA, AuditTrail
+from state.backends import database_url, is_postgres_url, schema_name
 from state.ledger_queries import Entry, LedgerQueries, current_owner, owner_alive
 
 __all__ = ["Candidate", "Claim", "Entry", "SyncLedger", "current_owner", "owner_alive"]
@@ -95,10 +100,16 @@ class Claim:
 class SyncLedger(LedgerQueries):
     """Exactly-once bookkeeping shared by every process of one ml-connector installation."""
 
-    def __init__(self, path: Path | str, *, lease_seconds: float = 900.0) -> None:
+    def __init__(self, path: Path | str, *, lease_seconds: float = 900.0, url: str | None = None) -> None:
+        """The ledger in the SQLite file `path`, or in PostgreSQL when `url` (or $ML_CONNECTOR_DATABASE_URL) is set."""
+        self.lease_seconds = lease_seconds
+        self.url = database_url(path, url)
+        if self.url:
+            self.path = Path(".") if is_postgres_url(path) else Path(path)  # a URL may hold a password
+            self._open_postgres(self.url)
+            return
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.lease_seconds = lease_seconds
         self._conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None, check_same_thread=False)
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA journal_mode=WAL")
@@ -111,6 +122,16 @@ class SyncLedger(LedgerQueries):
         self._conn.execute(GROUP_INDEX)
         self._conn.executescript(AUDIT_SCHEMA)
         self.audit = AuditTrail(self._conn, self._write)
+
+    def _open_postgres(self, url: str) -> None:
+        from state.backends.postgres import PgDatabase  # psycopg is needed only by a PostgreSQL installation
+
+        self._conn = PgDatabase(url, schema_name(), lock_name="ledger")  # type: ignore[assignment]
+        self._conn.executescript(SCHEMA)
+        self._conn.run_ddl([GROUP_INDEX])
+        self._conn.executescript(AUDIT_SCHEMA)
+        self._conn.run_ddl(AUDIT_PG_TRIGGERS)
+        self.audit = AuditTrail(self._conn, self._write)  # type: ignore[arg-type]
 
     def close(self) -> None:
         self._conn.close()
@@ -136,6 +157,10 @@ class SyncLedger(LedgerQueries):
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
+        if self.url:
+            with self._conn.write() as conn:  # type: ignore[attr-defined]
+                yield conn
+            return
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             yield self._conn

@@ -13,6 +13,11 @@ webhook rates (the receiver stores a burst of 500 concurrent deliveries in about
 Ordering: ids come from AUTOINCREMENT (never reused, even after `purge_drained()`), and SQLite has
 one writer at a time, so rows become visible in id order. A cursor "last id handed to a run" never
 skips an event that commits later with a smaller id.
+
+PostgreSQL (`ML_CONNECTOR_DATABASE_URL`, or `url=`): the same table in the merchant's schema. A
+sequence hands out ids before commit, so two concurrent inserters could commit out of id order;
+every insert therefore runs under the store's advisory write lock (`state.backends.postgres`),
+which keeps "visible in id order" true. Commits are synchronous (flushed before `add()` returns).
 """
 
 from __future__ import annotations
@@ -20,10 +25,13 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+from state.backends import database_url, is_postgres_url, schema_name
 
 Source = Literal["v1", "v2"]
 MAX_BODY_CHARS = 64 * 1024
@@ -42,6 +50,10 @@ CREATE TABLE IF NOT EXISTS webhook_events (
 );
 CREATE INDEX IF NOT EXISTS webhook_events_undrained ON webhook_events (id) WHERE drained_at IS NULL;
 """
+# A queue made before replay protection gains the column; its old rows have no key.
+KEY_COLUMN = "ALTER TABLE webhook_events ADD COLUMN delivery_key TEXT"
+KEY_INDEX = ("CREATE UNIQUE INDEX IF NOT EXISTS webhook_events_key ON webhook_events (delivery_key)"
+             " WHERE delivery_key IS NOT NULL")
 _COLUMNS = "id, received_at, resource_type, resource_url, source, body, remote, drained_at, run_key"
 
 
@@ -55,6 +67,7 @@ class WebhookEvent:
     source: Source
     body: str
     remote: str = ""
+    delivery_key: str | None = None  # same key, same delivery: stored once (see the module docstring)
 
 
 @dataclass(frozen=True)
@@ -75,20 +88,54 @@ class StoredEvent:
 class WebhookStore:
     """The webhook queue at `path` (normally `<ML_CONNECTOR_HOME>/webhooks.sqlite3`); thread-safe."""
 
-    def __init__(self, path: Path | str, *, timeout: float = 30.0) -> None:
+    def __init__(self, path: Path | str, *, timeout: float = 30.0, url: str | None = None) -> None:
+        """The queue in the SQLite file `path`, or in PostgreSQL when `url` (or $ML_CONNECTOR_DATABASE_URL) is set."""
+        self._lock = threading.Lock()
+        self._pg = None
+        url = database_url(path, url)
+        if url:
+            self.path = Path(".") if is_postgres_url(path) else Path(path)  # a URL may hold a password
+            self._open_postgres(url)
+            return
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
         self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")  # see the module docstring
         self._conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
         with self._lock:
             self._conn.executescript(SCHEMA)
+            columns = {row[1] for row in self._conn.execute("PRAGMA table_info(webhook_events)")}
+            if "delivery_key" not in columns:
+                self._conn.execute(KEY_COLUMN)
+            self._conn.execute(KEY_INDEX)
+
+    def _open_postgres(self, url: str) -> None:
+        from state.backends.postgres import PgDatabase  # psycopg is needed only by a PostgreSQL installation
+
+        self._pg = PgDatabase(url, schema_name(), lock_name="webhooks")
+        self._pg.executescript(SCHEMA)
+        self._pg.executescript(KEY_COLUMN.replace("ADD COLUMN", "ADD COLUMN IF NOT EXISTS") + ";" + KEY_INDEX)
+        self._conn = self._pg  # type: ignore[assignment]
 
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction, alone among the queue's writers (SQLite's BEGIN IMMEDIATE, or the advisory lock)."""
+        if self._pg is not None:
+            with self._pg.write():
+                yield
+            return
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
 
     def __enter__(self) -> WebhookStore:
         return self
@@ -103,17 +150,30 @@ class WebhookStore:
     def add_many(self, events: Sequence[WebhookEvent]) -> list[int]:
         """Queue several events in one transaction (one fsync); ids in the order given."""
         rows = [_row(event) for event in events]
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                ids = [self._conn.execute(
-                    "INSERT INTO webhook_events (received_at, resource_type, resource_url, source, body, remote)"
-                    " VALUES (?, ?, ?, ?, ?, ?)", row).lastrowid for row in rows]
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+        with self._lock, self._transaction():
+            ids = [self._conn.execute(
+                "INSERT INTO webhook_events (received_at, resource_type, resource_url, source, body, remote)"
+                " VALUES (?, ?, ?, ?, ?, ?) RETURNING id", row).fetchone()[0] for row in rows]
         return [int(i) for i in ids if i is not None]
+
+    def add_once(self, event: WebhookEvent) -> tuple[int, bool]:
+        """Queue one event unless its `delivery_key` is queued already: (id, whether it is new)."""
+        return self.add_once_many([event])[0]
+
+    def add_once_many(self, events: Sequence[WebhookEvent]) -> list[tuple[int, bool]]:
+        """`add_once` for several events in one transaction; an event without a key is always new."""
+        rows = [(*_row(event), event.delivery_key) for event in events]
+        with self._lock, self._transaction():
+            return [self._insert_once(row) for row in rows]
+
+    def _insert_once(self, row: tuple[object, ...]) -> tuple[int, bool]:
+        inserted = self._conn.execute(
+            "INSERT INTO webhook_events (received_at, resource_type, resource_url, source, body, remote, delivery_key)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id", row).fetchone()
+        if inserted is not None:
+            return int(inserted[0]), True
+        found = self._conn.execute("SELECT id FROM webhook_events WHERE delivery_key = ?", (row[-1],)).fetchone()
+        return int(found[0]), False
 
     def after(self, event_id: int, limit: int = 500) -> list[StoredEvent]:
         """Events with an id greater than `event_id`, oldest first (the drain cursor's query)."""
@@ -129,23 +189,18 @@ class WebhookStore:
 
     def newest_id(self) -> int:
         """The greatest id ever queued (0 if none), purged rows included."""
-        seq = self._one("SELECT seq FROM sqlite_sequence WHERE name = 'webhook_events'")
+        seq = self._one("SELECT pg_sequence_last_value(pg_get_serial_sequence('webhook_events', 'id'))"
+                        if self._pg is not None else "SELECT seq FROM sqlite_sequence WHERE name = 'webhook_events'")
         return int(seq or 0)
 
     def mark_drained(self, ids: Iterable[int], run_key: str, *, now: float | None = None) -> int:
         """Record that `run_key` took these events; returns how many were not already drained."""
         stamp = time.time() if now is None else now
         params = [(stamp, run_key, int(i)) for i in ids]
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                changed = sum(self._conn.execute(
-                    "UPDATE webhook_events SET drained_at = ?, run_key = ? WHERE id = ? AND drained_at IS NULL",
-                    p).rowcount for p in params)
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+        with self._lock, self._transaction():
+            changed = sum(self._conn.execute(
+                "UPDATE webhook_events SET drained_at = ?, run_key = ? WHERE id = ? AND drained_at IS NULL",
+                p).rowcount for p in params)
         return changed
 
     def purge_drained(self, before: float) -> int:
@@ -171,7 +226,8 @@ def _row(event: WebhookEvent) -> tuple[object, ...]:
         raise ValueError(f"unknown webhook source {event.source!r}")
     if len(event.body) > MAX_BODY_CHARS:
         raise ValueError(f"webhook body over {MAX_BODY_CHARS} characters")
-    return (event.received_at, event.resource_type, event.resource_url, event.source, event.body, event.remote)
+    return (event.received_at, event.resource_type, event.resource_url, event.source, event.body, event.remote,
+            event.delivery_key)
 
 
 QUEUE_FILE = "webhooks.sqlite3"
