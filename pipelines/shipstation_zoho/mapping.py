@@ -194,7 +194,8 @@ def invoice_total(body: dict[str, Any]) -> Decimal:
 def _check_total(order: Order, body: dict[str, Any]) -> None:
     total = invoice_total(body)
     if total.quantize(CENT) != order.order_total.quantize(CENT):
-        raise MappingError(describe(order), "orderTotal", f"the invoice would total {total}, the order {order.order_total}")
+        raise MappingError(describe(order), "orderTotal",
+                           f"the invoice would total {total}, the order {order.order_total}")
 
 
 def _money(value: Decimal) -> Decimal:

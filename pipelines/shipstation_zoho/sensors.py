@@ -5,14 +5,19 @@ Each stream follows `pipelines.polling`: its position advances only past windows
 succeeded, so a window stopped by Zoho's daily cap is asked again (with backoff) until it goes through.
 """
 
+import hashlib
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
 
+from connectors.zoho_books.client import parse_time
 from pipelines import polling
 from pipelines.polling import PollCursor, Requested, StreamTick, instance_of, poll_stream
+from pipelines.shipstation_zoho.flows import orders_by_id
 from pipelines.shipstation_zoho.jobs import CONTACTS_JOB, ORDERS_JOB, SHIPMENTS_JOB
+from pipelines.shipstation_zoho.posting import INVOICES_FLOW
 from pipelines.shipstation_zoho.resource import ZohoBooksResource
 from pipelines.shipstation_zoho.settings import ShipStationZohoSettings
 from pipelines.shipstation_zoho.window import (
@@ -27,11 +32,13 @@ from pipelines.shipstation_zoho.window import (
     orders_config,
     parse_instant,
 )
-from connectors.zoho_books.client import parse_time
+from pipelines.sides.zoho_books.items import HELD
 from resources import ShipStationResource, StateResource
 from state.webhook_queue import WebhookStore, queue_path
 
 BACKOFF = polling.Backoff()
+MAX_HELD_ATTEMPTS = 5
+_HELD_RE = re.compile(re.escape(HELD) + r" '([^']*)'")
 ZOHO_EVENT_PREFIX = "ZOHO_"  # resource_type of a verified Zoho Books webhook in the queue
 DRAIN_LIMIT = 500
 
@@ -107,6 +114,30 @@ def zoho_contacts_webhook_sensor(context: dg.SensorEvaluationContext, state: Sta
                            cursor=str(events[-1].id))
 
 
+@dg.sensor(job_name=ORDERS_JOB, minimum_interval_seconds=1800, default_status=dg.DefaultSensorStatus.STOPPED)
+def zoho_held_orders_sensor(context: dg.SensorEvaluationContext, zoho_books: ZohoBooksResource,
+                            state: StateResource) -> dg.SensorResult:
+    """Orders held back for a Zoho item that was missing (ZOHO_MISSING_ITEMS=hold), re-driven once it exists."""
+    held = [e for e in state.ledger().entries(INVOICES_FLOW, "failed")
+            if held_sku(e.last_error) is not None and e.attempts < MAX_HELD_ATTEMPTS]
+    if not held:
+        return dg.SensorResult(skip_reason=dg.SkipReason("no order is held for a missing Zoho item"))
+    with zoho_books.client() as client:  # one request per missing SKU: they are few
+        present = {sku for sku in {held_sku(e.last_error) for e in held} if sku and client.find_items_by_sku(sku)}
+    ready = [e for e in held if held_sku(e.last_error) in present]
+    if not ready:
+        return dg.SensorResult(skip_reason=dg.SkipReason(f"{len(held)} order(s) still wait for Zoho items"))
+    digest = hashlib.sha256(repr(sorted((e.source_id, e.updated_at) for e in ready)).encode()).hexdigest()[:16]
+    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=f"zoho-held:{digest}", run_config=orders_by_id(ready),
+                                                       tags={"ml-connector/retry": "zoho-item-now-exists"})])
+
+
+def held_sku(error: str | None) -> str | None:
+    """The SKU an order was held back for (see `pipelines.sides.zoho_books.items.HELD`), or None."""
+    found = _HELD_RE.search(error or "")
+    return found.group(1) if found else None
+
+
 def _request(req: Requested, config: dict) -> dg.RunRequest:
     return dg.RunRequest(run_key=req.run_key, run_config=config, tags={
         "ml-connector/window": f"{req.start.isoformat()}..{req.end.isoformat()}",
@@ -120,4 +151,4 @@ def _result(requests: list[dg.RunRequest], cursor: PollCursor, ticks: list[Strea
 
 
 SENSORS = [shipstation_orders_to_zoho_sensor, shipstation_labels_to_zoho_sensor, zoho_contacts_sensor,
-           zoho_contacts_webhook_sensor]
+           zoho_contacts_webhook_sensor, zoho_held_orders_sensor]

@@ -48,7 +48,8 @@ def orders_config(start: datetime, end: datetime) -> dict:
 def labels_config(created: Window | None, voided: Window | None, now: datetime) -> dict:
     empty = Window(now, now)
     return {"ops": {"shipstation__labels_to_zoho": {"config": {
-        "create_date_start": (created or empty).start.isoformat(), "create_date_end": (created or empty).end.isoformat(),
+        "create_date_start": (created or empty).start.isoformat(),
+        "create_date_end": (created or empty).end.isoformat(),
         "void_date_start": (voided or empty).start.isoformat(), "void_date_end": (voided or empty).end.isoformat()}}}}
 
 

@@ -23,7 +23,7 @@ from connectors.zoho_books.client import ZohoBooksClient
 from ml_connector.runner import RunSummary, instance_for, run_job
 from pipelines.shipstation_zoho import jobs
 from pipelines.shipstation_zoho.definitions import definitions
-from pipelines.shipstation_zoho.posting import CONTACTS_FLOW, INVOICES_FLOW, JOURNALS_FLOW
+from pipelines.shipstation_zoho.posting import CONTACTS_FLOW, INVOICES_FLOW
 from pipelines.shipstation_zoho.resource import ZohoBooksResource
 from pipelines.shipstation_zoho.settings import ShipStationZohoFlowSettings
 from resources import ShipStationResource, StateResource
@@ -309,3 +309,30 @@ def test_daily_journals_book_each_days_labels_in_one_balanced_entry(stack):
     assert booked >= len(live)
     again = stack.run(jobs.SHIPMENTS_JOB, zoho_shipping_journal="daily")
     assert again.success and again.metric("zoho_books/shipping_journals", "created") == 0
+
+
+def test_held_orders_wait_for_their_zoho_item_then_the_sensor_re_drives_them(stack):
+    from pipelines.shipstation_zoho.sensors import held_sku, zoho_held_orders_sensor
+
+    result = stack.run(zoho_missing_items="hold")
+    assert result.success, result.error
+    ledger = stack.ledger()
+    held = [e for e in ledger.entries(INVOICES_FLOW, "failed") if held_sku(e.last_error)]
+    assert held and result.metric("zoho_books/invoices", "items_created") == 0
+    sku = held_sku(held[0].last_error)
+    waiting = [e for e in held if held_sku(e.last_error) == sku]
+    resources = {"zoho_books": stack.zoho_resource(), "state": StateResource(home=str(stack.home))}
+    with dg.build_sensor_context(resources=resources) as context:
+        assert not zoho_held_orders_sensor(context).run_requests  # the item still does not exist
+    with stack.client() as client:
+        client.create_item({"name": f"Made by hand {sku}", "sku": sku, "rate": 1})
+    with dg.build_sensor_context(resources=resources) as context:
+        requests = zoho_held_orders_sensor(context).run_requests
+    ids = requests[0].run_config["ops"]["shipstation__orders_to_zoho"]["config"]["order_ids"]
+    assert {str(i) for i in ids} >= {e.source_id for e in waiting}
+    again = stack.run(config=requests[0].run_config, zoho_missing_items="hold")
+    assert again.success, again.error
+    for entry in waiting:  # posted now, or still held for another SKU it also lacks
+        now = ledger.get(INVOICES_FLOW, entry.source_id, "zoho_books")
+        assert now.state == "posted" or held_sku(now.last_error) not in (None, sku)
+    assert any(ledger.get(INVOICES_FLOW, e.source_id, "zoho_books").state == "posted" for e in waiting)

@@ -210,8 +210,9 @@ class FakeZoho:
         return None
 
     def _total(self, body: dict) -> Decimal:
-        lines = sum(_money(l.get("rate")) * _money(l.get("quantity")) for l in body["line_items"])
-        return lines - _money(body.get("discount")) + _money(body.get("shipping_charge")) + _money(body.get("adjustment"))
+        lines = sum(_money(line.get("rate")) * _money(line.get("quantity")) for line in body["line_items"])
+        extra = _money(body.get("shipping_charge")) + _money(body.get("adjustment"))
+        return lines - _money(body.get("discount")) + extra
 
     def _invoices(self, method, rest, query, headers, body):
         if method == "GET" and not rest:
@@ -266,20 +267,24 @@ class FakeZoho:
         self.invoices[iid] = merged
         return 200, {"code": 0, "message": "Invoice information has been updated.", "invoice": merged}
 
+    @staticmethod
+    def _side(body: dict, side: str) -> Decimal:
+        return sum((_money(x["amount"]) for x in body.get("line_items", []) if x["debit_or_credit"] == side),
+                   Decimal(0))
+
     def _journals(self, method, rest, query, headers, body):
         if method == "GET" and not rest:
             rows = [j for j in self.journals.values()
                     if "reference_number" not in query or j.get("reference_number") == query["reference_number"]]
             return self._list("journals", rows, query)
         if method in ("POST", "PUT"):
-            debit = sum(_money(l["amount"]) for l in body.get("line_items", []) if l["debit_or_credit"] == "debit")
-            credit = sum(_money(l["amount"]) for l in body.get("line_items", []) if l["debit_or_credit"] == "credit")
+            debit = self._side(body, "debit")
+            credit = self._side(body, "credit")
             if not body.get("journal_date") or debit != credit or not debit:
                 return 400, {"code": 13014, "message": "Debits and credits must be equal"}
         if method == "POST" and not rest:
             jid = self._id()
-            self.journals[jid] = {**body, "journal_id": jid, "total": str(sum(
-                _money(l["amount"]) for l in body["line_items"] if l["debit_or_credit"] == "debit"))}
+            self.journals[jid] = {**body, "journal_id": jid, "total": str(self._side(body, "debit"))}
             return 201, {"code": 0, "message": "The journal entry has been created.", "journal": self.journals[jid]}
         if not rest or rest[0] not in self.journals:
             return 404, {"code": 1002, "message": "Journal does not exist."}

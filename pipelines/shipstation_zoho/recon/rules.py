@@ -98,7 +98,8 @@ LABEL_RULES = [
                coalesce(order_number, '-'), shipment_id) AS reason
     FROM _r_labels WHERE day = $day AND coalesce(voided, false)
         AND 'ss-label-' || shipment_id IN (SELECT reference FROM _r_journals)
-        AND 'ss-label-' || shipment_id || '-void' NOT IN (SELECT reference FROM _r_journals WHERE reference IS NOT NULL)""",
+        AND 'ss-label-' || shipment_id || '-void' NOT IN (
+            SELECT reference FROM _r_journals WHERE reference IS NOT NULL)""",
     _INSERT + """SELECT 'journal_without_label' AS category, reference AS order_number, 'zoho_books' AS target_system,
         journal_id AS target_id, total AS target_amount, false AS explained,
         format('Journal {} in Zoho Books books {} for ShipStation label {}, but no such label was read',
@@ -108,10 +109,10 @@ LABEL_RULES = [
 ]
 
 LEDGER_RULES = [
-    _INSERT + f"""SELECT 'sync_failed' AS category, order_number, 'shipstation' AS source_system, source_id,
+    _INSERT + """SELECT 'sync_failed' AS category, order_number, 'shipstation' AS source_system, source_id,
         'zoho_books' AS target_system, target_id, last_error IS NOT NULL AS explained,
         'the sync failed: ' || last_error AS explanation,
-        format('ml-connector could not write {{}} {{}} to Zoho Books: {{}}', replace(flow, 'shipstation_zoho.', ''),
+        format('ml-connector could not write {} {} to Zoho Books: {}', replace(flow, 'shipstation_zoho.', ''),
                source_id, coalesce(last_error, 'no error recorded')) AS reason
     FROM _r_ledger WHERE state = 'failed' AND (updated_at AT TIME ZONE $timezone)::DATE = $day""",
     _INSERT + """SELECT 'sync_stuck_pending' AS category, order_number, 'shipstation' AS source_system, source_id,
