@@ -13,20 +13,26 @@ a 5xx or a timeout on a write may have applied it, so it surfaces for the caller
 
 from __future__ import annotations
 
-import json
 import logging
 import random
-import re
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 import httpx
 
 from connectors.common.auth import OAuth2RefreshToken
-from connectors.common.errors import ConnectorError, RateLimited, RetryableError, ServerError, TransportError, excerpt
+from connectors.common.errors import (
+    ConnectorError,
+    RateLimited,
+    RetryableError,
+    ServerError,
+    TransportError,
+    excerpt,
+    redact,
+)
 from connectors.common.http import BaseClient, Params
 from connectors.common.retry import RetryPolicy
 from connectors.zoho_books import settings
@@ -34,9 +40,25 @@ from connectors.zoho_books.auth import RefreshToken, zoho_auth
 from connectors.zoho_books.errors import check_response
 from connectors.zoho_books.limits import OrgLimits, shared_limits
 from connectors.zoho_books.settings import ZohoBooksSettings
+from connectors.zoho_books.wire import encode_json, parse_time
+
+__all__ = ["Exchange", "ZohoBooksClient", "encode_json", "parse_time"]
 
 log = logging.getLogger(__name__)
 Body = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request/response pair for the audit trail: method and path, bodies, never a header or token."""
+
+    operation: str
+    request: bytes
+    response: bytes | None
+    status: int | None
+    duration: float
+    error: str | None = None
+    kind: str = "request"
 
 
 class ZohoBooksClient(BaseClient):
@@ -47,12 +69,14 @@ class ZohoBooksClient(BaseClient):
     def __init__(self, *, auth: OAuth2RefreshToken, organization_id: str, data_centre: str = "us",
                  timeout: float = settings.TIMEOUT_SECONDS, transport: httpx.BaseTransport | None = None,
                  limits: OrgLimits | None = None, max_retries: int = settings.MAX_RETRIES,
-                 sleep: Callable[[float], None] = time.sleep, rng: Callable[[], float] = random.random) -> None:
+                 sleep: Callable[[float], None] = time.sleep, rng: Callable[[], float] = random.random,
+                 on_exchange: Callable[[Exchange], None] | None = None) -> None:
         if not organization_id:
             raise ValueError("organization_id is required: choose the organisation explicitly (reference §3)")
         self.auth, self.organization_id = auth, str(organization_id)
         self.limits = limits or shared_limits(self.organization_id, data_centre, OrgLimits)
         self.requests_sent = 0
+        self.on_exchange = on_exchange
         super().__init__(base_url=settings.api_root(settings.API_DOMAINS.get(data_centre, settings.API_DOMAINS["us"])),
                          auth=auth, timeout=timeout, transport=transport, headers={"Accept": "application/json"},
                          retry=RetryPolicy(max_retries + 1, settings.BACKOFF_BASE_SECONDS,
@@ -96,17 +120,35 @@ class ZohoBooksClient(BaseClient):
         content = encode_json(body) if body is not None else None
         request = self._http.build_request(method, path, params=query, content=content, headers=extra)
         self.limits.before_request(request)
-        secrets = self.auth.redaction_values()
+        secrets, started = self.auth.redaction_values(), time.monotonic()
         try:
             with self.limits.slots:
                 self.requests_sent += 1
                 response = self._http.send(request)
         except httpx.TransportError as error:
             kind = "timed out" if isinstance(error, httpx.TimeoutException) else "transport failure"
-            raise TransportError(f"{kind}: {type(error).__name__}: {excerpt(str(error), secrets)}",
-                                 system=self.system, request=f"{method} {path}") from None
+            failure = TransportError(f"{kind}: {type(error).__name__}: {excerpt(str(error), secrets)}",
+                                     system=self.system, request=f"{method} {path}")
+            self._audit(method, path, content, None, started, failure)
+            raise failure from None
         self.limits.after_response(response)
-        return check_response(response, secrets=self.auth.redaction_values())
+        try:
+            body = check_response(response, secrets=self.auth.redaction_values())
+        except ConnectorError as error:
+            self._audit(method, path, content, response, started, error)
+            raise
+        self._audit(method, path, content, response, started, None)
+        return body
+
+    def _audit(self, method: str, path: str, content: bytes | None, response: httpx.Response | None,
+               started: float, error: Exception | None) -> None:
+        if self.on_exchange is None:
+            return
+        secrets = self.auth.redaction_values()
+        reply = None if response is None else redact(response.text, secrets).encode()
+        self.on_exchange(Exchange(f"{method} {path}", content or b"", reply,
+                                  None if response is None else response.status_code, time.monotonic() - started,
+                                  None if error is None else f"{type(error).__name__}: {error}"))
 
     def _rebase(self) -> None:
         """Point the client at ``{api_domain}/books/v3`` once the token reply has named the domain (§1)."""
@@ -237,31 +279,3 @@ class ZohoBooksClient(BaseClient):
                              "message": f"organisation {self.organization_id} is not visible to this token"}
         return result | {"ok": True, "base_url": self.base_url, "name": ours[0].get("name"),
                          "currency_code": ours[0].get("currency_code")}
-
-
-def encode_json(body: Any) -> bytes:
-    """JSON with every ``Decimal`` written as the exact number it holds (money never passes through float)."""
-    text = json.dumps(body, default=_mark_decimal, ensure_ascii=False, separators=(",", ":"))
-    return _DECIMAL.sub(r"\1", text).encode()
-
-
-_DECIMAL = re.compile(r'"\\u0000dec:(-?[0-9.E+-]+)"')
-
-
-def _mark_decimal(value: Any) -> str:
-    if isinstance(value, Decimal) and value.is_finite():
-        return f"\u0000dec:{value}"
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def parse_time(value: Any) -> datetime | None:
-    """Zoho's ``2013-10-07T18:24:51+0530`` as an aware datetime (None if absent or unreadable)."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        try:
-            return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
-        except ValueError:
-            return None

@@ -9,7 +9,7 @@ import dagster as dg
 from pipelines.shipstation_zoho import staged
 from pipelines.shipstation_zoho.mapping import contact_body, contact_email
 from pipelines.shipstation_zoho.outcomes import daily_cap, report_metadata
-from pipelines.shipstation_zoho.posting import CONTACTS_FLOW, ContactPoster, InvoicePoster
+from pipelines.shipstation_zoho.posting import CONTACTS_FLOW, INVOICES_FLOW, ContactPoster, InvoicePoster
 from pipelines.shipstation_zoho.resource import ZohoBooksResource
 from pipelines.shipstation_zoho.settings import ShipStationZohoSettings
 from pipelines.shipstation_zoho.window import parse_instant, resolve
@@ -20,6 +20,7 @@ from pipelines.sides.zoho_books.contacts import ZohoContactTarget
 from pipelines.sides.zoho_books.invoices import ZohoInvoiceTarget
 from pipelines.sides.zoho_books.items import ItemCatalog
 from resources import ShipStationResource, StateResource
+from state.audit_hook import AuditHook
 from state.ledger import SyncLedger
 from state.staging import StagingStore
 
@@ -61,8 +62,10 @@ def zoho_contacts(context: dg.AssetExecutionContext, zoho_books: ZohoBooksResour
                   zoho_flow: ShipStationZohoSettings) -> dg.MaterializeResult:
     """A Zoho contact for every staged order's customer: found by email, else created from its billing details."""
     store, ledger = state.staging(), state.ledger()
-    with zoho_books.client() as client:
-        poster = ContactPoster(ZohoContactTarget(client), ledger, context.run_id, batch_size=zoho_flow.batch_size)
+    hook = audit(ledger, context.run_id, CONTACTS_FLOW)
+    with zoho_books.client(hook) as client:
+        poster = ContactPoster(ZohoContactTarget(client, hook), ledger, context.run_id,
+                               batch_size=zoho_flow.batch_size)
         with daily_cap(poster):
             poster.post(order_contacts(store, staged_run(context, ORDERS)))
     conflicts = sum(1 for f in poster.report.failures if f.get("error", "").find("conflict") >= 0)
@@ -74,19 +77,27 @@ def zoho_invoices(context: dg.AssetExecutionContext, zoho_books: ZohoBooksResour
                   zoho_flow: ShipStationZohoSettings) -> dg.MaterializeResult:
     """One invoice per staged order: created, updated, voided or skipped exactly once; paid ones never overwritten."""
     store, ledger = state.staging(), state.ledger()
-    with zoho_books.client() as client:
+    hook = audit(ledger, context.run_id, INVOICES_FLOW)
+    with zoho_books.client(hook) as client:
         poster: InvoicePoster | None = None
         with daily_cap(lambda: poster):
-            poster = invoice_poster(client, ledger, zoho_flow, context.run_id)
+            poster = invoice_poster(client, ledger, zoho_flow, context.run_id, hook)
             poster.post(order_records(store, staged_run(context, ORDERS)))
         items_created = len(poster.items.created)
     return dg.MaterializeResult(metadata=report_metadata(poster.report, paid_conflicts=poster.paid_conflicts,
                                                          items_created=items_created))
 
 
-def invoice_poster(client, ledger: SyncLedger, flow: ShipStationZohoSettings, run_id: str) -> InvoicePoster:
+def audit(ledger: SyncLedger, run_id: str, flow: str) -> AuditHook:
+    """The audit trail's hook for one run's Zoho requests."""
+    return AuditHook(ledger.audit, run_id=run_id, flow=flow, system="zoho_books")
+
+
+def invoice_poster(client, ledger: SyncLedger, flow: ShipStationZohoSettings, run_id: str,
+                   hook: AuditHook | None = None) -> InvoicePoster:
     """The invoice poster of one run: contact ids from the contacts ledger, items by SKU from Zoho."""
-    return InvoicePoster(ZohoInvoiceTarget(client, unique_field=flow.invoice_unique_field), ledger, run_id,
+    target = ZohoInvoiceTarget(client, unique_field=flow.invoice_unique_field, audit=hook)
+    return InvoicePoster(target, ledger, run_id,
                          contacts=contact_lookup(ledger), items=ItemCatalog(client, flow.missing_items),  # type: ignore[arg-type]
                          cfg=flow.invoice_config(), batch_size=flow.batch_size)
 

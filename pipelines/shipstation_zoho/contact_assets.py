@@ -14,9 +14,10 @@ import dagster as dg
 
 from connectors.common.errors import RecordError
 from pipelines.metadata import failure_table
+from pipelines.shipstation_zoho.assets import audit
 from pipelines.shipstation_zoho.mapping import customer_contact_body
 from pipelines.shipstation_zoho.outcomes import daily_cap, report_metadata
-from pipelines.shipstation_zoho.posting import ContactPoster
+from pipelines.shipstation_zoho.posting import CONTACTS_FLOW, ContactPoster
 from pipelines.shipstation_zoho.resource import ZohoBooksResource
 from pipelines.shipstation_zoho.settings import ShipStationZohoSettings
 from pipelines.shipstation_zoho.window import parse_instant
@@ -56,8 +57,9 @@ def contacts_from_shipstation(context: dg.AssetExecutionContext, shipstation: Sh
             continue
         email = body["contact_persons"][0]["email"]
         records.setdefault(email, (email, body, customer.raw))
-    with zoho_books.client() as zoho:
-        poster = ContactPoster(ZohoContactTarget(zoho), ledger, context.run_id, batch_size=zoho_flow.batch_size)
+    hook = audit(ledger, context.run_id, CONTACTS_FLOW)
+    with zoho_books.client(hook) as zoho:
+        poster = ContactPoster(ZohoContactTarget(zoho, hook), ledger, context.run_id, batch_size=zoho_flow.batch_size)
         with daily_cap(poster):
             poster.post(records.values())
     return dg.MaterializeResult(metadata=report_metadata(

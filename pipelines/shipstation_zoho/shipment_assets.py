@@ -9,10 +9,10 @@ import dagster as dg
 from connectors.common.timezones import local_date
 from connectors.zoho_books.client import ZohoBooksClient
 from pipelines.shipstation_zoho import staged
-from pipelines.shipstation_zoho.assets import invoice_poster, staged_run
+from pipelines.shipstation_zoho.assets import audit, invoice_poster, staged_run
 from pipelines.shipstation_zoho.mapping import JournalConfig
 from pipelines.shipstation_zoho.outcomes import daily_cap, report_metadata
-from pipelines.shipstation_zoho.posting import INVOICES_FLOW, DayJournalPoster, LabelJournalPoster
+from pipelines.shipstation_zoho.posting import INVOICES_FLOW, JOURNALS_FLOW, DayJournalPoster, LabelJournalPoster
 from pipelines.shipstation_zoho.resource import ZohoBooksResource
 from pipelines.shipstation_zoho.settings import ShipStationZohoSettings
 from pipelines.shipstation_zoho.window import parse_instant, resolve
@@ -61,9 +61,10 @@ def zoho_shipping_journals(context: dg.AssetExecutionContext, zoho_books: ZohoBo
                            zoho_flow: ShipStationZohoSettings) -> dg.MaterializeResult:
     """Each label's cost as a journal (or one journal a day); a voided label's cost is reversed."""
     store, ledger, run = state.staging(), state.ledger(), staged_run(context, LABELS)
-    with zoho_books.client() as client:
+    hook = audit(ledger, context.run_id, JOURNALS_FLOW)
+    with zoho_books.client(hook) as client:
         cfg = journal_config(client, zoho_flow)
-        target = ZohoJournalTarget(client)
+        target = ZohoJournalTarget(client, hook)
         if zoho_flow.shipping_journal == "daily":
             poster = DayJournalPoster(target, ledger, context.run_id, cfg, batch_size=zoho_flow.batch_size)
             records = _days(store, run, cfg.timezone)
@@ -87,10 +88,11 @@ def zoho_invoice_tracking(context: dg.AssetExecutionContext, zoho_books: ZohoBoo
                 if e.target_id]
     orders = store.orders_by_id([int(i) for i in invoiced])
     labels = staged.labels_of_orders(store, orders)
-    with zoho_books.client() as client:
+    hook = audit(ledger, context.run_id, INVOICES_FLOW)
+    with zoho_books.client(hook) as client:
         poster = None
         with daily_cap(lambda: poster):
-            poster = invoice_poster(client, ledger, zoho_flow, context.run_id)
+            poster = invoice_poster(client, ledger, zoho_flow, context.run_id, hook)
             poster.post((o, raw, staged.parsed_labels(labels.get(oid, [])))
                         for oid, (o, raw) in _parsed(orders))
     return dg.MaterializeResult(metadata=report_metadata(poster.report, orders_with_labels=len(order_ids),

@@ -336,3 +336,17 @@ def test_held_orders_wait_for_their_zoho_item_then_the_sensor_re_drives_them(sta
         now = ledger.get(INVOICES_FLOW, entry.source_id, "zoho_books")
         assert now.state == "posted" or held_sku(now.last_error) not in (None, sku)
     assert any(ledger.get(INVOICES_FLOW, e.source_id, "zoho_books").state == "posted" for e in waiting)
+
+
+def test_every_zoho_write_is_in_the_audit_trail_with_its_record_and_no_secret(stack):
+    result = stack.run()
+    assert result.success, result.error
+    records = [r for r in stack.ledger().audit.records(result.run_id, limit=100_000) if r.system == "zoho_books"]
+    writes = [r for r in records if r.kind.startswith("POST /invoices")]
+    assert len(writes) == result.metric("zoho_books/invoices", "created")
+    assert all(r.source_ids and r.outcome == "201" for r in writes)
+    tokens = list(stack.zoho.accounts.access_tokens)  # every access token the run was given
+    for record in records:
+        text = record.request + record.response + (record.error or "").encode()
+        for secret in (mz.REFRESH_TOKEN, mz.CLIENT_SECRET, *tokens):
+            assert secret.encode() not in text

@@ -15,6 +15,7 @@ from connectors.zoho_books.client import ZohoBooksClient
 from connectors.zoho_books.errors import ZohoApiError
 from pipelines.posting import Outcome, PostItem
 from pipelines.sides.zoho_books.upsert import OneByOne
+from state.audit_hook import AuditHook
 from state.ledger import Claim
 
 NAME_TAKEN = 3062  # "The customer "X" already exists" (contact names are unique per organisation)
@@ -36,8 +37,8 @@ def conflict(email: str, ours: str, theirs: str, contact_id: str) -> str:
 class ZohoContactTarget(OneByOne):
     """`PostItem.key` is the email (lower case); `payload` a contact body whose `contact_name` is ours."""
 
-    def __init__(self, client: ZohoBooksClient) -> None:
-        super().__init__()
+    def __init__(self, client: ZohoBooksClient, audit: AuditHook | None = None) -> None:
+        super().__init__(audit)
         self.client = client
 
     def find(self, pending: Sequence[tuple[PostItem, Claim]]) -> dict[str, str]:
@@ -59,7 +60,7 @@ class ZohoContactTarget(OneByOne):
         return str(self.client.create_contact(body)["contact_id"])
 
     def alter(self, item: PostItem, target_id: str) -> Outcome:
-        return self.change(lambda: self._recheck(item, target_id))
+        return self.change(item, lambda: self._recheck(item, target_id))
 
     def _recheck(self, item: PostItem, target_id: str) -> Outcome:
         theirs = str(self.client.get_contact(target_id).get("contact_name") or "")

@@ -16,6 +16,7 @@ from typing import Any
 from connectors.zoho_books.client import ZohoBooksClient
 from pipelines.posting import Outcome, PostItem
 from pipelines.sides.zoho_books.upsert import OneByOne
+from state.audit_hook import AuditHook
 from state.ledger import Claim
 
 PAID = ("paid", "partially_paid")
@@ -24,8 +25,8 @@ PAID = ("paid", "partially_paid")
 class ZohoInvoiceTarget(OneByOne):
     """`PostItem.payload` is an invoice body; None asks for a void."""
 
-    def __init__(self, client: ZohoBooksClient, *, unique_field: str = "") -> None:
-        super().__init__()
+    def __init__(self, client: ZohoBooksClient, *, unique_field: str = "", audit: AuditHook | None = None) -> None:
+        super().__init__(audit)
         self.client, self.unique_field = client, unique_field
         self.conflicts: dict[str, dict[str, Any]] = {}  # key -> {"invoice": as in Zoho, "order": as now}
 
@@ -41,7 +42,7 @@ class ZohoInvoiceTarget(OneByOne):
         return str(self.client.create_invoice(item.payload, unique=unique)["invoice_id"])
 
     def alter(self, item: PostItem, target_id: str) -> Outcome:
-        return self.change(lambda: self._alter(item, target_id))
+        return self.change(item, lambda: self._alter(item, target_id))
 
     def _alter(self, item: PostItem, target_id: str) -> Outcome:
         current = self.client.get_invoice(target_id)
@@ -57,7 +58,7 @@ class ZohoInvoiceTarget(OneByOne):
         return Outcome()
 
     def cancel(self, item: PostItem, target_id: str) -> Outcome:
-        return self.change(lambda: self._cancel(target_id))
+        return self.change(item, lambda: self._cancel(target_id))
 
     def _cancel(self, target_id: str) -> Outcome:
         current = self.client.get_invoice(target_id)

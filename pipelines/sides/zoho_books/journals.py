@@ -13,6 +13,7 @@ from typing import Any
 from connectors.zoho_books.client import ZohoBooksClient
 from pipelines.posting import Outcome, PostItem
 from pipelines.sides.zoho_books.upsert import OneByOne
+from state.audit_hook import AuditHook
 from state.ledger import Claim
 
 REVERSAL_SUFFIX = "-void"
@@ -36,8 +37,8 @@ def reversal(journal: dict[str, Any], reference: str, day: str) -> dict[str, Any
 class ZohoJournalTarget(OneByOne):
     """`PostItem.payload` is a journal body; None asks for a reversal."""
 
-    def __init__(self, client: ZohoBooksClient) -> None:
-        super().__init__()
+    def __init__(self, client: ZohoBooksClient, audit: AuditHook | None = None) -> None:
+        super().__init__(audit)
         self.client = client
 
     def check(self, item: PostItem) -> str | None:
@@ -51,14 +52,14 @@ class ZohoJournalTarget(OneByOne):
         return str(self.client.create_journal(item.payload)["journal_id"])
 
     def alter(self, item: PostItem, target_id: str) -> Outcome:
-        return self.change(lambda: self._update(item, target_id))
+        return self.change(item, lambda: self._update(item, target_id))
 
     def _update(self, item: PostItem, target_id: str) -> Outcome:
         self.client.update_journal(target_id, item.payload)
         return Outcome()
 
     def cancel(self, item: PostItem, target_id: str) -> Outcome:
-        return self.change(lambda: self._reverse(item, target_id))
+        return self.change(item, lambda: self._reverse(item, target_id))
 
     def _reverse(self, item: PostItem, target_id: str) -> Outcome:
         reference = item.key + REVERSAL_SUFFIX

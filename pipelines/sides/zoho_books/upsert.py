@@ -14,6 +14,7 @@ from connectors.common.errors import NotFound
 from connectors.zoho_books.errors import ZohoApiError
 from pipelines.posting import Created, Outcome, PostItem
 from pipelines.sides.zoho_books import NOT_DELIVERED, OUTCOME_UNKNOWN, TARGET
+from state.audit_hook import AuditHook
 from state.ledger import Claim
 
 
@@ -30,8 +31,14 @@ class OneByOne:
     not_delivered = NOT_DELIVERED
     outcome_unknown = OUTCOME_UNKNOWN
 
-    def __init__(self) -> None:
+    def __init__(self, audit: AuditHook | None = None) -> None:
         self.halted: BaseException | None = None
+        self.audit = audit
+
+    def about(self, item: PostItem) -> None:
+        """Tell the audit trail which source record the next requests are for."""
+        if self.audit is not None:
+            self.audit.source_ids = [item.candidate.source_id]
 
     def check(self, item: PostItem) -> str | None:
         return None
@@ -54,6 +61,7 @@ class OneByOne:
         self._raise_if_halted()
         out = Created()
         for n, item in enumerate(items):
+            self.about(item)
             try:
                 out.landed[item.key] = self._create_one(item)
             except (ZohoApiError, NotFound) as exc:
@@ -66,9 +74,10 @@ class OneByOne:
                 break
         return out
 
-    def change(self, fn: Callable[[], Outcome]) -> Outcome:
-        """Run an alter or cancel; Zoho's refusal of the record becomes its failure."""
+    def change(self, item: PostItem, fn: Callable[[], Outcome]) -> Outcome:
+        """Run an alter or cancel of `item`; Zoho's refusal of the record becomes its failure."""
         self._raise_if_halted()
+        self.about(item)
         try:
             return fn()
         except (ZohoApiError, NotFound) as exc:
