@@ -41,6 +41,7 @@ from connectors.common.http import BaseClient, Params, classify_response, decode
 from connectors.common.retry import RetryOn, RetryPolicy
 
 log = logging.getLogger(__name__)
+NO_ENTITY = "NoEntitySatisfiesTheConditionException"
 
 Record = dict[str, Any]
 Clock = Callable[[], float]
@@ -231,12 +232,16 @@ class AcumaticaClient(BaseClient):
             return
         secrets = self._all_secrets()
         try:
+            body = decode_json(response.content) if response.content else None
+        except ValueError:
+            body = None
+        detail = describe(body)
+        if response.status_code == 500 and _no_entity(body):
+            raise NotFound(excerpt(detail or "no record matches the keys", secrets), system=self.system, status=500,
+                           request=f"{method} {httpx.URL(path).path}")
+        try:
             classify_response(response, system=self.system, secrets=secrets)
         except ConnectorError as error:
-            try:
-                detail = describe(decode_json(response.content)) if response.content else None
-            except ValueError:
-                detail = None
             if detail:
                 error.message = excerpt(detail, secrets, limit=500)
                 error.args = (error.message,)
@@ -267,6 +272,12 @@ class AcumaticaClient(BaseClient):
     def _all_secrets(self) -> tuple[str, ...]:
         more = getattr(self.auth, "redaction_values", lambda: ())()
         return tuple(s for s in (*self._secrets, *more) if s)
+
+
+def _no_entity(body: Any) -> bool:
+    """Acumatica answers a key or id that names no record with a 500 of this type (not the 404 of §10)."""
+    kind = body.get("exceptionType") if isinstance(body, Mapping) else None
+    return isinstance(kind, str) and kind.endswith(NO_ENTITY)
 
 
 def _query(expand: Sequence[str], select: Sequence[str]) -> dict[str, str | None]:

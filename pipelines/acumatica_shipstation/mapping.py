@@ -108,7 +108,8 @@ def shipstation_order(order: SalesOrder, items: Mapping[str, StockItem], custome
         "orderDate": pacific_text(order.date), "orderStatus": "awaiting_shipment",
         "customerUsername": order.customer_id, "customerEmail": order.ship_to_contact.email or (
             customer.email if customer else None),
-        "billTo": _address(record, "BillTo", order.bill_to, order.bill_to_contact, customer),
+        "billTo": _address(record, "BillTo", order.bill_to, order.bill_to_contact, customer,
+                           fallback=order.ship_to_contact),
         "shipTo": _address(record, "ShipTo", order.ship_to, order.ship_to_contact, customer),
         "items": lines, "amountPaid": max(order.order_total - unpaid, Decimal(0)),
         "taxAmount": order.tax_total or Decimal(0), "shippingAmount": order.totals.freight or Decimal(0),
@@ -144,8 +145,12 @@ def _units(record: str, where: str, uom: str) -> tuple[str, Decimal]:
         raise MappingError(record, f"{where}.WeightUOM", f"weight unit {uom!r} has no ShipStation unit") from None
 
 
-def _address(record: str, side: str, address: Address, contact: Contact, customer: Customer | None) -> dict:
-    name = contact.attention or contact.business_name or (customer.name if customer else None)
+def _address(record: str, side: str, address: Address, contact: Contact, customer: Customer | None,
+             fallback: Contact | None = None) -> dict:
+    """A ShipStation address; a bill-to without a name of its own takes the ship-to contact's."""
+    names = (contact, fallback or Contact())
+    name = next((c.attention or c.business_name for c in names if c.attention or c.business_name), None) or (
+        customer.name if customer else None)
     if not name:
         raise MappingError(record, f"{side}Contact.Attention", "no name to ship to (contact or customer)")
     return {"name": name, "company": contact.business_name, "street1": address.line1, "street2": address.line2,

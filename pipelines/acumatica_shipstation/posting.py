@@ -74,8 +74,9 @@ class SalesOrderPoster(Poster):
                         body, cand, order)
 
     def _detail(self, order: SalesOrder) -> dict[str, Any]:
+        warehouse = order.warehouse_id or next((line.warehouse_id for line in order.lines if line.warehouse_id), None)
         return {"order_number": order.order_nbr, "order_type": order.order_type, "customer_id": order.customer_id,
-                "currency": order.currency_id}
+                "currency": order.currency_id, "warehouse_id": warehouse}
 
     def _hold(self, order: SalesOrder, record: dict, why: str) -> None:
         key = mapping.order_key(order.order_type, order.order_nbr)
@@ -135,7 +136,7 @@ class ShipmentPoster(Poster):
             return None
         detail = entry.detail
         return OrderRef(detail.get("order_type", mapping.DEFAULT_ORDER_TYPE), detail["order_number"],
-                        detail.get("customer_id") or "")
+                        detail.get("customer_id") or "", detail.get("warehouse_id") or "")
 
     def _detail(self, label: Label) -> dict[str, Any]:
         return {"order_number": label.order_number, "order_key": label.order_key, "order_id": label.order_id,

@@ -31,7 +31,7 @@ CENT = Decimal("0.01")
 @dataclass(frozen=True)
 class InboundConfig:
     fulfil_on: FulfilOn = "carrier_scan"
-    warehouse_id: str = ""  # empty: Acumatica's default for the order
+    warehouse_id: str = ""  # empty: the order's (its preferred warehouse, else its first line's)
     box_id: str = ""  # Acumatica box type for packages; empty: not sent
     ship_via: Mapping[str, str] = field(default_factory=dict)  # ShipStation carrierCode -> Acumatica ShipVia
     postage_currency: str = "USD"  # what ShipStation buys postage in
@@ -44,6 +44,7 @@ class OrderRef:
     order_type: str
     order_nbr: str
     customer_id: str
+    warehouse_id: str = ""
 
 
 def label_key(label_id: int) -> str:
@@ -74,9 +75,12 @@ def acumatica_shipment(label: Label, order: OrderRef, cfg: InboundConfig) -> dic
     package = {"TrackingNbr": label.tracking_number, "CustomRefNbr1": label_key(label.shipment_id),
                "Weight": pounds(label), "BoxID": cfg.box_id or None,
                "Description": " ".join(filter(None, ("ShipStation", label.carrier_code, label.service_code)))}
-    return {"Type": "Shipment", "Operation": "Issue", "CustomerID": order.customer_id,
-            "WarehouseID": cfg.warehouse_id or None, "ShipmentDate": label.ship_date,
-            "ShipVia": cfg.ship_via.get(label.carrier_code or ""), "Details": details, "Packages": [package]}
+    warehouse = cfg.warehouse_id or order.warehouse_id
+    if not warehouse:
+        raise MappingError(record, "WarehouseID", "the order names no warehouse: set ACUMATICA_WAREHOUSE_ID")
+    return {"Type": "Shipment", "Operation": "Issue", "CustomerID": order.customer_id, "WarehouseID": warehouse,
+            "ShipmentDate": label.ship_date, "ShipVia": cfg.ship_via.get(label.carrier_code or ""),
+            "Details": details, "Packages": [package]}
 
 
 def pounds(label: Label) -> Decimal | None:

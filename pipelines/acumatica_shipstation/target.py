@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from connectors.acumatica.client import AcumaticaClient
@@ -133,7 +134,11 @@ class ConfirmTarget(AcumaticaTarget):
 
 
 class FreightTarget(AcumaticaTarget):
-    """A label's shipping cost on its shipment (`FreightCost`), written by key: re-sending is harmless."""
+    """A label's shipping cost on its shipment (`FreightCost`), written by key: re-sending is harmless.
+
+    Acumatica answers 200 to a PUT on a confirmed shipment and changes nothing (a closed document),
+    so the saved value is read back; a confirmed shipment is corrected, written and confirmed again.
+    """
 
     def find(self, pending: Sequence[tuple[PostItem, Claim]]) -> dict[str, str]:
         return {}  # a keyed PUT: resolving by sending again is safe
@@ -142,11 +147,23 @@ class FreightTarget(AcumaticaTarget):
         return each(items, self._write)
 
     def _write(self, item: PostItem) -> str:
-        self.client.put("Shipment", item.payload)
-        return item.payload["ShipmentNbr"]
+        nbr, amount = item.payload["ShipmentNbr"], item.payload["FreightCost"]
+        saved = self.client.put("Shipment", item.payload)
+        if _amount(saved.get("FreightCost")) != amount and saved.get("Status") in CONFIRMED:
+            self.client.invoke("Shipment", "CorrectShipment", {"ShipmentNbr": nbr})
+            saved = self.client.put("Shipment", item.payload)
+            self.client.invoke("Shipment", "ConfirmShipment", {"ShipmentNbr": nbr})
+        if _amount(saved.get("FreightCost")) != amount:
+            raise BadRequest(f"shipment {nbr} kept FreightCost {saved.get('FreightCost')} instead of {amount} "
+                             f"(status {saved.get('Status')})", system=TARGET)
+        return nbr
 
     def alter(self, item: PostItem, target_id: str) -> Outcome:
         return _outcome(lambda: self._write(item))
+
+
+def _amount(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
 
 
 def _outcome(call: Callable[[], Any]) -> Outcome:

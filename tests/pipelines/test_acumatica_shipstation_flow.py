@@ -40,6 +40,7 @@ def sales_order(nbr: str, *, lines: list[tuple[int, str, int]] = ((1, "TEA-GRN",
             "ShipToContact": {"Attention": "Anita Rao", "Email": "a.rao@example.com"},
             "BillToAddress": {"City": "Fremont", "Country": "US"}, "BillToContact": {"Attention": "Anita Rao"},
             "Totals": {"Freight": "4.75", "UnpaidBalance": unpaid},
+            "PreferredWarehouseID": "MAIN",
             "Details": [{"LineNbr": n, "InventoryID": sku, "OrderQty": qty, "UnitPrice": "10.00",
                          "LineDescription": sku} for n, sku, qty in lines]}
 

@@ -43,7 +43,7 @@ def test_a_missing_record_on_a_right_version_is_just_not_found():
     with client(FakeAcumatica()) as acu, pytest.raises(NotFound) as caught:
         acu.get("SalesOrder", "SO", "NOPE")
     assert not isinstance(caught.value, EndpointVersionNotFound)
-    assert "not found" in str(caught.value)
+    assert "No entity satisfies the condition" in str(caught.value) and caught.value.status == 500
 
 
 def test_a_thousand_calls_use_one_session_and_leave_none_open():

@@ -57,6 +57,12 @@ def _json(status: int, body: Any = None, headers: dict | None = None) -> httpx.R
     return httpx.Response(status, content=content, headers={"Content-Type": "application/json", **(headers or {})})
 
 
+def _no_entity() -> httpx.Response:
+    """A key naming no record: 500, as the Acumatica simulator and integrators' observations have it."""
+    return _json(500, {"message": "An error has occurred.", "exceptionMessage": "No entity satisfies the condition.",
+                       "exceptionType": "PX.Api.ContractBased.NoEntitySatisfiesTheConditionException"})
+
+
 def _error(status: int, message: str) -> httpx.Response:
     return _json(status, {"message": "An error has occurred.", "exceptionMessage": message,
                           "exceptionType": "PX.Data.PXException"})
@@ -145,7 +151,7 @@ class FakeAcumatica:
             return self._poll(rest[-1])
         if method == "GET" and rest:
             record = self.records[entity].get(tuple(rest))
-            return _json(200, self._view(record, expand)) if record else _error(404, f"{entity} {rest} not found")
+            return _json(200, self._view(record, expand)) if record else _no_entity()
         if method == "GET":
             rows = [r for r in self.records[entity].values() if _matches(r, params.get("$filter"))]
             skip, top = int(params.get("$skip", 0)), int(params.get("$top", len(rows) or 1))
@@ -155,7 +161,7 @@ class FakeAcumatica:
         if method == "DELETE":
             record = self.records[entity].get(tuple(rest))
             if record is None:
-                return _error(404, "not found")
+                return _no_entity()
             if record.get("Status") not in (None, "Open", "On Hold"):
                 return _error(422, f"{entity} {rest} is {record.get('Status')} and cannot be deleted")
             del self.records[entity][tuple(rest)]
