@@ -56,6 +56,7 @@ class LedgerEntry(_Model):
     amount: Amount
     is_party: bool = False
     bill_allocations: list[BillAllocation] = Field(default_factory=list)
+    cost_centre: str | None = None  # CATEGORYALLOCATIONS.LIST -> COSTCENTREALLOCATIONS.LIST (reference §3)
 
     @property
     def is_deemed_positive(self) -> bool:
@@ -78,6 +79,7 @@ class InventoryEntry(_Model):
     tracking_number: str | None = None
     accounting_ledger: str | None = None
     description: str | None = None
+    cost_centre: str | None = None  # on the accounting allocation (the income line), reference §3
 
     @property
     def is_deemed_positive(self) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from lxml import etree
 
@@ -29,6 +30,7 @@ from connectors.tally.settings import ENVELOPE_VERSION, INVOICE_VIEW
 from connectors.tally.xml_values import fmt_amount, fmt_bool, fmt_date, fmt_quantity, fmt_rate
 
 Element = etree._Element
+PRIMARY_COST_CATEGORY = "Primary Cost Category"  # Tally's default category (reference §4 COSTCENTRE sample)
 
 # Reference §4: dependencies first (Group -> Ledger; Unit/Stock Group/Godown -> Stock Item).
 _MASTER_RANK = {"GROUP": 0, "STOCKGROUP": 0, "UNIT": 0, "GODOWN": 0, "LEDGER": 1, "STOCKITEM": 1}
@@ -194,7 +196,20 @@ def ledger_entry_element(entry: LedgerEntry, tag: str = "LEDGERENTRIES.LIST") ->
         sub(alloc, "BILLTYPE", bill.bill_type)
         _opt(alloc, "BILLCREDITPERIOD", bill.credit_period)
         sub(alloc, "AMOUNT", fmt_amount(bill.amount))
+    _cost_centre(el, entry.cost_centre, entry.amount)
     return el
+
+
+def _cost_centre(el: Element, name: str | None, amount: Decimal) -> None:
+    """The whole line to one cost centre of the primary category (reference §3: CATEGORYALLOCATIONS.LIST)."""
+    if not name:
+        return
+    category = sub(el, "CATEGORYALLOCATIONS.LIST")
+    sub(category, "CATEGORY", PRIMARY_COST_CATEGORY)
+    sub(category, "ISDEEMEDPOSITIVE", fmt_bool(amount < 0))
+    centre = sub(category, "COSTCENTREALLOCATIONS.LIST")
+    sub(centre, "NAME", name)
+    sub(centre, "AMOUNT", fmt_amount(amount))
 
 
 def inventory_element(item: InventoryEntry) -> Element:
@@ -227,6 +242,7 @@ def inventory_element(item: InventoryEntry) -> Element:
         sub(alloc, "LEDGERNAME", item.accounting_ledger)
         sub(alloc, "ISDEEMEDPOSITIVE", fmt_bool(item.is_deemed_positive))
         sub(alloc, "AMOUNT", fmt_amount(item.amount))
+        _cost_centre(alloc, item.cost_centre, item.amount)
     return el
 
 

@@ -23,7 +23,14 @@ from urllib.parse import parse_qsl, quote
 import httpx
 from pydantic import SecretStr
 
-from connectors.common.errors import ConnectorError, RetryableError, ServerError, TransportError, excerpt
+from connectors.common.errors import (
+    ConnectorError,
+    NotFound,
+    RetryableError,
+    ServerError,
+    TransportError,
+    excerpt,
+)
 from connectors.common.http import BaseClient, Params, decode_json
 from connectors.common.ratelimit import PerEndpointBuckets, TokenBucket, shared_limiter
 from connectors.common.retry import RetryOn, RetryPolicy
@@ -122,6 +129,19 @@ class WalmartClient(BaseClient):
         for page in self.iter_order_pages_raw(**filters):
             yield from (Order.from_raw(raw) for raw in page)
 
+    def count_orders(self, *, created_start: datetime | None = None, modified_start: datetime | None = None) -> int:
+        """How many orders match (``meta.totalCount`` of a one-order page): a cheap "anything new?" probe."""
+        params = {"createdStartDate": created_start, "lastModifiedStartDate": modified_start}
+        query: dict[str, Any] = {k: format_instant(v) for k, v in params.items() if v is not None} | {"limit": 1}
+        try:
+            reply = self.request_json("GET", settings.ORDERS_PATH, params=query)
+        except NotFound as error:
+            if _no_match(error):
+                return 0
+            raise
+        meta = ((reply or {}).get("list") or {}).get("meta") or {} if isinstance(reply, Mapping) else {}
+        return int(meta.get("totalCount") or 0)
+
     def get_order_raw(self, purchase_order_id: str) -> dict[str, Any]:
         reply = self.request_json("GET", f"{settings.ORDERS_PATH}/{_segment(purchase_order_id)}",
                                   record=purchase_order_id)
@@ -197,26 +217,34 @@ class WalmartClient(BaseClient):
         result: dict[str, Any] = {"system": self.system, "base_url": self.base_url}
         since = datetime.now().astimezone() - timedelta(days=7)
         try:
-            reply = self.request_json("GET", settings.PING_PATH,
-                                      params={"createdStartDate": format_instant(since), "limit": 1})
+            count = self.count_orders(created_start=since)
         except ConnectorError as error:
             return result | {"ok": False, "status": error.status, "error": type(error).__name__, "message": str(error)}
-        meta = ((reply or {}).get("list") or {}).get("meta") or {}
-        return result | {"ok": True, "orders_last_7_days": meta.get("totalCount"),
-                         "token_requests": self.auth.token_requests}
+        return result | {"ok": True, "orders_last_7_days": count, "token_requests": self.auth.token_requests}
 
     # -- paging -------------------------------------------------------------------------------------
     def _cursor_pages(self, path: str, query: dict[str, Any],
                       unpack: Callable[[Any], tuple[RawPage, str | None]]) -> Iterator[RawPage]:
         params: dict[str, Any] = query
         while True:
-            records, cursor = unpack(self.request_json("GET", path, params=params))
+            try:
+                reply = self.request_json("GET", path, params=params)
+            except NotFound as error:
+                if _no_match(error):
+                    return  # Walmart answers a list with no match as 404 CONTENT_NOT_FOUND
+                raise
+            records, cursor = unpack(reply)
             if records:
                 yield records
             if not cursor:
                 return
             # The cursor is the next page's whole query string, sent back unchanged (§7).
             params = dict(parse_qsl(cursor.lstrip("?"), keep_blank_values=True))
+
+
+def _no_match(error: NotFound) -> bool:
+    """A list query that matched nothing (CONTENT_NOT_FOUND), not a wrong path (URI_NOT_FOUND)."""
+    return any(e.code.upper().startswith("CONTENT_NOT_FOUND") for e in getattr(error, "errors", ()))
 
 
 def _buckets(clock: Callable[[], float], sleep: Callable[[float], None]) -> PerEndpointBuckets:

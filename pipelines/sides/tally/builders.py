@@ -52,6 +52,7 @@ class StockLine:
     ledger: str
     order_no: str | None = None
     tracking_number: str | None = None
+    cost_centre: str | None = None  # of the income line (e.g. a marketplace ship node)
 
     @property
     def amount(self) -> Decimal:
@@ -64,6 +65,7 @@ class Charge:
 
     ledger: str
     amount: Decimal
+    cost_centre: str | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,29 @@ def receipt(h: Header, amount: Decimal, bank_ledger: str, *, against: str | None
     return _voucher(h, entries, [], view=ACCOUNTING_VIEW)
 
 
+@dataclass(frozen=True)
+class BillPayment:
+    """Money received against one bill of one party (negative: paid back, e.g. a refund)."""
+
+    party: str
+    bill: str
+    amount: Decimal
+
+
+def receipt_of_bills(h: Header, payments: Sequence[BillPayment], bank_ledger: str) -> Voucher:
+    """Receipt settling several bills (§3.5): each party credited against its bills, the bank debited the total."""
+    if not payments:
+        raise MappingError(h.record, "bills", "no bills to settle")
+    by_party: dict[str, list[BillAllocation]] = {}
+    for pay in payments:
+        by_party.setdefault(pay.party, []).append(
+            BillAllocation(name=pay.bill, bill_type="Agst Ref", amount=money(pay.amount)))
+    entries = [LedgerEntry(ledger_name=party, amount=sum((b.amount for b in bills), Decimal(0)), is_party=True,
+                           bill_allocations=bills) for party, bills in by_party.items()]
+    total = sum((e.amount for e in entries), Decimal(0))
+    return _voucher(h, [*entries, LedgerEntry(ledger_name=bank_ledger, amount=-total)], [], view=ACCOUNTING_VIEW)
+
+
 def journal(h: Header, lines: Sequence[JournalLine]) -> Voucher:
     """Journal (accounting view): lines in Tally's sign, which must net to zero."""
     entries = [LedgerEntry(ledger_name=line.ledger, amount=money(line.amount)) for line in lines]
@@ -116,8 +141,16 @@ def journal(h: Header, lines: Sequence[JournalLine]) -> Voucher:
 
 
 def payload_hash(voucher: Voucher) -> str:
-    """A stable hash of what a voucher says, independent of how it will be sent (create or alter)."""
-    body = voucher.model_dump_json(exclude={"action", "master_id"})
+    """A stable hash of what a voucher says, independent of how it will be sent (create or alter).
+
+    Cost centres count only when the voucher has one, so vouchers posted before cost centres existed
+    keep their hash (and are not altered for nothing).
+    """
+    exclude: dict = {"action": True, "master_id": True}
+    if not any(e.cost_centre for e in (*voucher.ledger_entries, *voucher.inventory_entries)):
+        exclude |= {"ledger_entries": {"__all__": {"cost_centre"}},
+                    "inventory_entries": {"__all__": {"cost_centre"}}}
+    body = voucher.model_dump_json(exclude=exclude)
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
@@ -132,11 +165,12 @@ def _inventory_voucher(h: Header, lines: Sequence[StockLine], charges: Sequence[
     party_amount = -sign * total
     bills = [bill.model_copy(update={"amount": party_amount})] if bill is not None else []
     party = LedgerEntry(ledger_name=_party(h), amount=party_amount, is_party=True, bill_allocations=bills)
-    ledgers = [LedgerEntry(ledger_name=c.ledger, amount=sign * money(c.amount)) for c in charges if c.amount]
+    ledgers = [LedgerEntry(ledger_name=c.ledger, amount=sign * money(c.amount), cost_centre=c.cost_centre)
+               for c in charges if c.amount]
     inventory = [InventoryEntry(stock_item=line.item.name, quantity=line.quantity, unit=line.item.unit,
                                 rate=line.rate, amount=sign * line.amount, godown=line.godown,
                                 order_no=line.order_no, tracking_number=line.tracking_number,
-                                accounting_ledger=line.ledger) for line in lines]
+                                accounting_ledger=line.ledger, cost_centre=line.cost_centre) for line in lines]
     return _voucher(h, [party, *ledgers], inventory, order_refs=list(order_refs), is_invoice=is_invoice)
 
 
