@@ -10,7 +10,7 @@ Public API
   endpoint; ``cost`` is a ``cost.CostModel`` (off by default).
 - ``TallyState``: companies by exact name, ``loaded`` (load order; the last is active), ``stats``;
   ``TallyState.from_masters(spec, *, loaded=True)`` builds one company from the plain spec
-  (company, books_from, groups, ledgers, units, godowns, stock_groups, stock_items, voucher_types;
+  (company, books_from, groups, ledgers, units, godowns, cost_centres, stock_groups, stock_items, voucher_types;
   a custom voucher type is ``{"name": ..., "parent": <standard type>}``; without ``voucher_types``
   every standard type exists, with it only those listed do). ``price_levels`` names the company's
   price levels; a stock item may carry ``standard_prices`` / ``standard_costs``
@@ -65,7 +65,7 @@ Transport and envelopes
   answer a bare ``<ENVELOPE><LINEERROR>...</LINEERROR></ENVELOPE>`` (the shape seen for "Could not
   find Report").
 - Import ID ``Vouchers`` takes only VOUCHER objects and ``All Masters`` only masters; a mismatch, or
-  an unsimulated object (COSTCENTRE, CURRENCY, ...), is an EXCEPTION with a ``[sandbox]`` line
+  an unsimulated object (COSTCATEGORY, CURRENCY, ...), is an EXCEPTION with a ``[sandbox]`` line
   error. Another ID answers "Could not find Report 'X'!".
 - Wording: Tally's own texts end in "!" as in captured replies ("Ledger 'X' does not exist!",
   "Voucher does not exist!"). Texts the simulator had to invent for rules real Tally may not
@@ -124,6 +124,11 @@ Vouchers
   simulator takes the conservative side (the same voucher twice is two vouchers). Collection
   exports write REMOTEID="" on VOUCHER.
 - Cancel sets ISCANCELLED (kept, no stock or ledger effect) and takes a NARRATION if sent.
+
+Cost centres (``costcentres.py``)
+- COSTCENTRE masters (create, alter, delete; spec ``cost_centres``; exported as collection TYPE CostCentre)
+  under the one ``Primary Cost Category``; a ledger line's ``CATEGORYALLOCATIONS.LIST`` /
+  ``COSTCENTREALLOCATIONS.LIST`` must name existing cost centres, and a used one cannot be deleted.
 
 Stock item rates (``prices.py``, reference §4 "Standard rates")
 - ``STANDARDPRICELIST.LIST`` / ``STANDARDCOSTLIST.LIST`` (DATE, RATE "1600.00/Nos") and

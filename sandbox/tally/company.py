@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 
 from .model import (
+    COSTCENTRE,
     DEFAULT_GODOWN,
     DEFAULT_VOUCHER_TYPES,
     GODOWN,
@@ -27,7 +28,7 @@ from .model import (
 
 CHILD_KINDS = {
     GROUP: (GROUP, LEDGER), STOCKGROUP: (STOCKGROUP, STOCKITEM), GODOWN: (GODOWN,),
-    VOUCHERTYPE: (VOUCHERTYPE,),
+    VOUCHERTYPE: (VOUCHERTYPE,), COSTCENTRE: (COSTCENTRE,),
 }
 
 

@@ -26,7 +26,7 @@ from .fields import (
     render,
 )
 from .formulas import Compiled, FormulaError, compile_formula
-from .model import GODOWN, GROUP, LEDGER, STOCKGROUP, STOCKITEM, UNIT, VOUCHERTYPE
+from .model import COSTCENTRE, GODOWN, GROUP, LEDGER, STOCKGROUP, STOCKITEM, UNIT, VOUCHERTYPE
 from .replies import envelope, export_error
 from .reports import run_report
 from .values import parse_any_date
@@ -42,12 +42,13 @@ _TYPES: dict[str, tuple[str, dict[str, Field], str]] = {
     "godown": (GODOWN, MASTER_FIELDS, "GODOWN"),
     "unit": (UNIT, UNIT_FIELDS, "UNIT"),
     "vouchertype": (VOUCHERTYPE, MASTER_FIELDS, "VOUCHERTYPE"),
+    "costcentre": (COSTCENTRE, MASTER_FIELDS, "COSTCENTRE"),
     "company": ("COMPANY", COMPANY_FIELDS, "COMPANY"),
 }
 # Built-in collections asked for by ID without TDL, and the fields the simulator gives them [U].
 _BUILTIN = {"company": "company", "listofcompanies": "company", "ledger": "ledger", "group": "group",
             "stockitem": "stockitem", "godown": "godown", "unit": "unit", "vouchertype": "vouchertype",
-            "stockgroup": "stockgroup"}
+            "stockgroup": "stockgroup", "costcentre": "costcentre"}
 _BUILTIN_FETCH = ["parent", "guid", "masterid", "alterid", "booksfrom", "lastvoucherdate", "altmstid", "altvchid"]
 _UNSIMULATED = {"COMPUTE", "CHILDOF", "BELONGSTO", "SOURCECOLLECTION", "BY", "AGGRCOMPUTE", "WALK",
                 "COLLECTION", "SORT", "KEEPSOURCE"}

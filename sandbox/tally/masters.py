@@ -8,7 +8,9 @@ from typing import Any
 from lxml import etree
 
 from .company import CHILD_KINDS, Company
+from .costcentres import check_category, named_in
 from .model import (
+    COSTCENTRE,
     GODOWN,
     GROUP,
     KIND_LABEL,
@@ -29,10 +31,11 @@ from .xmlio import attr, child, kids, text, value
 
 PARENT_KIND = {
     GROUP: GROUP, LEDGER: GROUP, STOCKGROUP: STOCKGROUP, STOCKITEM: STOCKGROUP, GODOWN: GODOWN,
-    VOUCHERTYPE: VOUCHERTYPE,
+    VOUCHERTYPE: VOUCHERTYPE, COSTCENTRE: COSTCENTRE,
 }
 _MISSING_PARENT = {GROUP: "Parent group '{}' does not exist!", STOCKGROUP: "Stock Group '{}' does not exist!",
-                   GODOWN: "Godown '{}' does not exist!", VOUCHERTYPE: "Voucher Type '{}' does not exist!"}
+                   GODOWN: "Godown '{}' does not exist!", VOUCHERTYPE: "Voucher Type '{}' does not exist!",
+                   COSTCENTRE: "[sandbox] Cost Centre '{}' does not exist!"}
 _MODELLED = frozenset({"NAME", "NAME.LIST", "LANGUAGENAME.LIST", "PARENT", "BASEUNITS", "OPENINGBALANCE",
                        "OPENINGRATE", "DECIMALPLACES", "ISSIMPLEUNIT", "GUID", "MASTERID", "ALTERID"})
 
@@ -167,6 +170,8 @@ def _values(company: Company, data: MasterInput, name: str, current: Master | No
             out["opening_balance"] = parse_amount(tags["OPENINGBALANCE"] or "0")
         if data.kind == UNIT:
             out.update(_unit_values(tags))
+        if data.kind == COSTCENTRE:
+            check_category(data.fields.get("CATEGORY", ""))
         if data.kind == STOCKITEM:
             out.update(_item_values(company, data, current))
     except ValueError as exc:
@@ -231,7 +236,15 @@ def _in_use(company: Company, master: Master) -> bool:
             return True
     if master.kind == UNIT and any(i.base_unit == master.name for i in company.masters[STOCKITEM].values()):
         return True
+    if master.kind == COSTCENTRE:
+        return _in_use_cost_centre(company, master)
     return any(master in _references(v) for v in company.vouchers.values())
+
+
+def _in_use_cost_centre(company: Company, master: Master) -> bool:
+    lines = (line for v in company.vouchers.values()
+             for line in (*v.ledger_lines, *(a for i in v.inventory_lines for a in i.allocations)))
+    return any(master.name in named_in(line.extra) for line in lines)
 
 
 def _references(v: Voucher) -> set[Master]:

@@ -12,16 +12,17 @@ ZERO = Decimal(0)
 Raw = tuple[str, "str | tuple[Raw, ...]"]
 
 GROUP, LEDGER, STOCKGROUP, STOCKITEM = "GROUP", "LEDGER", "STOCKGROUP", "STOCKITEM"
-UNIT, GODOWN, VOUCHERTYPE = "UNIT", "GODOWN", "VOUCHERTYPE"
-MASTER_KINDS = (GROUP, LEDGER, STOCKGROUP, STOCKITEM, UNIT, GODOWN, VOUCHERTYPE)
+UNIT, GODOWN, VOUCHERTYPE, COSTCENTRE = "UNIT", "GODOWN", "VOUCHERTYPE", "COSTCENTRE"
+MASTER_KINDS = (GROUP, LEDGER, STOCKGROUP, STOCKITEM, UNIT, GODOWN, VOUCHERTYPE, COSTCENTRE)
 KIND_LABEL = {
     GROUP: "Group", LEDGER: "Ledger", STOCKGROUP: "Stock Group", STOCKITEM: "Stock Item",
-    UNIT: "Unit", GODOWN: "Godown", VOUCHERTYPE: "Voucher Type",
+    UNIT: "Unit", GODOWN: "Godown", VOUCHERTYPE: "Voucher Type", COSTCENTRE: "Cost Centre",
 }
+PRIMARY_COST_CATEGORY = "Primary Cost Category"  # the one cost category a new company has
 # Groups and ledgers share one name space in Tally, as do stock groups and stock items.
 NAMESPACE = {
     GROUP: "accounts", LEDGER: "accounts", STOCKGROUP: "inventory", STOCKITEM: "inventory",
-    UNIT: "units", GODOWN: "godowns", VOUCHERTYPE: "vouchertypes",
+    UNIT: "units", GODOWN: "godowns", VOUCHERTYPE: "vouchertypes", COSTCENTRE: "costcentres",
 }
 
 # Reference §4: the standard chart of a new company ("" = Primary).

@@ -10,6 +10,7 @@ from typing import Any
 
 from .company import Company
 from .model import (
+    COSTCENTRE,
     DEFAULT_GODOWN,
     DEFAULT_VOUCHER_TYPES,
     GODOWN,
@@ -90,6 +91,8 @@ def company_from_masters(spec: Mapping[str, Any]) -> Company:
     for godown in spec.get("godowns", ()):
         if godown["name"] != DEFAULT_GODOWN:
             _add(company, GODOWN, godown, parent=godown.get("parent", ""))
+    for centre in spec.get("cost_centres", ()):
+        _add(company, COSTCENTRE, centre, parent=centre.get("parent", ""))
     for group in spec.get("stock_groups", ()):
         _add(company, STOCKGROUP, group, parent=group.get("parent", ""))
     for item in spec.get("stock_items", ()):
@@ -110,7 +113,8 @@ def _item_prices(item: Mapping[str, Any], company: Company) -> dict[str, list[An
         raise ValueError(f"{item['name']!r}: {exc.message}") from None
 
 
-_PARENT_KIND = {GROUP: GROUP, LEDGER: GROUP, STOCKGROUP: STOCKGROUP, STOCKITEM: STOCKGROUP, GODOWN: GODOWN}
+_PARENT_KIND = {GROUP: GROUP, LEDGER: GROUP, STOCKGROUP: STOCKGROUP, STOCKITEM: STOCKGROUP, GODOWN: GODOWN,
+                COSTCENTRE: COSTCENTRE}
 
 
 def _add(company: Company, kind: str, entry: Mapping[str, Any], **values: Any) -> None:

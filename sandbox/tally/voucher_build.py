@@ -8,6 +8,7 @@ from decimal import Decimal
 from lxml import etree
 
 from .company import Company
+from .costcentres import check_allocations
 from .model import (
     DEFAULT_BATCH,
     GODOWN,
@@ -107,9 +108,11 @@ def ledger_line(company: Company, node: etree._Element) -> LedgerLine | None:
     name = child_value(node, "LEDGERNAME")
     if not name and child(node, "AMOUNT") is None:
         return None
+    ledger = _ledger(company, name)
+    check_allocations(company, node)
     extra = [raw_node(c) for c in kids(node) if c.tag not in _LINE_TAGS]
     return LedgerLine(
-        _ledger(company, name), _amount(child_value(node, "AMOUNT")),
+        ledger, _amount(child_value(node, "AMOUNT")),
         is_yes(child_value(node, "ISDEEMEDPOSITIVE")), is_yes(child_value(node, "ISPARTYLEDGER")),
         node.tag, extra,
     )
