@@ -97,8 +97,8 @@ def invoice_poster(client, ledger: SyncLedger, flow: ShipStationZohoSettings, ru
                    hook: AuditHook | None = None) -> InvoicePoster:
     """The invoice poster of one run: contact ids from the contacts ledger, items by SKU from Zoho."""
     target = ZohoInvoiceTarget(client, unique_field=flow.invoice_unique_field, audit=hook)
-    return InvoicePoster(target, ledger, run_id,
-                         contacts=contact_lookup(ledger), items=ItemCatalog(client, flow.missing_items),  # type: ignore[arg-type]
+    items = ItemCatalog(client, flow.missing_items, ledger=ledger, run_id=run_id)  # type: ignore[arg-type]
+    return InvoicePoster(target, ledger, run_id, contacts=contact_lookup(ledger), items=items,
                          cfg=flow.invoice_config(), batch_size=flow.batch_size)
 
 

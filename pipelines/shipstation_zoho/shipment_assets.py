@@ -100,7 +100,13 @@ def zoho_invoice_tracking(context: dg.AssetExecutionContext, zoho_books: ZohoBoo
 
 
 def journal_config(client: ZohoBooksClient, flow: ShipStationZohoSettings) -> JournalConfig:
-    """Account settings may be ids or names: names are resolved through the chart of accounts once."""
+    """Account settings may be ids or names: names are resolved through the chart of accounts once a run.
+
+    Two ids (Zoho account ids are all digits) cost no request at all: the daily cap is small.
+    """
+    wanted = (flow.shipping_expense_account, flow.shipping_clearing_account)
+    if all(value.isdigit() for value in wanted):
+        return JournalConfig(*wanted, flow.timezone)
     accounts = {str(a.get("account_name")): str(a["account_id"]) for a in client.list_accounts()}
     ids = set(accounts.values())
 

@@ -83,7 +83,8 @@ class FakeZoho:
     def handle(self, request: httpx.Request) -> httpx.Response:
         status, body = self.answer(request.method, request.url.host, request.url.path,
                                    dict(request.url.params), request.headers, request.content)
-        return httpx.Response(status, json=body)
+        return httpx.Response(status, content=json.dumps(body, default=str).encode(),
+                              headers={"Content-Type": "application/json"})
 
     def answer(self, method: str, host: str, path: str, query: dict, headers: Any, content: bytes):
         self.calls.append((method, path))

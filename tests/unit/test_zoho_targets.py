@@ -133,3 +133,27 @@ def test_a_new_customer_whose_name_is_taken_is_created_with_the_email_beside_it(
     assert made["contact_name"] == "Asha Rao (other@example.com)" and made["email"] == "other@example.com"
     again = target.alter(replace(contact_item("other@example.com", "Asha Rao")), made["contact_id"])
     assert again.error is None  # our own disambiguated name is not a conflict
+
+
+def test_the_item_catalogue_is_read_once_then_remembered_and_only_new_skus_cost_requests(fake, tmp_path):
+    from decimal import Decimal
+
+    from pipelines.sides.errors import MappingError
+    from pipelines.sides.zoho_books.items import ItemCatalog
+
+    ledger = SyncLedger(tmp_path / "ledger.sqlite3")
+    c = client_for(fake)
+    c.ping()
+    first = ItemCatalog(c, "create", ledger=ledger)
+    assert first.item_id("TEA-1", name="Tea", rate=Decimal("5"), record="order 1") == "i1"
+    before = len(fake.calls)
+    later = ItemCatalog(c, "create", ledger=ledger, run_id="later")
+    assert later.item_id("TEA-1", name="Tea", rate=Decimal("5"), record="order 2") == "i1"
+    assert len(fake.calls) == before  # remembered: no request at all
+    made = later.item_id("COF-2", name="Coffee", rate=Decimal("7.25"), record="order 3")
+    assert fake.items[made]["sku"] == "COF-2" and later.created == ["COF-2"]
+    assert len(fake.calls) == before + 2  # one look-up by SKU, one create
+    held = ItemCatalog(c, "hold", ledger=ledger, run_id="held")
+    with pytest.raises(MappingError, match="held: no Zoho item has SKU 'RCE-9'"):
+        held.item_id("RCE-9", name="Rice", rate=Decimal("3"), record="order 4")
+    assert "RCE-9" not in {i.get("sku") for i in fake.items.values()}
