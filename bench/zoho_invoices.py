@@ -77,7 +77,7 @@ def case(orders: int, limited: bool) -> dict[str, Any]:
             return entry.target_id if entry is not None and entry.state == "posted" else None
 
         poster = InvoicePoster(ZohoInvoiceTarget(client), ledger, "bench", contacts=lookup,
-                               items=ItemCatalog(client, "create"), cfg=InvoiceConfig(timezone="Asia/Kolkata"),
+                               items=ItemCatalog(client, "create", ledger=ledger), cfg=InvoiceConfig(timezone="Asia/Kolkata"),
                                batch_size=10)
         report = poster.post((o, raw, []) for o, raw in parsed)
         seconds = time.perf_counter() - started

@@ -6,7 +6,9 @@
   code 1070 holds requests for a moment;
 - per day: the plan's cap. When we know it (``daily_limit``) we stop *before* Zoho refuses; when Zoho
   answers code 45 every later request in this process fails at once with ``DailyLimitReached``
-  (no request is wasted on a cap that is already spent) until the assumed reset.
+  (no request is wasted on a cap that is already spent) for ``recheck`` seconds, then one request
+  may probe again: when the day resets is not documented (the organisation's midnight, probably),
+  so the block is short rather than a guess of the reset.
 
 One :class:`OrgLimits` per (organisation, API host) per process (``shared_limits``), so every client
 of one organisation shares the budget.
@@ -17,7 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 
@@ -33,11 +35,12 @@ class OrgLimits:
     """The pacer of one organisation: per-minute window, daily count, concurrency slots."""
 
     def __init__(self, *, per_minute: int = settings.REQUESTS_PER_MINUTE, daily_limit: int = 0,
-                 concurrency: int = settings.CONCURRENCY, clock: Clock = time.monotonic,
+                 concurrency: int = settings.CONCURRENCY, recheck: float = settings.DAILY_CAP_RECHECK_SECONDS,
+                 clock: Clock = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep, now: Now = lambda: datetime.now(UTC)) -> None:
         self.window = SlidingWindow(per_minute, 60.0, padding=0.5, default_retry_after=settings.PER_MINUTE_WAIT_SECONDS,
                                     clock=clock, sleep=sleep) if per_minute > 0 else None
-        self.daily_limit = daily_limit
+        self.daily_limit, self.recheck = daily_limit, recheck
         self.slots = threading.BoundedSemaphore(max(1, concurrency))
         self._clock, self._now = clock, now
         self._lock = threading.Lock()
@@ -65,7 +68,8 @@ class OrgLimits:
         code = (body_of(response) or {}).get("code")
         if code == settings.CODE_DAILY_CAP:
             with self._lock:
-                self.blocked_until = next_reset(self._now())
+                now = self._now()
+                self.blocked_until = min(next_reset(now), now + timedelta(seconds=self.recheck))
             return
         if self.window is not None:
             self.window.after_response(response)

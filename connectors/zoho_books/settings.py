@@ -57,6 +57,7 @@ CONCURRENCY = 5
 CODE_PER_MINUTE = 44
 CODE_DAILY_CAP = 45
 CODE_CONCURRENCY = 1070
+DAILY_CAP_RECHECK_SECONDS = 1800.0  # after a code 45, probe again this often (the reset time is undocumented)
 PER_MINUTE_WAIT_SECONDS = 60.0  # no Retry-After is sent (§11): sit out a whole window
 CONCURRENCY_WAIT_SECONDS = 2.0
 

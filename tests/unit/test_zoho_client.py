@@ -246,3 +246,26 @@ def test_a_spent_code_is_reported_not_retried():
         onboarding.exchange_code(onboarding.receive_code("used"), client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
                                  redirect_uri="x", transport=httpx.MockTransport(accounts))
     assert calls == [1]
+
+
+def test_after_a_spent_day_a_probe_goes_out_only_every_recheck_interval():
+    from datetime import UTC, datetime, timedelta
+
+    fake = FakeZoho(daily_cap=1)
+    clock = Clock(fake)
+    wall = [datetime(2026, 3, 2, 10, tzinfo=UTC)]
+    auth = zoho_auth(CLIENT_ID, SecretStr(CLIENT_SECRET), SecretStr(REFRESH), transport=fake.transport(), clock=clock)
+    limits = OrgLimits(per_minute=0, recheck=1800, clock=clock, sleep=clock.sleep, now=lambda: wall[0])
+    client = ZohoBooksClient(auth=auth, organization_id=ORG, transport=fake.transport(), limits=limits,
+                             sleep=clock.sleep)
+    client.find_invoices()
+    with pytest.raises(DailyLimitReached):
+        client.find_invoices()
+    sent = len(fake.calls)
+    wall[0] += timedelta(minutes=29)
+    with pytest.raises(DailyLimitReached):
+        client.find_invoices()
+    assert len(fake.calls) == sent  # still blocked locally
+    wall[0] += timedelta(minutes=2)
+    fake.next_day()
+    assert client.find_invoices() == []  # the probe went out and the new day's budget answered

@@ -34,7 +34,8 @@ class ItemCatalog:
         self._ids: dict[str, str] = {}
         self.created: list[str] = []
         self.looked_up = 0
-        if ledger is None or not ledger.counts(ITEMS_FLOW):
+        self._complete = ledger is None or not ledger.counts(ITEMS_FLOW)  # read whole this run: a miss is missing
+        if self._complete:
             self._load_all()
 
     def item_id(self, sku: str, *, name: str, rate: Decimal, record: str) -> str:
@@ -42,8 +43,8 @@ class ItemCatalog:
         known = self._ids.get(sku) or self._remembered(sku)
         if known:
             return known
-        found = self.client.find_items_by_sku(sku) if sku else []
-        self.looked_up += 1
+        found = self.client.find_items_by_sku(sku) if sku and not self._complete else []
+        self.looked_up += not self._complete
         if len(found) > 1:
             raise MappingError(record, "items.sku", f"{len(found)} Zoho items share SKU {sku!r}")
         if found:
