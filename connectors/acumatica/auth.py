@@ -46,6 +46,11 @@ class AcumaticaPasswordGrant(OAuth2ClientCredentials):
         self._username = username
         self._password = SecretStr(reveal(password))
 
+    @property
+    def signed_in(self) -> bool:
+        """Whether a token was obtained (its session must then be signed out)."""
+        return self._token is not None
+
     def _more_secrets(self) -> tuple[str, ...]:
         return (self._password.get_secret_value(),)
 

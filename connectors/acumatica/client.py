@@ -94,6 +94,22 @@ class AcumaticaClient(BaseClient):
     def __enter__(self) -> AcumaticaClient:
         return self
 
+    def close(self) -> None:
+        """Sign out (a bearer token's session too: it holds an API-user slot like a cookie one), then close."""
+        try:
+            if isinstance(self.auth, AcumaticaPasswordGrant) and self.auth.signed_in:
+                self._sign_out_bearer()
+        finally:
+            super().close()
+
+    def _sign_out_bearer(self) -> None:
+        try:
+            response = self._http.post(settings.LOGOUT_PATH)
+            if response.status_code >= 400:
+                log.warning("acumatica: sign-out answered HTTP %s", response.status_code)
+        except httpx.TransportError as error:
+            log.warning("acumatica: sign-out failed: %s", type(error).__name__)
+
     @property
     def sessions_opened(self) -> int:
         """Cookie logins so far (0 with OAuth)."""

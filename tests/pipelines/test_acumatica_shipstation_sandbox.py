@@ -131,3 +131,14 @@ def test_a_thousand_calls_and_a_failure_mid_run_leave_no_session_on_the_simulato
     assert stack.sessions_open() == 0
     with stack.acu() as acu:  # the one licensed API user is free again
         assert acu.get("SalesOrder", "SO", "SO000001")["OrderNbr"] == "SO000001"
+
+
+def test_oauth_password_grant_signs_in_and_leaves_no_session(stack: Stack) -> None:
+    from sandbox.merchant_acumatica import ACUMATICA_CLIENT_ID, ACUMATICA_CLIENT_SECRET
+
+    with AcumaticaClient(url=stack.acumatica.base_url + ACUMATICA_SITE, username=ACUMATICA_USERNAME,
+                         password=ACUMATICA_PASSWORD, client_id=ACUMATICA_CLIENT_ID,
+                         client_secret=ACUMATICA_CLIENT_SECRET, sleep=lambda s: None) as acu:
+        assert acu.get("SalesOrder", "SO", "SO000001")["OrderNbr"] == "SO000001"
+        assert "secret" not in repr(acu)
+    assert stack.sessions_open() == 0
