@@ -18,6 +18,11 @@ PostgreSQL (`ML_CONNECTOR_DATABASE_URL`, or `url=`): the same table in the merch
 sequence hands out ids before commit, so two concurrent inserters could commit out of id order;
 every insert therefore runs under the store's advisory write lock (`state.backends.postgres`),
 which keeps "visible in id order" true. Commits are synchronous (flushed before `add()` returns).
+
+Replays: an event may carry a `delivery_key` (the receiver uses a hash of what was delivered). A
+second event with the same key is not stored again: `add_once` answers the first one's id, so a
+redelivery or a replayed request reaches the sensor once. Keys live as long as their rows
+(`purge_drained` forgets them); after that the sync ledger still makes a repeat harmless.
 """
 
 from __future__ import annotations
@@ -167,13 +172,16 @@ class WebhookStore:
             return [self._insert_once(row) for row in rows]
 
     def _insert_once(self, row: tuple[object, ...]) -> tuple[int, bool]:
+        # Looked up first, inside the write transaction: an INSERT that hit the unique key would still
+        # use up an AUTOINCREMENT id. The unique index remains the guarantee.
+        if row[-1] is not None:
+            found = self._conn.execute("SELECT id FROM webhook_events WHERE delivery_key = ?", (row[-1],)).fetchone()
+            if found is not None:
+                return int(found[0]), False
         inserted = self._conn.execute(
             "INSERT INTO webhook_events (received_at, resource_type, resource_url, source, body, remote, delivery_key)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id", row).fetchone()
-        if inserted is not None:
-            return int(inserted[0]), True
-        found = self._conn.execute("SELECT id FROM webhook_events WHERE delivery_key = ?", (row[-1],)).fetchone()
-        return int(found[0]), False
+            " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id", row).fetchone()
+        return int(inserted[0]), True
 
     def after(self, event_id: int, limit: int = 500) -> list[StoredEvent]:
         """Events with an id greater than `event_id`, oldest first (the drain cursor's query)."""
@@ -226,8 +234,7 @@ def _row(event: WebhookEvent) -> tuple[object, ...]:
         raise ValueError(f"unknown webhook source {event.source!r}")
     if len(event.body) > MAX_BODY_CHARS:
         raise ValueError(f"webhook body over {MAX_BODY_CHARS} characters")
-    return (event.received_at, event.resource_type, event.resource_url, event.source, event.body, event.remote,
-            event.delivery_key)
+    return (event.received_at, event.resource_type, event.resource_url, event.source, event.body, event.remote)
 
 
 QUEUE_FILE = "webhooks.sqlite3"

@@ -3,6 +3,9 @@
 `POST /shipstation/webhook/<secret>` (or `/shipstation/webhook` with the secret in the header named by
 WEBHOOK_SECRET_HEADER). Checks, in order:
 
+0. the sender's rate (per address, `WEBHOOK_RATE_PER_MINUTE`, bursts of `WEBHOOK_RATE_BURST`):
+   over it -> 429 with Retry-After, before anything else is looked at, so a flood or a secret
+   guesser costs us nothing (a burst of real deliveries is far below the default);
 1. POST and the secret (constant-time); another method or a wrong or missing secret -> 404, the
    same answer as any unknown path, so a scanner learns nothing about which form or path is live.
    V1 deliveries carry no signature (reference §4), so the secret is required on every delivery,
@@ -17,15 +20,19 @@ WEBHOOK_SECRET_HEADER). Checks, in order:
    fetches anything; the sensor follows the URL later through the ShipStation client.
 
 Then the event is committed to the store and only then answered `200 {"stored": id}` (store down:
-503, so ShipStation retries). Logs carry event id, type and the resource URL's host: never the
+503, so ShipStation retries). Replay protection: the event's `delivery_key` is a hash of what was
+delivered (source, type, URL, body), so a redelivery or a captured request sent again is stored
+once; it is answered `200 {"stored": <first id>, "duplicate": true}` so the sender stops retrying. Logs carry event id, type and the resource URL's host: never the
 secret, the path holding it, or a body.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import logging
+import math
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -39,6 +46,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from connectors.shipstation.webhooks import V1_EVENTS, resource_url_allowed
+from connectors.tally.agent_guard import ClientLimiter
 from ml_connector.webhooks.signature import JwksCache, SignatureError, signed_headers
 from state.webhook_queue import WebhookEvent, WebhookStore
 
@@ -47,6 +55,8 @@ logger = logging.getLogger("ml_connector.webhooks")
 WEBHOOK_PATH = "/shipstation/webhook"
 MAX_BODY_BYTES = 64 * 1024
 MIN_SECRET_LENGTH = 16
+RATE_PER_MINUTE = 3000.0
+RATE_BURST = 1000.0
 # V2 event names (reference §5.4: UI ids and the older lower-case spec names; exact enum unverified).
 V2_EVENTS = frozenset({
     "BATCH_PROCESSED_V2", "TRACK_EVENT_V2", "SHIPMENT_CREATED_V2", "LABEL_CREATED_V2", "FULFILLMENT_SHIPPED_V2",
@@ -87,7 +97,7 @@ def masked_path(secret_header: str | None) -> str:
 class _Receiver:
     def __init__(self, store: WebhookStore, secret: str, secret_header: str | None, base_url: str,
                  v2_base_urls: Sequence[str], jwks: JwksCache | None, clock: Callable[[], float],
-                 max_body: int) -> None:
+                 max_body: int, limiter: ClientLimiter) -> None:
         self.store = store
         self._secret = secret.encode()
         self.secret_header = secret_header
@@ -96,22 +106,30 @@ class _Receiver:
         self.jwks = jwks
         self.clock = clock
         self.max_body = max_body
+        self.limiter = limiter
 
     async def deliver(self, request: Request) -> Response:
         """POST the webhook path: authenticate, validate, store, answer."""
         remote = request.client.host if request.client else ""
+        if wait := self.limiter.admit(remote):
+            logger.warning("webhook refused from %s: rate limited", remote)
+            return JSONResponse({"error": "rate_limited"}, status_code=429,
+                                headers={"Retry-After": str(math.ceil(wait))})
         if request.method != "POST" or not self._secret_ok(request):
             logger.warning("webhook refused from %s: wrong or missing secret", remote)
             return PlainTextResponse("Not Found", status_code=404)
         try:
             event = await self._accept(request, remote)
-            event_id = await run_in_threadpool(self.store.add, event)
+            event_id, new = await run_in_threadpool(self.store.add_once, event)
         except Refused as refusal:
             logger.warning("webhook refused from %s: %s (%d)", remote, refusal.code, refusal.status)
             return JSONResponse({"error": refusal.code}, status_code=refusal.status)
         except Exception as exc:  # the store is down: ShipStation should retry
             logger.error("webhook from %s not stored: %s", remote, type(exc).__name__)
             return JSONResponse({"error": "store_unavailable"}, status_code=503)
+        if not new:
+            logger.info("webhook %d delivered again by %s: not stored twice", event_id, remote)
+            return JSONResponse({"stored": event_id, "duplicate": True})
         logger.info("webhook %d stored: %s (%s) for %s, sent by %s", event_id, event.resource_type, event.source,
                     urlsplit(event.resource_url).hostname, remote)
         return JSONResponse({"stored": event_id})
@@ -139,8 +157,10 @@ class _Receiver:
         allowed = [self.base_url, *(self.v2_base_urls if signed else ())]
         if not any(resource_url_allowed(resource_url, base) for base in allowed):
             raise Refused(400, "resource_url_not_allowed")
+        source = "v2" if signed else "v1"
         return WebhookEvent(received_at=self.clock(), resource_type=resource_type, resource_url=resource_url,
-                            source="v2" if signed else "v1", body=body.decode("utf-8"), remote=remote)
+                            source=source, body=body.decode("utf-8"), remote=remote,
+                            delivery_key=delivery_key(source, resource_type, resource_url, body))
 
     async def _read_bounded(self, request: Request) -> bytes:
         declared = request.headers.get("content-length")
@@ -183,6 +203,14 @@ def _payload(body: bytes, signed: bool) -> tuple[str, str]:
     return resource_type, resource_url
 
 
+def delivery_key(source: str, resource_type: str, resource_url: str, body: bytes) -> str:
+    """What makes two deliveries the same one: a hash of everything that was delivered."""
+    digest = hashlib.sha256()
+    for part in (source.encode(), resource_type.encode(), resource_url.encode(), body):
+        digest.update(len(part).to_bytes(8, "big") + part)
+    return digest.hexdigest()
+
+
 def _snake(name: str) -> str:
     return re.sub(r"(?<!^)([A-Z])", r"_\1", name).lower()
 
@@ -197,6 +225,8 @@ def create_receiver_app(
     clock: Callable[[], float] = time.time,
     max_body: int = MAX_BODY_BYTES,
     v2_base_urls: Sequence[str] = (),
+    rate_per_minute: float = RATE_PER_MINUTE,
+    rate_burst: float = RATE_BURST,
 ) -> Starlette:
     """Build the receiver; refuses a missing or short secret (the queue would be open to anyone).
 
@@ -207,7 +237,7 @@ def create_receiver_app(
     if not secret_header and not _PATH_SAFE_SECRET.match(secret):
         raise ValueError("WEBHOOK_SECRET travels in the URL path: use only letters, digits and . _ ~ -")
     receiver = _Receiver(store, secret, secret_header or None, shipstation_base_url, v2_base_urls, jwks, clock,
-                         max_body)
+                         max_body, ClientLimiter(rate_per_minute, 60.0, burst=rate_burst))
     deliver_path = WEBHOOK_PATH if secret_header else WEBHOOK_PATH + "/{token}"
     routes = [Route(deliver_path, receiver.deliver, methods=_ANY_METHOD),  # not 405: see the module docstring
               Route("/health", receiver.health, methods=["GET"])]

@@ -67,7 +67,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         app = create_receiver_app(store=store, secret=secret, secret_header=header, jwks=jwks,
                                   shipstation_base_url=settings.shipstation_base_url,
-                                  v2_base_urls=[settings.shipstation_v2_base_url])
+                                  v2_base_urls=[settings.shipstation_v2_base_url],
+                                  rate_per_minute=settings.webhook_rate_per_minute,
+                                  rate_burst=settings.webhook_rate_burst)
     except ValueError as exc:
         return _fail(str(exc))
     host, port = args.host or settings.webhook_host, args.port or settings.webhook_port

@@ -16,3 +16,5 @@ class WebhookSettings(BaseModel):
     webhook_public_url: str = ""  # where ShipStation reaches `ml-connector webhooks` (for subscribe)
     webhook_host: str = "127.0.0.1"
     webhook_port: int = 8787
+    webhook_rate_per_minute: float = 3000.0  # per sender address; over it: 429 with Retry-After
+    webhook_rate_burst: float = 1000.0
