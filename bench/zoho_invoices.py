@@ -76,9 +76,9 @@ def case(orders: int, limited: bool) -> dict[str, Any]:
             entry = ledger.get(CONTACTS_FLOW, email, TARGET)
             return entry.target_id if entry is not None and entry.state == "posted" else None
 
-        poster = InvoicePoster(ZohoInvoiceTarget(client), ledger, "bench", contacts=lookup,
-                               items=ItemCatalog(client, "create", ledger=ledger), cfg=InvoiceConfig(timezone="Asia/Kolkata"),
-                               batch_size=10)
+        items = ItemCatalog(client, "create", ledger=ledger)
+        poster = InvoicePoster(ZohoInvoiceTarget(client), ledger, "bench", contacts=lookup, items=items,
+                               cfg=InvoiceConfig(timezone="Asia/Kolkata"), batch_size=10)
         report = poster.post((o, raw, []) for o, raw in parsed)
         seconds = time.perf_counter() - started
         waited = (clock.monotonic() - time.monotonic()) - virtual

@@ -25,6 +25,7 @@ import httpx
 
 from connectors.common.auth import OAuth2RefreshToken
 from connectors.common.errors import (
+    AuthError,
     ConnectorError,
     RateLimited,
     RetryableError,
@@ -59,6 +60,14 @@ class Exchange:
     duration: float
     error: str | None = None
     kind: str = "request"
+
+
+_AUTH_HINTS = (
+    ("invalid_code", "the refresh token was refused (revoked, from another data centre, or the oldest of more than "
+                     "20 for this user, which Zoho drops silently); run `ml-connector zoho authorize` again"),
+    ("invalid_client", "ZOHO_CLIENT_ID / ZOHO_CLIENT_SECRET are not valid on this data centre's accounts server "
+                       "(each data centre has its own secret): check ZOHO_DATA_CENTRE"),
+)
 
 
 class ZohoBooksClient(BaseClient):
@@ -108,7 +117,14 @@ class ZohoBooksClient(BaseClient):
              headers: Mapping[str, str] | None = None) -> Body:
         """One logical call; reads retry every retryable error, writes only a 429 (§11)."""
         retry_on = RetryableError if method == "GET" else RateLimited
-        return self.retryer(retry_on)(self._exchange, method, path, params, json, headers)
+        try:
+            return self.retryer(retry_on)(self._exchange, method, path, params, json, headers)
+        except AuthError as error:
+            hint = next((text for code, text in _AUTH_HINTS if code in error.message), None)
+            if hint is None:
+                raise
+            raise AuthError(f"{error.message}: {hint}", system=self.system, status=error.status,
+                            request=error.request) from None
 
     def _exchange(self, method: str, path: str, params: Params | None, body: Any,
                   headers: Mapping[str, str] | None) -> Body:

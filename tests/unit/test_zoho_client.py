@@ -57,9 +57,9 @@ def test_every_data_centre_is_routed_to_its_accounts_server_and_api_domain(dc):
     assert client.base_url == f"https://{API_HOSTS[dc]}/books/v3"
 
 
-def test_a_refresh_token_from_another_data_centre_is_refused():
+def test_a_refresh_token_from_another_data_centre_is_refused_with_the_remedy():
     fake = FakeZoho(data_centre="us")
-    with pytest.raises(AuthError):
+    with pytest.raises(AuthError, match="zoho authorize"):
         make_client(fake, dc="eu").get_invoice("1")
     assert not fake.tokens
 
