@@ -15,7 +15,7 @@ import secrets as _secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 from pydantic import SecretStr
@@ -63,8 +63,17 @@ def consent_url(client_id: str, *, data_centre: str = "us", accounts_url: str = 
 
 
 def receive_code(code: str, *, accounts_server: str = "", clock: Clock = time.monotonic) -> GrantCode:
-    """Timestamp a code the moment it arrives; its two minutes start now at the latest."""
+    """Timestamp a code the moment it arrives; its two minutes start now at the latest.
+
+    `code` may be the bare code or the whole redirect URL the browser landed on (its `code` and
+    `accounts-server` parameters are read from it; an `error` parameter is reported).
+    """
     plain = code.strip()
+    if "?" in plain or plain.startswith("http"):
+        query = dict(parse_qsl(urlsplit(plain).query))
+        if query.get("error"):
+            raise AuthError(f"consent was not given: {excerpt(query['error'])}", system=settings.SYSTEM)
+        plain, accounts_server = query.get("code", "").strip(), query.get("accounts-server", accounts_server)
     if not plain:
         raise AuthError("no authorization code given", system=settings.SYSTEM)
     return GrantCode(SecretStr(plain), clock(), accounts_server.rstrip("/"))
@@ -84,6 +93,10 @@ def exchange_code(grant: GrantCode, *, client_id: str, client_secret: Secret, re
                         f"{settings.GRANT_CODE_LIFETIME_SECONDS:.0f}s: open the consent URL again for a new one",
                         system=settings.SYSTEM)
     server = grant.accounts_server or settings.accounts_url(data_centre, accounts_url)
+    allowed = {*settings.ACCOUNTS_URLS.values(), settings.accounts_url(data_centre, accounts_url)}
+    if server not in allowed:  # the client secret goes only to a Zoho accounts server (or the configured one)
+        raise AuthError(f"{server!r} is not a Zoho accounts server; set ZOHO_ACCOUNTS_URL if it is yours",
+                        system=settings.SYSTEM)
     secret = reveal(client_secret)
     form = {"grant_type": "authorization_code", "code": grant.code.get_secret_value(), "client_id": client_id,
             "client_secret": secret, "redirect_uri": redirect_uri}

@@ -269,3 +269,21 @@ def test_after_a_spent_day_a_probe_goes_out_only_every_recheck_interval():
     wall[0] += timedelta(minutes=2)
     fake.next_day()
     assert client.find_invoices() == []  # the probe went out and the new day's budget answered
+
+
+def test_the_pasted_redirect_url_gives_the_code_and_its_accounts_server():
+    code = onboarding.receive_code("http://localhost:8765/zoho/callback?state=s&code=1000.abc&location=eu"
+                                   "&accounts-server=https%3A%2F%2Faccounts.zoho.eu")
+    assert code.code.get_secret_value() == "1000.abc" and code.accounts_server == "https://accounts.zoho.eu"
+    with pytest.raises(AuthError, match="consent was not given"):
+        onboarding.receive_code("http://localhost:8765/zoho/callback?error=access_denied")
+
+
+def test_the_client_secret_never_goes_to_an_accounts_server_zoho_does_not_run():
+    def never(request: httpx.Request) -> httpx.Response:
+        raise AssertionError("nothing may be sent")
+
+    code = onboarding.receive_code("http://localhost/cb?code=1000.abc&accounts-server=https%3A%2F%2Fevil.example")
+    with pytest.raises(AuthError, match="not a Zoho accounts server"):
+        onboarding.exchange_code(code, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, redirect_uri="x",
+                                 transport=httpx.MockTransport(never))
