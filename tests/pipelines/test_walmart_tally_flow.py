@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from connectors.tally.client import TallyClient
-from connectors.tally.models import Ledger
+from connectors.tally.models import Group, Ledger
 from connectors.walmart.client import WalmartClient
 from pipelines.sides.tally.markers import MARKER_RE
 from pipelines.walmart_tally.definitions import inbound_definitions
@@ -186,3 +186,34 @@ def test_settlement_posts_receipts_and_journal_equal_to_the_payout(world: World,
     assert bank == payout
     world.run("walmart_settlements_to_tally", config)
     assert len([v for v in world.vouchers() if "wm-settle-" in (v.get("narration") or "")]) == len(posted)
+
+
+def test_a_settlement_that_comes_before_its_sales_is_held_then_posted_whole(world: World) -> None:
+    result = world.run("walmart_settlements_to_tally", {})
+    held = result.asset_materializations_for_node("tally__walmart_settlements")[0].metadata
+    assert held["settlements_held"].value == 1 and held["settlements_posted"].value == 0
+    assert not [v for v in world.vouchers() if "wm-settle-" in (v.get("narration") or "")]
+    world.run("walmart_orders_to_tally")
+    result = world.run("walmart_settlements_to_tally", {})
+    posted = result.asset_materializations_for_node("tally__walmart_settlements")[0].metadata
+    assert posted["settlements_posted"].value == 1 and posted["failed"].value == 0
+    vouchers = [v for v in world.vouchers() if "wm-settle-" in (v.get("narration") or "")]
+    bank = -sum((Decimal(str(line["amount"])) for v in vouchers for line in v["ledger_entries"]
+                 if line["ledger"] == "Walmart Payouts"), Decimal(0))
+    assert bank == world.state.settlements[world.specials.report_date].total()
+
+
+def test_ship_nodes_route_new_customers_to_their_ledger_group(world: World) -> None:
+    TallyClient(world.tally.base_url, world.company).import_masters([Group(name="NJ Walmart Customers",
+                                                                          parent="Sundry Debtors")])
+    nodes = world.home / "nodes.csv"
+    nodes.write_text("ship_node,cost_centre,ledger_group\n10001234501,,NJ Walmart Customers\n")
+    world.run("walmart_orders_to_tally", walmart_ship_node_map=str(nodes))
+    groups = {r.name: r.parent for r in TallyClient(world.tally.base_url, world.company).list_ledgers()}
+    names = {node: {" ".join(o.doc["shippingInfo"]["postalAddress"]["name"].split())
+                    for o in released_pos(world).values() if o.doc["shipNode"]["id"] == node}
+             for node in ("10001234501", "10001234502")}
+    before = {ledger["name"] for ledger in world.merchant.tally["ledgers"]}
+    only_nj = names["10001234501"] - names["10001234502"] - before
+    assert only_nj and {groups.get(name) for name in only_nj} == {"NJ Walmart Customers"}
+    assert {groups.get(name) for name in names["10001234502"] - names["10001234501"] - before} == {"Sundry Debtors"}
