@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -36,8 +36,8 @@ class SalesOrderPoster(Poster):
     flow = ORDERS_FLOW
     report_keys = ("order_number", "order_key")
 
-    def __init__(self, target: Target, ledger: SyncLedger, cfg: OutboundConfig, items: Mapping[str, StockItem],
-                 customers: Mapping[str, Customer], run_id: str, *, batch_size: int = 100) -> None:
+    def __init__(self, target: Target, ledger: SyncLedger, cfg: OutboundConfig, items: dict[str, StockItem],
+                 customers: dict[str, Customer], run_id: str, *, batch_size: int = 100) -> None:
         super().__init__(target, ledger, run_id, batch_size=batch_size)
         self.cfg, self.items, self.customers = cfg, items, customers
         self.not_ready: Counter[str] = Counter()

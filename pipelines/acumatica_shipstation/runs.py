@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
+from itertools import islice
 
 from connectors.acumatica.client import AcumaticaClient
 from connectors.acumatica.models import Customer, StockItem
@@ -17,9 +18,11 @@ from connectors.shipstation.shipments import Shipment as Label
 from pipelines.acumatica_shipstation import mapping
 from pipelines.acumatica_shipstation.mapping import OutboundConfig
 from pipelines.acumatica_shipstation.posting import (
+    CONFIRM_FLOW,
     ORDERS_FLOW,
     ORDERS_TARGET,
     SHIPMENTS_FLOW,
+    SHIPMENTS_TARGET,
     ConfirmPoster,
     FreightPoster,
     LabelRecord,
@@ -31,8 +34,9 @@ from pipelines.acumatica_shipstation.posting import (
 from pipelines.acumatica_shipstation.shipments import InboundConfig
 from pipelines.acumatica_shipstation.target import ConfirmTarget, FreightTarget, ShipmentTarget
 from pipelines.sides.shipstation.target import ShipStationOrderTarget
-from state.ledger import SyncLedger
+from state.ledger import Entry, SyncLedger
 
+CHUNK = 500  # sales orders mapped and posted at a time
 ORDER_EXPAND = ("Details", "ShipToAddress", "ShipToContact", "BillToAddress", "BillToContact", "Totals", "Payments")
 
 
@@ -65,13 +69,17 @@ def _order(acu: AcumaticaClient, key: str) -> dict | None:
         return None
 
 
-def masters_for(acu: AcumaticaClient, orders: Sequence[dict]) -> tuple[dict[str, StockItem], dict[str, Customer]]:
-    """The stock items every line names, and the customers of orders whose contact lacks a name or email:
-    read first, so every line resolves to a known item (one GET each; a missing one simply stays missing)."""
+def masters_for(acu: AcumaticaClient, orders: Sequence[dict], items: dict[str, StockItem],
+                customers: dict[str, Customer]) -> None:
+    """Add to `items` the stock items these orders' lines name, and to `customers` the customers of orders
+    whose contact lacks a name or email, each read once per run: read before the orders are mapped, so every
+    line resolves to a known item (one GET each; a missing one stays missing and fails its order's line)."""
     skus = sorted({str(line.get("InventoryID")) for o in orders for line in o.get("Details") or []
-                   if line.get("InventoryID")})
-    wanted = sorted({str(o.get("CustomerID")) for o in orders if o.get("CustomerID") and _needs_customer(o)})
-    return _read(acu, "StockItem", skus, StockItem), _read(acu, "Customer", wanted, Customer)
+                   if line.get("InventoryID")} - set(items))
+    wanted = sorted({str(o.get("CustomerID")) for o in orders if o.get("CustomerID") and _needs_customer(o)}
+                    - set(customers))
+    items.update(_read(acu, "StockItem", skus, StockItem))
+    customers.update(_read(acu, "Customer", wanted, Customer))
 
 
 def _needs_customer(order: dict) -> bool:
@@ -92,11 +100,12 @@ def _read(acu: AcumaticaClient, entity: str, ids: Sequence[str], model: type) ->
 def post_orders(acu: AcumaticaClient, ss: ShipStationClient, ledger: SyncLedger, cfg: OutboundConfig, run_id: str,
                 *, since: datetime, until: datetime | None = None, order_types: Sequence[str] = ("SO",),
                 keys: Sequence[str] = ()) -> SalesOrderPoster:
-    """Ready sales orders to ShipStation, exactly once; masters read first."""
-    orders = list(read_orders(acu, ledger, since=since, until=until, order_types=order_types, keys=keys))
-    items, customers = masters_for(acu, orders)
-    poster = SalesOrderPoster(ShipStationOrderTarget(ss), ledger, cfg, items, customers, run_id)
-    poster.post(orders)
+    """Ready sales orders to ShipStation, exactly once, `CHUNK` at a time (memory stays flat); masters first."""
+    poster = SalesOrderPoster(ShipStationOrderTarget(ss), ledger, cfg, {}, {}, run_id)
+    orders = read_orders(acu, ledger, since=since, until=until, order_types=order_types, keys=keys)
+    while chunk := list(islice(orders, CHUNK)):
+        masters_for(acu, chunk, poster.items, poster.customers)
+        poster.post(chunk)
     return poster
 
 
@@ -139,10 +148,19 @@ def posted_shipments(ledger: SyncLedger, *, day: date | None = None) -> list[Pos
 
 def confirm_shipments(acu: AcumaticaClient, ledger: SyncLedger, cfg: InboundConfig, scanned: Scanned,
                       run_id: str) -> ConfirmPoster:
-    """Confirm every posted shipment whose label counts as fulfilled now (FULFIL_ON)."""
+    """Confirm every posted shipment not confirmed yet whose label counts as fulfilled now (FULFIL_ON).
+
+    Shipments already confirmed are passed over before any tracking is read (a voided one still goes
+    through, so its confirmation is marked reversed)."""
     poster = ConfirmPoster(ConfirmTarget(acu), ledger, cfg, scanned, run_id)
-    poster.post(posted_shipments(ledger))
+    posted = posted_shipments(ledger)
+    done = ledger.outcomes(CONFIRM_FLOW, SHIPMENTS_TARGET, [str(p.label_id) for p in posted])
+    poster.post(p for p in posted if not _settled(done.get(str(p.label_id)), p.voided))
     return poster
+
+
+def _settled(entry: Entry | None, voided: bool) -> bool:
+    return entry is not None and entry.state in ("posted", "skipped") and (bool(entry.cancelled) or not voided)
 
 
 def post_freight(acu: AcumaticaClient, ledger: SyncLedger, cfg: InboundConfig, run_id: str, day: date

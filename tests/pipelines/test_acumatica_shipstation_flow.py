@@ -177,7 +177,9 @@ def test_partial_shipments_map_each_tracking_number_to_its_lines_and_confirm_on_
     assert partial.report.created == 1 and partial.awaiting_scan == 1
     assert world.acumatica.records["SalesOrder"][("SO", "SO000501")]["Status"] == "Back Order"
     scanned.add(second["trackingNumber"])
-    assert world.confirm(cfg, scanned=lambda posted: posted.tracking in scanned).report.created == 1
+    asked: list[int] = []
+    last = world.confirm(cfg, scanned=lambda posted: asked.append(posted.label_id) or posted.tracking in scanned)
+    assert last.report.created == 1 and asked == [second["shipmentId"]]  # a confirmed one is not tracked again
     assert world.acumatica.records["SalesOrder"][("SO", "SO000501")]["Status"] == "Completed"
     assert world.ledger.counts(CONFIRM_FLOW).get("posted") == 2
 
