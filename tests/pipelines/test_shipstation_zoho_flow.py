@@ -350,3 +350,20 @@ def test_every_zoho_write_is_in_the_audit_trail_with_its_record_and_no_secret(st
         text = record.request + record.response + (record.error or "").encode()
         for secret in (mz.REFRESH_TOKEN, mz.CLIENT_SECRET, *tokens):
             assert secret.encode() not in text
+
+
+def test_with_a_unique_custom_field_invoices_are_upserted_by_it_and_carry_tracking_in_theirs(stack):
+    options = {"zoho_invoice_unique_field": "cf_shipstation_order", "zoho_tracking_field": "cf_tracking"}
+    assert stack.run(**options).success
+    _ship_some(stack, 2)
+    assert stack.run(jobs.SHIPMENTS_JOB, **options).success
+    again = stack.run(**options)
+    assert again.success and again.metric("zoho_books/invoices", "created") == 0
+    assert max(stack.live_invoices_by_reference().values()) == 1
+    with stack.client() as client:
+        invoice = client.get_invoice(next(iter(stack.org().invoices)))
+    fields = {f["api_name"]: f["value"] for f in invoice["custom_fields"]}
+    assert fields["cf_shipstation_order"] == invoice["reference_number"]
+    tracked = [i for i in stack.invoices() if any(f.get("api_name") == "cf_tracking" and f.get("value")
+                                                  for f in i.get("custom_fields") or [])]
+    assert tracked  # the labels' carrier and tracking number reached their invoices' field
