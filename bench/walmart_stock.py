@@ -95,13 +95,15 @@ def child(tally_url: str, walmart_url: str, home: str) -> None:
     from connectors.walmart.client import WalmartClient
     from connectors.walmart.items import InventoryUpdate, PriceUpdate, WalmartItems
     from pipelines.sides.tally.stock import StockStage, read_changes
+    from pipelines.walmart_tally.outbound_feeds import OutstandingFeeds
     from pipelines.walmart_tally.outbound_plan import plan_offers
     from pipelines.walmart_tally.outbound_push import Change, FeedOptions, OfferPusher
     from state.ledger import SyncLedger
     from state.staging import StagingStore
 
     started = time.perf_counter()
-    stage = StockStage(StagingStore(Path(home) / "staging.duckdb"))
+    store = StagingStore(Path(home) / "staging.duckdb")
+    stage = StockStage(store)
     with TallyClient(tally_url, COMPANY, timeout=300) as tally:
         read = read_changes(tally, stage, TODAY)
     plan = plan_offers(stage.sellable(TODAY), {})
@@ -112,7 +114,9 @@ def child(tally_url: str, walmart_url: str, home: str) -> None:
         inventory = [Change(InventoryUpdate(sku=o.sku, quantity=o.quantity), o.stock_item) for o in plan.offers]
         prices = [Change(PriceUpdate(sku=o.sku, amount=o.price), o.stock_item) for o in plan.offers if o.price]
         for kind, changes in (("inventory", inventory), ("price", prices)):
-            result = OfferPusher(items, ledger, "bench:1:run", kind, options).push(changes)  # type: ignore[arg-type]
+            pusher = OfferPusher(items, ledger, "bench:1:run", kind, options,  # type: ignore[arg-type]
+                                 outstanding=OutstandingFeeds(store))
+            result = pusher.push(changes)
             sent[kind] = (len(result.sent), len(result.failed), len(result.feeds), result.single_calls)
     print(json.dumps({"seconds": time.perf_counter() - started, "items_read": len(read.changed),
                       "quantities_read": read.quantities_read, "sent": sent,

@@ -23,6 +23,7 @@ from pipelines.metadata import OPERATIONS, failure_table
 from pipelines.sides.errors import MappingError
 from pipelines.sides.tally.stock import StockStage
 from pipelines.walmart_tally import tally_stock
+from pipelines.walmart_tally.outbound_feeds import OutstandingFeeds
 from pipelines.walmart_tally.outbound_plan import Plan, plan_offers
 from pipelines.walmart_tally.outbound_push import (
     INVENTORY_FLOW,
@@ -77,7 +78,7 @@ def sync(context: dg.AssetExecutionContext, kind: Kind) -> Outcome:
         changes, errors = changes_of(kind, plan, config.currency)
         _record_mapping_errors(context, INVENTORY_FLOW if kind == "inventory" else PRICE_FLOW, errors)
         pusher = OfferPusher(items, state.ledger(), current_owner(context.run_id), kind, config.feed_options(),
-                             config.ship_node or None)
+                             config.ship_node or None, OutstandingFeeds(state.staging()))
         outcome = Outcome(plan, pusher.push(changes), len(errors))
         if kind == "inventory":
             outcome.mismatches = read_back(items, changes, outcome.result.sent, config.ship_node or None)
@@ -103,6 +104,7 @@ def report(outcome: Outcome) -> dict[str, Any]:
         "failed": len(result.failed) + mapping_failed, "pending_in_feeds": len(result.pending),
         "in_flight_elsewhere": len(result.busy), "resolved_after_crash": result.resolved,
         "single_calls": result.single_calls, "feeds": ", ".join(result.feeds),
+        "settled_from_earlier_feeds": len(result.settled_late),
         "not_listed_on_walmart": plan.not_listed, "listed_without_stock_item": ", ".join(plan.unmatched[:100]),
         "failures": failure_table(result.failed, ["sku", "error"]),
     }

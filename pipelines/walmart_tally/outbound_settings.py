@@ -28,6 +28,7 @@ class WalmartOutboundSettings(BaseModel):
     walmart_feed_threshold: int = Field(default=25, ge=0)  # more changed SKUs than this go as a bulk feed
     walmart_feed_wait_seconds: float = Field(default=600.0, ge=0)
     walmart_feed_poll_seconds: float = Field(default=10.0, gt=0)
+    walmart_feed_max_age_hours: float = Field(default=6.0, gt=0)  # an unfinished feed older than this is re-sent
     walmart_stock_schedule: str = DEFAULT_SCHEDULE  # cron
     walmart_price_currency: str = "USD"
     walmart_ship_node: str = ""  # empty: the seller's default ship node
@@ -57,6 +58,7 @@ class WalmartOutboundConfig(dg.ConfigurableResource):
     feed_threshold: int = 25
     feed_wait_seconds: float = 600.0
     feed_poll_seconds: float = 10.0
+    feed_max_age_hours: float = 6.0
     currency: str = "USD"
     ship_node: str = ""
     refresh_hours: float = 6.0
@@ -68,7 +70,8 @@ class WalmartOutboundConfig(dg.ConfigurableResource):
                    sku_map_only=flow.walmart_sku_map_only, listed_only=flow.walmart_listed_only,
                    stock_buffer=flow.walmart_stock_buffer,
                    feed_threshold=flow.walmart_feed_threshold, feed_wait_seconds=flow.walmart_feed_wait_seconds,
-                   feed_poll_seconds=flow.walmart_feed_poll_seconds, currency=flow.walmart_price_currency,
+                   feed_poll_seconds=flow.walmart_feed_poll_seconds,
+                   feed_max_age_hours=flow.walmart_feed_max_age_hours, currency=flow.walmart_price_currency,
                    ship_node=flow.walmart_ship_node, refresh_hours=flow.tally_stock_refresh_hours, timezone=timezone)
 
     def today(self, now: datetime | None = None) -> date:
@@ -80,7 +83,7 @@ class WalmartOutboundConfig(dg.ConfigurableResource):
 
     def feed_options(self) -> FeedOptions:
         return FeedOptions(threshold=self.feed_threshold, wait_seconds=self.feed_wait_seconds,
-                           poll_seconds=self.feed_poll_seconds)
+                           poll_seconds=self.feed_poll_seconds, max_feed_age=timedelta(hours=self.feed_max_age_hours))
 
     def refresh_after(self) -> timedelta:
         return timedelta(hours=self.refresh_hours)

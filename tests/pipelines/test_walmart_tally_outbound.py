@@ -159,15 +159,35 @@ def test_definitions_schedule_hourly_by_default_and_name_the_flow() -> None:
     assert {spec.group_name for a in ASSETS for spec in a.specs} == {"walmart_tally"}
 
 
-def test_a_feed_still_processing_is_sent_again_next_cycle(rig: Rig) -> None:
-    first = rig.run(feed_threshold=5, feed_wait_seconds=0)  # the feed is still RECEIVED when we stop waiting
-    meta = first.asset_materializations_for_node("walmart__inventory")[0].metadata
-    assert meta["pending_in_feeds"].value == N and meta["sent"].value == 0
+def inventory_meta(result: dg.ExecuteInProcessResult) -> dict[str, Any]:
+    meta = result.asset_materializations_for_node("walmart__inventory")[0].metadata
+    return {key: value.value for key, value in meta.items()}
+
+
+def test_a_feed_walmart_is_still_processing_is_not_sent_again_and_settles_later(rig: Rig) -> None:
+    rig.walmart.feeds.received_for = rig.walmart.feeds.processing_for = 60  # Walmart takes its time
+    first = inventory_meta(rig.run(feed_threshold=5, feed_wait_seconds=0))
+    assert first["pending_in_feeds"] == N and first["sent"] == 0
     assert rig.entry(INVENTORY_FLOW, "SKU-0001").state == "pending"
-    again = rig.run(feed_threshold=5)
-    meta = again.asset_materializations_for_node("walmart__inventory")[0].metadata
-    assert meta["resolved_after_crash"].value == N and meta["sent"].value == N - 1
+    rig.calls()
+    second = inventory_meta(rig.run(feed_threshold=5, feed_wait_seconds=0))
+    assert second["pending_in_feeds"] == N and second["sent"] == 0 and second["resolved_after_crash"] == 0
+    assert rig.calls() == {}  # nothing submitted again while Walmart works on it
+    httpx.post(rig.walmart_url + "/__sandbox/feeds/process")
+    third = inventory_meta(rig.run(feed_threshold=5))
+    assert third["settled_from_earlier_feeds"] == N - 1 and third["sent"] == N - 1 and third["feeds"] == ""
     assert rig.entry(INVENTORY_FLOW, "SKU-0001").state == "posted" and rig.inventory()["SKU-0001"] == 11
+    assert rig.calls() == {"PUT /v3/inventory": 1, "PUT /v3/price": 1}  # only the unlisted SKU, tried again
+    assert "SKU SKU-0007 was not found" in rig.entry(INVENTORY_FLOW, UNLISTED).last_error
+
+
+def test_a_feed_older_than_the_max_age_is_sent_again(rig: Rig) -> None:
+    rig.walmart.feeds.received_for = rig.walmart.feeds.processing_for = 60
+    rig.run(feed_threshold=5, feed_wait_seconds=0)
+    rig.calls()
+    again = inventory_meta(rig.run(feed_threshold=5, feed_wait_seconds=0, feed_max_age_hours=1e-9))
+    assert again["resolved_after_crash"] == N and again["pending_in_feeds"] == N
+    assert rig.calls() == {"POST /v3/feeds": 2}  # a new inventory feed and a new price feed
 
 
 def test_listed_only_sends_nothing_walmart_does_not_list(rig: Rig) -> None:
