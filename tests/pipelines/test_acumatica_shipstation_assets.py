@@ -72,3 +72,20 @@ def test_the_flows_name_jobs_the_definitions_hold(served) -> None:
         assert defs.resolve_job_def(flow.job) is not None
     assert AcumaticaShipStationSettings.from_settings(AcumaticaShipStationFlowSettings()).inbound().fulfil_on \
         == "carrier_scan"
+
+
+def test_the_orders_sensor_asks_for_a_window_only_when_acumatica_has_news(served) -> None:
+    from pipelines.acumatica_shipstation.sensors import acumatica_orders_sensor
+
+    defs, instance, fake, _ = served
+    resources = {"acumatica": defs.resources["acumatica"], "acumatica_flow": defs.resources["acumatica_flow"]}
+    with dg.build_sensor_context(instance=instance, resources=resources) as context:
+        quiet = acumatica_orders_sensor(context)
+    assert not quiet.run_requests and fake.sessions == {}
+    fake.add("SalesOrder", sales_order("SO000950", lines=[(1, "TEA-GRN", 1)]))
+    with dg.build_sensor_context(instance=instance, resources=resources) as context:
+        news = acumatica_orders_sensor(context)
+    [request] = news.run_requests
+    assert request.run_key.startswith("acumatica-orders:") and fake.sessions == {}
+    config = request.run_config["ops"]["shipstation__orders_from_acumatica"]["config"]
+    assert config["modified_start"].startswith("2026-01-01")
