@@ -1,4 +1,10 @@
-"""Settings of the Tally -> Walmart stock and price flow (env variables) and its Dagster resource."""
+"""Settings of the Tally -> Walmart stock and price flow (env variables) and its Dagster resource.
+
+Prices go to Walmart as they stand in Tally, labelled WALMART_PRICE_CURRENCY (USD on Walmart US): no
+exchange rate is applied. A company whose books are in rupees keeps its Walmart prices in a price level
+of their own (TALLY_WALMART_PRICE_LEVEL, e.g. "Walmart US"); the standard selling price suits only books
+kept in the marketplace's currency.
+"""
 
 from __future__ import annotations
 
