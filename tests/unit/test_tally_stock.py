@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import httpx
 import pytest
@@ -222,3 +223,13 @@ def test_property_the_rate_in_force_is_never_a_future_one_and_none_later_applies
         assert found is None
     else:
         assert found is not None and found.date == max(started) and found.rate == dict(entries)[found.date]
+
+
+def test_awkward_names_survive_every_read(tally: str, stage: StockStage) -> None:
+    name = "Masala Chai <Gold> & मसाला 250g"
+    assert "<CREATED>1</CREATED>" in create_item(tally, escape(name), "5.00/Nos")
+    read_changes(client(tally), stage, TODAY)
+    move_stock(tally, escape(name), 1, inward=False)
+    read = read_changes(TallyClient(tally, COMPANY), stage, TODAY)  # UTF-16 this time, as Tally is usually asked
+    assert read.quantity_changed == [name] and staged(stage)[name].closing_qty == 3
+    assert sellable(staged(stage)[name], TODAY).price == Decimal("5.00")
