@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -116,6 +117,16 @@ def test_only_ready_paid_orders_go_out_and_come_back_as_shipments_line_by_line(s
     assert shipment["Status"] == "Confirmed"
     expected = "Completed" if len(goods) == 1 else "Back Order"
     assert stack.order(nbr)["Status"] == expected
+
+    # the day's freight lands on the confirmed (closed) shipment: corrected, written, confirmed again
+    with stack.acu() as acu:
+        booked = runs.post_freight(acu, stack.ledger, InboundConfig(postage_currency="INR", base_currency="INR"),
+                                   "run-5", first["shipDate"])
+    assert booked.report.created == 1, booked.report.failures
+    [shipment] = list(stack.acu_state.all("Shipment"))
+    cost = first["shipmentCost"] + (first.get("insuranceCost") or 0)
+    assert Decimal(str(shipment["FreightCost"])) == cost and shipment["Status"] == "Confirmed"
+    assert stack.sessions_open() == 0
 
 
 def test_a_thousand_calls_and_a_failure_mid_run_leave_no_session_on_the_simulator(stack: Stack) -> None:
