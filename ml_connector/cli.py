@@ -56,8 +56,19 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--date", help="the day, as YYYY-MM-DD, for flows that work by day (e.g. a settlement)")
     sync.set_defaults(func=cmd_sync)
 
-    replay = sub.add_parser("replay", help="re-drive every failed record of a flow (fetched fresh from the source)")
+    replay = sub.add_parser("replay", help="re-drive failed records of a flow (fetched fresh from the source), "
+                                           "after showing what will be sent")
     replay.add_argument("flow", choices=_flow_names(replayable=True))
+    replay.add_argument("--id", dest="record_ids", action="append", default=[], metavar="ID",
+                        help="only this record: its source id or its number, e.g. an order number (repeatable)")
+    replay.add_argument("--kind", dest="kinds", action="append", default=[], choices=["mapping", "refused", "transient"],
+                        help="only failures of this kind: mapping (never sent), refused (the target said no), "
+                             "transient (the target was unreachable or busy); repeatable")
+    replay.add_argument("--since", default="", help="only records that last failed at or after this "
+                                                    "(YYYY-MM-DD or an ISO time; UTC unless it says)")
+    replay.add_argument("--until", default="", help="only records that last failed before this")
+    replay.add_argument("--dry-run", action="store_true", help="show what would be sent, send nothing")
+    replay.add_argument("--yes", action="store_true", help="send without asking (a terminal is asked first)")
     replay.set_defaults(func=cmd_replay)
 
     ledger = sub.add_parser("ledger", help="list sync-ledger entries: what was sent where, and what failed")
@@ -147,17 +158,25 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from ml_connector.runner import instance_for, run_job
     from pipelines.definitions import build_definitions
     from pipelines.registry import flow
+    from pipelines.replay import describe, failed_filter, plan_replay
     from state.ledger import SyncLedger
 
     settings, spec = Settings.from_env(), flow(args.flow)
     assert spec.replay is not None  # argparse offers only replayable flows
-    failed = SyncLedger(settings.state_dir / "ledger.sqlite3").entries(spec.replay.ledger_flow, "failed")
-    if not failed:
-        print("Nothing to replay: no failed records.")
+    try:
+        where = failed_filter(args.record_ids, args.kinds, args.since, args.until)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    plan = plan_replay(spec, SyncLedger(settings.state_dir / "ledger.sqlite3"), where)
+    print("\n".join(describe(plan)))
+    if plan.empty or args.dry_run:
         return 0
-    config = spec.replay.run_config(failed)
-    print(f"Replaying {len(failed)} failed {spec.replay.what}.")
-    summary = run_job(build_definitions(settings), spec.job, instance_for(settings.state_dir), config,
+    if not args.yes and sys.stdin.isatty() and input("Send these now? [y/N] ").strip().lower() not in ("y", "yes"):
+        print("Nothing sent.")
+        return 1
+    print(f"Replaying {len(plan.entries)} failed {spec.replay.what}.")
+    summary = run_job(build_definitions(settings), spec.job, instance_for(settings.state_dir), plan.run_config,
                       progress=True)
     print_summary(summary, "Replay")
     return 0 if summary.success and summary.failed_records == 0 else 1

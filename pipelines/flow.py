@@ -11,16 +11,24 @@ from state.ledger import Entry
 
 WindowConfig = Callable[[datetime, datetime], dict]
 ReplayConfig = Callable[[Sequence[Entry]], dict]
+ReplayPreview = Callable[[Entry], str | None]
 DateConfig = Callable[[date], dict]
 
 
 @dataclass(frozen=True)
 class Replay:
-    """How `replay` re-drives a flow's failed records: which ledger flow, and the run config for them."""
+    """How `replay` re-drives a flow's failed records: which ledger flow, and the run config for them.
+
+    `preview` (optional, pure: no I/O) renders what would be sent for one failed record from the
+    source record the ledger kept (e.g. the voucher XML); without it a dry run shows that stored
+    source record itself. `target` names the system written to, for the dry run.
+    """
 
     ledger_flow: str
     what: str  # "order(s)", "shipment(s)": for the user
     run_config: ReplayConfig
+    preview: ReplayPreview | None = None
+    target: str = ""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,37 @@ class Entry:
     def transient(self) -> bool:
         """A failure worth retrying by itself: the target was unreachable, rate-limited or answered 5xx."""
         return self.state == "failed" and self.retry_kind == "transient"
+
+    @property
+    def failure_kind(self) -> FailureKind | None:
+        """Why a failed record failed, in the words `replay --kind` takes; None for one that did not fail."""
+        if self.state != "failed":
+            return None
+        if self.action == "map":
+            return "mapping"  # held before anything was sent: the record could not be mapped or checked
+        return "transient" if self.retry_kind == "transient" else "refused"
+
+
+FailureKind = Literal["mapping", "refused", "transient"]
+FAILURE_KINDS: tuple[FailureKind, ...] = ("mapping", "refused", "transient")
+
+
+@dataclass(frozen=True)
+class FailedFilter:
+    """Which failed records to pick: any of `record_ids` (source id, or the number people see in
+    `detail`), any of `kinds`, last failed in [`since`, `until`) (epoch seconds). Empty means any."""
+
+    record_ids: tuple[str, ...] = ()
+    kinds: tuple[FailureKind, ...] = ()
+    since: float | None = None
+    until: float | None = None
+
+    def matches(self, entry: Entry) -> bool:
+        numbers = {entry.source_id, *(str(v) for k, v in entry.detail.items() if k.endswith("number"))}
+        return ((not self.record_ids or bool(numbers & set(self.record_ids)))
+                and (not self.kinds or entry.failure_kind in self.kinds)
+                and (self.since is None or entry.updated_at >= self.since)
+                and (self.until is None or entry.updated_at < self.until))
 
 
 def current_owner(run_id: str) -> str:
@@ -118,6 +149,16 @@ class LedgerQueries:
                                   (limit,))
         entries = [_entry(row) for row in rows]
         return [e for e in entries if not owner_alive(e.owner, e.claimed_at, self.lease_seconds)]
+
+    def failed(self, flow: str, where: FailedFilter | None = None) -> list[Entry]:
+        """Failed entries of `flow` that `where` picks, oldest failure first."""
+        sql, args = "SELECT * FROM sync_entries WHERE flow=? AND state='failed'", [flow]
+        if where is not None and where.since is not None:
+            sql, args = sql + " AND updated_at>=?", [*args, where.since]
+        if where is not None and where.until is not None:
+            sql, args = sql + " AND updated_at<?", [*args, where.until]
+        entries = [_entry(row) for row in self._conn.execute(sql + " ORDER BY updated_at, source_id", args)]
+        return [e for e in entries if where is None or where.matches(e)]
 
     def counts(self, flow: str) -> dict[str, int]:
         rows = self._conn.execute("SELECT state, count(*) FROM sync_entries WHERE flow=? GROUP BY state", (flow,))

@@ -1,0 +1,166 @@
+"""Replay a person can trust: pick failed records, show what will be sent, then re-drive them.
+
+A replay picks a flow's failed ledger entries by record id (the source id or the number people
+see, e.g. an order number), error kind (`mapping`: held before anything was sent; `refused`: the
+target said no; `transient`: the target was unreachable or busy) and when they last failed. The
+plan says, per record, what the run will do in the target (alter the record it already has,
+or look the deterministic key up first and create only if it is not there, so nothing is posted
+twice), what it will send (the flow's `Replay.preview`, else the source record the ledger kept,
+which the run re-reads fresh from the source), and the exact run config of the flow's job.
+
+`ml-connector replay` prints the plan before running (only the plan with `--dry-run`); the
+Dagster job `replay` does the same from the launchpad: `dry_run: true` (the default) puts the
+plan in the run's metadata, `dry_run: false` then runs the flow's job with that run config.
+"""
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import dagster as dg
+
+from pipelines.flow import FlowSpec
+from resources import StateResource
+from state.ledger import Entry
+from state.ledger_queries import FAILURE_KINDS, FailedFilter, FailureKind, LedgerQueries
+
+MAX_SHOWN_CHARS = 20_000  # one record's body in a plan; longer ones say how much was left out
+RunFlow = Callable[[FlowSpec, dict, dg.DagsterInstance], tuple[str, bool]]
+
+
+@dataclass(frozen=True)
+class ReplayPlan:
+    """What a replay of `spec` will do: these failed entries, re-driven by one run with `run_config`."""
+
+    spec: FlowSpec
+    entries: tuple[Entry, ...]
+    run_config: dict
+
+    @property
+    def empty(self) -> bool:
+        return not self.entries
+
+
+def parse_when(text: str) -> float:
+    """`2026-03-14` (midnight UTC) or an ISO instant (naive = UTC) as epoch seconds."""
+    value = text.strip()
+    try:
+        moment = datetime.fromisoformat(value) if "T" in value or " " in value else \
+            datetime.combine(date.fromisoformat(value), datetime.min.time())
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date (YYYY-MM-DD) or an ISO time") from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def failed_filter(record_ids: Sequence[str] = (), kinds: Sequence[str] = (), since: str = "",
+                  until: str = "") -> FailedFilter:
+    """A ledger filter from what a person typed; unknown kinds and bad times raise ValueError."""
+    unknown = sorted(set(kinds) - set(FAILURE_KINDS))
+    if unknown:
+        raise ValueError(f"unknown error kind(s) {', '.join(unknown)}: use {', '.join(FAILURE_KINDS)}")
+    chosen: tuple[FailureKind, ...] = tuple(k for k in FAILURE_KINDS if k in kinds)
+    return FailedFilter(tuple(str(r).strip() for r in record_ids if str(r).strip()), chosen,
+                        parse_when(since) if since else None, parse_when(until) if until else None)
+
+
+def plan_replay(spec: FlowSpec, ledger: LedgerQueries, where: FailedFilter) -> ReplayPlan:
+    """The failed entries of `spec`'s ledger flow that `where` picks, and the run config for them."""
+    if spec.replay is None:
+        raise ValueError(f"{spec.name} has no replay")
+    entries = tuple(ledger.failed(spec.replay.ledger_flow, where))
+    return ReplayPlan(spec, entries, spec.replay.run_config(entries) if entries else {})
+
+
+def describe(plan: ReplayPlan) -> list[str]:
+    """The plan as lines for a person: every record, what happens to it, what is sent, the run config."""
+    spec, replay = plan.spec, plan.spec.replay
+    assert replay is not None
+    if plan.empty:
+        return ["Nothing to replay: no failed records match."]
+    lines = [f"Replay {spec.name}: {len(plan.entries)} failed {replay.what}, re-read from the source by one run "
+             f"of job {spec.job}."]
+    for entry in plan.entries:
+        lines += _describe_entry(entry, replay.target or entry.target, replay.preview)
+    lines.append("Run config: " + json.dumps(plan.run_config, sort_keys=True))
+    return lines
+
+
+def _describe_entry(entry: Entry, target: str, preview: Callable[[Entry], str | None] | None) -> list[str]:
+    number = next((str(v) for k, v in entry.detail.items() if k.endswith("number")), "")
+    failed_at = datetime.fromtimestamp(entry.updated_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    head = (f"- {entry.source_id}{f' ({number})' if number else ''}: {entry.failure_kind}, "
+            f"{entry.attempts} attempt(s), last failed {failed_at}: {entry.last_error or 'no reason recorded'}")
+    if entry.target_id:
+        action = f"  will alter {target} record {entry.target_id} (key {entry.external_key})"
+    else:
+        action = f"  will look key {entry.external_key} up in {target} and create it only if it is not there"
+    body = preview(entry) if preview is not None else None
+    label = "  will send:" if body is not None else "  source record kept by the ledger (re-read before sending):"
+    return [head, action, label, *("    " + line for line in _clip(body or _pretty(entry.source_payload)))]
+
+
+def _pretty(payload: str | None) -> str:
+    if not payload:
+        return "(none kept)"
+    try:
+        return json.dumps(json.loads(payload), indent=2, sort_keys=True, ensure_ascii=False)
+    except ValueError:
+        return payload
+
+
+def _clip(text: str) -> list[str]:
+    if len(text) <= MAX_SHOWN_CHARS:
+        return text.splitlines()
+    return [*text[:MAX_SHOWN_CHARS].splitlines(), f"... ({len(text) - MAX_SHOWN_CHARS} more characters)"]
+
+
+class ReplayConfig(dg.Config):
+    """Which failed records of which flow; `dry_run` (default) only shows the plan."""
+
+    flow: str
+    record_ids: list[str] = []
+    kinds: list[str] = []
+    since: str = ""
+    until: str = ""
+    dry_run: bool = True
+
+
+def build_replay_job(flows: Sequence[FlowSpec], run_flow: RunFlow) -> dg.JobDefinition:
+    """The Dagster `replay` job over `flows`; `run_flow(spec, run_config, instance)` runs a flow's job
+    and answers (run id, success): the application supplies it, as it owns the definitions."""
+    by_name = {spec.name: spec for spec in flows if spec.replay is not None}
+
+    @dg.op(name="replay_failed_records", description="Show, then (dry_run: false) re-drive, failed records.")
+    def replay_failed_records(context: dg.OpExecutionContext, config: ReplayConfig, state: StateResource) -> int:
+        spec = by_name.get(config.flow)
+        if spec is None:
+            raise dg.Failure(f"no replayable flow {config.flow!r}: one of {', '.join(sorted(by_name))}")
+        try:
+            where = failed_filter(config.record_ids, config.kinds, config.since, config.until)
+        except ValueError as exc:
+            raise dg.Failure(str(exc)) from None
+        ledger = state.ledger()
+        try:
+            plan = plan_replay(spec, ledger, where)
+        finally:
+            ledger.close()
+        text = "\n".join(describe(plan))
+        context.log.info(text)
+        metadata: dict = {"records": len(plan.entries), "dry_run": config.dry_run,
+                          "plan": dg.MetadataValue.md(f"```\n{text}\n```")}
+        if not plan.empty and not config.dry_run:
+            run_id, success = run_flow(spec, plan.run_config, context.instance)
+            metadata |= {"replay_run_id": run_id, "replay_succeeded": success}
+            if not success:
+                context.add_output_metadata(metadata)
+                raise dg.Failure(f"the replay run {run_id} of {spec.job} failed", metadata=metadata)
+        context.add_output_metadata(metadata)
+        return len(plan.entries)
+
+    @dg.job(name="replay", description="Re-drive failed records of a flow, after showing what will be sent.",
+            tags={"ml-connector/flow": "replay"})
+    def replay() -> None:
+        replay_failed_records()
+
+    return replay
