@@ -7,12 +7,14 @@ notifications (PO_CREATED), when subscribed, only wake this sensor early: they c
 """
 
 from datetime import datetime
+from typing import Any
 
 import dagster as dg
 
 from pipelines import polling
 from pipelines.polling import PollCursor, Requested, instance_of, poll_stream
 from pipelines.walmart_tally.jobs import ORDERS_JOB, RETURNS_JOB, orders_job, returns_job
+from pipelines.walmart_tally.settings import WalmartTallySettings
 from pipelines.walmart_tally.window import (
     ORDERS_OP,
     ORDERS_STREAM,
@@ -29,13 +31,17 @@ STREAMS = {ORDERS_STREAM: (ORDERS_JOB, ORDERS_OP), RETURNS_STREAM: (RETURNS_JOB,
 
 
 @dg.sensor(jobs=[orders_job, returns_job], minimum_interval_seconds=120, default_status=dg.DefaultSensorStatus.STOPPED,
-           required_resource_keys={"walmart", "walmart_flow"}, name="walmart_orders_sensor")
-def walmart_orders_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-    """One cheap probe per stream and tick; a run per window, asked again until it succeeds."""
+           name="walmart_orders_sensor")
+def walmart_orders_sensor(context: dg.SensorEvaluationContext, walmart: dg.ResourceParam[Any],
+                          walmart_flow: WalmartTallySettings) -> dg.SensorResult:
+    """One cheap probe per stream and tick; a run per window, asked again until it succeeds.
+
+    `walmart` is any resource whose `client()` gives a `WalmartClient`.
+    """
     cursor, now, instance = PollCursor.load(context.cursor), polling.utcnow(), instance_of(context)
-    start = parse_instant(context.resources.walmart_flow.sync_start)
+    start = parse_instant(walmart_flow.sync_start)
     requests, notes = [], []
-    with context.resources.walmart.client() as client:
+    with walmart.client() as client:
         probes = {ORDERS_STREAM: lambda since: now if client.count_orders(
                       created_start=created_floor(start, now), modified_start=since) else None,
                   RETURNS_STREAM: lambda since: now if any(

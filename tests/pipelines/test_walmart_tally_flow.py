@@ -125,6 +125,10 @@ def world(tmp_path: Path) -> Iterator[World]:
         walmart.stop()
 
 
+def is_created(order) -> bool:
+    return any(s["status"] == "Created" for line in order.lines for s in line["orderLineStatuses"]["orderLineStatus"])
+
+
 def released_pos(world: World) -> dict[str, object]:
     return {po: o for po, o in world.state.orders.items() if o.released}
 
@@ -217,3 +221,12 @@ def test_ship_nodes_route_new_customers_to_their_ledger_group(world: World) -> N
     only_nj = names["10001234501"] - names["10001234502"] - before
     assert only_nj and {groups.get(name) for name in only_nj} == {"NJ Walmart Customers"}
     assert {groups.get(name) for name in names["10001234502"] - names["10001234501"] - before} == {"Sundry Debtors"}
+
+
+def test_orders_are_acknowledged_once_their_sales_voucher_exists(world: World) -> None:
+    created = {po for po, o in released_pos(world).items() if is_created(o)}
+    world.run("walmart_orders_to_tally", walmart_acknowledge_orders=True)
+    posted = {key.removeprefix("wm-po-") for key in world.per_key("Sales")}
+    still_created = {po for po in created if is_created(world.state.orders[po])}
+    assert created & posted and not (created & posted & still_created)
+    assert created - posted <= still_created  # an order whose voucher failed is not acknowledged
