@@ -13,7 +13,6 @@ from pipelines.walmart_tally.window import ORDERS_OP, RETURNS_OP, Window
 from state.ledger import Entry
 
 SETTLEMENTS_OP = "walmart__settlements"
-SETTLEMENT_POST_OP = "tally__walmart_settlements"
 
 
 def orders_window(start: datetime, end: datetime) -> dict:
@@ -35,10 +34,9 @@ def returns_by_id(entries: Sequence[Entry]) -> dict:
 
 
 def settlement_date(day: date) -> dict:
-    """`sync walmart-settlements-to-tally --date YYYY-MM-DD`: the report of that date (MMDDYYYY, §9)."""
-    report_date = day.strftime("%m%d%Y")
-    config = {"config": {"report_date": report_date}}
-    return {"ops": {SETTLEMENTS_OP: config, SETTLEMENT_POST_OP: config}}
+    """`sync walmart-settlements-to-tally --date YYYY-MM-DD`: stage the report of that day (however Walmart
+    spells it, §9), then post every staged settlement not yet posted (that one with any held earlier)."""
+    return {"ops": {SETTLEMENTS_OP: {"config": {"report_date": day.strftime("%m%d%Y")}}}}
 
 
 def settlements_again(entries: Sequence[Entry]) -> dict:

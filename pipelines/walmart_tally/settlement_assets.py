@@ -8,7 +8,7 @@ back with the reason, in the ledger and the staged table, and tried again on the
 """
 
 import tempfile
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import dagster as dg
 
@@ -52,8 +52,9 @@ def walmart_settlements(context: dg.AssetExecutionContext, config: SettlementCon
     version = config.version or flow.report_version
     staged = []
     with context.resources.walmart.client() as client:
-        dates = [config.report_date] if config.report_date else sorted(
-            set(client.available_recon_dates(version)) - staging.settlement_dates("posted"))
+        available = client.available_recon_dates(version)
+        dates = [spelled(available, config.report_date)] if config.report_date else sorted(
+            set(available) - staging.settlement_dates("posted"))
         for report_date in dates:
             with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as file:
                 client.download_recon_file(report_date, file, version=version)
@@ -64,6 +65,22 @@ def walmart_settlements(context: dg.AssetExecutionContext, config: SettlementCon
                            "payout": str(report.summary.total_payable), "uncoded": str(len(book.uncoded))})
     return dg.MaterializeResult(metadata={"settlements": len(staged), "staged_run_id": context.run_id,
                                           "reports": failure_table(staged, list(staged[0]) if staged else [])})
+
+
+def spelled(available: list[str], wanted: str) -> str:
+    """The date as Walmart lists it (pass it back exactly, §9): `04022026` and `20260402` name one day."""
+    try:
+        day = report_day(wanted)
+    except MappingError:
+        return wanted
+    return next((d for d in available if _same_day(d, day)), wanted)
+
+
+def _same_day(text: str, day: date) -> bool:
+    try:
+        return report_day(text) == day
+    except MappingError:
+        return False
 
 
 def stage_settlement(staging: WalmartStaging, report_date: str, report: ReconReport, book: SettlementBook) -> None:

@@ -23,7 +23,9 @@ from connectors.tally.models import Group, Ledger
 from connectors.walmart.client import WalmartClient
 from pipelines.sides.tally.markers import MARKER_RE
 from pipelines.walmart_tally.definitions import inbound_definitions
+from pipelines.walmart_tally.flows import settlement_date
 from pipelines.walmart_tally.settings import WalmartTallyFlowSettings, WalmartTallySettings
+from pipelines.walmart_tally.settlement import report_day
 from resources import StateResource, TallyResource
 from sandbox.merchant import Merchant, generate_merchant
 from sandbox.merchant_walmart import CLIENT_ID, CLIENT_SECRET, WalmartSpecials, generate_walmart, sku_map_csv
@@ -230,3 +232,9 @@ def test_orders_are_acknowledged_once_their_sales_voucher_exists(world: World) -
     still_created = {po for po in created if is_created(world.state.orders[po])}
     assert created & posted and not (created & posted & still_created)
     assert created - posted <= still_created  # an order whose voucher failed is not acknowledged
+
+
+def test_sync_by_date_posts_that_days_settlement(world: World) -> None:
+    world.run("walmart_orders_to_tally")
+    world.run("walmart_settlements_to_tally", settlement_date(report_day(world.specials.report_date)))
+    assert world.per_key("Journal") == Counter({f"wm-settle-{world.specials.report_date}-j": 1})

@@ -13,6 +13,7 @@ from connectors.walmart.reports import ReconReport, SettlementLine, SettlementSu
 from pipelines.sides.errors import MappingError
 from pipelines.walmart_tally import settlement as st
 from pipelines.walmart_tally.settlement import SettlementLedgers, code_settlement, settlement_vouchers
+from pipelines.walmart_tally.settlement_assets import spelled
 from tests.unit.test_walmart_fakes import legacy_csv, v1_csv, zipped
 
 LEDGERS = SettlementLedgers()
@@ -110,3 +111,9 @@ def test_many_bills_are_spread_over_receipts_that_still_add_up() -> None:
 
 def test_report_dates_in_both_spellings() -> None:
     assert st.report_day("07012018") == date(2018, 7, 1) == st.report_day("20180701")
+
+
+def test_a_date_asked_for_is_sent_as_walmart_spells_it() -> None:
+    assert spelled(["20260402", "20260409"], "04022026") == "20260402"
+    assert spelled(["04022026"], "04022026") == "04022026"
+    assert spelled([], "04022026") == "04022026"
