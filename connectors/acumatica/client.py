@@ -18,16 +18,16 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 from pydantic import SecretStr
 
-from connectors.acumatica import codec, settings
+from connectors.acumatica import codec, odata, settings
 from connectors.acumatica.auth import AcumaticaPasswordGrant, cookie_session
-from connectors.acumatica.errors import EndpointVersionNotFound, describe
+from connectors.acumatica.errors import EndpointVersionNotFound, describe, no_entity
 from connectors.common.errors import (
     ConnectorError,
     NotFound,
@@ -41,7 +41,6 @@ from connectors.common.http import BaseClient, Params, classify_response, decode
 from connectors.common.retry import RetryOn, RetryPolicy
 
 log = logging.getLogger(__name__)
-NO_ENTITY = "NoEntitySatisfiesTheConditionException"
 
 Record = dict[str, Any]
 Clock = Callable[[], float]
@@ -78,7 +77,7 @@ class AcumaticaClient(BaseClient):
         self.auth = auth
         self.endpoint = f"{endpoint_name}/{endpoint_version}"
         self.entity_path = f"{settings.ENTITY_ROOT}/{endpoint_name}/{endpoint_version}"
-        self.page_size = _size(page_size)
+        self.page_size = odata.page_size(page_size)
         self.poll_seconds, self.action_timeout, self._clock = poll_seconds, action_timeout, clock
         self._offered: list[str] | None = None
         self.requests = 0
@@ -119,14 +118,14 @@ class AcumaticaClient(BaseClient):
 
     def get(self, entity: str, *keys: str, expand: Sequence[str] = (), select: Sequence[str] = ()) -> Record:
         """One record by its keys in the URL, in the form's key order (§5), as plain values."""
-        return codec.unwrap(self.request_json("GET", self.url(entity, *keys), params=_query(expand, select)))
+        return codec.unwrap(self.request_json("GET", self.url(entity, *keys), params=odata.query(expand, select)))
 
     def iter_pages(self, entity: str, *, filter: str | None = None, expand: Sequence[str] = (),
                    select: Sequence[str] = (), page_size: int | None = None) -> Iterator[list[Record]]:
         """Every matching record, a page at a time (``$skip``/``$top``; a short page ends the list, §5)."""
-        size, skip = _size(page_size or self.page_size), 0
+        size, skip = odata.page_size(page_size or self.page_size), 0
         while True:
-            params = {**_query(expand, select), "$filter": filter, "$top": size, "$skip": skip}
+            params = {**odata.query(expand, select), "$filter": filter, "$top": size, "$skip": skip}
             page = self.request_json("GET", self.url(entity), params=params)
             if not isinstance(page, list):
                 raise ServerError(f"expected a list of {entity} records", system=self.system,
@@ -142,7 +141,8 @@ class AcumaticaClient(BaseClient):
                       page_size: int | None = None) -> Iterator[list[Record]]:
         """Records whose last-modified field (per entity, ``settings.LAST_MODIFIED``) is in ``[since, until]``."""
         field = settings.LAST_MODIFIED.get(entity, "LastModifiedDateTime")
-        clauses = [f"{field} ge {odata_instant(since)}"] + ([f"{field} le {odata_instant(until)}"] if until else [])
+        clauses = [f"{field} ge {odata.odata_instant(since)}"]
+        clauses += [f"{field} le {odata.odata_instant(until)}"] if until else []
         clauses += [f"({extra_filter})"] if extra_filter else []
         return self.iter_pages(entity, filter=" and ".join(clauses), expand=expand, page_size=page_size)
 
@@ -159,7 +159,7 @@ class AcumaticaClient(BaseClient):
         headers = {"If-None-Match": "*"} if insert_only else {"If-Match": "*"} if update_only else {}
         retry_on: RetryOn = RetryableError if idempotent else RateLimited
         body = codec.wrap(record)
-        return codec.unwrap(self.request_json("PUT", self.url(entity), params=_query(expand, ()), json=body,
+        return codec.unwrap(self.request_json("PUT", self.url(entity), params=odata.query(expand, ()), json=body,
                                               retry_on=retry_on, headers=headers))
 
     def delete(self, entity: str, *keys: str) -> None:
@@ -252,7 +252,7 @@ class AcumaticaClient(BaseClient):
         except ValueError:
             body = None
         detail = describe(body)
-        if response.status_code == 500 and _no_entity(body):
+        if response.status_code == 500 and no_entity(body):
             raise NotFound(excerpt(detail or "no record matches the keys", secrets), system=self.system, status=500,
                            request=f"{method} {httpx.URL(path).path}")
         try:
@@ -288,31 +288,3 @@ class AcumaticaClient(BaseClient):
     def _all_secrets(self) -> tuple[str, ...]:
         more = getattr(self.auth, "redaction_values", lambda: ())()
         return tuple(s for s in (*self._secrets, *more) if s)
-
-
-def _no_entity(body: Any) -> bool:
-    """Acumatica answers a key or id that names no record with a 500 of this type (not the 404 of §10)."""
-    kind = body.get("exceptionType") if isinstance(body, Mapping) else None
-    return isinstance(kind, str) and kind.endswith(NO_ENTITY)
-
-
-def _query(expand: Sequence[str], select: Sequence[str]) -> dict[str, str | None]:
-    return {"$expand": ",".join(expand) or None, "$select": ",".join(select) or None}
-
-
-def between(field: str, start: datetime, end: datetime) -> str:
-    """A `$filter` clause: `field` within [start, end] (aware instants)."""
-    return f"{field} ge {odata_instant(start)} and {field} le {odata_instant(end)}"
-
-
-def odata_instant(value: datetime) -> str:
-    """An aware instant as an OData literal: `datetimeoffset'2024-06-01T00:00:00.000Z'` (§5)."""
-    if value.tzinfo is None:
-        raise ValueError("filter datetimes must be aware")
-    return f"datetimeoffset'{value.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3]}Z'"
-
-
-def _size(page_size: int) -> int:
-    if not 1 <= page_size <= settings.MAX_PAGE_SIZE:
-        raise ValueError(f"page_size must be 1..{settings.MAX_PAGE_SIZE}, got {page_size}")
-    return page_size

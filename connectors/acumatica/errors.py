@@ -54,3 +54,10 @@ def field_errors(record: Any, path: str = "") -> Iterator[tuple[str, str]]:
     elif isinstance(record, list):
         for n, item in enumerate(record):
             yield from field_errors(item, f"{path}[{n}]")
+
+
+def no_entity(body: Any) -> bool:
+    """Acumatica answers a key or id that names no record with a 500 of this type (not the 404 of §10)."""
+    kind = body.get("exceptionType") if isinstance(body, Mapping) else None
+    return isinstance(kind, str) and kind.endswith("NoEntitySatisfiesTheConditionException")
+

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 
 import dagster as dg
 
-from connectors.acumatica.client import between
+from connectors.acumatica.odata import between
 from connectors.shipstation import settings as ss_settings
 from connectors.shipstation.timezones import format_pacific_filter
 from pipelines.acumatica_shipstation.posting import PostedShipment
