@@ -12,7 +12,8 @@ Shapes: Sales Order §3.1, Delivery Note §3.3, Sales §3.4, Receipt §3.5, Cred
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -104,11 +105,12 @@ def credit_note(h: Header, lines: Sequence[StockLine], charges: Sequence[Charge]
 
 def receipt(h: Header, amount: Decimal, bank_ledger: str, *, against: str | None = None) -> Voucher:
     """Receipt (§3.5): the party is credited (against its bill when named), the bank debited."""
-    paid = money(amount)
-    bills = [BillAllocation(name=against, bill_type="Agst Ref", amount=paid)] if against else []
-    entries = [LedgerEntry(ledger_name=_party(h), amount=paid, is_party=True, bill_allocations=bills),
-               LedgerEntry(ledger_name=bank_ledger, amount=-paid)]
-    return _voucher(h, entries, [], view=ACCOUNTING_VIEW)
+    with _named(h):
+        paid = money(amount)
+        bills = [BillAllocation(name=against, bill_type="Agst Ref", amount=paid)] if against else []
+        entries = [LedgerEntry(ledger_name=_party(h), amount=paid, is_party=True, bill_allocations=bills),
+                   LedgerEntry(ledger_name=bank_ledger, amount=-paid)]
+        return _voucher(h, entries, [], view=ACCOUNTING_VIEW)
 
 
 @dataclass(frozen=True)
@@ -124,20 +126,23 @@ def receipt_of_bills(h: Header, payments: Sequence[BillPayment], bank_ledger: st
     """Receipt settling several bills (§3.5): each party credited against its bills, the bank debited the total."""
     if not payments:
         raise MappingError(h.record, "bills", "no bills to settle")
-    by_party: dict[str, list[BillAllocation]] = {}
-    for pay in payments:
-        by_party.setdefault(pay.party, []).append(
-            BillAllocation(name=pay.bill, bill_type="Agst Ref", amount=money(pay.amount)))
-    entries = [LedgerEntry(ledger_name=party, amount=sum((b.amount for b in bills), Decimal(0)), is_party=True,
-                           bill_allocations=bills) for party, bills in by_party.items()]
-    total = sum((e.amount for e in entries), Decimal(0))
-    return _voucher(h, [*entries, LedgerEntry(ledger_name=bank_ledger, amount=-total)], [], view=ACCOUNTING_VIEW)
+    with _named(h):
+        by_party: dict[str, list[BillAllocation]] = {}
+        for pay in payments:
+            by_party.setdefault(pay.party, []).append(
+                BillAllocation(name=pay.bill, bill_type="Agst Ref", amount=money(pay.amount)))
+        entries = [LedgerEntry(ledger_name=party, amount=sum((b.amount for b in bills), Decimal(0)), is_party=True,
+                               bill_allocations=bills) for party, bills in by_party.items()]
+        total = sum((e.amount for e in entries), Decimal(0))
+        return _voucher(h, [*entries, LedgerEntry(ledger_name=bank_ledger, amount=-total)], [],
+                        view=ACCOUNTING_VIEW)
 
 
 def journal(h: Header, lines: Sequence[JournalLine]) -> Voucher:
     """Journal (accounting view): lines in Tally's sign, which must net to zero."""
-    entries = [LedgerEntry(ledger_name=line.ledger, amount=money(line.amount)) for line in lines]
-    return _voucher(h, entries, [], view=ACCOUNTING_VIEW)
+    with _named(h):
+        entries = [LedgerEntry(ledger_name=line.ledger, amount=money(line.amount)) for line in lines]
+        return _voucher(h, entries, [], view=ACCOUNTING_VIEW)
 
 
 def payload_hash(voucher: Voucher) -> str:
@@ -160,6 +165,13 @@ def _inventory_voucher(h: Header, lines: Sequence[StockLine], charges: Sequence[
                        is_invoice: bool = False) -> Voucher:
     if not lines:
         raise MappingError(h.record, "items", "no stock lines to put on a voucher")
+    with _named(h):
+        return _inventory_entries(h, lines, charges, outward=outward, order_refs=order_refs, bill=bill,
+                                  is_invoice=is_invoice)
+
+
+def _inventory_entries(h: Header, lines: Sequence[StockLine], charges: Sequence[Charge], *, outward: bool,
+                       order_refs: Sequence[OrderRef], bill: BillAllocation | None, is_invoice: bool) -> Voucher:
     sign = Decimal(1) if outward else Decimal(-1)
     total = sum((line.amount for line in lines), Decimal(0)) + sum((money(c.amount) for c in charges), Decimal(0))
     party_amount = -sign * total
@@ -175,13 +187,23 @@ def _inventory_voucher(h: Header, lines: Sequence[StockLine], charges: Sequence[
 
 
 def _voucher(h: Header, entries: list[LedgerEntry], inventory: list[InventoryEntry], **extra) -> Voucher:
-    try:
+    with _named(h):
         return Voucher(voucher_type=h.voucher_type, action="Create", date=h.date, voucher_number=h.number,
                        reference=h.reference, party_ledger=h.party, narration=h.narration,
                        ledger_entries=entries, inventory_entries=inventory, **extra)
+
+
+@contextmanager
+def _named(h: Header) -> Iterator[None]:
+    """A line or voucher Tally's model refuses, or an amount out of Decimal's range, becomes a MappingError
+    naming the record (found by the fuzzer: a bad party name on a line escaped as a bare ValidationError)."""
+    try:
+        yield
     except ValidationError as exc:
         problem = "; ".join(err["msg"].removeprefix("Value error, ") for err in exc.errors())
         raise MappingError(h.record, "voucher", problem) from None
+    except ArithmeticError as exc:
+        raise MappingError(h.record, "amount", f"amount out of range ({type(exc).__name__})") from None
 
 
 def _party(h: Header) -> str:
