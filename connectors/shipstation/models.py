@@ -19,7 +19,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Generic, Self, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PrivateAttr, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, PrivateAttr, ValidationError
 from pydantic.alias_generators import to_camel
 
 from connectors.common.errors import RecordError
@@ -52,10 +52,30 @@ def _object(value: Any) -> Any:
     return {} if value is None else value
 
 
-Amount = Annotated[Decimal, BeforeValidator(parse_decimal)]
-OptionalAmount = Annotated[Decimal | None, BeforeValidator(_optional(parse_decimal))]
+# Found by the fuzzer: an amount like 1E+30 parsed, then broke Decimal arithmetic (28 digits) deep in
+# the mapping with no field named. No real order or label comes near these bounds.
+MAX_AMOUNT = Decimal(10) ** 12
+MAX_QUANTITY = 10**9
+
+
+def _bounded(value: Decimal | None) -> Decimal | None:
+    if value is not None and not -MAX_AMOUNT < value < MAX_AMOUNT:
+        raise ValueError(f"amount {value} is out of range (at most {MAX_AMOUNT:,} either way)")
+    return value
+
+
+def _bounded_quantity(value: int) -> int:
+    if not -MAX_QUANTITY < value < MAX_QUANTITY:
+        raise ValueError(f"quantity {value} is out of range (at most {MAX_QUANTITY:,} either way)")
+    return value
+
+
+Amount = Annotated[Decimal, BeforeValidator(parse_decimal), AfterValidator(_bounded)]
+OptionalAmount = Annotated[Decimal | None, BeforeValidator(_optional(parse_decimal)), AfterValidator(_bounded)]
 # The V1 model types these header amounts as numbers; a null one means "none charged" (assumption).
-AmountOrZero = Annotated[Decimal, BeforeValidator(lambda v: Decimal(0) if v is None else parse_decimal(v))]
+AmountOrZero = Annotated[Decimal, BeforeValidator(lambda v: Decimal(0) if v is None else parse_decimal(v)),
+                         AfterValidator(_bounded)]
+Quantity = Annotated[int, AfterValidator(_bounded_quantity)]
 Instant = Annotated[datetime, BeforeValidator(_instant)]
 OptionalInstant = Annotated[datetime | None, BeforeValidator(_optional(_instant))]
 OptionalDate = Annotated[date | None, BeforeValidator(_optional(_calendar_date))]
@@ -156,7 +176,7 @@ class OrderItem(ShipStationModel):
     name: str
     image_url: str | None = None
     weight: Weight | None = None
-    quantity: int
+    quantity: Quantity
     unit_price: Amount
     tax_amount: OptionalAmount = None
     shipping_amount: OptionalAmount = None

@@ -22,6 +22,7 @@ from connectors.shipstation.models import (
     Instant,
     OptionalAmount,
     OptionalInstant,
+    Quantity,
     RawRecord,
     ShipStationModel,
     Weight,
@@ -48,7 +49,7 @@ class ShipmentItem(ShipStationModel):
     line_item_key: str | None = None
     sku: str | None = None
     name: str | None = None
-    quantity: int
+    quantity: Quantity
     unit_price: Amount
     tax_amount: OptionalAmount = None
     shipping_amount: OptionalAmount = None

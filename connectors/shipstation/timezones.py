@@ -25,8 +25,16 @@ FILTER_FORMAT = "%Y-%m-%d %H:%M:%S"
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
+_EARLIEST = datetime.min + timedelta(days=2)
+_LATEST = datetime.max - timedelta(days=2)
+
+
 def pacific_to_utc(value: datetime) -> datetime:
     """Read a naive datetime as Pacific wall time (``fold=0``) and return it in UTC; aware ones just convert."""
+    # Found by the fuzzer: 9999-12-31 (or 0001-01-01) overflowed here, or later in another time zone,
+    # as an OverflowError no validator names. A day's margin keeps every zone's local date representable.
+    if not _EARLIEST <= value.replace(tzinfo=None) <= _LATEST:
+        raise ValueError(f"timestamp {value.isoformat()} is out of range")
     if value.tzinfo is None:
         value = value.replace(tzinfo=PACIFIC, fold=0)
     return value.astimezone(UTC)
