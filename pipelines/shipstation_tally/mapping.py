@@ -61,6 +61,8 @@ def customer_ledger_name(order: Order) -> str:
 
 def order_to_voucher(order: Order, party_ledger: str, skus: SkuResolver, cfg: OrderVoucherConfig) -> Voucher:
     """Map one ShipStation order to one Tally order voucher (action Create)."""
+    if order.order_date is None:  # found by the fuzzer: the model allows it, the voucher needs a date
+        raise MappingError(describe(order), "orderDate", "order has no orderDate to date its voucher")
     lines, discounts = _lines(order, skus, cfg)
     if not lines:
         raise MappingError(describe(order), "items", "order has no stock lines to put on a voucher")
