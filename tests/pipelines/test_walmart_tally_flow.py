@@ -114,7 +114,7 @@ class World:
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
     merchant = generate_merchant(seed=11, n_orders=20)
-    tally = serve(tally_app(TallyState.from_masters(merchant.tally)))
+    tally = serve(tally_app(TallyState.from_masters(merchant.tally | {"cost_centres": [{"name": "NJ Warehouse"}]})))
     state, specials = generate_walmart(merchant, 11)
     walmart = serve(walmart_app(state, credentials={CLIENT_ID: CLIENT_SECRET}, rate_limits=True))
     TallyClient(tally.base_url, merchant.tally["company"]).import_masters(
@@ -209,12 +209,16 @@ def test_a_settlement_that_comes_before_its_sales_is_held_then_posted_whole(worl
     assert bank == world.state.settlements[world.specials.report_date].total()
 
 
-def test_ship_nodes_route_new_customers_to_their_ledger_group(world: World) -> None:
+def test_ship_nodes_route_sales_to_a_cost_centre_and_new_customers_to_a_ledger_group(world: World) -> None:
     TallyClient(world.tally.base_url, world.company).import_masters([Group(name="NJ Walmart Customers",
                                                                           parent="Sundry Debtors")])
     nodes = world.home / "nodes.csv"
-    nodes.write_text("ship_node,cost_centre,ledger_group\n10001234501,,NJ Walmart Customers\n")
-    world.run("walmart_orders_to_tally", walmart_ship_node_map=str(nodes))
+    nodes.write_text("ship_node,cost_centre,ledger_group\n10001234501,NJ Warehouse,NJ Walmart Customers\n")
+    result = world.run("walmart_orders_to_tally", walmart_ship_node_map=str(nodes))
+    failures = result.asset_materializations_for_node("tally__walmart_sales")[0].metadata["failures"].value.records
+    assert {r.data["error"].split(": ", 1)[1].split(":")[0] for r in failures} <= {"orderLines[1].item.sku",
+                                                                                  "orderLines[2].item.sku"}
+    assert any(o.doc["shipNode"]["id"] == "10001234501" for o in released_pos(world).values())
     groups = {r.name: r.parent for r in TallyClient(world.tally.base_url, world.company).list_ledgers()}
     names = {node: {" ".join(o.doc["shippingInfo"]["postalAddress"]["name"].split())
                     for o in released_pos(world).values() if o.doc["shipNode"]["id"] == node}
