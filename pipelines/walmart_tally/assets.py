@@ -13,6 +13,7 @@ import dagster as dg
 from connectors.common.errors import RecordError
 from connectors.walmart.models import Order, ReturnOrder
 from pipelines.metadata import FINANCE, OPERATIONS, failure_table
+from pipelines.posting import PostingReport
 from pipelines.sides.tally.target import TallyTarget
 from pipelines.walmart_tally import parties
 from pipelines.walmart_tally.posting import CREDIT_NOTE_FLOW, SALES_FLOW, CreditNotePoster, SalesPoster, posted_sales
@@ -22,6 +23,7 @@ from pipelines.walmart_tally.window import created_floor, resolve_window
 from pipelines.windows import parse_instant
 from resources import StateResource, TallyResource
 from state.audit_hook import AuditHook
+from state.ledger import SyncLedger
 
 GROUP = "walmart_tally"
 ORDERS = dg.AssetKey(["walmart", "orders"])
@@ -132,7 +134,7 @@ def _resources(context: dg.AssetExecutionContext) -> tuple[StateResource, Walmar
     return context.resources.state, context.resources.walmart_flow
 
 
-def counts(report) -> dict[str, int]:
+def counts(report: PostingReport) -> dict[str, int]:
     return {"read": report.read, "created": report.created, "altered": report.altered,
             "cancelled": report.cancelled, "skipped": report.skipped, "failed": report.failed,
             "waiting": report.waiting, "busy": report.busy, "unknown": report.unknown}
@@ -144,8 +146,8 @@ def staged_run(context: dg.AssetExecutionContext, key: dg.AssetKey) -> str:
     return context.run_id if event is None or event.run_id == context.run_id else event.run_id
 
 
-def _acknowledge(context: dg.AssetExecutionContext, flow: WalmartTallySettings, ledger, staging: WalmartStaging,
-                 run_id: str) -> int:
+def _acknowledge(context: dg.AssetExecutionContext, flow: WalmartTallySettings, ledger: SyncLedger,
+                 staging: WalmartStaging, run_id: str) -> int:
     """Acknowledge (WALMART_ACKNOWLEDGE_ORDERS) each staged PO still `Created` once its Sales voucher exists."""
     if not flow.acknowledge_orders:
         return 0

@@ -21,6 +21,7 @@ from pipelines.walmart_tally.assets import GROUP, SALES, WITH_WALMART
 from pipelines.walmart_tally.posting import JOURNAL_FLOW, RECEIPT_FLOW, VoucherPoster, posted_sales
 from pipelines.walmart_tally.settlement import (
     SettlementBook,
+    SettlementLedgers,
     TypeTotal,
     code_settlement,
     journal_key,
@@ -29,7 +30,7 @@ from pipelines.walmart_tally.settlement import (
 )
 from pipelines.walmart_tally.staging import WalmartStaging, book_from_json, book_json
 from state.audit_hook import AuditHook
-from state.ledger import Candidate
+from state.ledger import Candidate, SyncLedger
 
 SETTLEMENTS = dg.AssetKey(["walmart", "settlements"])
 SETTLEMENT_VOUCHERS = dg.AssetKey(["tally", "walmart_settlements"])
@@ -122,8 +123,8 @@ def tally_walmart_settlements(context: dg.AssetExecutionContext, config: Settlem
         "failures": failure_table(failures, ["report_date", "error"])})
 
 
-def post_settlement(staging: WalmartStaging, ledger, report_date: str, ledgers, receipts: VoucherPoster,
-                    journals: VoucherPoster) -> str | None:
+def post_settlement(staging: WalmartStaging, ledger: SyncLedger, report_date: str, ledgers: SettlementLedgers,
+                    receipts: VoucherPoster, journals: VoucherPoster) -> str | None:
     """Post one staged settlement whole, or hold it back; returns why it is held (None: posted)."""
     row = staging.settlement(report_date)
     if row is None:
