@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
+from pydantic import ValidationError
+
 from connectors.common.timezones import local_date
 from connectors.shipstation.models import Order, OrderItem
 from connectors.tally.models import OrderRef, Voucher
@@ -154,8 +156,11 @@ def shipment_to_delivery_note(shipment: ShipmentLike, order: Order, party_ledger
                     reference=shipment.tracking_number or None, party=party_ledger,
                     narration=(f"ShipStation shipment {shipment.shipment_id} of order {order.order_number}"
                                f"{', ' + carrier if carrier else ''} {marker(shipment_key(shipment.shipment_id))}"))
-    order_ref = OrderRef(order_no=order.order_number,
-                         basic_order_date=local_date(order.order_date or order.create_date, cfg.timezone))
+    try:
+        order_ref = OrderRef(order_no=order.order_number,
+                             basic_order_date=local_date(order.order_date or order.create_date, cfg.timezone))
+    except ValidationError as exc:  # found by the fuzzer: escaped unnamed before
+        raise MappingError(header.record, "orderNumber", exc.errors()[0]["msg"].removeprefix("Value error, ")) from None
     return delivery_note(header, lines, order_ref)
 
 
