@@ -57,7 +57,8 @@ def valid_shipment(shipment_id: int = 9001, order_id: int = 1001) -> dict[str, A
         "createDate": "2026-03-15T10:00:00.0000000", "shipDate": "2026-03-15", "voided": False,
         "shipmentCost": Decimal("7.50"), "insuranceCost": Decimal("0"), "trackingNumber": "1Z999",
         "carrierCode": "fedex", "shipmentItems": [{"orderItemId": 1, "lineItemKey": "L1", "sku": "SKU-1",
-                                                   "name": "Widget", "quantity": 2}],
+                                                   "name": "Widget", "quantity": 2,
+                                                   "unitPrice": Decimal("100.00")}],
     }
 
 
