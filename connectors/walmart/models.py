@@ -21,6 +21,7 @@ from connectors.common.money import parse_decimal
 from connectors.walmart.settings import SYSTEM
 
 CANCELLED = "Cancelled"
+MAX_AMOUNT = Decimal(10) ** 12
 REFUND_COMPLETED = "REFUND_COMPLETED"
 
 
@@ -228,9 +229,12 @@ class _Reader:
 
     def money(self, value: Any, field: str) -> Decimal:
         try:
-            return parse_decimal(value)
+            amount = parse_decimal(value)
         except ValueError as error:
             raise self.fail(field, str(error)) from None
+        if abs(amount) >= MAX_AMOUNT:  # no order line is worth this; it would break the arithmetic downstream
+            raise self.fail(field, f"amount {value!r} out of range")
+        return amount
 
     def instant(self, value: Any, field: str, *, optional: bool = False) -> datetime | None:
         try:

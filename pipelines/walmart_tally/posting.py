@@ -70,7 +70,7 @@ class SalesPoster(Poster):
             if party not in self.known_ledgers:
                 raise MappingError(f"Walmart PO {po}", "party", f"ledger {party!r} does not exist in Tally")
             voucher = order_to_sales(order, party, self.skus, self.cfg)
-        except (MappingError, ValidationError) as exc:
+        except (MappingError, ValidationError, ArithmeticError) as exc:  # an amount beyond Decimal's range too
             self.fail_unclaimed(po, sale_key(po), po, raw, str(exc))
             return None
         day = local_date(order.order_date, self.cfg.timezone)
@@ -103,7 +103,7 @@ class CreditNotePoster(Poster):
             return None
         try:
             voucher = return_to_credit_notes(ret, {po: self.sales[po]}, self.skus, self.cfg)[po]
-        except (MappingError, ValidationError) as exc:
+        except (MappingError, ValidationError, ArithmeticError) as exc:
             self.fail_unclaimed(source_id, key, ret.return_order_id, raw, str(exc), detail=detail)
             return None
         cand = Candidate(source_id, key, payload_hash(voucher), "upsert", None, {**detail, "date": voucher.date})

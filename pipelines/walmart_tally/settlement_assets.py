@@ -135,7 +135,7 @@ def post_settlement(staging: WalmartStaging, ledger: SyncLedger, report_date: st
     summary = _summary(row)
     try:
         vouchers = settlement_vouchers(report_date, book, summary, parties, ledgers)
-    except MappingError as exc:
+    except (MappingError, ArithmeticError) as exc:  # an amount beyond Decimal's range holds it back too
         ledger.record_failed_unclaimed(JOURNAL_FLOW, TARGET, Candidate(report_date, journal_key(report_date), "",
                                        detail={"voucher": journal_key(report_date)}), str(exc), "{}")
         staging.set_status(report_date, "held", str(exc))

@@ -22,6 +22,8 @@ from pipelines.walmart_tally.mapping import (
     read_ship_node_map,
     return_to_credit_notes,
 )
+from pipelines.walmart_tally.posting import SalesPoster
+from state.ledger import SyncLedger
 from tests.unit.test_walmart_fakes import line_json, order_json, return_json
 
 SKUS = SkuResolver.build([("Widget A", ["WM-A"], "Nos"), ("WM-B", [], "Nos")], {"WM-C": "Widget A"})
@@ -111,3 +113,16 @@ def test_ship_node_map_csv(tmp_path: Path) -> None:
     path.write_text("10003,,\n")
     with pytest.raises(ValueError, match="line 1"):
         read_ship_node_map(path)
+
+
+def test_an_amount_beyond_decimal_range_fails_only_its_record(tmp_path: Path) -> None:
+    class NoTarget:
+        name, not_delivered, outcome_unknown = "tally", (), ()
+
+    ledger = SyncLedger(tmp_path / "ledger.sqlite3")
+    poster = SalesPoster(NoTarget(), ledger, CFG, SKUS, {"Ana Díaz & Co"}, "run-1")
+    raw = order_json("PO-X", [line_json("1", "WM-A", 1, "1E+40")])
+    assert poster.prepare(raw) is None
+    (entry,) = ledger.entries("walmart_tally.sales", "failed")
+    assert entry.source_id == "PO-X" and "chargeAmount.amount" in (entry.last_error or "")
+    assert "out of range" in (entry.last_error or "")
