@@ -372,4 +372,9 @@ def _size(page_size: int) -> int:
 def _items(envelope: Any, key: str) -> RawPage:
     if not isinstance(envelope, Mapping):
         raise ServerError(f"expected a {key!r} envelope, got {type(envelope).__name__}", system=settings.SYSTEM)
-    return list(envelope.get(key) or [])
+    records = envelope.get(key) or []
+    # Found by the fuzzer: a string here became a page of characters, and a non-object record broke the
+    # date scan with an AttributeError. A page that is not a list of objects is a broken response.
+    if not isinstance(records, list) or not all(isinstance(r, Mapping) for r in records):
+        raise ServerError(f"expected {key!r} to be a list of objects", system=settings.SYSTEM)
+    return records

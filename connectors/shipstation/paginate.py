@@ -7,13 +7,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from connectors.common.errors import RecordError
+from connectors.common.errors import RecordError, ServerError
 from connectors.common.timezones import to_utc
 from connectors.shipstation.models import Page
 from connectors.shipstation.settings import SYSTEM
 from connectors.shipstation.timezones import format_pacific_filter, is_ambiguous_pacific, parse_pacific
 
 Record = Mapping[str, Any]
+
+
+def _page_count(value: Any) -> int:
+    """The envelope's `pages` (found by the fuzzer: "many" or 1e400 escaped as ValueError/OverflowError)."""
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError, ArithmeticError):
+        raise ServerError(f"page count {str(value)[:40]!r} is not a number", system=SYSTEM) from None
 
 
 @dataclass
@@ -36,7 +44,7 @@ class PageNumberPaginator:
         if isinstance(response_page, Page):
             items, pages = response_page.items, response_page.pages
         else:
-            items, pages = response_page.get(self.items_key) or [], int(response_page.get("pages") or 0)
+            items, pages = response_page.get(self.items_key) or [], _page_count(response_page.get("pages"))
         # Count from the page we asked for, not the echoed one, so a server that ignores `page` ends us.
         if not items or self.page >= pages:
             return None
