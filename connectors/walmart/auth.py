@@ -58,8 +58,17 @@ class WalmartAuth(httpx.Auth):
         return out
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """The token auth's flow, each request it sends (a re-send after a 401 too) with a new correlation id."""
         request.headers.update(self.headers())
-        yield from self.token_auth.auth_flow(request)
+        flow = self.token_auth.auth_flow(request)
+        outgoing = next(flow)
+        while True:
+            response = yield outgoing
+            try:
+                outgoing = flow.send(response)
+            except StopIteration:
+                return
+            outgoing.headers[settings.HEADER_CORRELATION] = self.new_id()
 
     def redaction_values(self) -> tuple[str, ...]:
         return self.token_auth.redaction_values()

@@ -47,6 +47,8 @@ def test_a_401_refreshes_the_token_once_and_the_call_succeeds() -> None:
     orders = list(client.iter_orders())
     assert [o.purchase_order_id for o in orders] == ["P1"]
     assert len(server.token_requests) == 2
+    refused, resent = server.correlation_ids[-2:]
+    assert refused and resent and refused != resent  # the re-sent request is a new request to Walmart
 
 
 def test_concurrent_first_calls_share_one_token_request() -> None:

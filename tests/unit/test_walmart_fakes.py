@@ -135,6 +135,7 @@ class FakeWalmart:
         self.token_requests: list[httpx.Request] = []
         self.requests: list[httpx.Request] = []
         self.acknowledged: list[str] = []
+        self.correlation_ids: list[str | None] = []
         self.script: list[httpx.Response] = []  # canned replies served before the normal ones
         self.lock = threading.Lock()
 
@@ -143,6 +144,7 @@ class FakeWalmart:
             return self._token(request)
         with self.lock:
             self.requests.append(request)
+            self.correlation_ids.append(request.headers.get("WM_QOS.CORRELATION_ID"))  # a re-send is the same object
             if self.script:
                 return self.script.pop(0)
         missing = [h for h in ("WM_SEC.ACCESS_TOKEN", "WM_QOS.CORRELATION_ID", "WM_SVC.NAME", "Accept")
