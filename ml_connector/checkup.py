@@ -94,6 +94,21 @@ def check_tally(settings: Settings) -> tuple[str, bool, str]:
     return "TallyPrime", True, f"ready: {url} answered{login}; open: {', '.join(status.companies)}"
 
 
+def check_zoho(settings: Settings) -> tuple[str, bool, str]:
+    from connectors.zoho_books.client import ZohoBooksClient
+
+    try:
+        with ZohoBooksClient.from_settings(settings, timeout=15) as client:
+            info = client.ping()
+    except Exception as exc:  # report any failure in words, never a traceback
+        return "Zoho Books", False, f"data centre {settings.zoho_data_centre}: {exc}"
+    if not info.get("ok"):
+        return "Zoho Books", False, (f"data centre {settings.zoho_data_centre}: {info.get('message')} "
+                                     "(check ZOHO_ORGANIZATION_ID; `ml-connector zoho authorize` connects again)")
+    return "Zoho Books", True, (f"{info.get('base_url')} answered; organisation {info.get('name')!r} "
+                                f"({info.get('currency_code')})")
+
+
 def check_state(settings: Settings) -> tuple[str, bool, str]:
     from state.ledger import SyncLedger
 
@@ -113,5 +128,6 @@ SYSTEM_CHECKS: tuple[tuple[Check, Callable[[Settings], bool]], ...] = (
     # optional: only the inventory push needs V2
     (check_shipstation_v2, lambda s: bool(s.shipstation_v2_api_key.get_secret_value())),
     (check_tally, lambda s: True),
+    (check_zoho, lambda s: bool(s.zoho_organization_id)),
     (check_state, lambda s: True),
 )

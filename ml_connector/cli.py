@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from ml_connector.credentials_cmd import add_parser as add_credentials_parser
 from ml_connector.webhooks.commands import add_parser as add_webhooks_parser
+from ml_connector.zoho_cmd import add_parser as add_zoho_parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -88,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_webhooks_parser(sub)
     add_credentials_parser(sub)
+    add_zoho_parser(sub)
     return parser
 
 

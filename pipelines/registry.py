@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from pipelines.flow import FlowSpec
 from pipelines.shipstation_tally.flows import FLOWS as SHIPSTATION_TALLY
+from pipelines.shipstation_zoho.flows import FLOWS as SHIPSTATION_ZOHO
 
-FLOWS: tuple[FlowSpec, ...] = (*SHIPSTATION_TALLY,)
+FLOWS: tuple[FlowSpec, ...] = (*SHIPSTATION_TALLY, *SHIPSTATION_ZOHO)
 BY_NAME: dict[str, FlowSpec] = {flow.name: flow for flow in FLOWS}
 
 

@@ -98,3 +98,7 @@ class StateResource(dg.ConfigurableResource):
 
     def staging(self) -> StagingStore:
         return StagingStore(Path(self.home) / "staging.duckdb")
+
+
+# One module per newer system; imported last, since each uses `stored` and `resolve` above.
+from resources.zoho_books import ZohoBooksResource as ZohoBooksResource  # noqa: E402

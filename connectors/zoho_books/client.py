@@ -102,7 +102,8 @@ class ZohoBooksClient(BaseClient):
         auth = zoho_auth(config.zoho_client_id, config.zoho_client_secret, token, data_centre=config.zoho_data_centre,
                          accounts_url=config.zoho_accounts_url, transport=transport)
         limits = limits or shared_limits(config.zoho_organization_id, config.zoho_data_centre, lambda: OrgLimits(
-            daily_limit=config.zoho_daily_limit, concurrency=config.zoho_concurrency))
+            per_minute=config.zoho_requests_per_minute, daily_limit=config.zoho_daily_limit,
+            concurrency=config.zoho_concurrency))
         return cls(auth=auth, organization_id=config.zoho_organization_id, data_centre=config.zoho_data_centre,
                    transport=transport, limits=limits, **kwargs)
 

@@ -114,6 +114,9 @@ class ZohoBooksSettings(BaseModel):
     zoho_daily_limit: int = 0
     zoho_concurrency: int = CONCURRENCY
     zoho_webhook_secret: SecretStr = SecretStr("")
+    # Our pace per organisation: Zoho's 100 a minute; lower it to leave room for other integrations
+    # (0 = unpaced: only for a simulator with its limit off, e.g. the demo).
+    zoho_requests_per_minute: int = REQUESTS_PER_MINUTE
 
     def token_url(self) -> str:
         return accounts_url(self.zoho_data_centre, self.zoho_accounts_url) + TOKEN_PATH

@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
+from pipelines.metadata import FINANCE, OPERATIONS
 from pipelines.shipstation_zoho import staged
 from pipelines.shipstation_zoho.mapping import contact_body, contact_email
 from pipelines.shipstation_zoho.outcomes import daily_cap, report_metadata
 from pipelines.shipstation_zoho.posting import CONTACTS_FLOW, INVOICES_FLOW, ContactPoster, InvoicePoster
-from pipelines.shipstation_zoho.resource import ZohoBooksResource
 from pipelines.shipstation_zoho.settings import ShipStationZohoSettings
 from pipelines.shipstation_zoho.window import parse_instant, resolve
 from pipelines.sides.errors import MappingError
@@ -19,7 +19,7 @@ from pipelines.sides.zoho_books import TARGET
 from pipelines.sides.zoho_books.contacts import ZohoContactTarget
 from pipelines.sides.zoho_books.invoices import ZohoInvoiceTarget
 from pipelines.sides.zoho_books.items import ItemCatalog
-from resources import ShipStationResource, StateResource
+from resources import ShipStationResource, StateResource, ZohoBooksResource
 from state.audit_hook import AuditHook
 from state.ledger import SyncLedger
 from state.staging import StagingStore
@@ -40,7 +40,7 @@ class OrdersConfig(dg.Config):
     resource_urls: list[str] = []
 
 
-@dg.asset(key=ORDERS, group_name=GROUP, kinds={"shipstation", "duckdb"})
+@dg.asset(key=ORDERS, group_name=GROUP, kinds={"shipstation", "duckdb"}, owners=[OPERATIONS])
 def shipstation_orders_to_zoho(context: dg.AssetExecutionContext, config: OrdersConfig,
                                shipstation: ShipStationResource, state: StateResource,
                                zoho_flow: ShipStationZohoSettings) -> dg.MaterializeResult:
@@ -57,7 +57,7 @@ def shipstation_orders_to_zoho(context: dg.AssetExecutionContext, config: Orders
                                           "window_end": window.end.isoformat()})
 
 
-@dg.asset(key=CONTACTS, group_name=GROUP, kinds={"zoho_books"}, deps=[ORDERS])
+@dg.asset(key=CONTACTS, group_name=GROUP, kinds={"zoho_books"}, owners=[FINANCE], deps=[ORDERS])
 def zoho_contacts(context: dg.AssetExecutionContext, zoho_books: ZohoBooksResource, state: StateResource,
                   zoho_flow: ShipStationZohoSettings) -> dg.MaterializeResult:
     """A Zoho contact for every staged order's customer: found by email, else created from its billing details."""
@@ -72,7 +72,7 @@ def zoho_contacts(context: dg.AssetExecutionContext, zoho_books: ZohoBooksResour
     return dg.MaterializeResult(metadata=report_metadata(poster.report, conflicts=conflicts))
 
 
-@dg.asset(key=INVOICES, group_name=GROUP, kinds={"zoho_books"}, deps=[CONTACTS])
+@dg.asset(key=INVOICES, group_name=GROUP, kinds={"zoho_books"}, owners=[FINANCE], deps=[CONTACTS])
 def zoho_invoices(context: dg.AssetExecutionContext, zoho_books: ZohoBooksResource, state: StateResource,
                   zoho_flow: ShipStationZohoSettings) -> dg.MaterializeResult:
     """One invoice per staged order: created, updated, voided or skipped exactly once; paid ones never overwritten."""

@@ -13,19 +13,17 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from connectors.common.errors import RecordError
-from pipelines.metadata import failure_table
-from pipelines.shipstation_zoho.assets import audit
+from pipelines.metadata import FINANCE, failure_table
+from pipelines.shipstation_zoho.assets import GROUP, audit
 from pipelines.shipstation_zoho.mapping import customer_contact_body
 from pipelines.shipstation_zoho.outcomes import daily_cap, report_metadata
 from pipelines.shipstation_zoho.posting import CONTACTS_FLOW, ContactPoster
-from pipelines.shipstation_zoho.resource import ZohoBooksResource
 from pipelines.shipstation_zoho.settings import ShipStationZohoSettings
 from pipelines.shipstation_zoho.window import parse_instant
 from pipelines.sides.errors import MappingError
 from pipelines.sides.zoho_books.contacts import ZohoContactTarget
-from resources import ShipStationResource, StateResource
+from resources import ShipStationResource, StateResource, ZohoBooksResource
 
-GROUP = "shipstation_zoho_contacts"
 FROM_SHIPSTATION = dg.AssetKey(["zoho_books", "contacts_from_shipstation"])
 FROM_ZOHO = dg.AssetKey(["zoho_books", "contacts_from_zoho"])
 NO_CREATE_ENDPOINT = "not pushed: ShipStation V1 has no customer create endpoint (reference §3.3)"
@@ -37,7 +35,7 @@ class ZohoContactsConfig(dg.Config):
     modified_since: str | None = None
 
 
-@dg.asset(key=FROM_SHIPSTATION, group_name=GROUP, kinds={"shipstation", "zoho_books"})
+@dg.asset(key=FROM_SHIPSTATION, group_name=GROUP, kinds={"shipstation", "zoho_books"}, owners=[FINANCE])
 def contacts_from_shipstation(context: dg.AssetExecutionContext, shipstation: ShipStationResource,
                               zoho_books: ZohoBooksResource, state: StateResource,
                               zoho_flow: ShipStationZohoSettings) -> dg.MaterializeResult:
@@ -67,7 +65,7 @@ def contacts_from_shipstation(context: dg.AssetExecutionContext, shipstation: Sh
         unusable=failure_table(unusable, ["customer", "error"])))
 
 
-@dg.asset(key=FROM_ZOHO, group_name=GROUP, kinds={"zoho_books"}, deps=[FROM_SHIPSTATION])
+@dg.asset(key=FROM_ZOHO, group_name=GROUP, kinds={"zoho_books"}, owners=[FINANCE], deps=[FROM_SHIPSTATION])
 def contacts_from_zoho(config: ZohoContactsConfig, zoho_books: ZohoBooksResource,
                        state: StateResource) -> dg.MaterializeResult:
     """Zoho contacts modified since the cursor that ShipStation does not know, listed (they cannot be pushed)."""

@@ -18,7 +18,6 @@ from pipelines.polling import PollCursor, Requested, StreamTick, instance_of, po
 from pipelines.shipstation_zoho.flows import orders_by_id
 from pipelines.shipstation_zoho.jobs import CONTACTS_JOB, ORDERS_JOB, SHIPMENTS_JOB
 from pipelines.shipstation_zoho.posting import INVOICES_FLOW
-from pipelines.shipstation_zoho.resource import ZohoBooksResource
 from pipelines.shipstation_zoho.settings import ShipStationZohoSettings
 from pipelines.shipstation_zoho.window import (
     CONTACTS_STREAM,
@@ -33,7 +32,7 @@ from pipelines.shipstation_zoho.window import (
     parse_instant,
 )
 from pipelines.sides.zoho_books.items import HELD
-from resources import ShipStationResource, StateResource
+from resources import ShipStationResource, StateResource, ZohoBooksResource
 from state.webhook_queue import WebhookStore, queue_path
 
 BACKOFF = polling.Backoff()

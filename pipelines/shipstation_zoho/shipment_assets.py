@@ -8,21 +8,20 @@ import dagster as dg
 
 from connectors.common.timezones import local_date
 from connectors.zoho_books.client import ZohoBooksClient
+from pipelines.metadata import FINANCE, OPERATIONS
 from pipelines.shipstation_zoho import staged
-from pipelines.shipstation_zoho.assets import audit, invoice_poster, staged_run
+from pipelines.shipstation_zoho.assets import GROUP, audit, invoice_poster, staged_run
 from pipelines.shipstation_zoho.mapping import JournalConfig
 from pipelines.shipstation_zoho.outcomes import daily_cap, report_metadata
 from pipelines.shipstation_zoho.posting import INVOICES_FLOW, JOURNALS_FLOW, DayJournalPoster, LabelJournalPoster
-from pipelines.shipstation_zoho.resource import ZohoBooksResource
 from pipelines.shipstation_zoho.settings import ShipStationZohoSettings
 from pipelines.shipstation_zoho.window import parse_instant, resolve
 from pipelines.sides.errors import MappingError
 from pipelines.sides.shipstation import reading
 from pipelines.sides.zoho_books import TARGET
 from pipelines.sides.zoho_books.journals import ZohoJournalTarget
-from resources import ShipStationResource, StateResource
+from resources import ShipStationResource, StateResource, ZohoBooksResource
 
-GROUP = "shipstation_zoho_shipments"
 LABELS = dg.AssetKey(["shipstation", "labels_to_zoho"])
 JOURNALS = dg.AssetKey(["zoho_books", "shipping_journals"])
 TRACKING = dg.AssetKey(["zoho_books", "invoice_tracking"])
@@ -39,7 +38,7 @@ class LabelsConfig(dg.Config):
     resource_urls: list[str] = []
 
 
-@dg.asset(key=LABELS, group_name=GROUP, kinds={"shipstation", "duckdb"})
+@dg.asset(key=LABELS, group_name=GROUP, kinds={"shipstation", "duckdb"}, owners=[OPERATIONS])
 def shipstation_labels_to_zoho(context: dg.AssetExecutionContext, config: LabelsConfig,
                                shipstation: ShipStationResource, state: StateResource,
                                zoho_flow: ShipStationZohoSettings) -> dg.MaterializeResult:
@@ -56,7 +55,7 @@ def shipstation_labels_to_zoho(context: dg.AssetExecutionContext, config: Labels
     return dg.MaterializeResult(metadata={"labels_read": seq})
 
 
-@dg.asset(key=JOURNALS, group_name=GROUP, kinds={"zoho_books"}, deps=[LABELS])
+@dg.asset(key=JOURNALS, group_name=GROUP, kinds={"zoho_books"}, owners=[FINANCE], deps=[LABELS])
 def zoho_shipping_journals(context: dg.AssetExecutionContext, zoho_books: ZohoBooksResource, state: StateResource,
                            zoho_flow: ShipStationZohoSettings) -> dg.MaterializeResult:
     """Each label's cost as a journal (or one journal a day); a voided label's cost is reversed."""
@@ -77,7 +76,7 @@ def zoho_shipping_journals(context: dg.AssetExecutionContext, zoho_books: ZohoBo
     return dg.MaterializeResult(metadata=report_metadata(poster.report, mode=zoho_flow.shipping_journal))
 
 
-@dg.asset(key=TRACKING, group_name=GROUP, kinds={"zoho_books"}, deps=[LABELS])
+@dg.asset(key=TRACKING, group_name=GROUP, kinds={"zoho_books"}, owners=[OPERATIONS], deps=[LABELS])
 def zoho_invoice_tracking(context: dg.AssetExecutionContext, zoho_books: ZohoBooksResource, state: StateResource,
                           zoho_flow: ShipStationZohoSettings) -> dg.MaterializeResult:
     """Carrier and tracking of each staged label onto its order's invoice (orders with an invoice only)."""

@@ -24,9 +24,8 @@ from ml_connector.runner import RunSummary, instance_for, run_job
 from pipelines.shipstation_zoho import jobs
 from pipelines.shipstation_zoho.definitions import definitions
 from pipelines.shipstation_zoho.posting import CONTACTS_FLOW, INVOICES_FLOW
-from pipelines.shipstation_zoho.resource import ZohoBooksResource
 from pipelines.shipstation_zoho.settings import ShipStationZohoFlowSettings
-from resources import ShipStationResource, StateResource
+from resources import ShipStationResource, StateResource, ZohoBooksResource
 from sandbox import merchant_zoho as mz
 from sandbox.stack import API_KEY, API_SECRET, Sandbox, start_sandbox
 from state.ledger import SyncLedger

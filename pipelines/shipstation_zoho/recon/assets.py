@@ -22,8 +22,7 @@ from pipelines.reconciliation.snapshot_assets import partition_days, result, sna
 from pipelines.reconciliation.store import ReconStore
 from pipelines.shipstation_zoho.mapping import label_cost
 from pipelines.shipstation_zoho.recon.tables import SNAPSHOTS
-from pipelines.shipstation_zoho.resource import ZohoBooksResource
-from resources import ShipStationResource, StateResource
+from resources import ShipStationResource, StateResource, ZohoBooksResource
 
 SS_ORDERS = dg.AssetKey(["recon", "sz_orders"])
 SS_LABELS = dg.AssetKey(["recon", "sz_labels"])

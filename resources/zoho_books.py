@@ -1,9 +1,8 @@
 """`ZohoBooksResource`: builds the Zoho Books client from configuration.
 
-Belongs in `resources/__init__.py` (the lead moves it there; then the assets import it from
-`resources`). Secrets are credential-store references resolved when the client is built: the
-refresh token from `ZOHO_REFRESH_TOKEN` in the environment or the encrypted store, where
-`ml-connector zoho authorize` puts it.
+Secrets are credential-store references resolved when the client is built: the refresh token from
+`ZOHO_REFRESH_TOKEN` in the environment or the encrypted store, where `ml-connector zoho authorize`
+puts it.
 """
 
 from __future__ import annotations
