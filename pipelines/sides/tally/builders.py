@@ -91,15 +91,17 @@ def delivery_note(h: Header, lines: Sequence[StockLine], order: OrderRef) -> Vou
 def sales_invoice(h: Header, lines: Sequence[StockLine], charges: Sequence[Charge] = (), *,
                   credit_period: str | None = None) -> Voucher:
     """Sales with inventory, bill-wise (§3.4): the party's bill is a New Ref named by the voucher number."""
-    bill = BillAllocation(name=h.number or h.reference or "", bill_type="New Ref", amount=Decimal(0),
-                          credit_period=credit_period)
+    with _named(h):
+        bill = BillAllocation(name=h.number or h.reference or "", bill_type="New Ref", amount=Decimal(0),
+                              credit_period=credit_period)
     return _inventory_voucher(h, lines, charges, outward=True, bill=bill, is_invoice=True)
 
 
 def credit_note(h: Header, lines: Sequence[StockLine], charges: Sequence[Charge] = (), *,
                 against: str | None = None) -> Voucher:
     """Credit Note for a sales return (§3.6): stock comes back in, the party is credited against its bill."""
-    bill = BillAllocation(name=against, bill_type="Agst Ref", amount=Decimal(0)) if against else None
+    with _named(h):
+        bill = BillAllocation(name=against, bill_type="Agst Ref", amount=Decimal(0)) if against else None
     return _inventory_voucher(h, lines, charges, outward=False, bill=bill, is_invoice=True)
 
 
