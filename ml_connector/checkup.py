@@ -94,6 +94,21 @@ def check_tally(settings: Settings) -> tuple[str, bool, str]:
     return "TallyPrime", True, f"ready: {url} answered{login}; open: {', '.join(status.companies)}"
 
 
+def check_walmart(settings: Settings) -> tuple[str, bool, str]:
+    from connectors.walmart.client import WalmartClient
+
+    try:
+        with WalmartClient.from_settings(settings, timeout=15) as client:
+            info = client.ping()
+    except Exception as exc:  # report any failure in words, never a traceback
+        return "Walmart", False, f"{settings.walmart_base_url}: {exc}"
+    if not info.get("ok"):
+        hint = " (check WALMART_CLIENT_ID / WALMART_CLIENT_SECRET)" if info.get("status") in (401, 403) else ""
+        return "Walmart", False, f"{settings.walmart_base_url}: {info.get('message')}{hint}"
+    return "Walmart", True, (f"{settings.walmart_base_url} answered; {info.get('orders_last_7_days')} orders "
+                             "in the last 7 days")
+
+
 def check_zoho(settings: Settings) -> tuple[str, bool, str]:
     from connectors.zoho_books.client import ZohoBooksClient
 
@@ -128,6 +143,7 @@ SYSTEM_CHECKS: tuple[tuple[Check, Callable[[Settings], bool]], ...] = (
     # optional: only the inventory push needs V2
     (check_shipstation_v2, lambda s: bool(s.shipstation_v2_api_key.get_secret_value())),
     (check_tally, lambda s: True),
+    (check_walmart, lambda s: bool(s.walmart_client_id)),
     (check_zoho, lambda s: bool(s.zoho_organization_id)),
     (check_state, lambda s: True),
 )

@@ -18,10 +18,13 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 
 from connectors.shipstation.settings import ShipStationSettings
 from connectors.tally.settings import TallySettings
+from connectors.walmart.settings import WalmartSettings
 from connectors.zoho_books.settings import ZohoBooksSettings
 from ml_connector.webhooks.settings import WebhookSettings
 from pipelines.shipstation_tally.settings import ShipStationTallyFlowSettings
 from pipelines.shipstation_zoho.settings import ShipStationZohoFlowSettings
+from pipelines.walmart_tally.outbound_settings import WalmartOutboundSettings
+from pipelines.walmart_tally.settings import WalmartTallyFlowSettings
 from state.credentials import stored_secrets
 
 
@@ -35,8 +38,9 @@ class OperationsSettings(BaseModel):
     ml_connector_merchant: str = ""  # the name runs are tagged with in the UI; empty: the Tally company
 
 
-class Settings(ShipStationSettings, TallySettings, ZohoBooksSettings, ShipStationTallyFlowSettings,
-               ShipStationZohoFlowSettings, WebhookSettings, OperationsSettings):
+class Settings(ShipStationSettings, TallySettings, WalmartSettings, ZohoBooksSettings, ShipStationTallyFlowSettings,
+               WalmartTallyFlowSettings, WalmartOutboundSettings, ShipStationZohoFlowSettings, WebhookSettings,
+               OperationsSettings):
     """ml-connector configuration: every connector's, flow's and application part's settings in one."""
 
     model_config = ConfigDict(frozen=True)

@@ -14,23 +14,25 @@ from pipelines.reconciliation import assets as reconciliation
 from pipelines.reconciliation.alert_sensors import operations_alerts_sensor, run_failure_alerts
 from pipelines.shipstation_tally import definitions as shipstation_tally
 from pipelines.shipstation_zoho import definitions as shipstation_zoho
+from pipelines.walmart_tally import definitions as walmart_tally
 from resources import (
     AlertResource,
     ShipStationResource,
     ShipStationV2Resource,
     StateResource,
     TallyResource,
+    WalmartResource,
     ZohoBooksResource,
     stored,
 )
-
 
 MERCHANT_TAG = "ml-connector/merchant"
 
 
 def pairs(settings: Settings) -> list[PairDefinitions]:
     """Every system pair the product runs: adding a pair adds one line here."""
-    return [shipstation_tally.definitions(settings, settings), shipstation_zoho.definitions(settings)]
+    return [shipstation_tally.definitions(settings, settings), walmart_tally.definitions(settings, settings),
+            shipstation_zoho.definitions(settings)]
 
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
@@ -54,9 +56,13 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
                                password=secret("TALLY_PASSWORD")),
         "state": StateResource(home=str(settings.ml_connector_home.resolve())),
         "alerts": AlertResource(webhook_url=secret("ALERT_WEBHOOK_URL")),
+        "walmart": WalmartResource(base_url=settings.walmart_base_url, client_id=settings.walmart_client_id,
+                                   client_secret=secret("WALMART_CLIENT_SECRET") or stored("WALMART_CLIENT_SECRET"),
+                                   svc_name=settings.walmart_svc_name),
         "zoho_books": ZohoBooksResource(
             data_centre=settings.zoho_data_centre, accounts_url=settings.zoho_accounts_url,
-            client_id=settings.zoho_client_id, client_secret=secret("ZOHO_CLIENT_SECRET") or stored("ZOHO_CLIENT_SECRET"),
+            client_id=settings.zoho_client_id,
+            client_secret=secret("ZOHO_CLIENT_SECRET") or stored("ZOHO_CLIENT_SECRET"),
             refresh_token=secret("ZOHO_REFRESH_TOKEN") or stored("ZOHO_REFRESH_TOKEN"),
             organization_id=settings.zoho_organization_id, daily_limit=settings.zoho_daily_limit,
             concurrency=settings.zoho_concurrency, requests_per_minute=settings.zoho_requests_per_minute),

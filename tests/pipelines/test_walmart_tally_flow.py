@@ -20,13 +20,12 @@ import pytest
 
 from connectors.tally.client import TallyClient
 from connectors.tally.models import Group, Ledger
-from connectors.walmart.client import WalmartClient
 from pipelines.sides.tally.markers import MARKER_RE
 from pipelines.walmart_tally.definitions import inbound_definitions
 from pipelines.walmart_tally.flows import settlement_date
 from pipelines.walmart_tally.settings import WalmartTallyFlowSettings, WalmartTallySettings
 from pipelines.walmart_tally.settlement import report_day
-from resources import StateResource, TallyResource
+from resources import StateResource, TallyResource, WalmartResource
 from sandbox.merchant import Merchant, generate_merchant
 from sandbox.merchant_walmart import CLIENT_ID, CLIENT_SECRET, WalmartSpecials, generate_walmart, sku_map_csv
 from sandbox.runner import ServedApp, serve
@@ -38,17 +37,6 @@ from sandbox.walmart import create_app as walmart_app
 LEDGERS = [("Walmart Marketplace", "Sundry Debtors"), ("Walmart Payouts", "Bank Accounts"),
            ("Walmart Commission", "Indirect Expenses"), ("Walmart Fees", "Indirect Expenses"),
            ("Walmart Adjustments", "Indirect Expenses")]
-
-
-class WalmartResource(dg.ConfigurableResource):
-    """Stand-in for the application's Walmart resource (see the report): builds the client from settings."""
-
-    base_url: str
-    client_id: str
-    client_secret: str
-
-    def client(self) -> WalmartClient:
-        return WalmartClient(client_id=self.client_id, client_secret=self.client_secret, base_url=self.base_url)
 
 
 @dataclass
