@@ -62,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("flow", choices=_flow_names(replayable=True))
     replay.add_argument("--id", dest="record_ids", action="append", default=[], metavar="ID",
                         help="only this record: its source id or its number, e.g. an order number (repeatable)")
-    replay.add_argument("--kind", dest="kinds", action="append", default=[], choices=["mapping", "refused", "transient"],
+    replay.add_argument("--kind", dest="kinds", action="append", default=[],
+                        choices=["mapping", "refused", "transient"],
                         help="only failures of this kind: mapping (never sent), refused (the target said no), "
                              "transient (the target was unreachable or busy); repeatable")
     replay.add_argument("--since", default="", help="only records that last failed at or after this "

@@ -22,8 +22,8 @@ WEBHOOK_SECRET_HEADER). Checks, in order:
 Then the event is committed to the store and only then answered `200 {"stored": id}` (store down:
 503, so ShipStation retries). Replay protection: the event's `delivery_key` is a hash of what was
 delivered (source, type, URL, body), so a redelivery or a captured request sent again is stored
-once; it is answered `200 {"stored": <first id>, "duplicate": true}` so the sender stops retrying. Logs carry event id, type and the resource URL's host: never the
-secret, the path holding it, or a body.
+once; it is answered `200 {"stored": <first id>, "duplicate": true}` so the sender stops retrying.
+Logs carry event id, type and the resource URL's host: never the secret, the path holding it, or a body.
 """
 
 from __future__ import annotations

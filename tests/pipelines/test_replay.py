@@ -30,7 +30,8 @@ def spec(preview=None) -> FlowSpec:
 def seeded(home: Path) -> SyncLedger:
     """Three failures, one of each kind, at known times; and one posted record that must never be picked."""
     ledger = SyncLedger(home / "ledger.sqlite3")
-    ledger.record_failed_unclaimed(FLOW, TARGET, Candidate("501", "ss-order-501", "", detail={"order_number": "WC-501"}),
+    ledger.record_failed_unclaimed(FLOW, TARGET,
+                                   Candidate("501", "ss-order-501", "", detail={"order_number": "WC-501"}),
                                    "items[0].sku: SKU 'NOPE' has no stock item", json.dumps(ORDER))
     for sid, transient in (("502", False), ("503", True), ("504", None)):
         cand = Candidate(sid, f"ss-order-{sid}", f"h{sid}", detail={"order_number": f"WC-{sid}"})

@@ -28,7 +28,8 @@ EXPORT_XML = ("<ENVELOPE><HEADER><VERSION>1</VERSION><TALLYREQUEST>Export</TALLY
 IMPORT_XML = ("<ENVELOPE><HEADER><VERSION>1</VERSION><TALLYREQUEST>Import</TALLYREQUEST><TYPE>Data</TYPE>"
               "<ID>Vouchers</ID></HEADER><BODY><DATA><TALLYMESSAGE/></DATA></BODY></ENVELOPE>")
 FUNCTION_XML = EXPORT_XML.replace("<DESC/>", "<DESC><TDL><TDLMESSAGE><FUNCTION NAME='X'/></TDLMESSAGE></TDL></DESC>")
-DOCTYPE_XML = '<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>' + EXPORT_XML.replace("<DESC/>", "<DESC>&e;</DESC>")
+DOCTYPE_XML = ('<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+               + EXPORT_XML.replace("<DESC/>", "<DESC>&e;</DESC>"))
 
 
 def headers(token: str = OLD, kind: str = "export") -> dict[str, str]:

@@ -9,8 +9,10 @@ import httpx
 
 from ml_connector.webhooks.app import delivery_key, webhook_path
 from state.webhook_queue import WebhookEvent, WebhookStore, queue_path
+from tests.unit import test_webhook_receiver as receiver_tests
 from tests.unit.test_webhook_receiver import ORDER_URL, SECRET, SHIP_URL, delivery, sign, start
-from tests.unit.test_webhook_receiver import jwks, key, store  # noqa: F401  (fixtures)
+
+jwks, key, store = receiver_tests.jwks, receiver_tests.key, receiver_tests.store  # the receiver tests' fixtures
 
 
 def post(base: str, body: bytes, headers: dict[str, str] | None = None) -> httpx.Response:
