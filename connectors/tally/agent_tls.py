@@ -59,6 +59,22 @@ def make_self_signed_cert(cert_path: str | Path, key_path: str | Path, hosts: Se
     return CertFiles(cert_file, key_file, fingerprint(cert))
 
 
+def make_cert_files(directory: str | Path, hosts: Sequence[str], *, days: int = DEFAULT_DAYS) -> list[str]:
+    """`ml-connector agent --make-cert`: write `agent.pem` and `agent.key` under `directory` and return
+    what to tell the person installing it (the settings for each side and the fingerprint to compare)."""
+    folder = Path(directory)
+    files = make_self_signed_cert(folder / "agent.pem", folder / "agent.key", hosts, days=days)
+    return [f"Certificate for {', '.join(hosts)} (valid {days} days): {files.cert}",
+            f"Private key (keep it on this PC only): {files.key}",
+            f"SHA-256 fingerprint: {files.fingerprint}",
+            "On this PC, before `ml-connector agent`:",
+            f"  TALLY_AGENT_CERT={files.cert}",
+            f"  TALLY_AGENT_KEY={files.key}",
+            "Where the pipeline runs: copy the certificate (not the key) there and set",
+            "  TALLY_CA_CERT=<path of the copied agent.pem>",
+            f"  TALLY_URL=https://{hosts[0]}:<agent port>"]
+
+
 def fingerprint(cert: x509.Certificate) -> str:
     return cert.fingerprint(hashes.SHA256()).hex(":").upper()
 

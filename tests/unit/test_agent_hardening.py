@@ -16,7 +16,7 @@ from cryptography import x509
 
 from connectors.tally.agent import create_agent_app, options_from_env
 from connectors.tally.agent_guard import ClientLimiter, TokenSet, inspect_body
-from connectors.tally.agent_tls import make_self_signed_cert
+from connectors.tally.agent_tls import make_cert_files, make_self_signed_cert
 from connectors.tally.client import TallyClient
 from sandbox.runner import ServedApp, free_port
 from tests.unit.test_tally_agent import FakeTally
@@ -185,3 +185,32 @@ def test_tls_with_a_self_signed_certificate_trusted_by_file_only(fake, tmp_path:
 def test_certificate_needs_a_host() -> None:
     with pytest.raises(ValueError):
         make_self_signed_cert("c.pem", "k.pem", [])
+
+
+def test_make_cert_files_says_what_to_set_on_each_side(tmp_path: Path) -> None:
+    lines = make_cert_files(tmp_path / "tls", ["tally-pc.local", "192.168.1.20"])
+    text = "\n".join(lines)
+    assert (tmp_path / "tls" / "agent.pem").exists() and (tmp_path / "tls" / "agent.key").exists()
+    cert = x509.load_pem_x509_certificate((tmp_path / "tls" / "agent.pem").read_bytes())
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert names.get_values_for_type(x509.DNSName) == ["tally-pc.local"]
+    assert [str(ip) for ip in names.get_values_for_type(x509.IPAddress)] == ["192.168.1.20"]
+    assert "TALLY_AGENT_CERT=" in text and "TALLY_CA_CERT=" in text and "https://tally-pc.local:" in text
+    assert "PRIVATE KEY" not in text
+
+
+def test_health_is_rate_limited_too(fake) -> None:
+    _, upstream = fake
+    with serve_agent(upstream.base_url, rate_per_minute=60, rate_burst=1) as served:
+        first = httpx.get(served.base_url + "/health")
+        second = httpx.get(served.base_url + "/health")
+    assert first.status_code in (200, 503) and second.status_code == 429
+
+
+def test_read_only_agent_refuses_a_body_it_cannot_decode(fake) -> None:
+    tally, upstream = fake
+    with serve_agent(upstream.base_url, read_only=True) as served:
+        refused = httpx.post(served.base_url, content=b"\xff\xfe\xfd" + EXPORT_XML.encode(),
+                             headers=headers() | {"Content-Type": "text/xml;charset=bogus-9"})
+    assert refused.status_code == 403 and refused.json()["error"] == "read_only"
+    assert tally.calls == []
