@@ -363,10 +363,24 @@ def _later_changes(rng: random.Random, orders: list[Record], special: dict[str, 
     return out
 
 
+INR_PER_USD = Decimal("83")  # the Walmart US catalogue's rate: Walmart US trades in USD only
+WALMART_PRICE_LEVEL = "Walmart US"  # the Tally price level holding each item's Walmart (USD) price
+WALMART_LEDGERS = [("Walmart Marketplace", "Sundry Debtors"), ("Walmart Payouts", "Bank Accounts"),
+                   ("Walmart Commission", "Indirect Expenses"), ("Walmart Fees", "Indirect Expenses"),
+                   ("Walmart Adjustments", "Indirect Expenses")]
+
+
+def usd(inr: Decimal) -> Decimal:
+    """The Walmart US list price of a rupee price."""
+    return max(Decimal("0.99"), (inr / INR_PER_USD).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
 def _tally(rng: random.Random, products: list[Record], eans: dict[str, str], existing: str) -> dict[str, Any]:
     """Tally masters agreeing with `products`: ~5% of items known only by their SKU as an alias.
 
     Only masters a new company lacks: TallyPrime predefines the `Cash` and `Profit & Loss A/c` ledgers.
+    Each item has its standard selling price (rupees) and a "Walmart US" price level (dollars), and the
+    ledgers the Walmart settlements post to exist.
     """
     skus = [p["sku"] for p in products]
     alias_only = set(rng.sample(skus, k=max(1, round(len(skus) * 0.05))))
@@ -375,6 +389,8 @@ def _tally(rng: random.Random, products: list[Record], eans: dict[str, str], exi
         "aliases": [p["sku"]] if p["sku"] in alias_only else [eans[p["sku"]]],
         "parent": "Finished Goods", "unit": "Nos", "opening_qty": Decimal(rng.randint(20, 400)),
         "opening_rate": p["defaultCost"],
+        "standard_prices": [{"date": "2025-04-01", "rate": p["price"]}],
+        "price_levels": [{"date": "2025-04-01", "level": WALMART_PRICE_LEVEL, "rate": usd(p["price"])}],
     } for p in products]
     return {
         "company": COMPANY, "books_from": "2025-04-01",
@@ -385,11 +401,13 @@ def _tally(rng: random.Random, products: list[Record], eans: dict[str, str], exi
                     {"name": "Discount Allowed", "parent": "Indirect Expenses"},
                     {"name": "Round Off", "parent": "Indirect Expenses"},
                     {"name": "HDFC Bank", "parent": "Bank Accounts"},
-                    {"name": existing, "parent": "Online Customers"}],
+                    {"name": existing, "parent": "Online Customers"},
+                    *({"name": name, "parent": parent} for name, parent in WALMART_LEDGERS)],
         "units": [{"name": "Nos", "decimal_places": 0}],
         "godowns": [{"name": "Main Location"}],
         "stock_groups": [{"name": "Finished Goods"}],
         "stock_items": items,
+        "price_levels": [WALMART_PRICE_LEVEL],
         "voucher_types": ["Sales Order", "Purchase Order", "Delivery Note", "Receipt Note", "Sales", "Purchase",
                           "Receipt", "Payment", "Contra", "Credit Note", "Debit Note", "Journal",
                           "Rejections In", "Rejections Out", "Stock Journal", "Physical Stock"],

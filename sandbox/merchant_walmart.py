@@ -16,9 +16,9 @@ import io
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-from sandbox.merchant import Merchant
+from sandbox.merchant import INR_PER_USD, Merchant, usd  # noqa: F401 (INR_PER_USD: re-exported)
 from sandbox.runner import ServedApp, serve
 from sandbox.walmart import Clock, ShipNode, WalmartState, create_app
 from sandbox.walmart.builders import Buyer, LineSpec, order_doc
@@ -26,7 +26,6 @@ from sandbox.walmart.catalog import Item
 
 CLIENT_ID = "sandbox-walmart-client-id"
 CLIENT_SECRET = "sandbox-walmart-client-secret"
-INR_PER_USD = Decimal("83")
 SHIP_NODES = [ShipNode("10001234501", "Sharma & Sons NJ Warehouse"),
               ShipNode("10001234502", "Sharma & Sons CA Warehouse")]
 BUYER_PLACES = (("Edison", "NJ", "08817", "0.06625"), ("Jersey City", "NJ", "07302", "0.06625"),
@@ -46,11 +45,6 @@ class WalmartSpecials:
     refunded_return: str
     open_return: str
     report_date: str
-
-
-def usd(inr: Decimal) -> Decimal:
-    """The Walmart US list price of a rupee price."""
-    return max(Decimal("0.99"), (inr / INR_PER_USD).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
 def _gtin(n: int) -> str:

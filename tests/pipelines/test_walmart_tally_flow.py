@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from connectors.tally.client import TallyClient
-from connectors.tally.models import Group, Ledger
+from connectors.tally.models import Group
 from pipelines.sides.tally.markers import MARKER_RE
 from pipelines.walmart_tally.definitions import inbound_definitions
 from pipelines.walmart_tally.flows import settlement_date
@@ -34,9 +34,6 @@ from sandbox.tally import create_app as tally_app
 from sandbox.walmart import WalmartState
 from sandbox.walmart import create_app as walmart_app
 
-LEDGERS = [("Walmart Marketplace", "Sundry Debtors"), ("Walmart Payouts", "Bank Accounts"),
-           ("Walmart Commission", "Indirect Expenses"), ("Walmart Fees", "Indirect Expenses"),
-           ("Walmart Adjustments", "Indirect Expenses")]
 
 
 @dataclass
@@ -105,8 +102,6 @@ def world(tmp_path: Path) -> Iterator[World]:
     tally = serve(tally_app(TallyState.from_masters(merchant.tally | {"cost_centres": [{"name": "NJ Warehouse"}]})))
     state, specials = generate_walmart(merchant, 11)
     walmart = serve(walmart_app(state, credentials={CLIENT_ID: CLIENT_SECRET}, rate_limits=True))
-    TallyClient(tally.base_url, merchant.tally["company"]).import_masters(
-        [Ledger(name=name, parent=parent) for name, parent in LEDGERS])
     try:
         with dg.instance_for_test() as instance:
             yield World(merchant, tally, walmart, state, specials, tmp_path, instance)
