@@ -31,6 +31,8 @@ from merchants.pools import tally_pool, with_company_pool
 EXECUTOR_ENV = "ML_CONNECTOR_EXECUTOR"
 BROKER_ENV = "DAGSTER_CELERY_BROKER_URL"
 BACKEND_ENV = "DAGSTER_CELERY_BACKEND_URL"
+QUEUE_ENV = "DAGSTER_CELERY_QUEUE"  # default "dagster"; workers listen with `-q`
+VISIBILITY_ENV = "DAGSTER_CELERY_VISIBILITY_TIMEOUT"  # seconds; see executor_from_env
 LOCATION_PREFIX = "merchant-"
 
 _base_env: dict[str, str] | None = None
@@ -96,7 +98,14 @@ def _scheduled(schedule, choice: str | None):
 
 
 def executor_from_env(environ: Mapping[str, str] | None = None) -> dg.ExecutorDefinition | None:
-    """`celery` -> the Celery executor on $DAGSTER_CELERY_BROKER_URL (results: $DAGSTER_CELERY_BACKEND_URL)."""
+    """`celery` -> the Celery executor on $DAGSTER_CELERY_BROKER_URL (results: $DAGSTER_CELERY_BACKEND_URL).
+
+    A step's task is acknowledged only when it has finished (`task_acks_late`), so a worker killed
+    mid-step leaves its task on the broker and another worker runs it again once the visibility
+    timeout has passed; the sync ledger turns the dead worker's unfinished claims into look-ups, so
+    nothing is posted twice. The timeout must exceed the longest step (Redis redelivers a task that
+    has been running longer, to a second worker): default one hour, Redis's own default.
+    """
     source = os.environ if environ is None else environ
     choice = source.get(EXECUTOR_ENV, "")
     if not choice:
@@ -107,9 +116,15 @@ def executor_from_env(environ: Mapping[str, str] | None = None) -> dg.ExecutorDe
 
     return celery_executor.configured({
         "broker": {"env": BROKER_ENV}, "backend": {"env": BACKEND_ENV},
-        "config_source": {"task_acks_late": True, "task_reject_on_worker_lost": True,
-                          "broker_transport_options": {"visibility_timeout": 60}},
+        "config_source": celery_config_source(source),
     })
+
+
+def celery_config_source(environ: Mapping[str, str]) -> dict:
+    """The Celery settings the executor and the workers share (they must agree on the queue)."""
+    return {"task_acks_late": True, "task_reject_on_worker_lost": True,
+            "task_default_queue": environ.get(QUEUE_ENV) or "dagster",
+            "broker_transport_options": {"visibility_timeout": int(environ.get(VISIBILITY_ENV) or 3600)}}
 
 
 def workspace_yaml(names: Iterable[str], module: str = __name__) -> str:
