@@ -73,7 +73,8 @@ class Cluster:
     @classmethod
     def start(cls, workdir: Path, *, pg_url: str, redis_url: str, merchants_dir: Path, merchant_names: Iterable[str],
               extra_env: Mapping[str, str] = (), workers: int = 2, max_runs: int = 8, per_merchant_runs: int = 1,
-              visibility_timeout: int = 30) -> Cluster:
+              visibility_timeout: int = 30, extra_locations: Mapping[str, str] = ()) -> Cluster:
+        """`extra_locations`: more code locations, {location name: python module with `defs`}."""
         import psycopg
 
         database = f"rehearsal_{uuid.uuid4().hex[:10]}"
@@ -83,7 +84,9 @@ class Cluster:
         home = workdir / "dagster_home"
         home.mkdir(parents=True, exist_ok=True)
         (home / "dagster.yaml").write_text(instance_yaml(max_runs=max_runs, per_merchant_runs=per_merchant_runs))
-        (workdir / "workspace.yaml").write_text(workspace_yaml(merchant_names))
+        (workdir / "workspace.yaml").write_text(workspace_yaml(merchant_names) + "".join(
+            f"  - python_module: {{module_name: {module}, attribute: defs, location_name: {name}}}\n"
+            for name, module in dict(extra_locations).items()))
         env = {**os.environ, **dict(extra_env), "DAGSTER_HOME": str(home),
                "DAGSTER_PG_URL": with_database(pg_url, database, driver="psycopg2"),  # see deploy/dagster.yaml
                "ML_CONNECTOR_DATABASE_URL": db_url, "ML_CONNECTOR_MERCHANTS_DIR": str(merchants_dir),

@@ -14,6 +14,7 @@ bigger ones.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -111,3 +112,32 @@ def test_two_workers_share_the_sync_and_a_killed_one_loses_and_duplicates_nothin
 def _steps(instance: dg.DagsterInstance, run_id: str):
     run = instance.get_run_by_id(run_id)
     return instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id).steps
+
+
+def test_each_tally_company_has_one_writer_across_workers_and_companies_write_in_parallel(tmp_path: Path):
+    from tests.rehearsal import pool_probe
+
+    pg, redis = pg_url(), redis_url()
+    log = tmp_path / "probe.jsonl"
+    cluster = Cluster.start(tmp_path, pg_url=pg, redis_url=redis, merchants_dir=tmp_path, merchant_names=[],
+                            extra_env={"POOL_PROBE_LOG": str(log)}, per_merchant_runs=1,
+                            extra_locations={"pool-probe": "tests.rehearsal.pool_probe"})
+    try:
+        instance = cluster.instance()
+        jobs = [job.name for job in pool_probe.defs.jobs]
+        run_ids = cluster.submit([("pool-probe", job, {}, {}) for job in jobs for _ in range(2)])
+        runs = cluster.wait(instance, run_ids, timeout=300)
+        placed = celery_steps(instance, run_ids)
+    finally:
+        cluster.stop()
+
+    assert [r.status for r in runs] == [dg.DagsterRunStatus.SUCCESS] * len(run_ids)
+    assert {w for *_, w in placed} == {"w1", "w2"}
+    writes = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    assert len(writes) == 2 * len(pool_probe.COMPANIES) * pool_probe.PROBES
+    for company in pool_probe.COMPANIES:
+        mine = sorted((w["start"], w["end"]) for w in writes if w["company"] == company)
+        gaps = [later[0] - earlier[1] for earlier, later in zip(mine, mine[1:], strict=False)]
+        assert min(gaps) >= 0, company  # one writer at a time per company
+    alpha, beta = ([(w["start"], w["end"]) for w in writes if w["company"] == c] for c in pool_probe.COMPANIES)
+    assert any(a0 < b1 and b0 < a1 for a0, a1 in alpha for b0, b1 in beta)  # two companies at once
