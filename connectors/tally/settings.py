@@ -60,6 +60,7 @@ class TallySettings(BaseModel):
 
     tally_url: str = DEFAULT_URL
     tally_agent_token: SecretStr = SecretStr("")
+    tally_ca_cert: str = ""  # the LAN agent's self-signed certificate (agent_tls): trusted alone when set
     tally_company: str = ""
     tally_username: SecretStr = SecretStr("")  # a company with security (TallyPrime: Company > Alter > Security)
     tally_password: SecretStr = SecretStr("")
