@@ -33,6 +33,7 @@ BROKER_ENV = "DAGSTER_CELERY_BROKER_URL"
 BACKEND_ENV = "DAGSTER_CELERY_BACKEND_URL"
 QUEUE_ENV = "DAGSTER_CELERY_QUEUE"  # default "dagster"; workers listen with `-q`
 VISIBILITY_ENV = "DAGSTER_CELERY_VISIBILITY_TIMEOUT"  # seconds; see executor_from_env
+K8S_CONFIG_ENV = "ML_CONNECTOR_K8S_EXECUTOR_CONFIG"  # the k8s_job_executor's YAML (deploy/k8s/executor.yaml)
 LOCATION_PREFIX = "merchant-"
 
 _base_env: dict[str, str] | None = None
@@ -110,14 +111,25 @@ def executor_from_env(environ: Mapping[str, str] | None = None) -> dg.ExecutorDe
     choice = source.get(EXECUTOR_ENV, "")
     if not choice:
         return None
+    if choice == "k8s":
+        return k8s_executor(source[K8S_CONFIG_ENV])
     if choice != "celery":
-        raise ValueError(f"{EXECUTOR_ENV} must be 'celery' or unset, not {choice!r}")
+        raise ValueError(f"{EXECUTOR_ENV} must be 'celery', 'k8s' or unset, not {choice!r}")
     from dagster_celery import celery_executor
 
     return celery_executor.configured({
         "broker": {"env": BROKER_ENV}, "backend": {"env": BACKEND_ENV},
         "config_source": celery_config_source(source),
     })
+
+
+def k8s_executor(config_path: str) -> dg.ExecutorDefinition:
+    """The k8s_job_executor (a Kubernetes Job per step) with the YAML config at `config_path`, checked by Dagster."""
+    import yaml
+    from dagster_k8s import k8s_job_executor
+
+    with open(config_path, encoding="utf-8") as handle:
+        return k8s_job_executor.configured(yaml.safe_load(handle) or {})
 
 
 def celery_config_source(environ: Mapping[str, str]) -> dict:
