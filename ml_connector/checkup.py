@@ -109,6 +109,28 @@ def check_walmart(settings: Settings) -> tuple[str, bool, str]:
                              "in the last 7 days")
 
 
+def check_acumatica(settings: Settings) -> tuple[str, bool, str]:
+    """Signs in (and always out), lists the instance's endpoint versions, says whether ours is one."""
+    from connectors.acumatica.client import AcumaticaClient
+
+    client = AcumaticaClient(
+        url=settings.acumatica_url, endpoint_version=settings.acumatica_endpoint_version,
+        endpoint_name=settings.acumatica_endpoint_name, tenant=settings.acumatica_tenant,
+        branch=settings.acumatica_branch, username=settings.acumatica_username,
+        password=settings.acumatica_password.get_secret_value(), client_id=settings.acumatica_client_id,
+        client_secret=settings.acumatica_client_secret.get_secret_value(), timeout=15)
+    try:
+        with client:
+            info = client.ping()
+    except Exception as exc:  # report any failure in words, never a traceback
+        return "Acumatica", False, f"{settings.acumatica_url}: {exc}"
+    versions = ", ".join(info.get("versions") or []) or "none listed"
+    if not info.get("ok"):
+        return "Acumatica", False, f"{settings.acumatica_url}: {info.get('message')} (endpoint versions: {versions})"
+    return "Acumatica", True, (f"{settings.acumatica_url} answered; endpoint {settings.acumatica_endpoint_version} "
+                               f"is offered (versions: {versions})")
+
+
 def check_zoho(settings: Settings) -> tuple[str, bool, str]:
     from connectors.zoho_books.client import ZohoBooksClient
 
@@ -145,5 +167,6 @@ SYSTEM_CHECKS: tuple[tuple[Check, Callable[[Settings], bool]], ...] = (
     (check_tally, lambda s: True),
     (check_walmart, lambda s: bool(s.walmart_client_id)),
     (check_zoho, lambda s: bool(s.zoho_organization_id)),
+    (check_acumatica, lambda s: bool(s.acumatica_url)),
     (check_state, lambda s: True),
 )

@@ -16,11 +16,13 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
+from connectors.acumatica.settings import AcumaticaSettings
 from connectors.shipstation.settings import ShipStationSettings
 from connectors.tally.settings import TallySettings
 from connectors.walmart.settings import WalmartSettings
 from connectors.zoho_books.settings import ZohoBooksSettings
 from ml_connector.webhooks.settings import WebhookSettings
+from pipelines.acumatica_shipstation.settings import AcumaticaShipStationFlowSettings
 from pipelines.shipstation_tally.settings import ShipStationTallyFlowSettings
 from pipelines.shipstation_zoho.settings import ShipStationZohoFlowSettings
 from pipelines.walmart_tally.outbound_settings import WalmartOutboundSettings
@@ -38,9 +40,9 @@ class OperationsSettings(BaseModel):
     ml_connector_merchant: str = ""  # the name runs are tagged with in the UI; empty: the Tally company
 
 
-class Settings(ShipStationSettings, TallySettings, WalmartSettings, ZohoBooksSettings, ShipStationTallyFlowSettings,
-               WalmartTallyFlowSettings, WalmartOutboundSettings, ShipStationZohoFlowSettings, WebhookSettings,
-               OperationsSettings):
+class Settings(ShipStationSettings, TallySettings, WalmartSettings, ZohoBooksSettings, AcumaticaSettings,
+               ShipStationTallyFlowSettings, WalmartTallyFlowSettings, WalmartOutboundSettings,
+               ShipStationZohoFlowSettings, AcumaticaShipStationFlowSettings, WebhookSettings, OperationsSettings):
     """ml-connector configuration: every connector's, flow's and application part's settings in one."""
 
     model_config = ConfigDict(frozen=True)

@@ -9,6 +9,7 @@ import dagster as dg
 
 from connectors.common.timezones import local_date
 from ml_connector.config import Settings
+from pipelines.acumatica_shipstation import definitions as acumatica_shipstation
 from pipelines.flow import PairDefinitions
 from pipelines.reconciliation import assets as reconciliation
 from pipelines.reconciliation.alert_sensors import operations_alerts_sensor, run_failure_alerts
@@ -16,6 +17,7 @@ from pipelines.shipstation_tally import definitions as shipstation_tally
 from pipelines.shipstation_zoho import definitions as shipstation_zoho
 from pipelines.walmart_tally import definitions as walmart_tally
 from resources import (
+    AcumaticaResource,
     AlertResource,
     ShipStationResource,
     ShipStationV2Resource,
@@ -32,7 +34,7 @@ MERCHANT_TAG = "ml-connector/merchant"
 def pairs(settings: Settings) -> list[PairDefinitions]:
     """Every system pair the product runs: adding a pair adds one line here."""
     return [shipstation_tally.definitions(settings, settings), walmart_tally.definitions(settings, settings),
-            shipstation_zoho.definitions(settings)]
+            shipstation_zoho.definitions(settings), acumatica_shipstation.definitions(settings)]
 
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
@@ -59,6 +61,12 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         "walmart": WalmartResource(base_url=settings.walmart_base_url, client_id=settings.walmart_client_id,
                                    client_secret=secret("WALMART_CLIENT_SECRET") or stored("WALMART_CLIENT_SECRET"),
                                    svc_name=settings.walmart_svc_name),
+        "acumatica": AcumaticaResource(
+            url=settings.acumatica_url, endpoint_version=settings.acumatica_endpoint_version,
+            endpoint_name=settings.acumatica_endpoint_name, tenant=settings.acumatica_tenant,
+            branch=settings.acumatica_branch, username=settings.acumatica_username,
+            password=secret("ACUMATICA_PASSWORD") or stored("ACUMATICA_PASSWORD"),
+            client_id=settings.acumatica_client_id, client_secret=secret("ACUMATICA_CLIENT_SECRET")),
         "zoho_books": ZohoBooksResource(
             data_centre=settings.zoho_data_centre, accounts_url=settings.zoho_accounts_url,
             client_id=settings.zoho_client_id,

@@ -6,13 +6,15 @@ the application layer names a flow.
 
 from __future__ import annotations
 
+from pipelines.acumatica_shipstation.flows import FLOWS as ACUMATICA_SHIPSTATION
 from pipelines.flow import FlowSpec
 from pipelines.shipstation_tally.flows import FLOWS as SHIPSTATION_TALLY
 from pipelines.shipstation_zoho.flows import FLOWS as SHIPSTATION_ZOHO
 from pipelines.walmart_tally.flows import FLOWS as WALMART_TALLY
 from pipelines.walmart_tally.outbound import OUTBOUND_FLOWS as TALLY_WALMART
 
-FLOWS: tuple[FlowSpec, ...] = (*SHIPSTATION_TALLY, *WALMART_TALLY, *TALLY_WALMART, *SHIPSTATION_ZOHO)
+FLOWS: tuple[FlowSpec, ...] = (*SHIPSTATION_TALLY, *WALMART_TALLY, *TALLY_WALMART, *SHIPSTATION_ZOHO,
+                              *ACUMATICA_SHIPSTATION)
 BY_NAME: dict[str, FlowSpec] = {flow.name: flow for flow in FLOWS}
 
 

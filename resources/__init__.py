@@ -101,5 +101,6 @@ class StateResource(dg.ConfigurableResource):
 
 
 # One module per newer system; imported last, since each uses `stored` and `resolve` above.
+from resources.acumatica import AcumaticaResource as AcumaticaResource  # noqa: E402
 from resources.walmart import WalmartResource as WalmartResource  # noqa: E402
 from resources.zoho_books import ZohoBooksResource as ZohoBooksResource  # noqa: E402

@@ -11,13 +11,12 @@ import dagster as dg
 
 from connectors.shipstation.timezones import PACIFIC
 from pipelines.acumatica_shipstation import runs
-from pipelines.acumatica_shipstation.resource import AcumaticaResource
 from pipelines.acumatica_shipstation.settings import AcumaticaShipStationSettings
 from pipelines.acumatica_shipstation.tracking import V2Scans
-from pipelines.metadata import failure_table
+from pipelines.metadata import FINANCE, OPERATIONS, failure_table
 from pipelines.posting import PostingReport
 from pipelines.sides.shipstation import reading
-from resources import ShipStationResource, ShipStationV2Resource, StateResource
+from resources import AcumaticaResource, ShipStationResource, ShipStationV2Resource, StateResource
 
 GROUP = "acumatica_shipstation"
 ORDERS = dg.AssetKey(["shipstation", "orders_from_acumatica"])
@@ -61,7 +60,7 @@ def report_metadata(report: PostingReport, extra: dict[str, Any] | None = None) 
             "failures": failure_table(report.failures, [*report.keys, "error"]), **(extra or {})}
 
 
-@dg.asset(key=ORDERS, group_name=GROUP, kinds={"acumatica", "shipstation"})
+@dg.asset(key=ORDERS, group_name=GROUP, kinds={"acumatica", "shipstation"}, owners=[OPERATIONS])
 def orders_from_acumatica(context: dg.AssetExecutionContext, config: OrdersConfig, acumatica: AcumaticaResource,
                           shipstation: ShipStationResource, state: StateResource,
                           acumatica_flow: AcumaticaShipStationSettings) -> dg.MaterializeResult:
@@ -79,7 +78,7 @@ def orders_from_acumatica(context: dg.AssetExecutionContext, config: OrdersConfi
         "acumatica_sessions": sessions}))
 
 
-@dg.asset(key=SHIPMENTS, group_name=GROUP, kinds={"shipstation", "acumatica"})
+@dg.asset(key=SHIPMENTS, group_name=GROUP, kinds={"shipstation", "acumatica"}, owners=[OPERATIONS])
 def shipments_from_shipstation(context: dg.AssetExecutionContext, config: LabelsConfig,
                                acumatica: AcumaticaResource, shipstation: ShipStationResource,
                                state: StateResource, acumatica_flow: AcumaticaShipStationSettings
@@ -96,7 +95,8 @@ def shipments_from_shipstation(context: dg.AssetExecutionContext, config: Labels
         "orphans": failure_table(poster.orphans, ["shipment_id", "order_number", "error"])}))
 
 
-@dg.asset(key=CONFIRMATIONS, group_name=GROUP, kinds={"acumatica", "shipstation"}, deps=[SHIPMENTS])
+@dg.asset(key=CONFIRMATIONS, group_name=GROUP, kinds={"acumatica", "shipstation"}, owners=[OPERATIONS],
+          deps=[SHIPMENTS])
 def shipment_confirmations(context: dg.AssetExecutionContext, acumatica: AcumaticaResource,
                            shipstation_v2: ShipStationV2Resource, state: StateResource,
                            acumatica_flow: AcumaticaShipStationSettings) -> dg.MaterializeResult:
@@ -115,7 +115,7 @@ def shipment_confirmations(context: dg.AssetExecutionContext, acumatica: Acumati
                                                                          "policy": cfg.fulfil_on}))
 
 
-@dg.asset(key=FREIGHT, group_name=GROUP, kinds={"acumatica"}, deps=[SHIPMENTS])
+@dg.asset(key=FREIGHT, group_name=GROUP, kinds={"acumatica"}, owners=[FINANCE], deps=[SHIPMENTS])
 def freight(context: dg.AssetExecutionContext, config: FreightConfig, acumatica: AcumaticaResource,
             state: StateResource, acumatica_flow: AcumaticaShipStationSettings) -> dg.MaterializeResult:
     """One day's label costs onto their Acumatica shipments, converted or flagged when currencies differ."""

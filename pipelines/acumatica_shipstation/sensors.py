@@ -14,10 +14,9 @@ import dagster as dg
 from pipelines import polling
 from pipelines.acumatica_shipstation.assets import ORDERS_OP, SHIPMENTS_OP
 from pipelines.acumatica_shipstation.jobs import orders_job, shipments_job
-from pipelines.acumatica_shipstation.resource import AcumaticaResource
 from pipelines.acumatica_shipstation.settings import AcumaticaShipStationSettings
 from pipelines.polling import PollCursor, Requested, instance_of, poll_stream
-from resources import ShipStationResource, StateResource
+from resources import AcumaticaResource, ShipStationResource, StateResource
 from state.webhook_queue import WebhookStore, queue_path
 
 MODIFIED, CREATED, VOIDED = "modified", "create", "void"

@@ -11,9 +11,8 @@ import pytest
 
 from pipelines.acumatica_shipstation import definitions as pair
 from pipelines.acumatica_shipstation.flows import FLOWS
-from pipelines.acumatica_shipstation.resource import AcumaticaResource
 from pipelines.acumatica_shipstation.settings import AcumaticaShipStationFlowSettings, AcumaticaShipStationSettings
-from resources import ShipStationResource, ShipStationV2Resource, StateResource
+from resources import AcumaticaResource, ShipStationResource, ShipStationV2Resource, StateResource
 from sandbox.runner import serve
 from sandbox.shipstation.app import create_app
 from sandbox.shipstation.state import ShipStationState

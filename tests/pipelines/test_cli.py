@@ -21,7 +21,8 @@ def test_check_says_what_works_and_what_does_not(env):
     lines: list[str] = []
     assert run_checks(env.settings(), out=lines.append) == 0
     assert [line.split(":")[0] for line in lines] == ["ok   ShipStation", "ok   ShipStation V2", "ok   TallyPrime",
-                                                      "ok   Walmart", "ok   Zoho Books", "ok   State"]
+                                                      "ok   Walmart", "ok   Zoho Books",
+                                                      "ok   Acumatica", "ok   State"]
     assert env.sandbox.company in lines[2]
 
     wrong = Settings.from_env(env.vars | {"SHIPSTATION_API_SECRET": "wrong-secret", "TALLY_COMPANY": "Other Co",

@@ -14,12 +14,11 @@ from connectors.shipstation.timezones import format_pacific_filter
 from pipelines.acumatica_shipstation.posting import PostedShipment
 from pipelines.acumatica_shipstation.recon import snapshots as snap
 from pipelines.acumatica_shipstation.recon.tables import SNAPSHOTS
-from pipelines.acumatica_shipstation.resource import AcumaticaResource
 from pipelines.acumatica_shipstation.tracking import V2Scans
 from pipelines.reconciliation.snapshot_assets import partition_days, result, snapshot_kwargs, weeks
 from pipelines.reconciliation.snapshots import RangeSnapshot, business_day, frame, range_window
 from pipelines.reconciliation.store import ReconStore
-from resources import ShipStationResource, ShipStationV2Resource, StateResource
+from resources import AcumaticaResource, ShipStationResource, ShipStationV2Resource, StateResource
 
 ACUMATICA = dg.AssetKey(["recon", "acumatica_shipstation", "acumatica"])
 SHIPSTATION = dg.AssetKey(["recon", "acumatica_shipstation", "shipstation"])

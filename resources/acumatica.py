@@ -1,6 +1,5 @@
 """The Acumatica connection as a Dagster resource.
 
-Belongs in `resources/__init__.py` (the lead moves it there; this pair then imports it from `resources`).
 Secrets are `stored(NAME)` references resolved at run time from the environment or the credential store.
 """
 
