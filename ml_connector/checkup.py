@@ -60,7 +60,8 @@ def check_tally(settings: Settings) -> tuple[str, bool, str]:
     url, wanted = settings.tally_url, settings.tally_company
     username, password = settings.tally_username.get_secret_value(), settings.tally_password.get_secret_value()
     client = TallyClient(url, wanted, token=settings.tally_agent_token.get_secret_value() or None,
-                         username=username or None, password=password or None, timeout=15)
+                         username=username or None, password=password or None, timeout=15,
+                         ca_cert=settings.tally_ca_cert or None)
     try:
         # The company list names no company: naming one that is not open hides the ones that are.
         status = client.ping()

@@ -47,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     agent.add_argument("--port", type=int, default=int(os.environ.get("TALLY_AGENT_PORT", "9100")))
     agent.add_argument("--upstream", default=os.environ.get("TALLY_UPSTREAM_URL", "http://127.0.0.1:9000"),
                        help="TallyPrime's HTTP server (default http://127.0.0.1:9000)")
+    agent.add_argument("--make-cert", metavar="DIR",
+                       help="write a self-signed TLS certificate and key for the LAN into DIR, print what to set, exit")
+    agent.add_argument("--cert-host", action="append", metavar="HOST",
+                       help="a name or IP the certificate is for (repeat; default this computer's name)")
     agent.set_defaults(func=cmd_agent)
 
     sync = sub.add_parser("sync", help="run a flow's job once on the configured Dagster instance")
@@ -113,14 +117,26 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 
 def cmd_agent(args: argparse.Namespace) -> int:
-    from connectors.tally.agent import run_agent
+    if args.make_cert:
+        import socket
+
+        from connectors.tally.agent_tls import make_cert_files
+
+        print("\n".join(make_cert_files(args.make_cert, args.cert_host or [socket.gethostname()])))
+        return 0
+    from connectors.tally.agent import options_from_env, run_agent
 
     token = os.environ.get("TALLY_AGENT_TOKEN", "")
     if len(token) < 16:
         print("TALLY_AGENT_TOKEN must be set to a random secret of at least 16 characters", file=sys.stderr)
         return 2
+    try:
+        options = options_from_env(os.environ)
+    except ValueError as error:
+        print(str(error), file=sys.stderr)
+        return 2
     logging.getLogger().setLevel(logging.INFO)
-    run_agent(args.host, args.port, args.upstream, token)
+    run_agent(args.host, args.port, args.upstream, token, **options)
     return 0
 
 

@@ -13,6 +13,8 @@ from pipelines.acumatica_shipstation import definitions as acumatica_shipstation
 from pipelines.flow import PairDefinitions
 from pipelines.reconciliation import assets as reconciliation
 from pipelines.reconciliation.alert_sensors import operations_alerts_sensor, run_failure_alerts
+from pipelines.registry import FLOWS
+from pipelines.replay import build_replay_job
 from pipelines.shipstation_tally import definitions as shipstation_tally
 from pipelines.shipstation_zoho import definitions as shipstation_zoho
 from pipelines.walmart_tally import definitions as walmart_tally
@@ -55,7 +57,7 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             location_id=settings.shipstation_inventory_location_id),
         "tally": TallyResource(url=settings.tally_url, company=settings.tally_company,
                                agent_token=secret("TALLY_AGENT_TOKEN"), username=secret("TALLY_USERNAME"),
-                               password=secret("TALLY_PASSWORD")),
+                               password=secret("TALLY_PASSWORD"), ca_cert=settings.tally_ca_cert),
         "state": StateResource(home=str(settings.ml_connector_home.resolve())),
         "alerts": AlertResource(webhook_url=secret("ALERT_WEBHOOK_URL")),
         "walmart": WalmartResource(base_url=settings.walmart_base_url, client_id=settings.walmart_client_id,
@@ -117,6 +119,16 @@ def merchant_tagged(jobs: list, schedules: list, sensors: list, merchant: str) -
     return list(tagged.values()), schedules, sensors
 
 
+def _replay_runner(settings: Settings):
+    """How the `replay` job runs a flow's job: in its own process's instance, like `ml-connector replay`."""
+    def run_flow(spec, config: dict, instance: dg.DagsterInstance) -> tuple[str, bool]:
+        from ml_connector.runner import run_job
+
+        summary = run_job(build_definitions(settings), spec.job, instance, config)
+        return summary.run_id, summary.success and summary.failed_records == 0
+    return run_flow
+
+
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
     parts = pairs(settings)
@@ -126,7 +138,8 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         [j for part in parts for j in part.jobs], [s for part in parts for s in part.schedules],
         [*(s for part in parts for s in part.sensors), operations_alerts_sensor, run_failure_alerts], settings.merchant)
     return dg.Definitions(
-        assets=[*(a for part in parts for a in part.assets), *recon_assets], jobs=[*jobs, *recon_jobs],
+        assets=[*(a for part in parts for a in part.assets), *recon_assets],
+        jobs=[*jobs, *recon_jobs, build_replay_job(FLOWS, _replay_runner(settings))],
         schedules=[*schedules, *recon_schedules], sensors=sensors,
         resources=build_resources(settings),
     )

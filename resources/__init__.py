@@ -71,11 +71,12 @@ class TallyResource(dg.ConfigurableResource):
     password: str = ""
     # Above the agent's own 120 s bound plus queueing, so the agent answers before we give up.
     timeout_seconds: float = 180.0
+    ca_cert: str = ""  # TALLY_CA_CERT: the LAN agent's certificate (https:// agent URL), trusted alone
 
     def client(self, audit: AuditHook | None = None) -> TallyClient:
         return TallyClient(self.url, self.company, token=resolve(self.agent_token) or None,
                            username=resolve(self.username) or None, password=resolve(self.password) or None,
-                           timeout=self.timeout_seconds, on_exchange=audit)
+                           timeout=self.timeout_seconds, on_exchange=audit, ca_cert=self.ca_cert or None)
 
 
 class AlertResource(dg.ConfigurableResource):

@@ -37,7 +37,7 @@ from connectors.common.errors import (
     TransportError,
     excerpt,
 )
-from connectors.common.http import BaseClient, Params, classify_response, decode_json
+from connectors.common.http import BaseClient, Params, classify_response, decode_json, response_text
 from connectors.common.retry import RetryOn, RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -225,7 +225,8 @@ class AcumaticaClient(BaseClient):
             return decode_json(response.content)
         except ValueError:
             raise ServerError("response is not JSON", system=self.system, status=response.status_code,
-                              excerpt=excerpt(response.text, self._all_secrets()), request=f"{method} {path}") from None
+                              excerpt=excerpt(response_text(response), self._all_secrets()),
+                              request=f"{method} {path}") from None
 
     def _exchange_response(self, method: str, path: str, params: Params | None, body: Any,
                            headers: Mapping[str, str]) -> httpx.Response:

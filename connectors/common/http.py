@@ -53,8 +53,23 @@ def _reject_constant(name: str) -> Any:
 
 
 def decode_json(content: bytes | str) -> Any:
-    """Decode JSON with every non-integer number as ``Decimal`` (money never passes through float)."""
-    return json.loads(content, parse_float=Decimal, parse_constant=_reject_constant)
+    """Decode JSON with every non-integer number as ``Decimal`` (money never passes through float).
+
+    Raises ``ValueError`` for anything that is not JSON we can hold, including nesting deep enough to
+    exhaust the parser's recursion (a hostile or broken body) and undecodable bytes.
+    """
+    try:
+        return json.loads(content, parse_float=Decimal, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
+def response_text(response: httpx.Response) -> str:
+    """The body as text for an error message, whatever charset it claims (a wrong one gives replacement marks)."""
+    try:
+        return response.text
+    except (UnicodeError, LookupError):
+        return response.content.decode("utf-8", errors="replace")
 
 
 def retry_after_seconds(
@@ -96,7 +111,7 @@ def classify_response(
     status = response.status_code
     if 200 <= status < 300:
         return
-    text = excerpt(response.text, secrets)
+    text = excerpt(response_text(response), secrets)
     message = excerpt(_api_message(response) or response.reason_phrase or "unexpected status", secrets)
     context: dict[str, Any] = {"system": system, "status": status, "excerpt": text}
     if response.request is not None:
@@ -197,7 +212,7 @@ class BaseClient:
                 f"response is not JSON ({error})",
                 system=self.system,
                 status=response.status_code,
-                excerpt=excerpt(response.text, self._secrets),
+                excerpt=excerpt(response_text(response), self._secrets),
                 request=f"{method} {path}",
             ) from None
 

@@ -36,7 +36,7 @@ from connectors.common.errors import (
     excerpt,
     redact,
 )
-from connectors.common.http import BaseClient, Pacer, Params, decode_json, retry_after_seconds
+from connectors.common.http import BaseClient, Pacer, Params, decode_json, response_text, retry_after_seconds
 from connectors.common.ratelimit import SlidingWindow, shared_limiter
 from connectors.common.retry import RetryOn, RetryPolicy
 from connectors.shipstation import v2_settings as settings
@@ -162,7 +162,8 @@ class ShipStationV2Client(ShippingReads, BaseClient):
                subject: str | None, **extra: Any) -> ConnectorError:
         text = redact(f"{subject}: {message}" if subject else message, self._secrets)
         return kind(text, system=self.system, status=response.status_code,
-                    excerpt=excerpt(response.text, self._secrets), request=f"{method} {httpx.URL(path).path}", **extra)
+                    excerpt=excerpt(response_text(response), self._secrets),
+                    request=f"{method} {httpx.URL(path).path}", **extra)
 
     def _pages(self, path: str, key: str, params: Params) -> Iterator[list[dict[str, Any]]]:
         target, query, page, seen = path, dict(params), 1, set()

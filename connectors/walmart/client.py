@@ -31,7 +31,7 @@ from connectors.common.errors import (
     TransportError,
     excerpt,
 )
-from connectors.common.http import BaseClient, Params, decode_json
+from connectors.common.http import BaseClient, Params, decode_json, response_text
 from connectors.common.ratelimit import PerEndpointBuckets, TokenBucket, shared_limiter
 from connectors.common.retry import RetryOn, RetryPolicy
 from connectors.walmart import settings
@@ -107,7 +107,7 @@ class WalmartClient(BaseClient):
             return decode_json(response.content)
         except ValueError as error:
             raise ServerError(f"response is not JSON ({error})", system=self.system, status=response.status_code,
-                              excerpt=excerpt(response.text, self._secrets_now()),
+                              excerpt=excerpt(response_text(response), self._secrets_now()),
                               request=f"{method} {path}") from None
 
     def _secrets_now(self) -> tuple[str, ...]:

@@ -28,7 +28,7 @@ from connectors.common.errors import (
     ServerError,
     excerpt,
 )
-from connectors.common.http import decode_json, retry_after_seconds
+from connectors.common.http import decode_json, response_text, retry_after_seconds
 from connectors.common.ratelimit.endpoints import seconds_until
 from connectors.walmart.settings import DEFAULT_RETRY_AFTER_SECONDS, SYSTEM
 
@@ -137,7 +137,7 @@ def classify(response: httpx.Response, *, secrets: Sequence[str] = (), record: s
         return
     errors = parse_errors(response.content)
     message = excerpt("; ".join(e.text() for e in errors) or response.reason_phrase or "unexpected status", secrets)
-    context: dict[str, Any] = {"system": SYSTEM, "status": status, "excerpt": excerpt(response.text, secrets)}
+    context: dict[str, Any] = {"system": SYSTEM, "status": status, "excerpt": excerpt(response_text(response), secrets)}
     if response.request is not None:
         context["request"] = f"{response.request.method} {response.request.url.path}"
     error = _error(status, errors, message, context, record, wall, response.headers)

@@ -34,7 +34,7 @@ from connectors.common.errors import (
     excerpt,
     redact,
 )
-from connectors.common.http import BaseClient, Params
+from connectors.common.http import BaseClient, Params, response_text
 from connectors.common.retry import RetryPolicy
 from connectors.zoho_books import settings
 from connectors.zoho_books.auth import RefreshToken, zoho_auth
@@ -162,7 +162,7 @@ class ZohoBooksClient(BaseClient):
         if self.on_exchange is None:
             return
         secrets = self.auth.redaction_values()
-        reply = None if response is None else redact(response.text, secrets).encode()
+        reply = None if response is None else redact(response_text(response), secrets).encode()
         self.on_exchange(Exchange(f"{method} {path}", content or b"", reply,
                                   None if response is None else response.status_code, time.monotonic() - started,
                                   None if error is None else f"{type(error).__name__}: {error}"))

@@ -22,7 +22,7 @@ from connectors.common.errors import (
     ServerError,
     excerpt,
 )
-from connectors.common.http import classify_response, decode_json
+from connectors.common.http import classify_response, decode_json, response_text
 from connectors.zoho_books import settings
 
 CODE_NOT_FOUND = (1002, 5, 1004, 1012, 4000)  # "X does not exist" codes seen on GET by id [3p]
@@ -71,7 +71,7 @@ def check_response(response: httpx.Response, *, secrets: tuple[str, ...] = ()) -
     body = body_of(response)
     code = _code(body)
     context: dict[str, Any] = {"system": settings.SYSTEM, "status": response.status_code,
-                               "excerpt": excerpt(response.text, secrets)}
+                               "excerpt": excerpt(response_text(response), secrets)}
     if response.request is not None:
         context["request"] = f"{response.request.method} {response.request.url.path}"
     message = excerpt(str((body or {}).get("message") or response.reason_phrase or "error"), secrets)

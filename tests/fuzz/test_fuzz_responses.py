@@ -58,16 +58,12 @@ def test_shipstation_hostile_bodies_raise_only_connector_errors(status: int, bod
                 pass
 
 
-@pytest.mark.xfail(strict=True, reason="connectors.common.http (not ours to edit): an error page labelled "
-                   "charset=utf-16 without a BOM raises UnicodeError from response.text; reported to the lead")
 def test_shipstation_error_page_in_a_wrong_charset() -> None:
     with client_answering(502, b"<html>Bad Gateway</html>", "text/html; charset=utf-16") as client:
         with pytest.raises(ConnectorError):
             client.get_order_raw(1)
 
 
-@pytest.mark.xfail(strict=True, reason="connectors.common.http.decode_json (not ours to edit): deeply nested JSON "
-                   "raises RecursionError instead of ServerError; reported to the lead")
 def test_shipstation_deeply_nested_json() -> None:
     with client_answering(200, b"[" * 100_000 + b"]" * 100_000, "application/json") as client:
         with pytest.raises(ConnectorError):

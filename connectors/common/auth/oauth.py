@@ -23,7 +23,7 @@ from pydantic import SecretStr
 
 from connectors.common.auth.static import Secret, basic_token, reveal, sha256_fingerprint
 from connectors.common.errors import AuthError, BadRequest, ServerError, TransportError, excerpt
-from connectors.common.http import classify_response, decode_json
+from connectors.common.http import classify_response, decode_json, response_text
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ class _TokenAuth(httpx.Auth):
             body = decode_json(response.content)
         except ValueError:
             raise ServerError("token response is not JSON", system=self.system, status=response.status_code,
-                              excerpt=excerpt(response.text, secrets), request=where) from None
+                              excerpt=excerpt(response_text(response), secrets), request=where) from None
         token = body.get("access_token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
             reason = body.get("error") if isinstance(body, dict) else None
