@@ -289,6 +289,16 @@ class TallyClient:
             self._audit(operation, kind, audited, response, time.monotonic() - started, error)
 
     def _send(self, body: bytes, kind: RequestKind) -> httpx.Response:
+        """POST once; a 429 from the LAN agent (it refuses before forwarding, so Tally never saw the
+        request, import or not) is waited out per its Retry-After and sent again, a bounded number of times."""
+        for _ in range(RATE_LIMITED_RETRIES):
+            response = self._post_once(body, kind)
+            if response.status_code != 429:
+                return response
+            time.sleep(_retry_after(response))
+        return self._post_once(body, kind)
+
+    def _post_once(self, body: bytes, kind: RequestKind) -> httpx.Response:
         headers = {"Content-Type": codec.content_type(self._encoding), REQUEST_KIND_HEADER: kind}
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
@@ -328,6 +338,17 @@ class TallyClient:
         return data
 
 
+RATE_LIMITED_RETRIES = 20  # waits of at most MAX_RATE_LIMIT_WAIT each before the 429 is an error
+MAX_RATE_LIMIT_WAIT = 30.0
+
+
+def _retry_after(response: httpx.Response) -> float:
+    try:
+        return min(MAX_RATE_LIMIT_WAIT, max(0.05, float(response.headers.get("Retry-After", "1"))))
+    except ValueError:
+        return 1.0
+
+
 def _raise_if_login_refused(errors: Sequence[str]) -> None:
     refused = [e for e in errors if any(m in e.lower() for m in LOGIN_REFUSED_MARKERS)]
     if refused:
@@ -353,6 +374,9 @@ def _raise_for_status(response: httpx.Response, kind: RequestKind) -> None:
         raise TallyAuthError(f"the Tally agent refused our token (HTTP {status})")
     if status == 413:
         raise TallyProtocolError("request larger than the agent accepts; send smaller batches")
+    if status == 429:  # still refused after waiting: never forwarded, so safe to send again later
+        raise TallyUnavailable("the Tally agent keeps refusing our requests as too many (HTTP 429); "
+                               "raise TALLY_AGENT_RATE_PER_MINUTE on the agent or run fewer syncs at once")
     if status in (502, 503):
         raise TallyUnavailable(f"Tally is unreachable or busy (HTTP {status})")
     if status >= 500:

@@ -214,3 +214,13 @@ def test_read_only_agent_refuses_a_body_it_cannot_decode(fake) -> None:
                              headers=headers() | {"Content-Type": "text/xml;charset=bogus-9"})
     assert refused.status_code == 403 and refused.json()["error"] == "read_only"
     assert tally.calls == []
+
+
+def test_our_client_waits_out_the_agents_rate_limit_and_every_request_lands_once(fake) -> None:
+    tally, upstream = fake
+    with serve_agent(upstream.base_url, rate_per_minute=600, rate_burst=2) as served:
+        client = TallyClient(served.base_url, "", token=OLD, timeout=10)
+        statuses = [client.ping().running for _ in range(6)]  # 6 requests against a burst of 2 at 10/s
+        client.close()
+    assert statuses == [True] * 6
+    assert len(tally.calls) == 6  # each forwarded exactly once (without waiting, the 3rd would fail: 429)
