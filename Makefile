@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint bench sandbox ui clean
+.PHONY: install demo test lint bench sandbox ui screenshots rehearsal bench-scale clean
 
 # pip's and setuptools' own notices go to $(VENV)/install.log, shown only if the install fails.
 $(STAMP): pyproject.toml
@@ -31,9 +31,25 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.webhooks
 	$(BIN)/python -m bench.recon
 	$(BIN)/python -m bench.tally_parse
+	$(BIN)/python -m bench.walmart_stock
+	$(BIN)/python -m bench.walmart_settlement
+	$(BIN)/python -m bench.zoho_invoices
+	$(BIN)/python -m bench.acumatica
 
 sandbox: $(STAMP)
 	$(BIN)/ml-connector sandbox
+
+# The README's console screenshots, taken by the browser test as it clicks through the UI.
+screenshots: $(STAMP)
+	ML_CONNECTOR_SCREENSHOTS=docs/screenshots ML_CONNECTOR_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -n0 -q tests/browser
+
+# Production rehearsal: PostgreSQL + Redis (as .ci/run starts them), the daemon and two Celery workers as
+# separate processes, 2,000 orders, one worker killed halfway; both ledger backends.
+rehearsal: $(STAMP)
+	ML_CONNECTOR_REQUIRE_SERVICES=1 $(BIN)/python -m pytest -n0 -q tests/postgres tests/rehearsal
+
+bench-scale: $(STAMP)
+	$(BIN)/python -m bench.scale --merchants 2 --merchants 5 --orders 2000
 
 # The Dagster UI on the sandbox, with the demo's runs and sensors/schedules on (PORT=3000 by default).
 ui: $(STAMP)

@@ -165,8 +165,12 @@ def cmd_sync(args: argparse.Namespace) -> int:
         window = resolve_window(args.start, args.end, settings.shipstation_sync_start,
                                 parse_instant(args.end) if args.end else _now())
         config = spec.window_config(window.start, window.end)
-    summary = run_job(build_definitions(settings), spec.job, instance_for(settings.state_dir), config,
-                      progress=True)
+    defs = build_definitions(settings)
+    if spec.job not in {job.name for job in defs.jobs or ()}:
+        print(f"{args.flow}: its system is not configured (set its connection variables; see README, "
+              "Configuration)", file=sys.stderr)
+        return 2
+    summary = run_job(defs, spec.job, instance_for(settings.state_dir), config, progress=True)
     print_summary(summary)
     return 0 if summary.success and summary.failed_records == 0 else 1
 

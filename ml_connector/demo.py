@@ -13,8 +13,11 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from ml_connector.runner import RunSummary
 from pipelines.registry import flow
@@ -32,18 +35,24 @@ def demo_environment(name: str, seed: int, orders: int) -> Iterator[tuple[Any, A
     """The embedded sandbox and a LAN agent in front of its TallyPrime, with this process's environment
     pointed at them and a fresh state directory `<ML_CONNECTOR_HOME>/<name>`: (sandbox, agent, state dir)."""
     from connectors.tally.agent import create_agent_app
+    from sandbox.merchant_walmart import sku_map_csv
     from sandbox.runner import serve
     from sandbox.stack import start_sandbox
 
     state_dir = Path(os.environ.get("ML_CONNECTOR_HOME", ".ml-connector")).resolve() / name
     shutil.rmtree(state_dir, ignore_errors=True)  # the sandbox starts empty, so must the ledger
-    with start_sandbox(seed=seed, orders=orders) as sandbox:
+    # Zoho's 100 requests a minute would make the demo take minutes: off here, on in the tests and benches.
+    with start_sandbox(seed=seed, orders=orders, zoho_per_minute=0) as sandbox:
         token = secrets.token_urlsafe(24)
         agent = serve(create_agent_app(sandbox.tally.base_url, token))
         try:
+            state_dir.mkdir(parents=True, exist_ok=True)
+            sku_map = state_dir / "walmart_sku_map.csv"
+            sku_map.write_text(sku_map_csv(sandbox.merchant), encoding="utf-8")
             os.environ.update(sandbox.env() | {"TALLY_URL": agent.base_url, "TALLY_AGENT_TOKEN": token,
                                                "ML_CONNECTOR_HOME": str(state_dir),
-                                               "DAGSTER_HOME": str(state_dir / "dagster")})
+                                               "DAGSTER_HOME": str(state_dir / "dagster"),
+                                               "WALMART_SKU_MAP": str(sku_map), "ZOHO_REQUESTS_PER_MINUTE": "0"})
             yield sandbox, agent, state_dir
         finally:
             agent.stop()
@@ -85,13 +94,58 @@ def tell_story(sandbox: Any, agent: Any, state_dir: Path, out: Callable[[str], N
     runs.append(run_job(defs, INVENTORY_JOB, instance, progress=True))
     print_summary(runs[-1], "Inventory levels to ShipStation", out)
     _print_tally_state(sandbox.vouchers(), settings.tally_order_voucher_type, out)
+    runs += tell_other_pairs(sandbox, defs, instance, out)
     runs.append(run_job(defs, RECON_JOB, instance, partitions=(f"{MONTH}-01", f"{MONTH}-31"), progress=True))
-    print_summary(runs[-1], f"Reconciliation of {MONTH}: 31 daily partitions in one run", out)
+    print_summary(runs[-1], f"Reconciliation of {MONTH} for every pair: 31 daily partitions in one run", out)
     runs.append(run_job(defs, REPORT_JOB, instance, partitions=(f"{MONTH}-01", f"{MONTH}-01")))
     report = runs[-1].assets.get("recon/month_report", {})
     out(f"\nMonth-end report for {MONTH} (open the HTML in any browser):")
     for kind in ("html", "csv", "xlsx"):
         out(f"  {report.get(kind)}")
+    return runs
+
+
+def tell_other_pairs(sandbox: Any, defs: Any, instance: Any, out: Callable[[str], None] = print) -> list[RunSummary]:
+    """Tally <-> Walmart, ShipStation -> Zoho Books and Acumatica <-> ShipStation on the same merchant."""
+    from ml_connector.runner import run_job
+
+    runs: list[RunSummary] = []
+
+    def sync(name: str, title: str, config: dict | None = None) -> RunSummary:
+        runs.append(run_job(defs, flow(name).job, instance, config, progress=True))
+        print_summary(runs[-1], title, out)
+        return runs[-1]
+
+    out("\n--- Tally <-> Walmart Marketplace ---")
+    sync("tally-stock-to-walmart", "Tally stock and 'Walmart US' prices -> Walmart (only what changed)")
+    start, end = sandbox.merchant.start - timedelta(days=17), sandbox.merchant.start + timedelta(days=1)
+    sync("walmart-orders-to-tally", "Walmart orders -> Tally Sales vouchers",
+         flow("walmart-orders-to-tally").window_config(start, end))
+    sync("walmart-returns-to-tally", "Refunded Walmart returns -> Tally Credit Notes",
+         flow("walmart-returns-to-tally").window_config(start, end))
+    for report in httpx.get(f"{sandbox.walmart.base_url}/__sandbox/state", timeout=30).json()["settlements"]:
+        day = datetime.strptime(report, "%m%d%Y").date()
+        sync("walmart-settlements-to-tally", f"Walmart settlement of {day} -> Tally Receipts and a fee Journal",
+             flow("walmart-settlements-to-tally").date_config(day))
+
+    out("\n--- ShipStation -> Zoho Books ---")
+    sync("shipstation-to-zoho", "ShipStation orders -> Zoho Books contacts and invoices")
+    sync("shipments-to-zoho", "ShipStation labels -> Zoho Books journals and tracking")
+    sync("contacts-zoho", "Contacts both ways")
+
+    out("\n--- Acumatica <-> ShipStation (Acumatica is the master) ---")
+    sync("acumatica-to-shipstation", "Fulfilment-ready Acumatica orders -> ShipStation (keyed by order number)")
+    sent = [o for o in sandbox.shipstation_state.orders.values() if str(o.get("orderKey", "")).startswith("SO")]
+    labels = [sandbox.ship(order["orderId"]) for order in sent[:3]]
+    if labels:
+        sandbox.scan(tracking_number=labels[0]["trackingNumber"], status_code="AC")
+        out(f"\nThe warehouse bought {len(labels)} labels in ShipStation; the carrier scanned the first.")
+    out("\nShipStation now holds Acumatica's orders too: its other flows take them to Tally and Zoho Books.")
+    sync("shipstation-to-tally", "ShipStation orders -> TallyPrime, again")
+    sync("shipstation-to-zoho", "ShipStation orders -> Zoho Books, again")
+    now = datetime.now(UTC)
+    sync("shipments-to-acumatica", "ShipStation labels -> Acumatica shipments (confirmed on the carrier's scan)",
+         flow("shipments-to-acumatica").window_config(now - timedelta(days=1), now + timedelta(minutes=5)))
     return runs
 
 

@@ -34,9 +34,16 @@ MERCHANT_TAG = "ml-connector/merchant"
 
 
 def pairs(settings: Settings) -> list[PairDefinitions]:
-    """Every system pair the product runs: adding a pair adds one line here."""
-    return [shipstation_tally.definitions(settings, settings), walmart_tally.definitions(settings, settings),
-            shipstation_zoho.definitions(settings), acumatica_shipstation.definitions(settings)]
+    """Every system pair the merchant has configured: adding a pair adds one line here."""
+    candidates = [
+        (True, lambda: shipstation_tally.definitions(settings, settings)),  # the default pair
+        (bool(settings.walmart_client_id), lambda: walmart_tally.definitions(settings, settings)),
+        (bool(settings.zoho_organization_id), lambda: shipstation_zoho.definitions(settings)),
+        (bool(settings.acumatica_url), lambda: acumatica_shipstation.definitions(settings)),
+    ]
+    # A pair whose system is not configured adds nothing: no assets, sensors or exceptions for a system the
+    # merchant does not use.
+    return [build() for configured, build in candidates if configured]
 
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:

@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 from sandbox.acumatica import AcumaticaState, Licence
-from sandbox.merchant import Merchant, generate_merchant
+from sandbox.merchant import WALMART_PRICE_LEVEL, Merchant, generate_merchant
 from sandbox.merchant_acumatica import acumatica_env, start_acumatica
 from sandbox.merchant_walmart import start_walmart, walmart_env
 from sandbox.merchant_zoho import CLIENT_ID as ZOHO_CLIENT_ID
@@ -74,7 +74,13 @@ class Sandbox:
     def env(self) -> dict[str, str]:
         """Environment variables that point ml-connector at this sandbox."""
         earliest = min(order["modifyDate"] for order in self.merchant.orders)
-        return {
+        # The seeded accounts' own settings: Walmart's orders fall in the 16 days before the merchant's
+        # start and its prices live in Tally's "Walmart US" price level; Acumatica keeps INR books.
+        pairs = {"WALMART_SYNC_START": (self.merchant.start - timedelta(days=17)).isoformat(),
+                 "TALLY_WALMART_PRICE_LEVEL": WALMART_PRICE_LEVEL, "ZOHO_TIMEZONE": "Asia/Kolkata",
+                 "ACUMATICA_SYNC_START": (earliest - timedelta(days=1)).isoformat(),
+                 "ACUMATICA_BASE_CURRENCY": "INR", "SHIPSTATION_POSTAGE_CURRENCY": "INR"}
+        return pairs | {
             "SHIPSTATION_BASE_URL": self.shipstation.base_url,
             "SHIPSTATION_API_KEY": API_KEY,
             "SHIPSTATION_API_SECRET": API_SECRET,

@@ -19,6 +19,7 @@ import json
 import os
 import re
 import socket
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,7 +32,8 @@ import pytest
 
 from tests.unit.test_report_browser import chromium  # skips without Chromium, or fails where CI requires it
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# `make screenshots` refreshes the README's pictures; an ordinary test run writes its own beside the test's files.
+SCREENSHOTS = Path(os.environ.get("ML_CONNECTOR_SCREENSHOTS") or tempfile.mkdtemp(prefix="ml-connector-screens-"))
 VIEWPORT = {"width": 1280, "height": 900}
 MONTH, DAYS = "2026-03", [f"2026-03-{day:02d}" for day in range(1, 32)]
 LOCATION, PAIR_GROUP, JOB, RECON_JOB = "ml_connector", "shipstation_tally", "shipstation_to_tally", "reconciliation"

@@ -10,9 +10,24 @@ from pipelines.definitions import MERCHANT_TAG, build_definitions
 from pipelines.registry import FLOWS
 
 
+EVERY_SYSTEM = {"TALLY_COMPANY": "Sharma & Sons", "WALMART_CLIENT_ID": "id", "ZOHO_ORGANIZATION_ID": "600",
+                "ACUMATICA_URL": "https://erp.example.com/AcumaticaERP"}
+
+
 @pytest.fixture(scope="module")
 def defs() -> dg.Definitions:
-    return build_definitions(Settings.from_env({"TALLY_COMPANY": "Sharma & Sons", "ML_CONNECTOR_MERCHANT": "Sharma"}))
+    return build_definitions(Settings.from_env(EVERY_SYSTEM | {"ML_CONNECTOR_MERCHANT": "Sharma"}))
+
+
+def test_a_pair_whose_system_is_not_configured_adds_nothing():
+    only_tally = build_definitions(Settings.from_env({"TALLY_COMPANY": "Sharma & Sons"}))
+    groups = {node.group_name for node in (only_tally.resolve_asset_graph().get(key) for key in
+                                           only_tally.resolve_asset_graph().get_all_asset_keys())}
+    assert groups == {"shipstation_tally", "reconciliation"}
+    every = build_definitions(Settings.from_env(EVERY_SYSTEM))
+    graph = every.resolve_asset_graph()
+    assert {"walmart_tally", "shipstation_zoho", "acumatica_shipstation"} <= {
+        graph.get(key).group_name for key in graph.get_all_asset_keys()}
 
 
 def test_every_asset_is_in_its_pairs_group_with_an_owner_and_a_description(defs):
