@@ -9,7 +9,6 @@ from ml_connector.config import Settings
 from pipelines.definitions import MERCHANT_TAG, build_definitions
 from pipelines.registry import FLOWS
 
-
 EVERY_SYSTEM = {"TALLY_COMPANY": "Sharma & Sons", "WALMART_CLIENT_ID": "id", "ZOHO_ORGANIZATION_ID": "600",
                 "ACUMATICA_URL": "https://erp.example.com/AcumaticaERP"}
 
