@@ -66,3 +66,16 @@ def test_sensors_and_schedules_launch_the_tagged_jobs(defs):
 def test_without_a_merchant_name_the_tally_company_names_the_runs():
     defs = build_definitions(Settings.from_env({"TALLY_COMPANY": "Sharma & Sons"}))
     assert defs.resolve_job_def("shipstation_to_tally").run_tags[MERCHANT_TAG] == "Sharma & Sons"
+
+
+def test_every_totals_row_of_every_pack_compares_like_with_like():
+    from pipelines.definitions import pairs
+
+    packs = [pack for part in pairs(Settings.from_env(EVERY_SYSTEM)) for pack in part.rule_packs]
+    assert len(packs) == 4
+    for pack in packs:
+        money = {m.key for m in pack.measures if m.money}
+        keys = {m.key for m in pack.measures}
+        for row in pack.total_rows:
+            assert {row.left, row.right} <= keys, (pack.pair, row.label)
+            assert (row.left in money) == (row.right in money) == row.money, (pack.pair, row.label)

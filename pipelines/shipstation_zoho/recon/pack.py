@@ -19,16 +19,19 @@ MEASURES = (
     Measure("matched", f"""SELECT count(*) FROM _r_match WHERE order_id::VARCHAR NOT IN (
         SELECT source_id FROM _r_exc WHERE category IN {ORDER_CATEGORIES} AND source_id IS NOT NULL)"""),
     Measure("orders_cancelled", "SELECT count(*) FROM _r_match WHERE cancelled AND live = 0"),
+    # What the day's label journals put on the books: per-label and daily journals, less their reversals.
+    Measure("journalled", "SELECT coalesce(sum(CASE WHEN reference LIKE '%-void' THEN -total ELSE total END), 0)"
+            " FROM _r_journals WHERE day = $day AND reference LIKE 'ss-label%'", money=True),
 )
 
 TOTAL_ROWS = (
     TotalRow("Orders / invoices", "orders", "invoices", because=(("orders_cancelled", "cancelled"),)),
     TotalRow("Order amount / invoiced", "order_total", "invoice_total", money=True),
-    TotalRow("Labels / label cost", "labels", "label_cost"),
+    TotalRow("Label cost / journalled", "label_cost", "journalled", money=True),
 )
 
 
-def rule_pack(*, currency: str = "$") -> RulePack:
+def rule_pack(*, currency: str = "") -> RulePack:  # "": amounts without a symbol (the organisation's own)
     """The pack (its snapshot assets read ShipStation and Zoho Books live, see recon/assets.py)."""
     from pipelines.shipstation_zoho.recon.assets import build_snapshot_assets
 
