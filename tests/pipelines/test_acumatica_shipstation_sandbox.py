@@ -18,7 +18,7 @@ from pipelines.acumatica_shipstation import runs
 from pipelines.acumatica_shipstation.mapping import OutboundConfig
 from pipelines.acumatica_shipstation.posting import ORDERS_FLOW
 from pipelines.acumatica_shipstation.shipments import InboundConfig
-from sandbox.acumatica import AcumaticaState
+from sandbox.acumatica import AcumaticaState, Licence
 from sandbox.merchant import generate_merchant
 from sandbox.merchant_acumatica import (
     ACUMATICA_BRANCH,
@@ -66,7 +66,8 @@ class Stack:
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
     merchant = generate_merchant(seed=5, n_orders=40)
-    acumatica, acu_state = start_acumatica(merchant, seed=5)
+    # The licence's request queue (tested in tests/unit/test_sandbox_acumatica.py) would only make this wait.
+    acumatica, acu_state = start_acumatica(merchant, seed=5, licence=Licence(requests_per_minute=None))
     special = generate_acumatica(merchant, seed=5).special
     ss_state = ShipStationState()
     shipstation = serve(create_app(ss_state, credentials={KEY: SECRET}, rate_limit=0, webhook_drop_rate=0.0))
