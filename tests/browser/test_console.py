@@ -81,7 +81,9 @@ def console(tmp_path: Path) -> Iterator[Console]:
         with demo_environment("ui", seed=7, orders=40) as (sandbox, _agent, state_dir):
             instance_for(state_dir).dispose()  # DAGSTER_HOME with ml-connector's instance config, as the demo makes
             url = f"http://127.0.0.1:{free_port()}"
-            ui = start_ui(dict(os.environ), int(url.rsplit(":", 1)[1]))
+            # The merchant of this test uses ShipStation and TallyPrime only: the other pairs stay unconfigured.
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("WALMART_", "ZOHO_", "ACUMATICA_"))}
+            ui = start_ui(env, int(url.rsplit(":", 1)[1]))
             try:
                 assert wait_for_ui(url, ui, timeout=UI_TIMEOUT_S), f"`dagster dev` did not answer at {url}"
                 yield Console(url, sandbox, state_dir)
