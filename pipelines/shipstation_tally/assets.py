@@ -14,6 +14,7 @@ from pipelines.shipstation_tally.posting import FLOW, TARGET, OrderVoucherPoster
 from pipelines.shipstation_tally.settings import ShipStationTallySettings
 from pipelines.shipstation_tally.window import parse_instant, resolve_window
 from pipelines.sides.shipstation import reading
+from pipelines.sides.shipstation.config import OrdersWindowConfig
 from pipelines.sides.tally.target import TallyTarget
 from resources import ShipStationResource, StateResource, TallyResource
 from state.audit_hook import AuditHook
@@ -26,18 +27,8 @@ CUSTOMER_LEDGERS = dg.AssetKey(["tally", "customer_ledgers"])
 ORDER_VOUCHERS = dg.AssetKey(["tally", "order_vouchers"])
 
 
-class SyncWindowConfig(dg.Config):
-    """What to read: a modifyDate window (empty: SHIPSTATION_SYNC_START up to now), given orders, or the
-    orders behind webhook `resource_url`s."""
-
-    modify_date_start: str | None = None
-    modify_date_end: str | None = None
-    order_ids: list[int] = []
-    resource_urls: list[str] = []
-
-
 @dg.asset(key=ORDERS, group_name=GROUP, kinds={"shipstation", "duckdb"}, owners=[OPERATIONS])
-def shipstation_orders(context: dg.AssetExecutionContext, config: SyncWindowConfig, shipstation: ShipStationResource,
+def shipstation_orders(context: dg.AssetExecutionContext, config: OrdersWindowConfig, shipstation: ShipStationResource,
                        state: StateResource, flow: ShipStationTallySettings) -> dg.MaterializeResult:
     """Orders modified in the window (or the given orders), staged page by page in DuckDB."""
     now = datetime.now(UTC)
@@ -57,7 +48,8 @@ def shipstation_orders(context: dg.AssetExecutionContext, config: SyncWindowConf
 
 
 @dg.multi_asset(specs=[dg.AssetSpec(LEDGERS, group_name=GROUP, kinds={"tally", "duckdb"}, owners=[FINANCE]),
-                       dg.AssetSpec(STOCK_ITEMS, group_name=GROUP, kinds={"tally", "duckdb"}, owners=[FINANCE])], pool="tally")
+                       dg.AssetSpec(STOCK_ITEMS, group_name=GROUP, kinds={"tally", "duckdb"}, owners=[FINANCE])],
+                 pool="tally")
 def tally_masters(tally: TallyResource, state: StateResource):
     """Snapshots of Tally's ledgers and stock items (with closing stock), staged in DuckDB."""
     store, now = state.staging(), datetime.now(UTC)
@@ -70,7 +62,8 @@ def tally_masters(tally: TallyResource, state: StateResource):
     yield dg.MaterializeResult(asset_key=STOCK_ITEMS, metadata={"stock_items": len(items)})
 
 
-@dg.asset(key=CUSTOMER_LEDGERS, group_name=GROUP, kinds={"tally"}, owners=[FINANCE], deps=[ORDERS, LEDGERS], pool="tally")
+@dg.asset(key=CUSTOMER_LEDGERS, group_name=GROUP, kinds={"tally"}, owners=[FINANCE], deps=[ORDERS, LEDGERS],
+          pool="tally")
 def tally_customer_ledgers(context: dg.AssetExecutionContext, tally: TallyResource, state: StateResource,
                            flow: ShipStationTallySettings) -> dg.MaterializeResult:
     """Creates a party ledger under TALLY_CUSTOMER_GROUP for every staged customer Tally lacks."""

@@ -36,8 +36,8 @@ def shipstation_masters(shipstation: ShipStationResource, state: StateResource):
         yield dg.MaterializeResult(asset_key=CUSTOMERS, metadata={"customers": len(customers)})
 
 
-@dg.asset(key=ALIGNMENT, group_name=GROUP, kinds={"tally"}, owners=[FINANCE], pool="tally", deps=[PRODUCTS, CUSTOMERS, LEDGERS,
-          STOCK_ITEMS], check_specs=[
+@dg.asset(key=ALIGNMENT, group_name=GROUP, kinds={"tally"}, owners=[FINANCE], pool="tally",
+          deps=[PRODUCTS, CUSTOMERS, LEDGERS, STOCK_ITEMS], check_specs=[
               dg.AssetCheckSpec(EVERY_SKU_HAS_ITEM, asset=ALIGNMENT,
                                 description="Every active ShipStation SKU resolves to a Tally stock item."),
               dg.AssetCheckSpec(EVERY_CUSTOMER_HAS_LEDGER, asset=ALIGNMENT,

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from connectors.shipstation.client import ShipStationClient
-from pipelines.shipstation_tally import shipment_checks
 from pipelines.metadata import OPERATIONS
+from pipelines.shipstation_tally import shipment_checks
 from pipelines.shipstation_tally.assets import GROUP, STOCK_ITEMS
 from pipelines.shipstation_tally.mapping import SkuResolver
 from pipelines.shipstation_tally.settings import ShipStationTallySettings
@@ -58,7 +58,8 @@ def shipment_pages(client: ShipStationClient, config: ShipmentWindowConfig, sync
                                   order_ids=config.order_ids, resource_urls=config.resource_urls)
 
 
-@dg.asset(key=DELIVERY_NOTES, group_name=GROUP, kinds={"tally"}, owners=[OPERATIONS], pool="tally", deps=[SHIPMENTS, STOCK_ITEMS],
+@dg.asset(key=DELIVERY_NOTES, group_name=GROUP, kinds={"tally"}, owners=[OPERATIONS], pool="tally",
+          deps=[SHIPMENTS, STOCK_ITEMS],
           check_specs=shipment_checks.DELIVERY_NOTE_CHECKS)
 def tally_delivery_notes(context: dg.AssetExecutionContext, tally: TallyResource, shipstation: ShipStationResource,
                          state: StateResource, flow: ShipStationTallySettings) -> dg.MaterializeResult:

@@ -15,6 +15,7 @@ from pipelines.shipstation_zoho.settings import ShipStationZohoSettings
 from pipelines.shipstation_zoho.window import parse_instant, resolve
 from pipelines.sides.errors import MappingError
 from pipelines.sides.shipstation import reading
+from pipelines.sides.shipstation.config import OrdersWindowConfig
 from pipelines.sides.zoho_books import TARGET
 from pipelines.sides.zoho_books.contacts import ZohoContactTarget
 from pipelines.sides.zoho_books.invoices import ZohoInvoiceTarget
@@ -30,18 +31,8 @@ CONTACTS = dg.AssetKey(["zoho_books", "contacts"])
 INVOICES = dg.AssetKey(["zoho_books", "invoices"])
 
 
-class OrdersConfig(dg.Config):
-    """What to read: a modifyDate window (empty: SHIPSTATION_SYNC_START up to now), given orders, or the
-    orders behind webhook `resource_url`s."""
-
-    modify_date_start: str | None = None
-    modify_date_end: str | None = None
-    order_ids: list[int] = []
-    resource_urls: list[str] = []
-
-
 @dg.asset(key=ORDERS, group_name=GROUP, kinds={"shipstation", "duckdb"}, owners=[OPERATIONS])
-def shipstation_orders_to_zoho(context: dg.AssetExecutionContext, config: OrdersConfig,
+def shipstation_orders_to_zoho(context: dg.AssetExecutionContext, config: OrdersWindowConfig,
                                shipstation: ShipStationResource, state: StateResource,
                                zoho_flow: ShipStationZohoSettings) -> dg.MaterializeResult:
     """Orders modified in the window (or the given orders), staged page by page in DuckDB."""

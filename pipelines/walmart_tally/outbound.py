@@ -111,7 +111,8 @@ def report(outcome: Outcome) -> dict[str, Any]:
 
 
 @dg.asset(key=INVENTORY, group_name=GROUP, kinds={"walmart"}, owners=[OPERATIONS], deps=[tally_stock.STOCK_PRICES],
-          required_resource_keys=_RESOURCES, check_specs=[dg.AssetCheckSpec(READ_BACK_CHECK, asset=INVENTORY, description=(
+          required_resource_keys=_RESOURCES, check_specs=[dg.AssetCheckSpec(
+              READ_BACK_CHECK, asset=INVENTORY, description=(
               "Up to ten SKUs Walmart accepted this run are read back from Walmart: each must show the quantity we "
               "sent (a warning: another channel may have sold since)."))])
 def walmart_inventory(context: dg.AssetExecutionContext) -> dg.MaterializeResult:

@@ -35,7 +35,6 @@ from sandbox.walmart import WalmartState
 from sandbox.walmart import create_app as walmart_app
 
 
-
 @dataclass
 class World:
     merchant: Merchant

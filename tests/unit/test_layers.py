@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("ml_connector", "pipelines", "resources", "state", "connectors", "sandbox")
+PACKAGES = ("merchants", "ml_connector", "pipelines", "resources", "state", "connectors", "sandbox")
 
 
 def lint_imports(cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -366,7 +366,8 @@ def test_a_staging_file_written_before_a_column_existed_gains_it(tmp_path):
         conn.execute("CREATE TABLE recon_ss_orders (day DATE NOT NULL, order_id BIGINT NOT NULL, order_number VARCHAR,"
                      " order_status VARCHAR, order_date TIMESTAMPTZ, customer VARCHAR, order_total DECIMAL(18, 2),"
                      " shipping_amount DECIMAL(18, 2), fetched_at TIMESTAMPTZ NOT NULL)")
-        conn.execute("INSERT INTO recon_ss_orders VALUES ('2026-03-02', 1, 'WC-1', 'shipped', NULL, NULL, 10, 0, now())")
+        conn.execute("INSERT INTO recon_ss_orders VALUES"
+                     " ('2026-03-02', 1, 'WC-1', 'shipped', NULL, NULL, 10, 0, now())")
     store = ReconStore.at(path, SNAPSHOTS)
     assert store.types["recon_ss_orders"]["ship_date"] == "DATE"
     row = store.read_partition("recon_ss_orders", date(2026, 3, 2)).iloc[0]
