@@ -8,12 +8,12 @@ a nested object, a detail entity an array of objects. Contract v5 drop-downs arr
 
 from __future__ import annotations
 
-import json
-import uuid
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+
+from connectors.common import jsonwire
 
 SYSTEM_FIELDS = frozenset({"id", "rowNumber", "note", "custom", "_links", "files", "delete", "error"})
 
@@ -81,22 +81,10 @@ def label(value: Any) -> str | None:
 
 def dumps(body: Any) -> bytes:
     """JSON with every ``Decimal`` written digit for digit (no float detour) and datetimes as ISO text."""
-    marks: dict[str, str] = {}
+    return jsonwire.dumps(body, default=_iso, separators=(", ", ": "))
 
-    def mark(value: Any) -> Any:
-        if isinstance(value, Decimal):
-            token = f"__dec_{uuid.uuid4().hex}__"
-            marks[f'"{token}"'] = format(value, "f")
-            return token
-        if isinstance(value, Mapping):
-            return {k: mark(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [mark(v) for v in value]
-        if isinstance(value, datetime | date):
-            return value.isoformat()
-        return value
 
-    text = json.dumps(mark(body), ensure_ascii=False, allow_nan=False)
-    for token, digits in marks.items():
-        text = text.replace(token, digits)
-    return text.encode("utf-8")
+def _iso(value: Any) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")

@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import re
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
+
+from connectors.common import jsonwire
 
 
 def encode_json(body: Any) -> bytes:
     """JSON with every ``Decimal`` written as the exact number it holds (money never passes through float)."""
-    text = json.dumps(body, default=_mark_decimal, ensure_ascii=False, separators=(",", ":"))
-    return _DECIMAL.sub(r"\1", text).encode()
-
-
-_DECIMAL = re.compile(r'"\\u0000dec:(-?[0-9.E+-]+)"')
-
-
-def _mark_decimal(value: Any) -> str:
-    if isinstance(value, Decimal) and value.is_finite():
-        return f"\u0000dec:{value}"
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+    return jsonwire.dumps(body)
 
 
 def parse_time(value: Any) -> datetime | None:
