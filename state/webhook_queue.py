@@ -19,6 +19,13 @@ sequence hands out ids before commit, so two concurrent inserters could commit o
 every insert therefore runs under the store's advisory write lock (`state.backends.postgres`),
 which keeps "visible in id order" true. Commits are synchronous (flushed before `add()` returns).
 
+Sources: `source` names who delivered the event (`SOURCES`: ShipStation V1 and V2, Zoho Books,
+Walmart). The table's CHECK lists them; a queue made when the list was shorter is migrated when it
+is opened (`_migrate_sources`): SQLite cannot alter a CHECK, so the table is rebuilt in one
+`BEGIN IMMEDIATE` transaction keeping every row, its id and the AUTOINCREMENT high-water mark;
+PostgreSQL drops the old constraint and adds the new one under the store's write lock. Adding a
+source is one entry in `SOURCES`; the next open migrates.
+
 Replays: an event may carry a `delivery_key` (the receiver uses a hash of what was delivered). A
 second event with the same key is not stored again: `add_once` answers the first one's id, so a
 redelivery or a replayed request reaches the sensor once. Keys live as long as their rows
@@ -34,27 +41,32 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from state.backends import database_url, is_postgres_url, schema_name
 
-Source = Literal["v1", "v2"]
-MAX_BODY_CHARS = 64 * 1024
+if TYPE_CHECKING:
+    from state.backends.postgres import PgDatabase
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS webhook_events (
+Source = Literal["v1", "v2", "zoho", "walmart"]
+SOURCES: tuple[str, ...] = ("v1", "v2", "zoho", "walmart")  # ShipStation V1, V2, Zoho Books, Walmart
+MAX_BODY_CHARS = 64 * 1024
+SOURCE_CHECK = "CHECK (source IN ({}))".format(", ".join(f"'{s}'" for s in SOURCES))
+
+TABLE = f"""
+CREATE TABLE IF NOT EXISTS {{table}} (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     received_at REAL NOT NULL,
     resource_type TEXT NOT NULL,
     resource_url TEXT NOT NULL,
-    source TEXT NOT NULL CHECK (source IN ('v1', 'v2')),
+    source TEXT NOT NULL {SOURCE_CHECK},
     body TEXT NOT NULL,
     remote TEXT NOT NULL DEFAULT '',
     drained_at REAL,
     run_key TEXT
-);
-CREATE INDEX IF NOT EXISTS webhook_events_undrained ON webhook_events (id) WHERE drained_at IS NULL;
-"""
+)"""
+INDEXES = "CREATE INDEX IF NOT EXISTS webhook_events_undrained ON webhook_events (id) WHERE drained_at IS NULL;\n"
+SCHEMA = TABLE.format(table="webhook_events") + ";\n" + INDEXES
 # A queue made before replay protection gains the column; its old rows have no key.
 KEY_COLUMN = "ALTER TABLE webhook_events ADD COLUMN delivery_key TEXT"
 KEY_INDEX = ("CREATE UNIQUE INDEX IF NOT EXISTS webhook_events_key ON webhook_events (delivery_key)"
@@ -110,6 +122,9 @@ class WebhookStore:
         self._conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
         with self._lock:
             self._conn.executescript(SCHEMA)
+            with self._transaction():
+                _migrate_sqlite(self._conn)
+            self._conn.executescript(INDEXES)
             columns = {row[1] for row in self._conn.execute("PRAGMA table_info(webhook_events)")}
             if "delivery_key" not in columns:
                 self._conn.execute(KEY_COLUMN)
@@ -121,6 +136,8 @@ class WebhookStore:
         self._pg = PgDatabase(url, schema_name(), lock_name="webhooks")
         self._pg.executescript(SCHEMA)
         self._pg.executescript(KEY_COLUMN.replace("ADD COLUMN", "ADD COLUMN IF NOT EXISTS") + ";" + KEY_INDEX)
+        with self._pg.write():
+            _migrate_postgres(self._pg)
         self._conn = self._pg  # type: ignore[assignment]
 
     def close(self) -> None:
@@ -229,8 +246,44 @@ class WebhookStore:
         return row[0] if row else None
 
 
+def _migrate_sqlite(conn: sqlite3.Connection) -> None:
+    """Rebuild a table whose CHECK predates an entry of SOURCES, keeping rows, ids and the id high-water mark.
+
+    Runs inside the caller's write transaction, so a second process opening the same old file waits and
+    then finds the new table.
+    """
+    found = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'webhook_events'").fetchone()
+    if found is None or SOURCE_CHECK in found[0]:
+        return
+    old = [row[1] for row in conn.execute("PRAGMA table_info(webhook_events)")]
+    kept = ", ".join(c for c in [*_COLUMNS.split(", "), "delivery_key"] if c in old)
+    high = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'webhook_events'").fetchone()
+    conn.execute("DROP TABLE IF EXISTS webhook_events_rebuilt")
+    conn.execute(TABLE.format(table="webhook_events_rebuilt"))
+    conn.execute("ALTER TABLE webhook_events_rebuilt ADD COLUMN delivery_key TEXT")
+    conn.execute(f"INSERT INTO webhook_events_rebuilt ({kept}) SELECT {kept} FROM webhook_events ORDER BY id")
+    conn.execute("DROP TABLE webhook_events")  # its indexes go with it; the caller creates them again
+    conn.execute("ALTER TABLE webhook_events_rebuilt RENAME TO webhook_events")
+    if high is not None:  # AUTOINCREMENT never reuses an id, not even one whose row was purged
+        conn.execute("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'webhook_events'", (high[0],))
+        conn.execute("INSERT INTO sqlite_sequence (name, seq) SELECT 'webhook_events', ? WHERE NOT EXISTS"
+                     " (SELECT 1 FROM sqlite_sequence WHERE name = 'webhook_events')", (high[0],))
+
+
+def _migrate_postgres(pg: PgDatabase) -> None:
+    """Replace a source CHECK that lacks an entry of SOURCES (inside the caller's write transaction)."""
+    checks = [(row[0], row[1]) for row in pg.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+        " WHERE conrelid = 'webhook_events'::regclass AND contype = 'c'").fetchall() if "source" in row[1]]
+    if checks and all(f"'{s}'" in definition for s in SOURCES for _, definition in checks):
+        return
+    for name, _ in checks:
+        pg.execute('ALTER TABLE webhook_events DROP CONSTRAINT "{}"'.format(name.replace('"', '""')))
+    pg.execute(f"ALTER TABLE webhook_events ADD CONSTRAINT webhook_events_source_check {SOURCE_CHECK}")
+
+
 def _row(event: WebhookEvent) -> tuple[object, ...]:
-    if event.source not in ("v1", "v2"):
+    if event.source not in SOURCES:
         raise ValueError(f"unknown webhook source {event.source!r}")
     if len(event.body) > MAX_BODY_CHARS:
         raise ValueError(f"webhook body over {MAX_BODY_CHARS} characters")
