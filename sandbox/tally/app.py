@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -13,6 +14,7 @@ from starlette.routing import Route
 from .control import ControlPlane, Runtime
 from .cost import CostModel
 from .dispatch import Reply, answer, running
+from .faults import FaultReply, TallyFaults, cut_response, fault_routes
 from .state import TallyState
 
 MAX_BODY = 64 * 1024 * 1024
@@ -27,6 +29,7 @@ def create_app(state: TallyState, *, import_delay: float = 0.0, cost: CostModel 
     runtime = Runtime(import_delay, cost or CostModel())
     # Tally is one GUI process: a second request waits until the first is answered (reference §1).
     lock = asyncio.Lock()
+    faults = TallyFaults()  # POST /__sandbox/faults (faults.py)
 
     async def tally(request: Request) -> Response:
         if request.method == "GET":
@@ -37,7 +40,11 @@ def create_app(state: TallyState, *, import_delay: float = 0.0, cost: CostModel 
             return Response(status_code=413)
         async with lock:
             state.stats["requests"] += 1
-            reply = answer(state, body, request.headers.get("content-type", ""), runtime.cost)
+            content_type = request.headers.get("content-type", "")
+            faulty = faults.intercept(state, body, content_type, lambda b, ct: answer(state, b, ct, runtime.cost))
+            if faulty is not None:
+                return _fault_response(faulty)
+            reply = answer(state, body, content_type, runtime.cost)
             if reply.cost > 0:
                 # Tally does the walk in its one GUI thread: the whole process is busy, pings and the
                 # control plane included (reference §1: heavy exports make Tally look frozen).
@@ -48,8 +55,15 @@ def create_app(state: TallyState, *, import_delay: float = 0.0, cost: CostModel 
                 await asyncio.sleep(runtime.import_delay)
         return _response(reply)
 
-    routes = [Route("/", tally, methods=["GET", "POST"]), *ControlPlane(state, runtime).routes()]
+    routes = [Route("/", tally, methods=["GET", "POST"]), *ControlPlane(state, runtime).routes(),
+              *fault_routes(faults)]
     return Starlette(routes=routes)
+
+
+def _fault_response(reply: FaultReply) -> Any:
+    if reply.cut is None:
+        return Response(reply.body, media_type=reply.media_type)
+    return cut_response(reply)
 
 
 def _response(reply: Reply) -> Response:
