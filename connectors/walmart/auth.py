@@ -3,7 +3,8 @@
 Every call (the token request too) carries a fresh ``WM_QOS.CORRELATION_ID`` and ``WM_SVC.NAME``;
 business calls carry the token in ``WM_SEC.ACCESS_TOKEN`` (never ``Authorization``). Token caching,
 early renewal, the single token request shared by concurrent callers and the refresh on a 401 are
-:class:`connectors.common.auth.OAuth2ClientCredentials`'.
+:class:`connectors.common.auth.OAuth2ClientCredentials`'. With a ``token_cache`` (production:
+``state.token_cache.FileTokenCache``) that single request is shared by every process, not only threads.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable, Generator
 
 import httpx
 
-from connectors.common.auth import OAuth2ClientCredentials
+from connectors.common.auth import OAuth2ClientCredentials, TokenCache
 from connectors.common.auth.static import Secret
 from connectors.walmart import settings
 
@@ -33,14 +34,14 @@ class WalmartAuth(httpx.Auth):
     def __init__(self, base_url: str, client_id: Secret, client_secret: Secret, *, svc_name: str,
                  channel_type: str = "", timeout: float = settings.TIMEOUT_SECONDS,
                  transport: httpx.BaseTransport | None = None, clock: Clock | None = None,
-                 new_id: Callable[[], str] = correlation_id) -> None:
+                 new_id: Callable[[], str] = correlation_id, token_cache: TokenCache | None = None) -> None:
         self.svc_name, self.channel_type, self.new_id = svc_name, channel_type, new_id
         extra = {"clock": clock} if clock is not None else {}
         self.token_auth = OAuth2ClientCredentials(
             base_url.rstrip("/") + settings.TOKEN_PATH, client_id, client_secret,
             header_name=settings.HEADER_TOKEN, header_format="{token}", extra_headers=self.headers,
             expiry_margin=settings.TOKEN_RENEW_MARGIN, default_expires_in=settings.TOKEN_EXPIRES_IN,
-            timeout=timeout, transport=transport, system=settings.SYSTEM, **extra)
+            timeout=timeout, transport=transport, system=settings.SYSTEM, cache=token_cache, **extra)
         self.fingerprint = self.token_auth.fingerprint
 
     def __repr__(self) -> str:

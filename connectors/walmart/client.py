@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, quote
 import httpx
 from pydantic import SecretStr
 
+from connectors.common.auth import TokenCache
 from connectors.common.errors import (
     ConnectorError,
     NotFound,
@@ -50,6 +51,7 @@ class WalmartClient(BaseClient):
 
     ``clock`` drives the token expiry and the pacer, ``sleep`` the pacer and the retry backoff, so
     tests fake time. ``pacer`` defaults to the process-wide per-endpoint buckets for these credentials.
+    ``token_cache`` shares the access token with other processes (see :mod:`connectors.walmart.auth`).
     """
 
     system = settings.SYSTEM
@@ -60,10 +62,11 @@ class WalmartClient(BaseClient):
                  transport: httpx.BaseTransport | None = None, sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic, max_retries: int = settings.MAX_RETRIES,
                  pacer: PerEndpointBuckets | None = None, rng: Callable[[], float] = random.random,
-                 new_id: Callable[[], str] = correlation_id) -> None:
+                 new_id: Callable[[], str] = correlation_id, token_cache: TokenCache | None = None) -> None:
         base = base_url.rstrip("/")
         self.auth = WalmartAuth(base, client_id, client_secret, svc_name=svc_name, channel_type=channel_type,
-                                timeout=timeout, transport=transport, clock=clock, new_id=new_id)
+                                timeout=timeout, transport=transport, clock=clock, new_id=new_id,
+                                token_cache=token_cache)
         self.pacer = pacer or shared_limiter("walmart-endpoints", self.auth.fingerprint, base,
                                              lambda: _buckets(clock, sleep), scope=(clock, sleep))
         super().__init__(base_url=base, auth=self.auth, timeout=timeout, transport=transport,

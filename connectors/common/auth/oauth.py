@@ -6,7 +6,11 @@
   the reply names the data centre's API host; a rotated refresh token is handed to ``on_token``).
 
 One lock per object: concurrent callers wait for the one token request in flight instead of each
-sending their own. The header is configurable (``WM_SEC.ACCESS_TOKEN: {token}``,
+sending their own. With a ``cache`` (:class:`connectors.common.auth.cache.TokenCache`) the token is
+shared with every other process using the same cache: the refresh happens under the cache's lock and
+a process that finds a fresh token there adopts it, so there is one token request per expiry window
+however many processes ask at once; a 401 discards the shared token only if it is still the one refused.
+The header is configurable (``WM_SEC.ACCESS_TOKEN: {token}``,
 ``Authorization: Zoho-oauthtoken {token}``). Secrets and tokens appear in no repr, log or error.
 """
 
@@ -21,6 +25,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import SecretStr
 
+from connectors.common.auth.cache import CachedToken, TokenCache, cache_key
 from connectors.common.auth.static import Secret, basic_token, reveal, sha256_fingerprint
 from connectors.common.errors import AuthError, BadRequest, ServerError, TransportError, excerpt
 from connectors.common.http import classify_response, decode_json, response_text
@@ -39,7 +44,8 @@ class _TokenAuth(httpx.Auth):
 
     def __init__(self, token_url: str, client_id: Secret, client_secret: Secret, *, header_name: str,
                  header_format: str, extra_headers: ExtraHeaders, timeout: float,
-                 transport: httpx.BaseTransport | None, clock: Clock, system: str) -> None:
+                 transport: httpx.BaseTransport | None, clock: Clock, system: str,
+                 cache: TokenCache | None = None, wall: Clock = time.time) -> None:
         cid, secret = reveal(client_id), reveal(client_secret)
         if not cid or not secret:
             raise AuthError("OAuth client_id and client_secret are both required", system=system)
@@ -54,6 +60,8 @@ class _TokenAuth(httpx.Auth):
         self._renew_at = 0.0
         self.fingerprint = sha256_fingerprint(cid, secret)
         self.token_requests = 0
+        self._cache, self._wall = cache, wall
+        self.cache_key = cache_key(token_url, self.fingerprint)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(token_url={self.token_url!r}, client=sha256:{self.fingerprint[:12]})"
@@ -72,15 +80,48 @@ class _TokenAuth(httpx.Auth):
         """The current access token, fetched first if there is none or it is due for renewal."""
         with self._lock:
             if self._token is None or self._clock() >= self._renew_at:
-                body = self._request_token()
-                self._token = SecretStr(str(body["access_token"]))
-                self._renew_at = self._clock() + self._lifetime(body)
+                if self._cache is None:
+                    self._fetch()
+                else:
+                    with self._cache.lock(self.cache_key):
+                        self._fetch_shared(self._cache)
+            assert self._token is not None
             return self._token.get_secret_value()
+
+    def _fetch(self) -> float:
+        """Ask for a new token and keep it; its lifetime in seconds."""
+        body = self._request_token()
+        life = self._lifetime(body)
+        self._token = SecretStr(str(body["access_token"]))
+        self._renew_at = self._clock() + life
+        return life
+
+    def _fetch_shared(self, cache: TokenCache) -> None:
+        """Adopt the shared token if another process already renewed it, else fetch one and share it."""
+        shared = cache.get(self.cache_key)
+        now = self._wall()
+        if shared is not None and shared.fresh(now):
+            self._token = shared.access_token
+            self._renew_at = self._clock() + (shared.renew_at - now)
+            self._adopt(shared.extra)
+            return
+        life = self._fetch()
+        assert self._token is not None
+        cache.put(self.cache_key, CachedToken(self._token, now + life, self._shared_extra()))
+
+    def _adopt(self, extra: Mapping[str, Any]) -> None:
+        """Take what a subclass keeps from a token reply (e.g. Zoho's api_domain) from a shared token."""
+
+    def _shared_extra(self) -> dict[str, Any]:
+        return {}
 
     def invalidate(self, token: str | None = None) -> None:
         """Forget the cached token (only if it is still ``token``, so parallel 401s refresh once)."""
         with self._lock:
             if self._token is not None and (token is None or self._token.get_secret_value() == token):
+                if self._cache is not None:
+                    with self._cache.lock(self.cache_key):
+                        self._cache.discard(self.cache_key, self._token.get_secret_value())
                 self._token = None
 
     def close(self) -> None:
@@ -158,9 +199,10 @@ class OAuth2ClientCredentials(_TokenAuth):
                  header_name: str = "Authorization", header_format: str = "Bearer {token}",
                  extra_headers: ExtraHeaders = None, expiry_margin: float = 60.0, default_expires_in: float = 900.0,
                  timeout: float = 30.0, transport: httpx.BaseTransport | None = None, clock: Clock = time.monotonic,
-                 system: str = "oauth2") -> None:
+                 system: str = "oauth2", cache: TokenCache | None = None, wall: Clock = time.time) -> None:
         super().__init__(token_url, client_id, client_secret, header_name=header_name, header_format=header_format,
-                         extra_headers=extra_headers, timeout=timeout, transport=transport, clock=clock, system=system)
+                         extra_headers=extra_headers, timeout=timeout, transport=transport, clock=clock, system=system,
+                         cache=cache, wall=wall)
         self.scope = scope
         self.expiry_margin = expiry_margin
         self.default_expires_in = default_expires_in
@@ -187,9 +229,10 @@ class OAuth2RefreshToken(_TokenAuth):
                  client_auth: Literal["body", "basic"] = "body", header_name: str = "Authorization",
                  header_format: str = "Bearer {token}", extra_headers: ExtraHeaders = None, timeout: float = 30.0,
                  transport: httpx.BaseTransport | None = None, clock: Clock = time.monotonic,
-                 system: str = "oauth2") -> None:
+                 system: str = "oauth2", cache: TokenCache | None = None, wall: Clock = time.time) -> None:
         super().__init__(token_url, client_id, client_secret, header_name=header_name, header_format=header_format,
-                         extra_headers=extra_headers, timeout=timeout, transport=transport, clock=clock, system=system)
+                         extra_headers=extra_headers, timeout=timeout, transport=transport, clock=clock, system=system,
+                         cache=cache, wall=wall)
         refresh = reveal(refresh_token)
         if not refresh:
             raise AuthError("an OAuth refresh_token is required", system=system)
@@ -206,6 +249,13 @@ class OAuth2RefreshToken(_TokenAuth):
 
     def _more_secrets(self) -> tuple[str, ...]:
         return (self._refresh_token.get_secret_value(),)
+
+    def _adopt(self, extra: Mapping[str, Any]) -> None:
+        if isinstance(extra.get("api_domain"), str) and extra["api_domain"]:
+            self.api_domain = extra["api_domain"]
+
+    def _shared_extra(self) -> dict[str, Any]:
+        return {"api_domain": self.api_domain} if self.api_domain else {}
 
     def _request_token(self) -> dict[str, Any]:
         form = {"grant_type": "refresh_token", "refresh_token": self._refresh_token.get_secret_value()}
