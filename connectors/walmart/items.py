@@ -14,8 +14,6 @@
 
 from __future__ import annotations
 
-import json
-import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
@@ -25,6 +23,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from connectors.common import jsonwire
 from connectors.common.errors import RateLimited, RetryableError, ServerError, TransportError
 from connectors.common.http import Params, decode_json
 from connectors.walmart.client import WalmartClient
@@ -252,14 +251,6 @@ def _attempt(client: WalmartClient, method: str, path: str, params: Params | Non
     return decode_json(response.content) if response.content else None
 
 
-_MARK = re.compile(r'"\\u0000(-?[0-9.]+)"')
-
-
 def encode_json(body: Any) -> bytes:
     """JSON text with each finite ``Decimal`` written as the number it holds (no float detour)."""
-    def mark(value: Any) -> str:
-        if isinstance(value, Decimal) and value.is_finite():
-            return f"\u0000{value:f}"
-        raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-    return _MARK.sub(r"\1", json.dumps(body, default=mark, ensure_ascii=False, separators=(",", ":"))).encode()
+    return jsonwire.dumps(body)
