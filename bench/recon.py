@@ -184,11 +184,13 @@ def _plant_orphans(conn: duckdb.DuckDBPyConnection, month: Month, per_category: 
                            (day, "stock_drift", f"Item SKU-{37 * j % SKUS}")]
 
 
-def reconcile_month(conn: duckdb.DuckDBPyConnection, ledger: list[Entry]) -> engine.MonthResult:
-    """Load the ledger, reconcile every day of the month, roll it up."""
+def reconcile_month(conn: duckdb.DuckDBPyConnection, ledger: list[Entry],
+                    timings: dict[str, float] | None = None) -> engine.MonthResult:
+    """Load the ledger, reconcile every day of the month, roll it up; `timings` gains seconds per statement."""
     engine.load_ledger(conn, ledger, now=NOW, lease_seconds=900)
     days = [START + timedelta(days=offset) for offset in range(DAYS)]
-    engine.reconcile_days(conn, rule_pack(), days, now=NOW, timezone=TIMEZONE)  # as the asset runs a month's range
+    # as the asset runs a month's range
+    engine.reconcile_days(conn, rule_pack(), days, now=NOW, timezone=TIMEZONE, timings=timings)
     return engine.month_rollup(conn, START.strftime("%Y-%m"))
 
 
@@ -205,15 +207,15 @@ def _child(path: str, orders: int) -> None:
     month = json.loads(Path(path + ".json").read_text())
     ledger = [_entry(c, i) for c, i in month["ledger"]]
     conn = duckdb.connect(path, config={"memory_limit": MEMORY_LIMIT})
-    started = time.perf_counter()
-    result = reconcile_month(conn, ledger)
+    started, timings = time.perf_counter(), {}
+    result = reconcile_month(conn, ledger, timings)
     seconds = time.perf_counter() - started
     report_s = time_report(result)
     expected = sorted((date.fromisoformat(d), c, r) for d, c, r in month["expected"])
     print(json.dumps({"orders": orders, "seconds": seconds, "days": result.days_reconciled, "report_s": report_s,
                       "exceptions": result.exception_count, "unexplained": result.unexplained,
                       "correct": sorted(found(result)) == expected, "match_rate": result.pair(PAIR).match_rate,
-                      "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                      "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "timings": timings}))
 
 
 def time_report(result: engine.MonthResult) -> float:
@@ -264,6 +266,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, action="append", help="order counts (default 100000 and 1000000)")
     parser.add_argument("--per-category", type=int, default=10, help="exceptions planted per category")
     parser.add_argument("--no-big-reports", action="store_true", help="skip timing reports of 10,000+ rows")
+    parser.add_argument("--rules", type=int, default=12, help="print the N slowest statements per size (0: none)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -271,11 +274,18 @@ def main() -> None:
     print(f"memory_limit {MEMORY_LIMIT}, {DAYS} days, {args.per_category} exceptions planted per category")
     print(f"{'orders':>9} {'file MB':>8} {'gen s':>6} {'recon s':>8} {'s/day':>6} {'peak MB':>8} "
           f"{'found':>6} {'planted':>8} {'correct':>8} {'report s':>9}")
+    slowest = {}
     for n in args.orders or [100_000, 1_000_000]:
         r = measure(n, args.per_category)
         print(f"{n:>9,} {r['file_mb']:>8.0f} {r['generate_s']:>6.1f} {r['seconds']:>8.1f} "
               f"{r['seconds'] / max(r['days'], 1):>6.2f} {r['peak_mb']:>8.0f} {r['exceptions']:>6} "
               f"{r['planted']:>8} {str(r['correct']):>8} {r['report_s']:>9.2f}")
+        slowest[n] = r["timings"]
+    for n, timings in slowest.items():
+        if args.rules:
+            print(f"slowest statements at {n:,} orders (s, summed over the month's spans):")
+        for name, seconds in sorted(timings.items(), key=lambda item: -item[1])[:args.rules]:
+            print(f"  {seconds:7.2f}  {name}")
     for size, seconds in ({} if args.no_big_reports else time_big_reports()).items():
         print(f"report of a month with {size:,} exception rows (HTML, CSV, .xlsx): {seconds:.1f} s")
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator, MutableMapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -28,7 +30,7 @@ from pipelines.reconciliation.rollup import MonthResult, PairMonth, StockDrift, 
 from state.ledger import Entry, owner_alive
 
 __all__ = ["DayResult", "MonthResult", "PairMonth", "StockDrift", "load_ledger", "month_rollup", "reconcile_day",
-           "reconcile_days"]
+           "reconcile_days", "statement_name"]
 
 EXCEPTIONS_TABLE = """CREATE OR REPLACE TEMP TABLE _r_exc (day DATE, category VARCHAR, order_number VARCHAR,
     source_system VARCHAR, source_id VARCHAR, target_system VARCHAR, target_id VARCHAR, source_amount DECIMAL(18, 4),
@@ -118,15 +120,35 @@ def reconcile_day(conn: duckdb.DuckDBPyConnection, pack: RulePack, day: date, *,
 
 
 def reconcile_days(conn: duckdb.DuckDBPyConnection, pack: RulePack, days: Iterable[date], *, now: datetime,
-                   timezone: str, span_days: int = SPAN_DAYS) -> list[DayResult]:
+                   timezone: str, span_days: int = SPAN_DAYS,
+                   timings: MutableMapping[str, float] | None = None) -> list[DayResult]:
     """Find `pack`'s exceptions of each of `days` and replace that pair's rows of those days; results by day.
 
     A ranged pack (RulePack.ranged) runs once per run of up to `span_days` consecutive days, any other once a day.
     `timezone` is the books' (the partitions'): ledger rules place a record on the local day it changed.
+    `timings`, when given, gains the seconds each statement took (summed over spans, by `statement_name`),
+    and the engine's own steps as `engine:<step>`.
     """
     ordered = sorted(set(days))
     spans = _consecutive(ordered, span_days) if pack.ranged else [[day] for day in ordered]
-    return [result for span in spans for result in _reconcile_span(conn, pack, span, now, timezone)]
+    return [result for span in spans for result in _reconcile_span(conn, pack, span, now, timezone, timings)]
+
+
+def statement_name(sql: str) -> str:
+    """A short name for a pack statement: the `_r_` object it creates, else the category its rows get."""
+    found = (re.search(r"TEMP\s+(?:TABLE|VIEW|MACRO)\s+(\w+)", sql)
+             or re.search(r"'(\w+)'(?:\s+END)?\s+AS\s+category\b", sql))
+    return found.group(1) if found else " ".join(sql.split())[:48]
+
+
+@contextmanager
+def _timed(timings: MutableMapping[str, float] | None, name: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        if timings is not None:
+            timings[name] = timings.get(name, 0.0) + time.perf_counter() - started
 
 
 def _consecutive(days: list[date], limit: int) -> list[list[date]]:
@@ -140,7 +162,7 @@ def _consecutive(days: list[date], limit: int) -> list[list[date]]:
 
 
 def _reconcile_span(conn: duckdb.DuckDBPyConnection, pack: RulePack, span: list[date], now: datetime,
-                    timezone: str) -> list[DayResult]:
+                    timezone: str, timings: MutableMapping[str, float] | None = None) -> list[DayResult]:
     params = {**pack.params, "first": span[0], "last": span[-1], "now": now, "timezone": timezone, "pair": pack.pair}
     if not pack.ranged:
         params["day"] = span[0]
@@ -152,14 +174,18 @@ def _reconcile_span(conn: duckdb.DuckDBPyConnection, pack: RulePack, span: list[
                      f"WHERE flow IN ({', '.join(flows)})")
         conn.execute("CREATE OR REPLACE TEMP TABLE _r_days AS SELECT unnest(?::DATE[]) AS day", [span])
         for statement in [EXCEPTIONS_TABLE, *pack.statements()]:
-            run_sql(conn, statement, params)
+            with _timed(timings, statement_name(statement)):
+                run_sql(conn, statement, params)
         if not pack.ranged:
             run_sql(conn, "UPDATE _r_exc SET day = $day", params)
-        totals = _day_totals(conn, pack, span, params)
-        _replace_days(conn, pack, params)
+        with _timed(timings, "engine:measures"):
+            totals = _day_totals(conn, pack, span, params)
+        with _timed(timings, "engine:replace days"):
+            _replace_days(conn, pack, params)
         counted = conn.execute("SELECT day, category, count(*) FROM _r_exc GROUP BY ALL").fetchall()
     finally:
-        _drop_working_set(conn)
+        with _timed(timings, "engine:drop working set"):
+            _drop_working_set(conn)
     match = (pack.match.matched, pack.match.of) if pack.match else None
     results = []
     for day, measured in zip(span, totals, strict=True):
