@@ -9,9 +9,13 @@ Covered: `POST /v3/token`; `GET /v3/orders`, `GET /v3/orders/released`, `GET /v3
 `PUT /v3/price`; `POST /v3/feeds?feedType=inventory|MP_INVENTORY|price`, `GET /v3/feeds`,
 `GET /v3/feeds/{feedId}`; `GET /v3/report/reconreport/availableReconFiles[?reportVersion=v1]`,
 `GET /v3/report/reconreport/reconFile?reportDate=[&reportVersion=v1]` (ZIP holding one CSV),
-`GET /v3/report/reconreport/reconFileJson`; the control plane under `/__sandbox/` (`control.py`).
+`GET /v3/report/reconreport/reconFileJson`; the Notifications API `GET /v3/webhooks/eventTypes`,
+`GET|POST /v3/webhooks/subscriptions`, `PATCH|DELETE /v3/webhooks/subscriptions/{id}`, `POST /v3/webhooks/test`,
+with PO_CREATED delivered over HTTP to active subscriptions when an order is released (`notifications.py`,
+which states its sources); the control plane under `/__sandbox/` (`control.py`).
 Not covered: XML bodies (415), item setup feeds, `POST /v3/orders/{po}/refund`, `GET /v3/token/detail`,
-webhooks, WFS stock, the payment statement.
+events other than PO_CREATED (subscribable, never sent), the performance webhooks' WM_SEC.SIGNATURE, WFS stock,
+the payment statement.
 
 Facts used (reference; the OpenAPI files as mirrored in highsidelabs/walmart-api-php
 `resources/schemas/us/mp/*.json`, whose examples give every response shape here):

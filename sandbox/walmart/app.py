@@ -17,6 +17,7 @@ from sandbox.walmart.gate import Gate, check_accept, check_service_headers
 from sandbox.walmart.limits import Buckets, Limit
 from sandbox.walmart.routes_listings import inventory_routes, item_routes, price_and_feed_routes
 from sandbox.walmart.routes_sales import order_routes, report_routes, return_routes
+from sandbox.walmart.routes_webhooks import webhook_routes
 from sandbox.walmart.state import TOKEN_SECONDS, WalmartState
 
 TOKEN_ENDPOINT = "POST /v3/token"
@@ -70,6 +71,7 @@ def create_app(state: WalmartState, *, credentials: dict[str, str], rate_limits:
     routes = [token_route(state, dict(credentials), buckets, controls, error_key),
               *order_routes(state, gate), *return_routes(state, gate), *report_routes(state, gate),
               *item_routes(state, gate), *inventory_routes(state, gate), *price_and_feed_routes(state, gate, controls),
+              *webhook_routes(state, gate),
               *control_routes(state, controls, buckets)]
     app = Starlette(routes=routes)
     app.state.walmart = state

@@ -23,6 +23,8 @@
 - `POST /__sandbox/feeds/process`       → finish every pending feed now → `{"finished"}`
 - `POST /__sandbox/feeds/fail-skus`     → `{"skus": [...], "type"?: "SYSTEM_ERROR"}`: those items fail in later feeds
 - `GET  /__sandbox/inventory`           → `{sku: {shipNode: quantity}}`; `GET /__sandbox/prices` → `{sku: price}`
+- `GET  /__sandbox/notifications`       → `{"deliveries": [{eventId, eventType, subscriptionId, attempts, delivered,
+                                          outcomes}]}`: what the Notifications API sent (`notifications.py`)
 Bad bodies answer 400 `{"message": ...}`.
 """
 
@@ -113,11 +115,14 @@ def control_routes(state: WalmartState, controls: Controls, buckets: Buckets) ->
     async def revoke(request: Request) -> Response:
         return JSONResponse({"revoked": state.revoke_tokens()})
 
+    async def notifications(request: Request) -> Response:
+        return JSONResponse({"deliveries": state.notifications.snapshot()})
+
     return [Route(path, _guard(handler), methods=methods) for path, methods, handler in [
         ("/__sandbox/stats", ["GET"], stats), ("/__sandbox/reset-stats", ["POST"], reset),
         ("/__sandbox/state", ["GET"], snapshot), ("/__sandbox/clock/advance", ["POST"], advance),
         ("/__sandbox/rate-limits", ["GET", "POST"], rate_limits), ("/__sandbox/faults", ["POST"], faults),
-        ("/__sandbox/tokens/revoke", ["POST"], revoke),
+        ("/__sandbox/tokens/revoke", ["POST"], revoke), ("/__sandbox/notifications", ["GET"], notifications),
     ]] + merchant_routes(state)
 
 

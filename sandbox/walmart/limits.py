@@ -45,6 +45,7 @@ DEFAULT_LIMITS: dict[str, Limit] = {
     "feeds:submit": Limit(10, 3600),
     "feeds:read": Limit(1000, 60),
     "report:read": Limit(60, 60),
+    "webhooks": Limit(60, 60),  # [unverified]: no published allotment for the Notifications API
 }
 
 

@@ -18,6 +18,7 @@ from sandbox.walmart.builders import return_doc
 from sandbox.walmart.catalog import Item, ItemProblem, checked_price, checked_quantity, known
 from sandbox.walmart.clock import Clock, epoch_ms, iso_z
 from sandbox.walmart.feeds import Feeds
+from sandbox.walmart.notifications import Notifications, po_created
 from sandbox.walmart.orders import PARTNER_ID, Order, move, status_quantities
 from sandbox.walmart.recon import Settlement
 from sandbox.walmart.returns import ReturnOrder, complete_line
@@ -52,6 +53,7 @@ class WalmartState:
     returns: dict[str, ReturnOrder] = field(default_factory=dict)
     settlements: dict[str, Settlement] = field(default_factory=dict)
     feeds: Feeds = field(default_factory=Feeds)
+    notifications: Notifications = field(default_factory=Notifications, repr=False)
     tokens: dict[str, datetime] = field(default_factory=dict, repr=False)
     counters: dict[str, int] = field(default_factory=lambda: dict(ID_STARTS), repr=False)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
@@ -142,14 +144,23 @@ class WalmartState:
         order = Order(doc, at, at, released)
         with self.lock:
             self.orders[order.po] = order
+        if released:
+            self._announce(order)
         return order
 
     def release(self, po: str) -> Order:
-        """Make an order visible to the seller (released from Walmart's OMS)."""
+        """Make an order visible to the seller (released from Walmart's OMS); PO_CREATED goes out once."""
         with self.lock:
             order = self.orders[po]
+            first = not order.released
             order.released, order.modified = True, self.clock.now()
+        if first:
+            self._announce(order)
         return order
+
+    def _announce(self, order: Order) -> None:
+        """PO_CREATED to the active subscriptions (queued: delivery never holds up the caller)."""
+        self.notifications.publish("PO_CREATED", lambda: po_created(order.doc, self.partner_id, self.clock.now()))
 
     def order_action(self, po: str, action: str, body: Any = None, at: datetime | None = None) -> Order:
         """`acknowledge`, `cancel` or `ship` an order, under the lock (at `at`, default now)."""
