@@ -234,6 +234,20 @@ def poll_stream(instance: dg.DagsterInstance | None, stream: Stream, *, now: dat
     return StreamTick(stream, req, "new window" if req else "nothing newer than the confirmed position")
 
 
+def run_request(req: Requested, run_config: dict, **kwargs) -> dg.RunRequest:
+    """The run asked for a window: keyed by the window (and attempt), tagged with both."""
+    return dg.RunRequest(run_key=req.run_key, run_config=run_config, tags={
+        "ml-connector/window": f"{req.start.isoformat()}..{req.end.isoformat()}",
+        "ml-connector/attempt": str(req.attempt)}, **kwargs)
+
+
+def sensor_result(requests: list[dg.RunRequest], cursor: PollCursor, notes: Iterable[str]) -> dg.SensorResult:
+    """The runs to ask for and the cursor, saved even on a skip (confirmations move it too)."""
+    if requests:
+        return dg.SensorResult(run_requests=requests, cursor=cursor.dump())
+    return dg.SensorResult(skip_reason=dg.SkipReason("; ".join(notes)), cursor=cursor.dump())
+
+
 def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat()
 

@@ -15,7 +15,8 @@ from pipelines.acumatica_shipstation.settings import AcumaticaShipStationSetting
 from pipelines.acumatica_shipstation.tracking import V2Scans
 from pipelines.metadata import FINANCE, OPERATIONS, failure_table
 from pipelines.posting import PostingReport
-from pipelines.sides.shipstation import reading
+from pipelines.sides.shipstation.labels import LabelsWindowConfig, label_pages
+from pipelines.windows import optional_instant
 from resources import AcumaticaResource, ShipStationResource, ShipStationV2Resource, StateResource
 
 GROUP = "acumatica_shipstation"
@@ -33,17 +34,6 @@ class OrdersConfig(dg.Config):
     modified_start: str | None = None
     modified_end: str | None = None
     order_keys: list[str] = []
-
-
-class LabelsConfig(dg.Config):
-    """Labels created / voided in windows (empty: none of that kind), of given orders, or behind webhook URLs."""
-
-    create_date_start: str | None = None
-    create_date_end: str | None = None
-    void_date_start: str | None = None
-    void_date_end: str | None = None
-    order_ids: list[int] = []
-    resource_urls: list[str] = []
 
 
 class FreightConfig(dg.Config):
@@ -65,10 +55,10 @@ def orders_from_acumatica(context: dg.AssetExecutionContext, config: OrdersConfi
                           shipstation: ShipStationResource, state: StateResource,
                           acumatica_flow: AcumaticaShipStationSettings) -> dg.MaterializeResult:
     """Fulfilment-ready sales orders -> ShipStation orders by orderKey; weightless lines held back and reported."""
-    since = _instant(config.modified_start) or acumatica_flow.start()
+    since = optional_instant(config.modified_start) or acumatica_flow.start()
     with acumatica.client() as acu, shipstation.client() as ss:
         poster = runs.post_orders(acu, ss, state.ledger(), acumatica_flow.outbound(), context.run_id, since=since,
-                                  until=_instant(config.modified_end), order_types=acumatica_flow.types(),
+                                  until=optional_instant(config.modified_end), order_types=acumatica_flow.types(),
                                   keys=config.order_keys)
         sessions = acu.sessions_opened
     held = failure_table(poster.held, ["order_number", "order_key", "error"])
@@ -79,17 +69,17 @@ def orders_from_acumatica(context: dg.AssetExecutionContext, config: OrdersConfi
 
 
 @dg.asset(key=SHIPMENTS, group_name=GROUP, kinds={"shipstation", "acumatica"}, owners=[OPERATIONS])
-def shipments_from_shipstation(context: dg.AssetExecutionContext, config: LabelsConfig,
+def shipments_from_shipstation(context: dg.AssetExecutionContext, config: LabelsWindowConfig,
                                acumatica: AcumaticaResource, shipstation: ShipStationResource,
                                state: StateResource, acumatica_flow: AcumaticaShipStationSettings
                                ) -> dg.MaterializeResult:
-    """Labels -> Acumatica shipments (tracking, carrier, ship date, package) line by line; voids reversed."""
+    """Labels -> Acumatica shipments (tracking, carrier, ship date, package) line by line; voids reversed.
+
+    A window left empty reads nothing (it starts now): labels come by sensor windows, orders or webhooks.
+    """
     now = datetime.now(UTC)
-    created = (_instant(config.create_date_start) or now, _instant(config.create_date_end) or now)
-    voided = (_instant(config.void_date_start) or now, _instant(config.void_date_end) or now)
     with acumatica.client() as acu, shipstation.client() as ss:
-        pages = reading.shipment_pages(ss, created=created, voided=voided, order_ids=config.order_ids,
-                                       resource_urls=config.resource_urls)
+        pages = label_pages(ss, config, now, now)
         poster = runs.post_shipments(acu, ss, state.ledger(), acumatica_flow.inbound(), context.run_id, pages)
     return dg.MaterializeResult(metadata=report_metadata(poster.report, {
         "orphans": failure_table(poster.orphans, ["shipment_id", "order_number", "error"])}))
@@ -125,13 +115,6 @@ def freight(context: dg.AssetExecutionContext, config: FreightConfig, acumatica:
         poster = runs.post_freight(acu, state.ledger(), cfg, context.run_id, day)
     return dg.MaterializeResult(metadata=report_metadata(poster.report, {
         "day": day.isoformat(), "booked": str(poster.total), "currency": cfg.base_currency}))
-
-
-def _instant(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    value = datetime.fromisoformat(text)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 ASSETS = [orders_from_acumatica, shipments_from_shipstation, shipment_confirmations, freight]

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
+from pipelines.acumatica_shipstation.assets import SHIPMENTS_OP
 from pipelines.acumatica_shipstation.jobs import CONFIRM_JOB, FREIGHT_JOB, ORDERS_JOB, SHIPMENTS_JOB
 from pipelines.acumatica_shipstation.posting import CONFIRM_FLOW, FREIGHT_FLOW, ORDERS_FLOW, SHIPMENTS_FLOW
 from pipelines.acumatica_shipstation.retry_sensors import labels_of_orders, orders_by_key
-from pipelines.acumatica_shipstation.sensors import CREATED, VOIDED, label_run_config, order_run_config
+from pipelines.acumatica_shipstation.sensors import order_run_config
 from pipelines.flow import FlowSpec, Replay
-
-
-def _labels_window(start: datetime, end: datetime) -> dict:
-    created = label_run_config(CREATED, start, end)
-    voided = label_run_config(VOIDED, start, end)
-    op = next(iter(created["ops"]))
-    return {"ops": {op: {"config": created["ops"][op]["config"] | voided["ops"][op]["config"]}}}
-
+from pipelines.sides.shipstation.labels import window_run_config
 
 FLOWS = (
     FlowSpec("acumatica-to-shipstation", ORDERS_JOB, "Acumatica sales orders -> ShipStation orders (by orderKey)",
@@ -27,7 +19,8 @@ FLOWS = (
              ledger_flows=(SHIPMENTS_FLOW, CONFIRM_FLOW),
              failed_metrics=(("acumatica/shipments_from_shipstation", "failed"),
                              ("acumatica/shipment_confirmations", "failed")),
-             window_config=_labels_window, replay=Replay(SHIPMENTS_FLOW, "shipment(s)", labels_of_orders)),
+             window_config=window_run_config(SHIPMENTS_OP),
+             replay=Replay(SHIPMENTS_FLOW, "shipment(s)", labels_of_orders)),
     FlowSpec("acumatica-freight", FREIGHT_JOB, "A day's ShipStation label costs -> Acumatica shipment freight",
              ledger_flows=(FREIGHT_FLOW,), failed_metrics=(("acumatica/freight", "failed"),)),
     FlowSpec("acumatica-confirmations", CONFIRM_JOB, "Confirm Acumatica shipments once the carrier has the parcel",

@@ -3,50 +3,37 @@
 Polling follows `pipelines.polling`: a stream's position advances only past windows whose run
 succeeded, a failed window is asked again with backoff, run keys come from the window. SHIP_NOTIFY
 events (ShipStation reference §4) are hints drained from the shared webhook queue under this
-sensor's own cursor; the label poll (created and voided, §6.3) backfills whatever a webhook missed.
+sensor's own cursor; the label poll (created and voided, §6.3: the ShipStation side's
+`pipelines.sides.shipstation.labels`, shared by every flow reading labels) backfills whatever a webhook missed.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
 
 from pipelines import polling
 from pipelines.acumatica_shipstation.assets import ORDERS_OP, SHIPMENTS_OP
-from pipelines.acumatica_shipstation.jobs import orders_job, shipments_job
+from pipelines.acumatica_shipstation.jobs import SHIPMENTS_JOB, orders_job, shipments_job
 from pipelines.acumatica_shipstation.settings import AcumaticaShipStationSettings
-from pipelines.polling import PollCursor, Requested, instance_of, poll_stream
-from resources import AcumaticaResource, ShipStationResource, StateResource
+from pipelines.polling import PollCursor, instance_of, poll_stream
+from pipelines.sides.shipstation.labels import label_sensor, prefixed_keys
+from pipelines.windows import Window, op_config
+from resources import AcumaticaResource, StateResource
 from state.webhook_queue import WebhookStore, queue_path
 
-MODIFIED, CREATED, VOIDED = "modified", "create", "void"
+MODIFIED = "modified"
 ORDER_OVERLAP = timedelta(minutes=10)  # Acumatica timestamps are exact and server-side: a short overlap will do
-LABEL_OVERLAP = timedelta(hours=2)  # ShipStation §6.2: same-second rows, Pacific DST fall-back
 SHIP_EVENTS = {"SHIP_NOTIFY", "ITEM_SHIP_NOTIFY"}
 DRAIN_LIMIT = 500
 
 
-def _stamp(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-
-
 def order_key(start: datetime, end: datetime) -> str:
-    return f"acumatica-orders:{_stamp(start)}:{_stamp(end)}"
-
-
-def label_key(by: str):
-    def key(start: datetime, end: datetime) -> str:
-        return f"acumatica-labels:{by}:{_stamp(start)}:{_stamp(end)}"
-    return key
+    return Window(start, end).key("acumatica-orders")
 
 
 def order_run_config(start: datetime, end: datetime) -> dict:
-    return {"ops": {ORDERS_OP: {"config": {"modified_start": start.isoformat(), "modified_end": end.isoformat()}}}}
-
-
-def label_run_config(by: str, start: datetime, end: datetime) -> dict:
-    prefix = "create_date" if by == CREATED else "void_date"
-    return {"ops": {SHIPMENTS_OP: {"config": {f"{prefix}_start": start.isoformat(), f"{prefix}_end": end.isoformat()}}}}
+    return op_config(ORDERS_OP, Window(start, end).fields("modified"))
 
 
 @dg.sensor(job=orders_job, minimum_interval_seconds=120, default_status=dg.DefaultSensorStatus.STOPPED)
@@ -60,26 +47,13 @@ def acumatica_orders_sensor(context: dg.SensorEvaluationContext, acumatica: Acum
             return now if next(pages, None) else None
         tick = poll_stream(instance_of(context), cursor.stream(MODIFIED), now=now, default_start=acumatica_flow.start(),
                            probe=probe, key_for=order_key, overlap=ORDER_OVERLAP)
-    requests = [_request(tick.request, order_run_config(tick.request.start, tick.request.end))] if tick.request else []
-    return _result(requests, cursor.with_stream(MODIFIED, tick.stream), [tick.note])
+    requests = [polling.run_request(tick.request, order_run_config(tick.request.start, tick.request.end))
+                ] if tick.request else []
+    return polling.sensor_result(requests, cursor.with_stream(MODIFIED, tick.stream), [tick.note])
 
 
-@dg.sensor(job=shipments_job, minimum_interval_seconds=120, default_status=dg.DefaultSensorStatus.STOPPED)
-def acumatica_labels_sensor(context: dg.SensorEvaluationContext, shipstation: ShipStationResource,
-                            acumatica_flow: AcumaticaShipStationSettings) -> dg.SensorResult:
-    """Polls labels by createDate and voids by voidDate (no webhook announces a void)."""
-    cursor, now, instance = PollCursor.load(context.cursor), polling.utcnow(), instance_of(context)
-    requests, notes = [], []
-    with shipstation.client() as client:
-        for by in (CREATED, VOIDED):
-            tick = poll_stream(instance, cursor.stream(by), now=now, default_start=acumatica_flow.start(),
-                               probe=lambda since, by=by: client.newest_shipment_date(since, by),
-                               key_for=label_key(by), overlap=LABEL_OVERLAP)
-            cursor = cursor.with_stream(by, tick.stream)
-            notes.append(f"{by}: {tick.note}")
-            if tick.request:
-                requests.append(_request(tick.request, label_run_config(by, tick.request.start, tick.request.end)))
-    return _result(requests, cursor, notes)
+acumatica_labels_sensor = label_sensor("acumatica_labels_sensor", job_name=SHIPMENTS_JOB, op=SHIPMENTS_OP,
+                                       settings_key="acumatica_flow", key_for=prefixed_keys("acumatica-labels"))
 
 
 @dg.sensor(job=shipments_job, minimum_interval_seconds=10, default_status=dg.DefaultSensorStatus.STOPPED)
@@ -98,15 +72,3 @@ def acumatica_ship_notify_sensor(context: dg.SensorEvaluationContext, state: Sta
                                       run_config={"ops": {SHIPMENTS_OP: {"config": {"resource_urls": urls}}}},
                                       tags={"ml-connector/webhook-events": f"{batch[0].id}-{batch[-1].id}"}))
     return dg.SensorResult(run_requests=requests, cursor=str(events[-1].id))
-
-
-def _request(req: Requested, config: dict) -> dg.RunRequest:
-    return dg.RunRequest(run_key=req.run_key, run_config=config,
-                         tags={"ml-connector/window": f"{req.start.isoformat()}..{req.end.isoformat()}",
-                               "ml-connector/attempt": str(req.attempt)})
-
-
-def _result(requests: list[dg.RunRequest], cursor: PollCursor, notes: list[str]) -> dg.SensorResult:
-    if requests:
-        return dg.SensorResult(run_requests=requests, cursor=cursor.dump())
-    return dg.SensorResult(skip_reason=dg.SkipReason("; ".join(notes)), cursor=cursor.dump())

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from pipelines.acumatica_shipstation.mapping import OutboundConfig
 from pipelines.acumatica_shipstation.shipments import InboundConfig
+from pipelines.windows import AwareInstant, parse_instant
 
 _OUT, _IN = OutboundConfig(), InboundConfig()
 
@@ -23,7 +24,7 @@ class AcumaticaShipStationFlowSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    acumatica_sync_start: datetime = datetime(2026, 1, 1, tzinfo=UTC)
+    acumatica_sync_start: AwareInstant = datetime(2026, 1, 1, tzinfo=UTC)
     acumatica_order_types: str = "SO"  # comma-separated order types sent to ShipStation
     acumatica_ready_statuses: str = ",".join(sorted(_OUT.ready_statuses))  # fulfilment-ready statuses
     acumatica_payment_rule: Literal["captured", "none"] = _OUT.payment_rule
@@ -36,14 +37,6 @@ class AcumaticaShipStationFlowSettings(BaseModel):
     acumatica_postage_rate: Decimal | None = None  # base-currency units per postage unit; unset: flag, do not guess
     acumatica_shipstation_store_id: int | None = None  # the ShipStation store orders go to; unset: the manual store
     acumatica_cost_tolerance: Decimal = Decimal("0.00")
-
-    @field_validator("acumatica_sync_start", mode="before")
-    @classmethod
-    def _aware(cls, value: object) -> object:
-        if isinstance(value, str):
-            parsed = datetime.fromisoformat(value)
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-        return value
 
     @field_validator("acumatica_postage_rate", "acumatica_shipstation_store_id", mode="before")
     @classmethod
@@ -79,8 +72,7 @@ class AcumaticaShipStationSettings(dg.ConfigurableResource):
                    store_id=flow.acumatica_shipstation_store_id or 0, cost_tolerance=str(flow.acumatica_cost_tolerance))
 
     def start(self) -> datetime:
-        value = datetime.fromisoformat(self.sync_start)
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+        return parse_instant(self.sync_start)
 
     def types(self) -> list[str]:
         return _list(self.order_types)

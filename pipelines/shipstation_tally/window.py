@@ -10,44 +10,35 @@ ledger makes re-reading harmless. Run keys come from the window, so one window n
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
+from pipelines import windows
 from pipelines.polling import PollCursor, Stream
+from pipelines.sides.shipstation.labels import CREATE_STREAM, OVERLAP, VOID_STREAM, labels_run_config
+from pipelines.windows import parse_instant, stamp
 
-ORDERS_STREAM, CREATE_STREAM, VOID_STREAM = "modify", "create", "void"
-DEFAULT_OVERLAP = timedelta(hours=2)
+__all__ = ["CREATE_STREAM", "DEFAULT_OVERLAP", "ORDERS_STREAM", "VOID_STREAM", "Window", "legacy_orders_cursor",
+           "legacy_shipments_cursor", "parse_instant", "resolve_window", "shipment_key", "shipment_run"]
+
+ORDERS_STREAM = "modify"
+DEFAULT_OVERLAP = OVERLAP
+SHIPMENTS_OP = "shipstation__shipments"
 
 
-@dataclass(frozen=True)
-class Window:
-    start: datetime
-    end: datetime
+class Window(windows.Window):
+    """A ShipStation `modifyDate` (orders) or label window."""
 
     def run_key(self) -> str:
-        return f"shipstation-orders:{_stamp(self.start)}:{_stamp(self.end)}"
+        return self.key("shipstation-orders")
 
     def run_config(self, op_name: str = "shipstation__orders") -> dict:
-        return {"ops": {op_name: {"config": {"modify_date_start": self.start.isoformat(),
-                                             "modify_date_end": self.end.isoformat()}}}}
-
-
-def _stamp(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-
-
-def parse_instant(text: str) -> datetime:
-    """An ISO date or datetime; a value without offset is taken as UTC."""
-    value = datetime.fromisoformat(text)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+        return windows.op_config(op_name, self.fields("modify_date"))
 
 
 def resolve_window(start: str | None, end: str | None, default_start: datetime, now: datetime) -> Window:
     """The window a run reads: explicit bounds from run config, else sync start up to now."""
-    window = Window(parse_instant(start) if start else default_start, parse_instant(end) if end else now)
-    if window.end < window.start:
-        raise ValueError(f"sync window ends ({window.end}) before it starts ({window.start})")
-    return window
+    window = windows.resolve_window(start, end, default_start, now)
+    return Window(window.start, window.end)
 
 
 def legacy_orders_cursor(data: dict) -> PollCursor:
@@ -69,19 +60,14 @@ def legacy_shipments_cursor(data: dict) -> PollCursor:
 def shipment_key(by: str) -> Callable[[datetime, datetime], str]:
     """Run keys of one label stream's windows (`create` or `void`), the same as `shipment_run` gives."""
     def key(start: datetime, end: datetime) -> str:
-        window = Window(start, end)
+        window = windows.Window(start, end)
         return shipment_run(window if by == CREATE_STREAM else None, window if by == VOID_STREAM else None,
                             end)[0]
     return key
 
 
-def shipment_run(created: Window | None, voided: Window | None, now: datetime) -> tuple[str, dict]:
+def shipment_run(created: windows.Window | None, voided: windows.Window | None, now: datetime) -> tuple[str, dict]:
     """Run key and run config reading the label windows that have news (the other one stays empty)."""
-    empty = Window(now, now)
-    config = {"create_date_start": (created or empty).start.isoformat(),
-              "create_date_end": (created or empty).end.isoformat(),
-              "void_date_start": (voided or empty).start.isoformat(),
-              "void_date_end": (voided or empty).end.isoformat()}
     key = "shipstation-shipments:" + ":".join(
-        f"{_stamp(w.start)}-{_stamp(w.end)}" if w else "none" for w in (created, voided))
-    return key, {"ops": {"shipstation__shipments": {"config": config}}}
+        f"{stamp(w.start)}-{stamp(w.end)}" if w else "none" for w in (created, voided))
+    return key, labels_run_config(SHIPMENTS_OP, created, voided, now)
