@@ -9,6 +9,7 @@ Dagster starts one code server per entry; `getattr(merchants.locations, "acme")`
 environment (`Merchant.environment`: its settings, secrets, state directory and ledger schema) to that
 process and builds the ordinary ml-connector definitions from it, with:
 - every run tagged `ml-connector/merchant: acme` (pipelines.definitions.merchant_tagged);
+- every asset key under the merchant's name, `acme/shipstation/orders` (merchants.keys);
 - every Tally step in the pool `tally:<company>` (merchants.pools);
 - the merchant's schedule choices applied;
 - the executor chosen by `ML_CONNECTOR_EXECUTOR` (`celery`: steps go to Celery workers over
@@ -26,6 +27,7 @@ import dagster as dg
 from dagster._record import replace as record_replace
 
 from merchants.config import Merchant, load_merchant, merchants_dir
+from merchants.keys import with_key_prefix
 from merchants.pools import tally_pool, with_company_pool
 
 EXECUTOR_ENV = "ML_CONNECTOR_EXECUTOR"
@@ -59,7 +61,8 @@ def merchant_definitions(merchant: Merchant) -> dg.Definitions:
     from pipelines.definitions import build_definitions  # after the environment: it builds `defs` on import
 
     settings = Settings.from_env()
-    return for_merchant(build_definitions(settings), settings.tally_company, merchant.schedules)
+    return with_key_prefix(for_merchant(build_definitions(settings), settings.tally_company, merchant.schedules),
+                           merchant.name)
 
 
 def for_merchant(defs: dg.Definitions, company: str, schedules: Mapping[str, str]) -> dg.Definitions:

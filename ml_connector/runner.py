@@ -74,7 +74,11 @@ class RunSummary:
     error: str | None = None
 
     def metric(self, asset: str, name: str, default: Any = 0) -> Any:
-        return self.assets.get(asset, {}).get(name, default)
+        """Metadata `name` of asset path `asset` (in a merchant's code location, `<merchant>/<asset>`)."""
+        found = self.assets.get(asset)
+        if found is None:
+            found = next((v for k, v in self.assets.items() if k.endswith("/" + asset)), {})
+        return found.get(name, default)
 
     @property
     def failed_records(self) -> int:

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Callable
+from typing import Any
 
 import dagster as dg
+from dagster._core.definitions.partitions.partitioned_schedule import UnresolvedPartitionedAssetScheduleDefinition
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+from dagster._record import replace as record_replace
 
 from connectors.common.timezones import local_date
 from ml_connector.config import Settings
@@ -112,18 +117,35 @@ def merchant_tagged(jobs: list, schedules: list, sensors: list, merchant: str) -
     pointed at the tagged jobs."""
     if not merchant:
         return jobs, schedules, sensors
-    tagged = {job.name: dg.define_asset_job(
-        job.name, selection=job.selection, config=job.config, description=job.description,
-        tags={**(job.tags or {}), MERCHANT_TAG: merchant},
-        run_tags={**(job.run_tags or job.tags or {}), MERCHANT_TAG: merchant}, metadata=job.metadata,
-        partitions_def=job.partitions_def, executor_def=job.executor_def, hooks=job.hooks,
-        op_retry_policy=job.op_retry_policy) for job in jobs}
-    schedules = [s.with_updated_job(tagged[s.job.name]) if s.has_job and s.job.name in tagged else s
-                 for s in schedules]
+    return rebuild_jobs(jobs, schedules, sensors, lambda job: {
+        "tags": {**(job.tags or {}), MERCHANT_TAG: merchant},
+        "run_tags": {**(job.run_tags or job.tags or {}), MERCHANT_TAG: merchant}})
+
+
+def rebuild_jobs(jobs: list, schedules: list, sensors: list,
+                 change: Callable[[Any], dict[str, Any]]) -> tuple[list, list, list]:
+    """Asset jobs rebuilt with the attributes `change(job)` returns (tags, selection), other jobs as they are;
+    schedules and sensors pointed at the rebuilt jobs. Dagster has no "same job, other tags": a job is
+    defined again with every attribute it had."""
+    rebuilt = {job.name: dg.define_asset_job(**{
+        "name": job.name, "selection": job.selection, "config": job.config, "description": job.description,
+        "tags": job.tags, "run_tags": job.run_tags, "metadata": job.metadata, "partitions_def": job.partitions_def,
+        "executor_def": job.executor_def, "hooks": job.hooks, "op_retry_policy": job.op_retry_policy, **change(job)})
+        for job in jobs if isinstance(job, UnresolvedAssetJobDefinition)}
+    schedules = [_repointed(s, rebuilt) for s in schedules]
     with warnings.catch_warnings():  # a copied sensor passes on its `owners`, a beta parameter: nothing to act on
         warnings.simplefilter("ignore", dg.BetaWarning)
-        sensors = [s.with_updated_jobs([tagged.get(j.name, j) for j in s.jobs]) if s.has_jobs else s for s in sensors]
-    return list(tagged.values()), schedules, sensors
+        sensors = [s.with_updated_jobs([rebuilt.get(j.name, j) for j in s.jobs]) if s.has_jobs else s
+                   for s in sensors]
+    return [rebuilt.get(job.name, job) for job in jobs], schedules, sensors
+
+
+def _repointed(schedule: Any, jobs: dict[str, Any]) -> Any:
+    """`schedule` pointed at its job in `jobs` (rebuilt), or as it is."""
+    if isinstance(schedule, UnresolvedPartitionedAssetScheduleDefinition):  # built from a partitioned asset job
+        return record_replace(schedule, job=jobs[schedule.job.name]) if schedule.job.name in jobs else schedule
+    return schedule.with_updated_job(jobs[schedule.job.name]) if schedule.has_job and schedule.job.name in jobs \
+        else schedule
 
 
 def _replay_runner(settings: Settings):

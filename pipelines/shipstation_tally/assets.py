@@ -16,6 +16,7 @@ from pipelines.shipstation_tally.window import parse_instant, resolve_window
 from pipelines.sides.shipstation import reading
 from pipelines.sides.shipstation.config import OrdersWindowConfig
 from pipelines.sides.tally.target import TallyTarget
+from pipelines.staged import local_key, staged_run
 from resources import ShipStationResource, StateResource, TallyResource
 from state.audit_hook import AuditHook
 
@@ -50,16 +51,16 @@ def shipstation_orders(context: dg.AssetExecutionContext, config: OrdersWindowCo
 @dg.multi_asset(specs=[dg.AssetSpec(LEDGERS, group_name=GROUP, kinds={"tally", "duckdb"}, owners=[FINANCE]),
                        dg.AssetSpec(STOCK_ITEMS, group_name=GROUP, kinds={"tally", "duckdb"}, owners=[FINANCE])],
                  pool="tally")
-def tally_masters(tally: TallyResource, state: StateResource):
+def tally_masters(context: dg.AssetExecutionContext, tally: TallyResource, state: StateResource):
     """Snapshots of Tally's ledgers and stock items (with closing stock), staged in DuckDB."""
     store, now = state.staging(), datetime.now(UTC)
     client = tally.client()
     ledgers = client.list_ledgers()
     store.replace_tally_ledgers(now, [(r.name, r.parent, r.aliases) for r in ledgers])
-    yield dg.MaterializeResult(asset_key=LEDGERS, metadata={"ledgers": len(ledgers)})
+    yield dg.MaterializeResult(asset_key=local_key(context, LEDGERS), metadata={"ledgers": len(ledgers)})
     items = client.list_stock_items()
     store.replace_tally_stock_items(now, [r.model_dump() for r in items])
-    yield dg.MaterializeResult(asset_key=STOCK_ITEMS, metadata={"stock_items": len(items)})
+    yield dg.MaterializeResult(asset_key=local_key(context, STOCK_ITEMS), metadata={"stock_items": len(items)})
 
 
 @dg.asset(key=CUSTOMER_LEDGERS, group_name=GROUP, kinds={"tally"}, owners=[FINANCE], deps=[ORDERS, LEDGERS],
@@ -72,7 +73,7 @@ def tally_customer_ledgers(context: dg.AssetExecutionContext, tally: TallyResour
     hook = AuditHook(ledger.audit, run_id=context.run_id, flow="shipstation_tally.customers")
     creator = CustomerLedgerCreator(tally.client(hook), ledger, flow.customer_group, known, context.run_id,
                                     audit=hook)
-    for chunk in store.iter_staged_orders(staged_run(context)):
+    for chunk in store.iter_staged_orders(staged_run(context, ORDERS)):
         creator.ensure(order for order, _ in reading.parse_orders(chunk) if order is not None)
     store.add_tally_ledgers(datetime.now(UTC), sorted(creator.created_names))
     report = creator.report
@@ -94,7 +95,7 @@ def tally_order_vouchers(context: dg.AssetExecutionContext, tally: TallyResource
     poster = OrderVoucherPoster(target, ledger, flow.voucher_config(), skus,
                                 {name for name, _ in store.tally_ledgers()}, context.run_id, batch_size=flow.batch_size,
                                 batch_ceiling=flow.batch_ceiling)
-    run_id = staged_run(context)
+    run_id = staged_run(context, ORDERS)
     poster.post(reading.parse_orders(chain.from_iterable(store.iter_staged_orders(run_id))))  # streamed, one pass
     report = poster.report
     return dg.MaterializeResult(
@@ -103,13 +104,6 @@ def tally_order_vouchers(context: dg.AssetExecutionContext, tally: TallyResource
             tally.client(hook), flow.voucher_config(), store.iter_staged_orders(run_id))),
     )
 
-
-def staged_run(context: dg.AssetExecutionContext) -> str:
-    """The run whose staged orders to post: this run's if it staged any, else the latest staging run."""
-    event = context.instance.get_latest_materialization_event(ORDERS)
-    if event is None or event.run_id == context.run_id:
-        return context.run_id
-    return event.run_id
 
 
 ASSETS = [shipstation_orders, tally_masters, tally_customer_ledgers, tally_order_vouchers]

@@ -11,6 +11,7 @@ from pipelines.shipstation_tally.customers import CustomerLedgerCreator
 from pipelines.shipstation_tally.mapping import SkuResolver
 from pipelines.shipstation_tally.masters import STOCK_ITEM_FLOW, StockItemCreator, align
 from pipelines.shipstation_tally.settings import ShipStationTallySettings
+from pipelines.staged import local_key
 from resources import ShipStationResource, StateResource, TallyResource
 from state.audit_hook import AuditHook
 
@@ -23,17 +24,17 @@ EVERY_CUSTOMER_HAS_LEDGER = "every_customer_has_ledger"
 
 @dg.multi_asset(specs=[dg.AssetSpec(PRODUCTS, group_name=GROUP, kinds={"shipstation", "duckdb"}, owners=[OPERATIONS]),
                        dg.AssetSpec(CUSTOMERS, group_name=GROUP, kinds={"shipstation", "duckdb"}, owners=[OPERATIONS])])
-def shipstation_masters(shipstation: ShipStationResource, state: StateResource):
+def shipstation_masters(context: dg.AssetExecutionContext, shipstation: ShipStationResource, state: StateResource):
     """Snapshots of every ShipStation product (inactive ones included) and customer, staged in DuckDB."""
     store, now = state.staging(), datetime.now(UTC)
     with shipstation.client() as client:
         products = [p for page in client.iter_pages_raw("/products", "products", {"showInactive": True})
                     for p in page]
         store.replace_shipstation_products(now, products)
-        yield dg.MaterializeResult(asset_key=PRODUCTS, metadata={"products": len(products)})
+        yield dg.MaterializeResult(asset_key=local_key(context, PRODUCTS), metadata={"products": len(products)})
         customers = [c for page in client.iter_pages_raw("/customers", "customers") for c in page]
         store.replace_shipstation_customers(now, customers)
-        yield dg.MaterializeResult(asset_key=CUSTOMERS, metadata={"customers": len(customers)})
+        yield dg.MaterializeResult(asset_key=local_key(context, CUSTOMERS), metadata={"customers": len(customers)})
 
 
 @dg.asset(key=ALIGNMENT, group_name=GROUP, kinds={"tally"}, owners=[FINANCE], pool="tally",

@@ -16,6 +16,7 @@ from pipelines.shipstation_tally.shipment_run import ShipmentSync
 from pipelines.shipstation_tally.shipments import FLOW
 from pipelines.shipstation_tally.window import parse_instant, resolve_window
 from pipelines.sides.shipstation import reading
+from pipelines.staged import staged_run
 from resources import ShipStationResource, StateResource, TallyResource
 from state.audit_hook import AuditHook
 
@@ -72,19 +73,12 @@ def tally_delivery_notes(context: dg.AssetExecutionContext, tally: TallyResource
             orders_cfg=flow.voucher_config(), notes_cfg=flow.delivery_note_config(),
             skus=SkuResolver.build(store.tally_stock_items(), flow.sku_map()), customer_group=flow.customer_group,
             run_id=context.run_id, batch_size=flow.batch_size, batch_ceiling=flow.batch_ceiling, audit=hook)
-        result = sync.run(store.iter_staged_shipments(staged_run(context)))
+        result = sync.run(store.iter_staged_shipments(staged_run(context, SHIPMENTS)))
     return dg.MaterializeResult(
         metadata=shipment_checks.metadata(result),
-        check_results=shipment_checks.results(result, ledger, store, staged_run(context)),
+        check_results=shipment_checks.results(result, ledger, store, staged_run(context, SHIPMENTS)),
     )
 
-
-def staged_run(context: dg.AssetExecutionContext) -> str:
-    """The run whose staged shipments to post: this run's if it staged any, else the latest staging run."""
-    event = context.instance.get_latest_materialization_event(SHIPMENTS)
-    if event is None or event.run_id == context.run_id:
-        return context.run_id
-    return event.run_id
 
 
 ASSETS = [shipstation_shipments, tally_delivery_notes]

@@ -20,6 +20,7 @@ from pipelines.sides.zoho_books import TARGET
 from pipelines.sides.zoho_books.contacts import ZohoContactTarget
 from pipelines.sides.zoho_books.invoices import ZohoInvoiceTarget
 from pipelines.sides.zoho_books.items import ItemCatalog
+from pipelines.staged import staged_run
 from resources import ShipStationResource, StateResource, ZohoBooksResource
 from state.audit_hook import AuditHook
 from state.ledger import SyncLedger
@@ -122,13 +123,6 @@ def order_records(store: StagingStore, run_id: str) -> Iterator[tuple]:
         for order, raw in reading.parse_orders(chunk):
             yield order, raw, staged.parsed_labels(labels.get(order.order_id if order else -1, []))
 
-
-def staged_run(context: dg.AssetExecutionContext, key: dg.AssetKey) -> str:
-    """The run whose staged records to post: this run's if it staged any, else the latest staging run."""
-    event = context.instance.get_latest_materialization_event(key)
-    if event is None or event.run_id == context.run_id:
-        return context.run_id
-    return event.run_id
 
 
 ASSETS = [shipstation_orders_to_zoho, zoho_contacts, zoho_invoices]

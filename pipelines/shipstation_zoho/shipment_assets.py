@@ -10,7 +10,7 @@ from connectors.common.timezones import local_date
 from connectors.zoho_books.client import ZohoBooksClient
 from pipelines.metadata import FINANCE, OPERATIONS
 from pipelines.shipstation_zoho import staged
-from pipelines.shipstation_zoho.assets import GROUP, audit, invoice_poster, staged_run
+from pipelines.shipstation_zoho.assets import GROUP, audit, invoice_poster
 from pipelines.shipstation_zoho.mapping import JournalConfig
 from pipelines.shipstation_zoho.outcomes import daily_cap, report_metadata
 from pipelines.shipstation_zoho.posting import INVOICES_FLOW, JOURNALS_FLOW, DayJournalPoster, LabelJournalPoster
@@ -20,6 +20,7 @@ from pipelines.sides.errors import MappingError
 from pipelines.sides.shipstation import reading
 from pipelines.sides.zoho_books import TARGET
 from pipelines.sides.zoho_books.journals import ZohoJournalTarget
+from pipelines.staged import staged_run
 from resources import ShipStationResource, StateResource, ZohoBooksResource
 
 LABELS = dg.AssetKey(["shipstation", "labels_to_zoho"])

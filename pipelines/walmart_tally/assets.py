@@ -15,6 +15,7 @@ from connectors.walmart.models import Order, ReturnOrder
 from pipelines.metadata import FINANCE, OPERATIONS, failure_table
 from pipelines.posting import PostingReport
 from pipelines.sides.tally.target import TallyTarget
+from pipelines.staged import staged_run
 from pipelines.walmart_tally import parties
 from pipelines.walmart_tally.posting import CREDIT_NOTE_FLOW, SALES_FLOW, CreditNotePoster, SalesPoster, posted_sales
 from pipelines.walmart_tally.settings import WalmartTallySettings
@@ -139,11 +140,6 @@ def counts(report: PostingReport) -> dict[str, int]:
             "cancelled": report.cancelled, "skipped": report.skipped, "failed": report.failed,
             "waiting": report.waiting, "busy": report.busy, "unknown": report.unknown}
 
-
-def staged_run(context: dg.AssetExecutionContext, key: dg.AssetKey) -> str:
-    """The run whose staged records to post: this run's if it staged any, else the latest staging run."""
-    event = context.instance.get_latest_materialization_event(key)
-    return context.run_id if event is None or event.run_id == context.run_id else event.run_id
 
 
 def _acknowledge(context: dg.AssetExecutionContext, flow: WalmartTallySettings, ledger: SyncLedger,

@@ -106,9 +106,6 @@ def test_the_example_merchants_load_with_their_mappings_and_schedules(tmp_path: 
     assert "attribute: acme, location_name: merchant-acme" in text and "merchant-globex" in text
 
 
-@pytest.mark.xfail(strict=True, reason="asset keys are the same in every merchant's code location, so a run that"
-                   " posts without staging reads the latest staging run of ANY merchant (staged_run in"
-                   " pipelines/shipstation_tally/assets.py); Dagster allows one materializable node per key")
 def test_a_post_only_run_posts_its_own_merchants_latest_staged_orders(worlds, tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch):
     acme, globex = worlds
@@ -119,6 +116,7 @@ def test_a_post_only_run_posts_its_own_merchants_latest_staged_orders(worlds, tm
     env = {**os.environ, **acme.secrets(), **globex.secrets(), "DAGSTER_HOME": str(home),
            "ML_CONNECTOR_MERCHANTS_DIR": str(folder), "ML_CONNECTOR_MERCHANTS_HOME": str(tmp_path / "state")}
     env.pop("ML_CONNECTOR_DATABASE_URL", None)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
 
     def run(name: str, selection: str) -> dict:
         done = subprocess.run([sys.executable, "-c", RUN_SELECTION, name, selection], cwd=ROOT, env=env, text=True,
@@ -130,6 +128,12 @@ def test_a_post_only_run_posts_its_own_merchants_latest_staged_orders(worlds, tm
     assert run("globex", "*")["success"]  # then globex stages and posts
     posted = run("acme", "tally/stock_items,tally/ledgers,tally/customer_ledgers,tally/order_vouchers")
     assert posted["created"] == len(acme.expected())
+    assert set(acme.vouchers_per_order()) == acme.expected() and set(acme.vouchers_per_order().values()) == {1}
+    assert set(globex.vouchers_per_order().values()) == {1}
+    with dg.DagsterInstance.get() as instance:  # each merchant's history under its own keys
+        for name in ("acme", "globex"):
+            assert instance.get_latest_materialization_event(dg.AssetKey([name, "shipstation", "orders"]))
+        assert instance.get_latest_materialization_event(dg.AssetKey(["shipstation", "orders"])) is None
 
 
 RUN_SELECTION = """
@@ -138,10 +142,10 @@ import dagster as dg
 from merchants import locations
 defs = getattr(locations, sys.argv[1])
 job = defs.resolve_job_def("shipstation_to_tally")
-keys = None if sys.argv[2] == "*" else [dg.AssetKey.from_user_string(k) for k in sys.argv[2].split(",")]
+keys = None if sys.argv[2] == "*" else [dg.AssetKey([sys.argv[1], *k.split("/")]) for k in sys.argv[2].split(",")]
 result = job.execute_in_process(instance=dg.DagsterInstance.get(), asset_selection=keys, raise_on_error=False)
 created = [m.metadata.get("created") for m in (e.event_specific_data.materialization
                                                for e in result.get_asset_materialization_events())
-           if m.asset_key.to_user_string() == "tally/order_vouchers"]
+           if m.asset_key.path[1:] == ["tally", "order_vouchers"]]
 print(json.dumps({"success": result.success, "created": created[0].value if created else None}))
 """
