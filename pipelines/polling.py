@@ -28,6 +28,8 @@ from typing import Literal
 
 import dagster as dg
 
+from pipelines.windows import parse_instant
+
 CURSOR_VERSION = 2
 RUN_KEY_TAG = "dagster/run_key"
 Status = Literal["success", "failure", "in_flight", "missing"]
@@ -74,8 +76,8 @@ class Requested:
 
     @classmethod
     def from_json(cls, data: dict) -> Requested:
-        return cls(_instant(data["start"]), _instant(data["end"]), data["key"], int(data["attempt"]),
-                   _instant(data["requested_at"]))
+        return cls(parse_instant(data["start"]), parse_instant(data["end"]), data["key"], int(data["attempt"]),
+                   parse_instant(data["requested_at"]))
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,7 @@ class Stream:
     @classmethod
     def from_json(cls, data: dict) -> Stream:
         confirmed = data.get("confirmed")
-        return cls(_instant(confirmed) if confirmed else None,
+        return cls(parse_instant(confirmed) if confirmed else None,
                    tuple(Requested.from_json(r) for r in data.get("outstanding") or []))
 
 
@@ -250,11 +252,6 @@ def sensor_result(requests: list[dg.RunRequest], cursor: PollCursor, notes: Iter
 
 def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat()
-
-
-def _instant(text: str) -> datetime:
-    value = datetime.fromisoformat(text)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def utcnow() -> datetime:
