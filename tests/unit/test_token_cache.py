@@ -186,3 +186,25 @@ def test_cache_keys_must_be_digests(tmp_path: Path) -> None:
     cache = FileTokenCache(tmp_path / "tokens")
     with pytest.raises(ValueError):
         cache.get("../escape")
+
+
+def test_a_refresh_token_auth_adopts_the_shared_token_and_its_api_domain() -> None:
+    from connectors.common.auth import OAuth2RefreshToken
+
+    calls = []
+
+    def token_endpoint(request: httpx.Request) -> httpx.Response:
+        calls.append(request)
+        return httpx.Response(200, json={"access_token": f"tok-{len(calls)}", "expires_in": 3600,
+                                         "api_domain": "https://www.zohoapis.in"})
+
+    cache, clock = MemoryTokenCache(), FakeTime()
+    zoho = [OAuth2RefreshToken("https://accounts.zoho.in/oauth/v2/token", "cid", "csecret", "refresh",
+                               transport=httpx.MockTransport(token_endpoint), cache=cache, clock=clock, wall=clock)
+            for _ in range(2)]
+    assert zoho[0].token() == zoho[1].token() == "tok-1"
+    assert len(calls) == 1 and zoho[1].api_domain == "https://www.zohoapis.in"
+    zoho[1].invalidate("tok-1")  # a 401 in one process: it refreshes
+    assert zoho[1].token() == "tok-2" and len(calls) == 2
+    zoho[0].invalidate("tok-1")  # the same 401 in the other: it adopts the refreshed token
+    assert zoho[0].token() == "tok-2" and len(calls) == 2
