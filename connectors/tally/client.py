@@ -50,6 +50,7 @@ from connectors.tally.models import (
     StockItemRecord,
     TallyStatus,
     Voucher,
+    VoucherAmounts,
     VoucherId,
     VoucherRecord,
 )
@@ -223,9 +224,27 @@ class TallyClient:
         alter_id_after: int | None = None,
     ) -> list[VoucherId]:
         """As `list_vouchers`, but only who each voucher is: Tally sends no lines and we parse none."""
+        return codec.parse_voucher_ids(self._cut_export("list_voucher_ids", voucher_type, from_date, to_date,
+                                                        alter_id_after, amounts=False))
+
+    def list_voucher_amounts(
+        self,
+        voucher_type: str | None = None,
+        from_date: date | None = None,
+        to_date: date | None = None,
+        *,
+        alter_id_after: int | None = None,
+    ) -> list[VoucherAmounts]:
+        """As `list_vouchers`, but of each line only its ledger, amount and party flag are parsed."""
+        return codec.parse_voucher_amounts(self._cut_export("list_voucher_amounts", voucher_type, from_date,
+                                                            to_date, alter_id_after, amounts=True))
+
+    def _cut_export(self, operation: str, voucher_type: str | None, from_date: date | None, to_date: date | None,
+                    alter_id_after: int | None, *, amounts: bool) -> str:
         xml = codec.voucher_ids_request(self.company_name, voucher_type, from_date, to_date,
-                                        alter_id_after=alter_id_after, period=self._period(from_date, to_date))
-        return codec.parse_voucher_ids(self._post("list_voucher_ids", "export", xml))
+                                        alter_id_after=alter_id_after, period=self._period(from_date, to_date),
+                                        amounts=amounts)
+        return self._post(operation, "export", xml)
 
     def get_voucher(self, master_id: int) -> VoucherRecord | None:
         """The voucher with this MasterId, or None."""

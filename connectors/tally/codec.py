@@ -28,6 +28,7 @@ from connectors.tally.xml_records import (
     parse_companies,
     parse_ledgers,
     parse_stock_items,
+    parse_voucher_amounts,
     parse_voucher_ids,
     parse_vouchers,
 )
@@ -37,7 +38,8 @@ __all__ = [
     "all_of", "build_master_import", "build_voucher_import", "collection_request", "company_request",
     "compare", "content_type", "decode_response", "encode_request", "is_server_running",
     "ledgers_request", "parse_companies", "parse_import_response", "parse_ledgers", "parse_quantity",
-    "parse_rate", "parse_stock_items", "parse_voucher_ids", "parse_vouchers", "parse_xml", "sanitise",
+    "parse_rate", "parse_stock_items", "parse_voucher_amounts", "parse_voucher_ids", "parse_vouchers", "parse_xml",
+    "sanitise",
     "stock_items_request", "validate_formula", "voucher_ids_request", "vouchers_request",
 ]
 

@@ -286,6 +286,15 @@ class VoucherId(_Model):
     is_cancelled: bool = False
 
 
+class VoucherAmounts(VoucherId):
+    """A voucher's identity and amounts, without the rest of its lines: what a check of totals needs
+    (read by `TallyClient.list_voucher_amounts`). `ledger_lines` are (ledger, amount, is party)."""
+
+    party_ledger: str | None = None
+    ledger_lines: tuple[tuple[str, Decimal, bool], ...] = ()
+    inventory_amount: Decimal = Decimal(0)  # the sum of the stock lines' amounts
+
+
 class CompanyRecord(_Model):
     """A loaded company and its alteration cursors (reference §6 "Incremental sync")."""
 

@@ -36,6 +36,8 @@ VOUCHER_FETCH = [
 ]
 # Reference §6: a cut FETCH list is the cheapest export; these are all `VoucherId` reads.
 VOUCHER_ID_FETCH = ["Date", "VoucherTypeName", "VoucherNumber", "Narration", "MasterId", "AlterId", "IsCancelled"]
+# `VoucherAmounts` reads: the identity, the party and the lines (fetched lists come whole, reference §6).
+VOUCHER_AMOUNT_FETCH = [*VOUCHER_ID_FETCH, "PartyLedgerName", "AllLedgerEntries", "AllInventoryEntries"]
 COMPANY_FETCH = ["Name", "Guid", "BooksFrom", "LastVoucherDate", "AltMstId", "AltVchId"]
 
 
@@ -144,11 +146,14 @@ def voucher_ids_request(
     *,
     alter_id_after: int | None = None,
     period: tuple[date, date] | None = None,
+    amounts: bool = False,
 ) -> str:
-    """As `vouchers_request`, fetching only the `VoucherId` fields (no lines, party or GUID)."""
+    """As `vouchers_request`, fetching only the `VoucherId` fields (no lines, party or GUID), or with
+    `amounts` the `VoucherAmounts` ones (party and lines, no GUID or reference)."""
     filters = _voucher_filters(voucher_type, from_date, to_date, None, alter_id_after)
     start, end = period or (from_date, to_date)
-    return collection_request(company, "MLVoucherIds", "Voucher", VOUCHER_ID_FETCH, filters or None, start, end)
+    name, fetch = ("MLVoucherAmounts", VOUCHER_AMOUNT_FETCH) if amounts else ("MLVoucherIds", VOUCHER_ID_FETCH)
+    return collection_request(company, name, "Voucher", fetch, filters or None, start, end)
 
 
 def _voucher_filters(voucher_type: str | None, from_date: date | None, to_date: date | None,

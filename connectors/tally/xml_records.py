@@ -22,6 +22,7 @@ from connectors.tally.models import (
     LedgerEntry,
     LedgerRecord,
     StockItemRecord,
+    VoucherAmounts,
     VoucherId,
     VoucherRecord,
 )
@@ -173,24 +174,63 @@ def voucher_record(obj: Element) -> VoucherRecord:
 
 _VOUCHER_ID_TAGS = frozenset({"DATE", "VOUCHERTYPENAME", "VOUCHERNUMBER", "NARRATION", "MASTERID", "ALTERID",
                               "ISCANCELLED"})
+_VOUCHER_AMOUNT_TAGS = _VOUCHER_ID_TAGS | {"PARTYLEDGERNAME"}
+_LEDGER_LINE_TAGS = frozenset({"LEDGERNAME", "AMOUNT", "ISPARTYLEDGER"})
+_STOCK_LINE_TAGS = frozenset({"STOCKITEMNAME", "AMOUNT"})
 
 
-def voucher_id(obj: Element) -> VoucherId:
-    """The identity of one VOUCHER: one pass over its children, everything else skipped unread."""
+def _own_text(el: Element) -> str | None:
+    return (el.text if not len(el) else element_text(el)) or None
+
+
+def _children(el: Element, tags: frozenset[str]) -> dict[str, str | None]:
+    """Text of the first child of each tag in `tags`, in one pass (the first wins, as with find())."""
     found: dict[str, str | None] = {}
-    for child in obj:
-        if child.tag in _VOUCHER_ID_TAGS and child.tag not in found:  # the first wins, as with find()
-            found[child.tag] = (child.text if not len(child) else element_text(child)) or None
+    for child in el:
+        if child.tag in tags and child.tag not in found:
+            found[child.tag] = _own_text(child)
+    return found
+
+
+def _identity(obj: Element, found: dict[str, str | None]) -> dict[str, object]:
     voucher_date = _day(found.get("DATE"))
     master_id, alter_id = parse_int(found.get("MASTERID")), parse_int(found.get("ALTERID"))
     if voucher_date is None or master_id is None or alter_id is None:
         raise ValueError("voucher lacks DATE, MASTERID or ALTERID")
-    return VoucherId(
-        master_id=master_id, alter_id=alter_id, date=voucher_date,
-        voucher_type=found.get("VOUCHERTYPENAME") or obj.get("VCHTYPE") or "",
-        voucher_number=found.get("VOUCHERNUMBER"), narration=found.get("NARRATION"),
-        is_cancelled=parse_bool(found.get("ISCANCELLED")),
-    )
+    return {"master_id": master_id, "alter_id": alter_id, "date": voucher_date,
+            "voucher_type": found.get("VOUCHERTYPENAME") or obj.get("VCHTYPE") or "",
+            "voucher_number": found.get("VOUCHERNUMBER"), "narration": found.get("NARRATION"),
+            "is_cancelled": parse_bool(found.get("ISCANCELLED"))}
+
+
+def voucher_id(obj: Element) -> VoucherId:
+    """The identity of one VOUCHER: one pass over its children, everything else skipped unread."""
+    return VoucherId(**_identity(obj, _children(obj, _VOUCHER_ID_TAGS)))
+
+
+def voucher_amounts(obj: Element) -> VoucherAmounts:
+    """Identity, party and amounts of one VOUCHER in one pass: of each line only its ledger (or stock
+    item), amount and party flag are read; bills, batches and the rest are skipped unread.
+    As `voucher_record`: ALLLEDGERENTRIES.LIST first, LEDGERENTRIES.LIST the fallback."""
+    found: dict[str, str | None] = {}
+    lines: dict[str, list[tuple[str, Decimal, bool]]] = {"ALLLEDGERENTRIES.LIST": [], "LEDGERENTRIES.LIST": []}
+    stock = Decimal(0)
+    for child in obj:
+        tag = child.tag
+        if tag in lines:
+            line = _children(child, _LEDGER_LINE_TAGS)
+            if line.get("LEDGERNAME"):
+                lines[tag].append((line["LEDGERNAME"], parse_decimal(line.get("AMOUNT")) or Decimal(0),
+                                   parse_bool(line.get("ISPARTYLEDGER"))))
+        elif tag == "ALLINVENTORYENTRIES.LIST":
+            item = _children(child, _STOCK_LINE_TAGS)
+            if item.get("STOCKITEMNAME"):
+                stock += parse_decimal(item.get("AMOUNT")) or Decimal(0)
+        elif tag in _VOUCHER_AMOUNT_TAGS and tag not in found:
+            found[tag] = _own_text(child)
+    return VoucherAmounts(**_identity(obj, found), party_ledger=found.get("PARTYLEDGERNAME"),
+                          ledger_lines=tuple(lines["ALLLEDGERENTRIES.LIST"] or lines["LEDGERENTRIES.LIST"]),
+                          inventory_amount=stock)
 
 
 def _day(value: str | None) -> date | None:
@@ -218,6 +258,11 @@ def parse_vouchers(reply: str) -> list[VoucherRecord]:
 def parse_voucher_ids(reply: str) -> list[VoucherId]:
     """Voucher identities from a voucher collection reply (a cut or a full FETCH list)."""
     return _records(reply, "VOUCHER", voucher_id)
+
+
+def parse_voucher_amounts(reply: str) -> list[VoucherAmounts]:
+    """Voucher identities and amounts from a voucher collection reply."""
+    return _records(reply, "VOUCHER", voucher_amounts)
 
 
 def parse_companies(reply: str) -> list[CompanyRecord]:

@@ -8,7 +8,9 @@ by the target's id, and record every outcome. A write whose outcome is unknown s
 without an owner, so the next run looks it up first; a write that certainly never arrived is
 released and marked transient, to be retried. A create the target confirmed but whose id it
 learns later (`deferred`) stays `pending` until `settle` (every `settle_every` records and at the
-end of `post`); if the run stops before that, those claims are left unresolved for a lookup.
+end of `post`); if the run stops before that, those claims are left unresolved for a lookup. A
+deferred item keeps only what settling needs (its key, candidate and date; its `source` too while
+`retain_source`, for `on_posted`), so a window of thousands costs little memory.
 Batches grow while the target answers cleanly and fast and shrink after a refusal (`BatchSizer`).
 """
 
@@ -18,7 +20,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from itertools import islice
 from typing import Any
@@ -95,9 +97,10 @@ class Poster:
 
     flow = "posting"
     report_keys: tuple[str, str] = ("number", "source_id")
+    retain_source = True  # whether `on_posted` reads `PostItem.source` of a create settled later
 
     def __init__(self, target: Target, ledger: SyncLedger, run_id: str, *, batch_size: int = 25,
-                 batch_ceiling: int | None = None, settle_every: int = 1000) -> None:
+                 batch_ceiling: int | None = None, settle_every: int = 5000) -> None:
         self.target, self.ledger = target, ledger
         self.owner = current_owner(run_id)
         self.sizer = BatchSizer(size=batch_size, floor=min(5, batch_size),
@@ -218,8 +221,13 @@ class Poster:
         result: Created = self._call(items, self.target.create, items)
         self.sizer.record(not result.refused and not result.unknown, time.monotonic() - started)
         by_key = {**self._deferred, **{i.key: i for i in items}}
-        self._deferred.update((key, by_key[key]) for key in result.deferred)
+        self._deferred.update((key, self._slim(by_key[key])) for key in result.deferred)
         self._record_created(result, by_key)
+
+    def _slim(self, item: PostItem) -> PostItem:
+        """What a deferred create keeps until it is settled: it can only land or stay unknown now,
+        so neither its payload nor its raw record (kept for replay of a refusal) is needed."""
+        return replace(item, raw={}, payload=None, source=item.source if self.retain_source else None)
 
     def _record_created(self, result: Created, by_key: dict[str, PostItem]) -> None:
         for key in (*result.landed, *result.refused, *result.unknown):

@@ -1,9 +1,11 @@
 """Asset checks and materialisation metadata for the order-voucher hand-off.
 
-The voucher check reads what Tally holds, not what we meant to send: after the run, one export
-bounded by the dates of the run's posted vouchers is matched to the ledger by MasterId (else by the
-narration marker), and each voucher's party amount is compared with its staged order's total and
-summed to zero. A voucher an accountant altered, cancelled or deleted in Tally fails the check.
+The voucher check reads what Tally holds, not what we meant to send: after the run, the run's posted
+vouchers are read back by date, at most `WINDOW` per export (reference §9: keep exports at or under
+5,000 vouchers), and matched to the ledger by MasterId (else by the narration marker); each voucher's
+party amount is compared with its staged order's total and its lines summed to zero. Only what that
+needs is fetched and parsed (`list_voucher_amounts`: identity, party, each line's ledger and amount).
+A voucher an accountant altered, cancelled or deleted in Tally fails the check.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import dagster as dg
 
 from connectors.tally.client import TallyClient
 from connectors.tally.errors import TallyError
-from connectors.tally.models import VoucherRecord
+from connectors.tally.models import VoucherAmounts
 from pipelines.metadata import failure_table
 from pipelines.shipstation_tally.mapping import OrderVoucherConfig
 from pipelines.shipstation_tally.posting import FLOW, TARGET, PostingReport
@@ -41,9 +43,10 @@ ORDER_VOUCHER_CHECKS = [
 
 MISMATCH_COLUMNS = ["order_number", "order_id", "master_id", "expected", "found", "problem"]
 CENT = Decimal("0.01")
+WINDOW = 5000  # posted vouchers per read-back export
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PostedOrder:
     """A staged order whose voucher the ledger says is live in Tally."""
 
@@ -61,7 +64,9 @@ class ReadBack:
 
     tally: TallyClient
     cfg: OrderVoucherConfig
-    staged: Iterable[Sequence[dict]]  # chunks of the run's staged raw orders
+    # chunks of the run's staged orders: raw dicts, or (orderId, orderNumber, orderTotal) rows
+    # (`StagingStore.iter_staged_order_totals`, which spares decoding every order again)
+    staged: Iterable[Sequence[dict | tuple[object, object, object]]]
 
 
 def report_metadata(report: PostingReport) -> dict[str, object]:
@@ -109,19 +114,22 @@ def voucher_match_result(ledger: SyncLedger, readback: ReadBack) -> dg.AssetChec
         "mismatches": failure_table(mismatches, MISMATCH_COLUMNS)})
 
 
-def windows(posted: Sequence[PostedOrder], size: int = 2000) -> Iterator[list[PostedOrder]]:
+def windows(posted: Sequence[PostedOrder], size: int = WINDOW) -> Iterator[list[PostedOrder]]:
     """The posted orders by date, `size` at a time: each window is one export over its own dates."""
     ordered = sorted(posted, key=lambda p: (p.day is None, p.day or date.min))
     for start in range(0, len(ordered), size):
         yield ordered[start:start + size]
 
 
-def staged_totals(chunks: Iterable[Sequence[dict]]) -> dict[str, tuple[str, Decimal | None]]:
-    """orderId -> (orderNumber, orderTotal) of the staged raw orders."""
+def staged_totals(chunks: Iterable[Sequence[dict | tuple[object, object, object]]]
+                  ) -> dict[str, tuple[str, Decimal | None]]:
+    """orderId -> (orderNumber, orderTotal) of the staged orders (raw dicts or rows)."""
     totals: dict[str, tuple[str, Decimal | None]] = {}
     for chunk in chunks:
-        for raw in chunk:
-            totals[str(raw.get("orderId", ""))] = (str(raw.get("orderNumber", "")), _money(raw.get("orderTotal")))
+        for row in chunk:
+            order_id, number, total = ((row.get("orderId", ""), row.get("orderNumber", ""), row.get("orderTotal"))
+                                       if isinstance(row, dict) else row)
+            totals[str(order_id)] = (str(number or ""), _money(total))
     return totals
 
 
@@ -146,21 +154,21 @@ def posted_orders(ledger: SyncLedger, staged: Mapping[str, tuple[str, Decimal | 
     return out
 
 
-def read_back(tally: TallyClient, voucher_type: str, posted: Sequence[PostedOrder]) -> dict[str, VoucherRecord]:
+def read_back(tally: TallyClient, voucher_type: str, posted: Sequence[PostedOrder]) -> dict[str, VoucherAmounts]:
     """One export spanning the posted vouchers' dates; each found by MasterId, else by its marker."""
     if not posted:
         return {}
     days = [p.day for p in posted if p.day is not None]
-    records = tally.list_vouchers(voucher_type, min(days, default=None), max(days, default=None))
-    by_mid = {str(r.master_id): r for r in records if r.master_id is not None}
-    by_key: dict[str, VoucherRecord] = {}
+    records = tally.list_voucher_amounts(voucher_type, min(days, default=None), max(days, default=None))
+    by_mid = {str(r.master_id): r for r in records}
+    by_key: dict[str, VoucherAmounts] = {}
     for record in records:
         for key in MARKER_RE.findall(record.narration or ""):
             by_key.setdefault(key, record)
     return {p.order_id: rec for p in posted if (rec := by_mid.get(p.master_id) or by_key.get(p.key)) is not None}
 
 
-def voucher_mismatches(posted: Sequence[PostedOrder], found: Mapping[str, VoucherRecord], *,
+def voucher_mismatches(posted: Sequence[PostedOrder], found: Mapping[str, VoucherAmounts], *,
                        inward: bool) -> list[dict[str, str]]:
     """One row per posted order whose voucher in Tally is missing, cancelled, unbalanced or off its total."""
     rows = []
@@ -173,7 +181,7 @@ def voucher_mismatches(posted: Sequence[PostedOrder], found: Mapping[str, Vouche
     return rows
 
 
-def _problem(order: PostedOrder, record: VoucherRecord | None, inward: bool) -> tuple[str, str]:
+def _problem(order: PostedOrder, record: VoucherAmounts | None, inward: bool) -> tuple[str, str]:
     if record is None:
         return "not in Tally (deleted, or its date moved out of the run's range)", ""
     if record.is_cancelled:
@@ -192,19 +200,18 @@ def _problem(order: PostedOrder, record: VoucherRecord | None, inward: bool) -> 
     return "", seen
 
 
-def party_total(record: VoucherRecord, inward: bool) -> Decimal | None:
+def party_total(record: VoucherAmounts, inward: bool) -> Decimal | None:
     """The order total a voucher carries: its party line, debited (outward) or credited (inward)."""
-    lines = [e for e in record.ledger_entries if e.is_party]
-    lines = lines or [e for e in record.ledger_entries if e.ledger_name == record.party_ledger]
+    lines = [amount for _, amount, is_party in record.ledger_lines if is_party]
+    lines = lines or [amount for name, amount, _ in record.ledger_lines if name == record.party_ledger]
     if not lines:
         return None
-    amount = sum((e.amount for e in lines), Decimal(0))
+    amount = sum(lines, Decimal(0))
     return amount if inward else -amount
 
 
-def voucher_balance(record: VoucherRecord) -> Decimal:
-    ledgers = sum((e.amount for e in record.ledger_entries), Decimal(0))
-    return ledgers + sum((e.amount for e in record.inventory_entries), Decimal(0))
+def voucher_balance(record: VoucherAmounts) -> Decimal:
+    return sum((amount for _, amount, _ in record.ledger_lines), Decimal(0)) + record.inventory_amount
 
 
 def unaccounted_orders(ledger: SyncLedger, staged_ids: Sequence[int]) -> list[str]:

@@ -32,6 +32,7 @@ class OrderVoucherPoster(Poster):
 
     flow = FLOW
     report_keys = ("order_number", "order_id")
+    retain_source = False  # no `on_posted`: a settled create needs nothing of its order
 
     def __init__(self, target: TallyTarget, ledger: SyncLedger, cfg: OrderVoucherConfig, skus: SkuResolver,
                  known_ledgers: set[str], run_id: str, *, batch_size: int = 25,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date
 
 from connectors.tally.client import TallyClient
@@ -43,7 +44,7 @@ class TallyTarget:
         self.tally, self.voucher_type = tally, voucher_type
         self.audit = audit or AuditHook(None)
         self._alter_floor: int | None = None
-        self._deferred: list[PostItem] = []  # landed whole by their import reply, not read back yet
+        self._deferred: list[PostItem] = []  # landed whole by their import reply, not read back yet (`_receipt`)
 
     def check(self, item: PostItem) -> str | None:
         """A voucher that does not net to zero is refused before anything is claimed or sent."""
@@ -60,7 +61,7 @@ class TallyTarget:
         return _master_ids(index_by_marker(records, {i.key for i, _ in pending}))
 
     def _read_back(self, items: Sequence[PostItem], *, since_floor: bool = True) -> dict[str, str]:
-        dates = [i.payload.date for i in items]
+        dates = [i.date if i.payload is None else i.payload.date for i in items]
         floor = self._alter_floor if since_floor else None
         records = self.tally.list_voucher_ids(self.voucher_type, min(dates), max(dates), alter_id_after=floor)
         if since_floor:
@@ -74,7 +75,7 @@ class TallyTarget:
             self._alter_floor = self.tally.company().alt_vch_id or 0
         result = self._send([i.payload for i in items], items)
         if _clean(result, len(items)):
-            self._deferred.extend(items)
+            self._deferred.extend(_receipt(i) for i in items)
             out.deferred.update(i.key for i in items)
             return out
         waiting, self._deferred = self._deferred, []
@@ -153,6 +154,11 @@ class TallyTarget:
             if exc.result is None:
                 raise
             return exc.result  # partly or wholly refused: the read-back settles each voucher
+
+
+def _receipt(item: PostItem) -> PostItem:
+    """A created voucher waiting for its read-back: its key and the voucher's date are all it needs."""
+    return replace(item, raw={}, payload=None, source=None, date=item.payload.date)
 
 
 @contextmanager

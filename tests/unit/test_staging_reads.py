@@ -1,0 +1,57 @@
+"""Reading a run's staged orders back: few DuckDB opens per pass, and the check's totals without decoding."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from state import staging
+from state.staging import StagingStore
+
+T0 = datetime(2026, 4, 1, tzinfo=UTC)
+
+
+def orders(n: int) -> list[dict]:
+    return [{"orderId": i, "orderNumber": f"SO-{i}", "orderTotal": total, "items": [{"sku": "TEA"}]}
+            for i, total in zip(range(n), ["10.50", 7, 0.1, None, "1E+2"] * n, strict=False)]
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    store = StagingStore(tmp_path / "s.duckdb")
+    store.opens = 0
+    real = store._open
+
+    def counted():
+        store.opens += 1
+        return real()
+
+    monkeypatch.setattr(store, "_open", counted)
+    return store
+
+
+def test_a_pass_opens_duckdb_once_per_block_of_rows_not_per_chunk(store, monkeypatch):
+    monkeypatch.setattr(staging, "READ_ROWS", 40)
+    store.stage_orders("run", 0, T0, orders(100), [T0] * 100)
+    store.opens = 0
+    chunks = list(store.iter_staged_orders("run", chunk=10))
+    assert [o["orderId"] for c in chunks for o in c] == list(range(100)) and {len(c) for c in chunks} == {10}
+    assert store.opens == 4  # 40 + 40 + 20 rows, then the empty read that ends the pass
+
+
+def test_a_chunk_larger_than_a_block_is_read_whole(store, monkeypatch):
+    monkeypatch.setattr(staging, "READ_ROWS", 4)
+    store.stage_orders("run", 0, T0, orders(10), [T0] * 10)
+    assert [len(c) for c in store.iter_staged_orders("run", chunk=6)] == [6, 4]
+
+
+def test_order_totals_come_as_the_raw_json_wrote_them(store):
+    store.stage_orders("run", 0, T0, orders(5), [T0] * 5)
+    store.stage_orders("other", 0, T0, orders(2), [T0] * 2)
+    store.opens = 0
+    rows = [row for chunk in store.iter_staged_order_totals("run", chunk=2) for row in chunk]
+    assert rows == [(0, "SO-0", "10.50"), (1, "SO-1", "7"), (2, "SO-2", "0.1"), (3, "SO-3", None),
+                    (4, "SO-4", "1E+2")]
+    assert store.opens == 1
+    assert list(store.iter_staged_order_totals("nothing")) == []
