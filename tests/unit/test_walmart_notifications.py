@@ -240,3 +240,33 @@ def test_hmac_in_hex_and_basic_without_prefix_are_accepted() -> None:
     assert hmac_matches(body, hmac.new(b"k", body, hashlib.sha256).hexdigest(), "k")
     assert basic_matches(base64.b64encode(b"u:p").decode(), "u", "p")
     assert not basic_matches("not base64!!", "u", "p")
+
+
+def test_the_specs_own_example_requests_get_the_specs_answer_shapes(world) -> None:
+    """As a client written from Walmart's Notifications OpenAPI examples would send them, raw."""
+    sim, receiver, *_ = world
+    token = httpx.post(f"{sim.base_url}/v3/token", data={"grant_type": "client_credentials"},
+                       auth=(CLIENT_ID, CLIENT_SECRET), timeout=10,
+                       headers={"WM_SVC.NAME": "x", "WM_QOS.CORRELATION_ID": "c1", "Accept": "application/json"})
+    headers = {"WM_SEC.ACCESS_TOKEN": token.json()["access_token"], "WM_SVC.NAME": "x",
+               "WM_QOS.CORRELATION_ID": "c2", "Accept": "application/json"}
+    url = f"{receiver.base_url}/hook"
+    sample = {"events": [{"eventType": "OFFER_UNPUBLISHED", "eventVersion": "V1", "resourceName": "ITEM",
+                          "eventUrl": url, "status": "ACTIVE"},
+                         {"eventType": "PO_CREATED", "eventVersion": "V1", "resourceName": "ORDER",
+                          "eventUrl": url, "status": "ACTIVE"}]}
+    created = httpx.post(f"{sim.base_url}/v3/webhooks/subscriptions", json=sample, headers=headers, timeout=10).json()
+    assert [set(e) for e in created["events"]] == [
+        {"eventType", "subscriptionId", "partnerId", "eventVersion", "resourceName", "status"}] * 2
+    sid = created["events"][1]["subscriptionId"]
+    patched = httpx.patch(f"{sim.base_url}/v3/webhooks/subscriptions/{sid}", json={"status": "INACTIVE"},
+                          headers=headers, timeout=10).json()
+    assert patched["status"] == "INACTIVE" and patched["headers"] == {"content-type": "application/json"}
+    listed = httpx.get(f"{sim.base_url}/v3/webhooks/subscriptions", params={"status": "ACTIVE"}, headers=headers,
+                       timeout=10).json()
+    assert [e["eventType"] for e in listed["events"]] == ["OFFER_UNPUBLISHED"]
+    gone = httpx.delete(f"{sim.base_url}/v3/webhooks/subscriptions/{sid}", headers=headers, timeout=10).json()
+    assert gone == {"subscriptionId": sid, "message": "Successfully deleted subscription"}
+    no_token = httpx.get(f"{sim.base_url}/v3/webhooks/eventTypes", headers={**headers, "WM_SEC.ACCESS_TOKEN": "x"},
+                         timeout=10)
+    assert no_token.status_code == 401
