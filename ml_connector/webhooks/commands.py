@@ -20,10 +20,11 @@ _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register `webhooks` and its subcommands on the top-level subparsers."""
-    hooks = sub.add_parser("webhooks", help="receive ShipStation webhooks into a durable queue, and subscribe to them")
+    hooks = sub.add_parser("webhooks", help="receive ShipStation and Zoho Books webhooks into a durable queue;"
+                                            " subscribe ShipStation's")
     cmds = hooks.add_subparsers(dest="webhooks_command", required=True)
 
-    serve = cmds.add_parser("serve", help="run the webhook receiver (needs WEBHOOK_SECRET)")
+    serve = cmds.add_parser("serve", help="run the webhook receiver (needs WEBHOOK_SECRET and/or ZOHO_WEBHOOK_SECRET)")
     serve.add_argument("--host", help="default WEBHOOK_HOST")
     serve.add_argument("--port", type=int, help="default WEBHOOK_PORT")
     serve.add_argument("--ssl-certfile", help="serve HTTPS with this certificate (else put a TLS proxy in front)")
@@ -55,26 +56,35 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from ml_connector.config import Settings
     from ml_connector.webhooks.app import create_receiver_app, masked_path
     from ml_connector.webhooks.signature import JwksCache
+    from ml_connector.webhooks.sources import build_sources
     from state.webhook_queue import WebhookStore
 
     settings = Settings.from_env()
     secret, header = settings.webhook_secret.get_secret_value(), settings.webhook_secret_header.strip() or None
-    if not secret:
-        return _fail("WEBHOOK_SECRET is not set: refusing to start an open webhook receiver. Set it to a random "
-                     "value, e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))'")
+    try:
+        sources = build_sources(settings)
+    except ValueError as exc:
+        return _fail(str(exc))
+    if not secret and not sources:
+        return _fail("WEBHOOK_SECRET is not set (nor ZOHO_WEBHOOK_SECRET): refusing to start an open webhook "
+                     "receiver. Set it to a random value, e.g. python3 -c 'import secrets; "
+                     "print(secrets.token_urlsafe(32))'")
     store = WebhookStore(queue_path(settings.state_dir))
     jwks = JwksCache(settings.webhook_jwks_url) if settings.webhook_jwks_url else None
     try:
-        app = create_receiver_app(store=store, secret=secret, secret_header=header, jwks=jwks,
+        app = create_receiver_app(store=store, secret=secret or None, secret_header=header, jwks=jwks,
                                   shipstation_base_url=settings.shipstation_base_url,
                                   v2_base_urls=[settings.shipstation_v2_base_url],
                                   rate_per_minute=settings.webhook_rate_per_minute,
-                                  rate_burst=settings.webhook_rate_burst)
+                                  rate_burst=settings.webhook_rate_burst, sources=sources)
     except ValueError as exc:
         return _fail(str(exc))
     host, port = args.host or settings.webhook_host, args.port or settings.webhook_port
     scheme = "https" if args.ssl_certfile else "http"
-    print(f"Receiving ShipStation webhooks: POST {scheme}://{host}:{port}{masked_path(header)}")
+    if secret:
+        print(f"Receiving ShipStation webhooks: POST {scheme}://{host}:{port}{masked_path(header)}")
+    for source in sources:
+        print(f"Receiving {source.name} webhooks: POST {scheme}://{host}:{port}{', '.join(source.paths)}")
     print(f"Queue: {store.path} ({store.count(undrained_only=True)} waiting)")
     if scheme == "http" and host not in _LOOPBACK:
         print("warning: no TLS; put an HTTPS proxy in front, the secret is part of every delivery", file=sys.stderr)
@@ -166,7 +176,8 @@ def cmd_queue(args: argparse.Namespace) -> int:
     for e in events:
         when = datetime.fromtimestamp(e.received_at, UTC).isoformat(timespec="seconds")
         drained = f"drained by {e.run_key}" if e.drained_at is not None else "waiting"
-        print(f"  {e.id} | {when} | {e.resource_type} | {e.source} | {urlsplit(e.resource_url).hostname} | {drained}")
+        where = urlsplit(e.resource_url).hostname or urlsplit(e.resource_url).path
+        print(f"  {e.id} | {when} | {e.resource_type} | {e.source} | {where} | {drained}")
     return 0
 
 

@@ -18,3 +18,5 @@ class WebhookSettings(BaseModel):
     webhook_port: int = 8787
     webhook_rate_per_minute: float = 3000.0  # per sender address; over it: 429 with Retry-After
     webhook_rate_burst: float = 1000.0
+    # Zoho Books webhooks' secret (12-50 letters or digits, the same as in Zoho); empty: POST /zoho/webhook is off
+    zoho_webhook_secret: SecretStr = SecretStr("")

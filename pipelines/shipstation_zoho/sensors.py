@@ -1,5 +1,6 @@
 """The sensors that own this pair's polling cursors: order `modifyDate`, label create and void dates, and
-Zoho contacts' `last_modified_time`; plus a drain of verified Zoho webhooks that only asks for that poll early.
+Zoho contacts' `last_modified_time`; plus a drain of verified Zoho webhooks that only asks for that poll early
+(`webhook_sensor.py`).
 
 Each stream follows `pipelines.polling`: its position advances only past windows whose run
 succeeded, so a window stopped by Zoho's daily cap is asked again (with backoff) until it goes through.
@@ -7,8 +8,7 @@ succeeded, so a window stopped by Zoho's daily cap is asked again (with backoff)
 
 import hashlib
 import re
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import datetime
 
 import dagster as dg
 
@@ -19,6 +19,7 @@ from pipelines.shipstation_zoho.flows import orders_by_id
 from pipelines.shipstation_zoho.jobs import CONTACTS_JOB, ORDERS_JOB, SHIPMENTS_JOB
 from pipelines.shipstation_zoho.posting import INVOICES_FLOW
 from pipelines.shipstation_zoho.settings import ShipStationZohoSettings
+from pipelines.shipstation_zoho.webhook_sensor import zoho_contacts_webhook_sensor
 from pipelines.shipstation_zoho.window import (
     CONTACTS_STREAM,
     CREATE_STREAM,
@@ -33,13 +34,10 @@ from pipelines.shipstation_zoho.window import (
 )
 from pipelines.sides.zoho_books.items import HELD
 from resources import ShipStationResource, StateResource, ZohoBooksResource
-from state.webhook_queue import WebhookStore, queue_path
 
 BACKOFF = polling.Backoff()
 MAX_HELD_ATTEMPTS = 5
 _HELD_RE = re.compile(re.escape(HELD) + r" '([^']*)'")
-ZOHO_EVENT_PREFIX = "ZOHO_"  # resource_type of a verified Zoho Books webhook in the queue
-DRAIN_LIMIT = 500
 
 
 @dg.sensor(job_name=ORDERS_JOB, minimum_interval_seconds=120, default_status=dg.DefaultSensorStatus.STOPPED)
@@ -93,24 +91,6 @@ def zoho_contacts_sensor(context: dg.SensorEvaluationContext, zoho_books: ZohoBo
                            key_for=lambda s, e: Window(s, e).key("contacts"), overlap=OVERLAP, backoff=BACKOFF)
     requests = [_request(tick.request, contacts_config(tick.request.start))] if tick.request else []
     return _result(requests, cursor.with_stream(CONTACTS_STREAM, tick.stream), [tick])
-
-
-@dg.sensor(job_name=CONTACTS_JOB, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.STOPPED)
-def zoho_contacts_webhook_sensor(context: dg.SensorEvaluationContext, state: StateResource) -> dg.SensorResult:
-    """Verified Zoho webhooks (queued by the receiver) wake the contact sync early; they carry no data we trust."""
-    after = int(context.cursor or 0)
-    with WebhookStore(queue_path(Path(state.home))) as store:
-        events = store.after(after, DRAIN_LIMIT)
-        zoho = [e for e in events if e.resource_type.upper().startswith(ZOHO_EVENT_PREFIX)]
-        if not zoho:
-            return dg.SensorResult(skip_reason=dg.SkipReason(f"no Zoho webhook after #{after}"),
-                                   cursor=str(events[-1].id) if events else context.cursor)
-        key = f"zoho-webhooks:{zoho[0].id}-{zoho[-1].id}"
-        since = datetime.fromtimestamp(zoho[0].received_at, UTC) - timedelta(hours=1)
-        store.mark_drained([e.id for e in zoho], key)
-    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=key, run_config=contacts_config(since),
-                                                       tags={"ml-connector/webhook-events": key})],
-                           cursor=str(events[-1].id))
 
 
 @dg.sensor(job_name=ORDERS_JOB, minimum_interval_seconds=1800, default_status=dg.DefaultSensorStatus.STOPPED)

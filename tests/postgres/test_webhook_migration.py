@@ -16,22 +16,7 @@ from psycopg import sql
 from state.backends.postgres import ddl
 from state.webhook_queue import SOURCES, WebhookEvent, WebhookStore
 from tests.postgres.services import fresh_schema, pg_url
-
-OLD_SCHEMA = """
-CREATE TABLE IF NOT EXISTS webhook_events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    received_at REAL NOT NULL,
-    resource_type TEXT NOT NULL,
-    resource_url TEXT NOT NULL,
-    source TEXT NOT NULL CHECK (source IN ('v1', 'v2')),
-    body TEXT NOT NULL,
-    remote TEXT NOT NULL DEFAULT '',
-    drained_at REAL,
-    run_key TEXT
-);
-CREATE INDEX IF NOT EXISTS webhook_events_undrained ON webhook_events (id) WHERE drained_at IS NULL;
-"""
-OLD_KEY = "ALTER TABLE webhook_events ADD COLUMN delivery_key TEXT"
+from tests.unit.test_webhook_sources import OLD_DDL
 
 
 @pytest.fixture
@@ -41,7 +26,7 @@ def old_queue() -> Iterator[tuple[str, str]]:
     with fresh_schema(url) as schema, psycopg.connect(url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
         conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
-        for statement in [*ddl(OLD_SCHEMA), OLD_KEY]:
+        for statement in ddl(OLD_DDL):  # the SQLite DDL of old, as the store translates it
             conn.execute(statement)
         for n, source in enumerate(("v1", "v2", "v1"), start=1):
             conn.execute("INSERT INTO webhook_events (received_at, resource_type, resource_url, source, body,"
