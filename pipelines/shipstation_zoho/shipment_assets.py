@@ -15,12 +15,13 @@ from pipelines.shipstation_zoho.mapping import JournalConfig
 from pipelines.shipstation_zoho.outcomes import daily_cap, report_metadata
 from pipelines.shipstation_zoho.posting import INVOICES_FLOW, JOURNALS_FLOW, DayJournalPoster, LabelJournalPoster
 from pipelines.shipstation_zoho.settings import ShipStationZohoSettings
-from pipelines.shipstation_zoho.window import parse_instant, resolve
 from pipelines.sides.errors import MappingError
 from pipelines.sides.shipstation import reading
+from pipelines.sides.shipstation.labels import LabelsWindowConfig, label_pages, stage_label_pages
 from pipelines.sides.zoho_books import TARGET
 from pipelines.sides.zoho_books.journals import ZohoJournalTarget
 from pipelines.staged import staged_run
+from pipelines.windows import parse_instant
 from resources import ShipStationResource, StateResource, ZohoBooksResource
 
 LABELS = dg.AssetKey(["shipstation", "labels_to_zoho"])
@@ -28,31 +29,15 @@ JOURNALS = dg.AssetKey(["zoho_books", "shipping_journals"])
 TRACKING = dg.AssetKey(["zoho_books", "invoice_tracking"])
 
 
-class LabelsConfig(dg.Config):
-    """Labels created and labels voided in a window (empty: sync start up to now), or every label of given orders."""
-
-    create_date_start: str | None = None
-    create_date_end: str | None = None
-    void_date_start: str | None = None
-    void_date_end: str | None = None
-    order_ids: list[int] = []
-    resource_urls: list[str] = []
-
-
 @dg.asset(key=LABELS, group_name=GROUP, kinds={"shipstation", "duckdb"}, owners=[OPERATIONS])
-def shipstation_labels_to_zoho(context: dg.AssetExecutionContext, config: LabelsConfig,
+def shipstation_labels_to_zoho(context: dg.AssetExecutionContext, config: LabelsWindowConfig,
                                shipstation: ShipStationResource, state: StateResource,
                                zoho_flow: ShipStationZohoSettings) -> dg.MaterializeResult:
     """Labels created in the window and labels voided in it (ShipStation reference §6.3), staged in DuckDB."""
-    now, store, seq, start = datetime.now(UTC), state.staging(), 0, parse_instant(zoho_flow.sync_start)
-    created = resolve(config.create_date_start, config.create_date_end, start, now)
-    voided = resolve(config.void_date_start or config.create_date_start,
-                     config.void_date_end or config.create_date_end, start, now)
+    now = datetime.now(UTC)
     with shipstation.client() as client:
-        for page in reading.shipment_pages(client, created=(created.start, created.end),
-                                           voided=(voided.start, voided.end), order_ids=config.order_ids,
-                                           resource_urls=config.resource_urls):
-            seq = store.stage_shipments(context.run_id, seq, now, page, [reading.shipment_dates(r) for r in page])
+        pages = label_pages(client, config, parse_instant(zoho_flow.sync_start), now)
+        seq = stage_label_pages(state.staging(), context.run_id, pages, now)
     return dg.MaterializeResult(metadata={"labels_read": seq})
 
 

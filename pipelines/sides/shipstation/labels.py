@@ -10,7 +10,7 @@ rows shifting between pages, the Pacific DST fall-back hour); the sync ledger ma
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,6 +21,7 @@ from pipelines import polling
 from pipelines.polling import PollCursor, instance_of, poll_stream
 from pipelines.sides.shipstation import reading
 from pipelines.windows import Window, op_config, parse_instant, resolve_window
+from state.staging import StagingStore
 
 CREATE_STREAM, VOID_STREAM = "create", "void"
 LABEL_STREAMS = (CREATE_STREAM, VOID_STREAM)
@@ -55,6 +56,14 @@ def label_pages(client: ShipStationClient, config: LabelsWindowConfig, default_s
     created, voided = config.windows(default_start, now)
     return reading.shipment_pages(client, created=(created.start, created.end), voided=(voided.start, voided.end),
                                   order_ids=config.order_ids, resource_urls=config.resource_urls)
+
+
+def stage_label_pages(store: StagingStore, run_id: str, pages: Iterable[reading.RawPage], now: datetime) -> int:
+    """Stage the pages' labels for the run (with their create and void dates); how many were staged."""
+    seq = 0
+    for page in pages:
+        seq = store.stage_shipments(run_id, seq, now, page, [reading.shipment_dates(r) for r in page])
+    return seq
 
 
 def labels_run_config(op: str, created: Window | None, voided: Window | None, now: datetime) -> dict[str, Any]:
