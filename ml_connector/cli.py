@@ -180,9 +180,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from ml_connector.demo import print_summary
     from ml_connector.runner import instance_for, run_job
     from pipelines.definitions import build_definitions
+    from pipelines.flow import PreviewSources
     from pipelines.registry import flow
     from pipelines.replay import describe, failed_filter, plan_replay
     from state.ledger import SyncLedger
+    from state.staging import StagingStore
 
     settings, spec = Settings.from_env(), flow(args.flow)
     assert spec.replay is not None  # argparse offers only replayable flows
@@ -192,7 +194,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 2
     plan = plan_replay(spec, SyncLedger(settings.state_dir / "ledger.sqlite3"), where)
-    print("\n".join(describe(plan)))
+    print("\n".join(describe(plan, PreviewSources(settings, StagingStore(settings.state_dir / "staging.duckdb")))))
     if plan.empty or args.dry_run:
         return 0
     if not args.yes and sys.stdin.isatty() and input("Send these now? [y/N] ").strip().lower() not in ("y", "yes"):

@@ -168,7 +168,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         [*(s for part in parts for s in part.sensors), operations_alerts_sensor, run_failure_alerts], settings.merchant)
     return dg.Definitions(
         assets=[*(a for part in parts for a in part.assets), *recon_assets],
-        jobs=[*jobs, *recon_jobs, build_replay_job(FLOWS, _replay_runner(settings))],
+        jobs=[*jobs, *recon_jobs, build_replay_job(FLOWS, _replay_runner(settings), settings)],
         schedules=[*schedules, *recon_schedules], sensors=sensors,
         resources=build_resources(settings),
     )

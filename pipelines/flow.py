@@ -6,12 +6,27 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
 from state.ledger import Entry
 
+if TYPE_CHECKING:
+    from state.staging import StagingStore
+
+
+@dataclass(frozen=True)
+class PreviewSources:
+    """What a replay preview may read: the merchant's settings (`ml_connector.config.Settings`, which includes
+    every flow's settings) and its staging store (the masters last read from the target), both local: a
+    preview never calls a system."""
+
+    settings: Any
+    staging: StagingStore
+
+
 WindowConfig = Callable[[datetime, datetime], dict]
 ReplayConfig = Callable[[Sequence[Entry]], dict]
-ReplayPreview = Callable[[Entry], str | None]
+ReplayPreview = Callable[[Entry, PreviewSources], str | None]
 DateConfig = Callable[[date], dict]
 
 
@@ -19,9 +34,10 @@ DateConfig = Callable[[date], dict]
 class Replay:
     """How `replay` re-drives a flow's failed records: which ledger flow, and the run config for them.
 
-    `preview` (optional, pure: no I/O) renders what would be sent for one failed record from the
-    source record the ledger kept (e.g. the voucher XML); without it a dry run shows that stored
-    source record itself. `target` names the system written to, for the dry run.
+    `preview` (optional; reads only `PreviewSources`, never a system) renders what would be sent for one
+    failed record from the source record the ledger kept (e.g. the voucher XML), or raises the error the
+    record would fail with again; without it a dry run shows that stored source record itself. `target`
+    names the system written to, for the dry run.
     """
 
     ledger_flow: str

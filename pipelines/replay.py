@@ -17,10 +17,11 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 import dagster as dg
 
-from pipelines.flow import FlowSpec
+from pipelines.flow import FlowSpec, PreviewSources
 from resources import StateResource
 from state.ledger import Entry
 from state.ledger_queries import FAILURE_KINDS, FailedFilter, FailureKind, LedgerQueries
@@ -72,8 +73,9 @@ def plan_replay(spec: FlowSpec, ledger: LedgerQueries, where: FailedFilter) -> R
     return ReplayPlan(spec, entries, spec.replay.run_config(entries) if entries else {})
 
 
-def describe(plan: ReplayPlan) -> list[str]:
-    """The plan as lines for a person: every record, what happens to it, what is sent, the run config."""
+def describe(plan: ReplayPlan, sources: PreviewSources | None = None) -> list[str]:
+    """The plan as lines for a person: every record, what happens to it, what is sent (rendered by the flow's
+    preview from `sources` when it has one), the run config."""
     spec, replay = plan.spec, plan.spec.replay
     assert replay is not None
     if plan.empty:
@@ -81,7 +83,8 @@ def describe(plan: ReplayPlan) -> list[str]:
     lines = [f"Replay {spec.name}: {len(plan.entries)} failed {replay.what}, re-read from the source by one run "
              f"of job {spec.job}."]
     for entry in plan.entries:
-        lines += _describe_entry(entry, replay.target or entry.target, replay.preview)
+        preview = (lambda e, show=replay.preview: show(e, sources)) if replay.preview and sources is not None else None
+        lines += _describe_entry(entry, replay.target or entry.target, preview)
     lines.append("Run config: " + json.dumps(plan.run_config, sort_keys=True))
     return lines
 
@@ -95,7 +98,12 @@ def _describe_entry(entry: Entry, target: str, preview: Callable[[Entry], str | 
         action = f"  will alter {target} record {entry.target_id} (key {entry.external_key})"
     else:
         action = f"  will look key {entry.external_key} up in {target} and create it only if it is not there"
-    body = preview(entry) if preview is not None else None
+    try:
+        body = preview(entry) if preview is not None else None
+    except Exception as exc:  # noqa: BLE001 - the record's own problem, shown: the run would hold it again
+        return [head, action, f"  would fail again as stored: {exc}",
+                "  source record kept by the ledger (re-read before sending):",
+                *("    " + line for line in _clip(_pretty(entry.source_payload)))]
     label = "  will send:" if body is not None else "  source record kept by the ledger (re-read before sending):"
     return [head, action, label, *("    " + line for line in _clip(body or _pretty(entry.source_payload)))]
 
@@ -126,9 +134,10 @@ class ReplayConfig(dg.Config):
     dry_run: bool = True
 
 
-def build_replay_job(flows: Sequence[FlowSpec], run_flow: RunFlow) -> dg.JobDefinition:
+def build_replay_job(flows: Sequence[FlowSpec], run_flow: RunFlow, settings: Any = None) -> dg.JobDefinition:
     """The Dagster `replay` job over `flows`; `run_flow(spec, run_config, instance)` runs a flow's job
-    and answers (run id, success): the application supplies it, as it owns the definitions."""
+    and answers (run id, success): the application supplies it, as it owns the definitions, and the
+    `settings` flows' previews read."""
     by_name = {spec.name: spec for spec in flows if spec.replay is not None}
 
     @dg.op(name="replay_failed_records", description="Show, then (dry_run: false) re-drive, failed records.")
@@ -145,7 +154,7 @@ def build_replay_job(flows: Sequence[FlowSpec], run_flow: RunFlow) -> dg.JobDefi
             plan = plan_replay(spec, ledger, where)
         finally:
             ledger.close()
-        text = "\n".join(describe(plan))
+        text = "\n".join(describe(plan, PreviewSources(settings, state.staging()) if settings is not None else None))
         context.log.info(text)
         metadata: dict = {"records": len(plan.entries), "dry_run": config.dry_run,
                           "plan": dg.MetadataValue.md(f"```\n{text}\n```")}

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from pipelines.flow import FlowSpec, Replay
+from lxml import etree
+
+from connectors.tally.xml_build import build_voucher_import
+from connectors.tally.xml_parse import parse_xml
+from pipelines.flow import FlowSpec, PreviewSources, Replay
 from pipelines.shipstation_tally import customers, masters, posting, shipments
 from pipelines.shipstation_tally.inventory_assets import FLOW as INVENTORY_FLOW
 from pipelines.shipstation_tally.jobs import INVENTORY_JOB, MASTERS_JOB, ORDERS_JOB, SHIPMENTS_JOB
+from pipelines.shipstation_tally.mapping import customer_ledger_name, describe, order_to_voucher
+from pipelines.shipstation_tally.settings import ShipStationTallySettings
 from pipelines.shipstation_tally.window import Window, shipment_run
+from pipelines.sides.shipstation import reading
+from pipelines.sides.tally.skus import SkuResolver
 from state.ledger import Entry
 
 
@@ -28,6 +37,28 @@ def orders_by_id(entries: Sequence[Entry]) -> dict:
     return {"ops": {"shipstation__orders": {"config": {"order_ids": ids}}}}
 
 
+def voucher_preview(entry: Entry, sources: PreviewSources) -> str | None:
+    """The import the replay would send TallyPrime for this order: mapped from the order the ledger kept, with
+    the merchant's settings and the Tally stock items last staged, as the run maps it (the run re-reads the
+    order first, so an order fixed in ShipStation since maps anew). A record that would fail again raises."""
+    if not entry.source_payload:
+        return None
+    raw = json.loads(entry.source_payload)
+    [(order, parsed)] = reading.parse_orders([raw])
+    if order is None:
+        raise ValueError(parsed["_parse_error"])
+    if order.order_status == "cancelled":
+        return f"cancels the order voucher of {describe(order)} (the order is cancelled)"
+    settings = sources.settings
+    flow = ShipStationTallySettings.from_settings(settings, settings.tally_timezone)
+    skus = SkuResolver.build(sources.staging.tally_stock_items(), flow.sku_map())
+    voucher = order_to_voucher(order, customer_ledger_name(order), skus, flow.voucher_config())
+    if entry.target_id and entry.target_id.isdigit():  # it exists in Tally: altered by its MasterId
+        voucher = voucher.model_copy(update={"action": "Alter", "master_id": int(entry.target_id)})
+    text = build_voucher_import(settings.tally_company, [voucher])
+    return etree.tostring(parse_xml(text), encoding="unicode", pretty_print=True)  # what is sent, indented
+
+
 def labels_of_orders(entries: Sequence[Entry]) -> dict:
     """Labels have no GET by id (reference §3.1): re-read every label of these labels' orders."""
     ids = sorted({int(e.group_key) for e in entries if (e.group_key or "").isdigit()})
@@ -38,7 +69,8 @@ FLOWS = (
     FlowSpec("shipstation-to-tally", ORDERS_JOB, "ShipStation orders -> TallyPrime order vouchers",
              ledger_flows=(posting.FLOW, customers.FLOW),
              failed_metrics=(("tally/order_vouchers", "failed"), ("tally/customer_ledgers", "ledgers_failed")),
-             window_config=_orders_window, replay=Replay(posting.FLOW, "order(s)", orders_by_id)),
+             window_config=_orders_window,
+             replay=Replay(posting.FLOW, "order(s)", orders_by_id, preview=voucher_preview, target="TallyPrime")),
     FlowSpec("shipments-to-tally", SHIPMENTS_JOB, "ShipStation labels -> TallyPrime Delivery Notes",
              ledger_flows=(shipments.FLOW,), failed_metrics=(("tally/delivery_notes", "failed"),),
              window_config=_labels_window, replay=Replay(shipments.FLOW, "shipment(s)", labels_of_orders)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -11,7 +12,7 @@ import pytest
 from ml_connector import cli
 from ml_connector.runner import instance_for, run_job
 from pipelines.definitions import build_definitions
-from pipelines.flow import FlowSpec, Replay
+from pipelines.flow import FlowSpec, PreviewSources, Replay
 from pipelines.registry import flow
 from pipelines.replay import build_replay_job, describe, failed_filter, parse_when, plan_replay
 from pipelines.shipstation_tally.posting import FLOW, TARGET
@@ -82,8 +83,8 @@ def test_the_plan_shows_each_record_what_happens_to_it_and_what_is_sent(tmp_path
     assert '"sku": "NOPE"' in text  # the stored source record, in full
     assert "- 502 (WC-502): refused" in text and "will alter tally record T502 (key ss-order-502)" in text
     assert 'Run config: {"ids": ["501", "502"]}' in text
-    previewed = "\n".join(describe(plan_replay(spec(lambda e: f"<VOUCHER>{e.source_id}</VOUCHER>"), ledger,
-                                               failed_filter(record_ids=["501"]))))
+    previewed = "\n".join(describe(plan_replay(spec(lambda e, sources: f"<VOUCHER>{e.source_id}</VOUCHER>"), ledger,
+                                               failed_filter(record_ids=["501"])), PreviewSources(None, None)))
     assert "will send:\n    <VOUCHER>501</VOUCHER>" in previewed
     assert describe(plan_replay(spec(), ledger, failed_filter(record_ids=["nope"]))) == [
         "Nothing to replay: no failed records match."]
@@ -160,3 +161,29 @@ def test_the_dagster_job_re_drives_a_real_failed_order(env, tmp_path: Path) -> N
     again = job.execute_in_process(run_config=config, instance=instance,
                                    resources={"state": StateResource(home=str(env.home))})
     assert again.output_for_node("replay_failed_records") == 0 and len(env.order_vouchers()) == before + 1
+
+
+def test_the_tally_order_flow_previews_the_exact_voucher_import_it_would_send(tmp_path: Path) -> None:
+    from ml_connector.config import Settings
+    from state.staging import StagingStore
+    from tests.fuzz.strategies import valid_order
+
+    ledger = SyncLedger(tmp_path / "ledger.sqlite3")
+    good, bad = valid_order(701, sku="SKU-1"), {**valid_order(702, sku="SKU-GONE"), "orderNumber": "WC-702"}
+    for raw, error in ((good, "Tally was closed"), (bad, "items[0].sku: no stock item")):
+        sid = str(raw["orderId"])
+        cand = Candidate(sid, f"ss-order-{sid}", "h", detail={"order_number": raw["orderNumber"]})
+        ledger.claim(FLOW, TARGET, [cand], "run-1")
+        ledger.record_failed(FLOW, TARGET, [(sid, error, json.dumps(raw, default=str))])
+    staging = StagingStore(tmp_path / "staging.duckdb")
+    staging.replace_tally_stock_items(datetime.now(UTC), [{"name": "Widget Blue", "aliases": ["SKU-1"],
+                                                             "base_unit": "Nos"}])
+    sources = PreviewSources(Settings.from_env({"TALLY_COMPANY": "Acme Traders", "ML_CONNECTOR_HOME": str(tmp_path)}),
+                             staging)
+    text = "\n".join(describe(plan_replay(flow("shipstation-to-tally"), ledger, failed_filter()), sources))
+    sent = text[text.index("- 701"):text.index("- 702")]
+    assert "will send:" in sent and "<SVCURRENTCOMPANY>Acme Traders</SVCURRENTCOMPANY>" in sent
+    assert 'ACTION="Create"' in sent and "Widget Blue" in sent and "WC-701" in sent  # the SKU resolved as the run does
+    held = text[text.index("- 702"):]
+    assert "would fail again as stored:" in held and "SKU-GONE" in held  # and the stored order is shown
+    ledger.close()

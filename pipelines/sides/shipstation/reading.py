@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
+from typing import Any
 
 from connectors.common.errors import NotFound, RecordError
 from connectors.shipstation.client import ShipStationClient
@@ -54,8 +57,10 @@ def shipment_pages(client: ShipStationClient, *, created: tuple[datetime, dateti
     yield from client.iter_shipment_pages_raw(*voided, by="void")
 
 
-def modify_date(raw: dict) -> datetime | None:
+def modify_date(raw: Any) -> datetime | None:
     """An order's modifyDate for a snapshot; a bad value is left for posting to report."""
+    if not isinstance(raw, Mapping):
+        return None
     try:
         return modify_date_of(raw)
     except RecordError:
@@ -73,19 +78,42 @@ def shipment_dates(raw: dict) -> tuple[datetime | None, datetime | None]:
     return dates[0], dates[1]
 
 
-def parse_orders(raws: Iterable[dict]) -> Iterator[tuple[Order | None, dict]]:
-    """Parse raw orders; one that does not parse comes back as `(None, raw)` naming the field."""
+def parse_orders(raws: Iterable[Any]) -> Iterator[tuple[Order | None, dict]]:
+    """Parse raw orders; one that does not parse comes back as `(None, raw)` naming the field (a record that
+    is not a JSON object comes back wrapped, `{"_raw": ..., "_parse_error": ...}`, so it can be held too)."""
     for raw in raws:
+        if not isinstance(raw, Mapping):
+            yield None, not_an_object(raw)
+            continue
         try:
             yield Order.from_raw(raw), raw
         except RecordError as exc:
             yield None, {**raw, "_parse_error": str(exc)}
 
 
-def parse_shipments(raws: Iterable[dict], orders: dict[int, dict]) -> Iterator[tuple[Shipment | None, Order | None,
-                                                                                     dict]]:
+def source_id(raw: Mapping, field: str = "orderId") -> str:
+    """The record's key in the sync ledger: its `field` (orderId, shipmentId); a record without a usable one
+    is held under a digest of its content (`no-id:<hex>`), so two such records are kept apart and each can be
+    found and replayed, rather than one overwriting the other under "" in the ledger."""
+    value = raw.get(field)
+    if isinstance(value, int | str) and not isinstance(value, bool) and str(value).strip():
+        return str(value).strip()
+    body = json.dumps({k: v for k, v in raw.items() if not str(k).startswith("_")}, sort_keys=True, default=str)
+    return "no-id:" + hashlib.sha256(body.encode("utf-8", "replace")).hexdigest()[:16]
+
+
+def not_an_object(raw: Any) -> dict:
+    """A record that is not a JSON object, wrapped so it can be held and shown: its text, cut, and why."""
+    return {"_raw": repr(raw)[:2000], "_parse_error": f"the record is a {type(raw).__name__}, not a JSON object"}
+
+
+def parse_shipments(raws: Iterable[Any], orders: dict[int, dict]) -> Iterator[tuple[Shipment | None, Order | None,
+                                                                                    dict]]:
     """(label, its order if known, raw) per raw label; one that does not parse gives (None, None, raw)."""
     for raw in raws:
+        if not isinstance(raw, Mapping):
+            yield None, None, not_an_object(raw)
+            continue
         try:
             shipment = Shipment.from_raw(raw)
         except RecordError as exc:
