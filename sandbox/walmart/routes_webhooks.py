@@ -10,18 +10,10 @@ from starlette.routing import Route
 
 from sandbox.walmart import errors
 from sandbox.walmart.bodies import json_body
+from sandbox.walmart.delivery import DELIVERY_TIMEOUT, deliver
 from sandbox.walmart.errors import JSONResponse
 from sandbox.walmart.gate import Gate
-from sandbox.walmart.notifications import (
-    DELIVERY_TIMEOUT,
-    EVENT_TYPES,
-    SERVICE,
-    Subscription,
-    bad,
-    deliver,
-    envelope,
-    event_type,
-)
+from sandbox.walmart.notifications import EVENT_TYPES, SERVICE, Subscription, bad, event_type, sample_event
 from sandbox.walmart.state import WalmartState
 
 BASE = "/v3/webhooks"
@@ -80,7 +72,7 @@ def webhook_routes(state: WalmartState, gate: Gate) -> list[Route]:
         body = await json_body(request, SERVICE)
         probe = Subscription.create({**(body if isinstance(body, dict) else {}), "status": "ACTIVE"}, state.partner_id)
         event_type(probe.record["eventType"], probe.record["eventVersion"], probe.record["resourceName"])
-        event = envelope(probe.record["eventType"], state.clock.now(), {"partnerId": state.partner_id})
+        event = sample_event(probe.record["eventType"], state.partner_id, state.clock.now())
         ok, outcome = await run_in_threadpool(_deliver_now, probe.record, event)
         if not ok:
             raise bad(f"[sandbox] eventUrl could not be validated: {outcome}", "eventUrl")

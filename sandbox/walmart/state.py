@@ -17,8 +17,9 @@ from sandbox.walmart import order_actions, settlements
 from sandbox.walmart.builders import return_doc
 from sandbox.walmart.catalog import Item, ItemProblem, checked_price, checked_quantity, known
 from sandbox.walmart.clock import Clock, epoch_ms, iso_z
+from sandbox.walmart.delivery import Notifications
 from sandbox.walmart.feeds import Feeds
-from sandbox.walmart.notifications import Notifications, po_created
+from sandbox.walmart.notifications import po_created
 from sandbox.walmart.orders import PARTNER_ID, Order, move, status_quantities
 from sandbox.walmart.recon import Settlement
 from sandbox.walmart.returns import ReturnOrder, complete_line
