@@ -6,6 +6,7 @@ from pipelines.acumatica_shipstation.assets import ORDERS_OP, SHIPMENTS_OP
 from pipelines.acumatica_shipstation.jobs import confirm_job, orders_job, shipments_job
 from pipelines.acumatica_shipstation.posting import CONFIRM_FLOW, ORDERS_FLOW, SHIPMENTS_FLOW
 from pipelines.retries import RetrySpec, build_transient_retry_sensor
+from pipelines.sides.shipstation import labels
 from state.ledger import Entry
 
 
@@ -15,10 +16,7 @@ def orders_by_key(entries: Sequence[Entry]) -> dict:
     return {"ops": {ORDERS_OP: {"config": {"order_keys": keys}}}}
 
 
-def labels_of_orders(entries: Sequence[Entry]) -> dict:
-    """Labels have no GET by id (ShipStation §3.1): re-read every label of these labels' orders."""
-    ids = sorted({int(e.detail["order_id"]) for e in entries if str(e.detail.get("order_id", "")).isdigit()})
-    return {"ops": {SHIPMENTS_OP: {"config": {"order_ids": ids}}}}
+labels_of_orders = labels.labels_of_orders(SHIPMENTS_OP, lambda e: e.detail.get("order_id"))
 
 
 RETRY_SPECS = (

@@ -14,14 +14,17 @@ from pipelines.shipstation_tally.sensors import shipstation_shipments_sensor
 from pipelines.shipstation_tally.settings import ShipStationTallySettings
 from pipelines.shipstation_zoho.settings import ShipStationZohoSettings
 from pipelines.shipstation_zoho.shipment_sensors import shipstation_labels_to_zoho_sensor
+from pipelines.sides.shipstation.config import orders_by_id
 from pipelines.sides.shipstation.labels import (
     LabelsWindowConfig,
     label_sensor,
+    labels_of_orders,
     labels_run_config,
     prefixed_keys,
     window_run_config,
 )
 from pipelines.windows import Window
+from state.ledger_queries import Entry
 from tests.unit.test_polling_sensors import FakeShipStation, passing
 
 SYNC_START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -127,3 +130,18 @@ def test_a_confirmed_position_starts_the_next_window_an_overlap_earlier(monkeypa
                                                                  cursor=first.cursor))
     [create] = second.run_requests
     assert op_fields(create)["create_date_start"] == (CREATED - timedelta(hours=2)).isoformat()
+
+
+def entry(source_id: str, group_key: str | None = None, detail: dict | None = None) -> Entry:
+    return Entry("flow", source_id, "target", f"key-{source_id}", "failed", None, None, None, False, 1, "boom",
+                 None, detail or {}, None, None, 0.0, group_key)
+
+
+def test_replay_configs_reread_orders_by_id_and_labels_by_their_orders():
+    entries = [entry("12", group_key="7"), entry("x", group_key=None), entry("13", group_key="7"),
+               entry("14", group_key="5", detail={"order_id": 9})]
+    assert orders_by_id("orders_op")(entries) == {"ops": {"orders_op": {"config": {"order_ids": [12, 13, 14]}}}}
+    assert labels_of_orders("labels_op")(entries) == {"ops": {"labels_op": {"config": {"order_ids": [5, 7]}}}}
+    by_detail = labels_of_orders("labels_op", lambda e: e.detail.get("order_id"))
+    assert by_detail(entries)["ops"]["labels_op"]["config"]["order_ids"] == [9]
+    assert LabelsWindowConfig(**labels_of_orders("op")(entries)["ops"]["op"]["config"]).order_ids == [5, 7]

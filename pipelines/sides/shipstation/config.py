@@ -1,6 +1,13 @@
 """Run config every flow that reads ShipStation orders takes (Launchpad, sensors, replay)."""
 
+from collections.abc import Callable, Sequence
+
 import dagster as dg
+
+from pipelines.windows import op_config
+from state.ledger import Entry
+
+ReplayConfig = Callable[[Sequence[Entry]], dict]
 
 
 class OrdersWindowConfig(dg.Config):
@@ -11,3 +18,10 @@ class OrdersWindowConfig(dg.Config):
     modify_date_end: str | None = None
     order_ids: list[int] = []
     resource_urls: list[str] = []
+
+
+def orders_by_id(op: str) -> ReplayConfig:
+    """Run config for `op` re-reading the ledger entries' orders by id (replay, transient retries)."""
+    def config(entries: Sequence[Entry]) -> dict:
+        return op_config(op, {"order_ids": sorted({int(e.source_id) for e in entries if e.source_id.isdigit()})})
+    return config

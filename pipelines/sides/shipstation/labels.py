@@ -10,7 +10,7 @@ rows shifting between pages, the Pacific DST fall-back hour); the sync ledger ma
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,7 +20,9 @@ from connectors.shipstation.client import ShipStationClient
 from pipelines import polling
 from pipelines.polling import PollCursor, instance_of, poll_stream
 from pipelines.sides.shipstation import reading
+from pipelines.sides.shipstation.config import ReplayConfig
 from pipelines.windows import Window, op_config, parse_instant, resolve_window
+from state.ledger import Entry
 from state.staging import StagingStore
 
 CREATE_STREAM, VOID_STREAM = "create", "void"
@@ -77,6 +79,17 @@ def window_run_config(op: str) -> Callable[[datetime, datetime], dict[str, Any]]
     def config(start: datetime, end: datetime) -> dict[str, Any]:
         window = Window(start, end)
         return labels_run_config(op, window, window, end)
+    return config
+
+
+def labels_of_orders(op: str, order_id: Callable[[Entry], object] = lambda e: e.group_key) -> ReplayConfig:
+    """Run config for `op` re-reading every label of the entries' orders (replay, transient retries).
+
+    Labels have no GET by id (ShipStation reference §3.1); `order_id` finds an entry's order (its group key).
+    """
+    def config(entries: Sequence[Entry]) -> dict[str, Any]:
+        ids = sorted({int(str(order_id(e))) for e in entries if str(order_id(e) or "").isdigit()})
+        return op_config(op, {"order_ids": ids})
     return config
 
 
