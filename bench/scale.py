@@ -12,10 +12,9 @@ Needs ML_CONNECTOR_TEST_PG_URL and ML_CONNECTOR_TEST_REDIS_URL (as `.ci/run` exp
     python -m bench.scale                                   # 2, 5, 10, 20 merchants x 10,000 orders
     python -m bench.scale --merchants 2 --merchants 4 --orders 300 --parallel 1
 
-`--parallel` is how many merchants' runs may run at once (default 1). More than one is the production
-shape, but today it loses orders: every merchant's code location has the same asset keys, and a posting
-step reads "the latest staging run" of the key, which may be another merchant's (see the report of
-issue 11 and tests/rehearsal/test_merchants.py's strict xfail). The column `lost` shows it.
+`--parallel` is how many merchants' runs may run at once (default 1; the production shape is more).
+Each merchant's code location keeps its assets under its own keys (merchants/keys.py), so merchants in
+parallel never read each other's staged orders; the column `lost` would show it if they did.
 """
 
 from __future__ import annotations
