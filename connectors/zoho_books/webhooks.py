@@ -1,10 +1,18 @@
 """Verifying Zoho's webhook signatures (reference §13).
 
-Zoho documents (for Billing; integrators report the same for Books) a header
+Zoho documents the scheme for Billing/Subscriptions ("Securing webhooks",
+zoho.com/us/billing/kb/webhooks/securing-webhooks.html; integrators report the same for Books, whose
+webhook API takes a 12-50 alphanumeric `secret` "for webhook signature verification"): header
 ``X-Zoho-Webhook-Signature`` = hex HMAC-SHA256, keyed by the webhook's secret, over the request's
-query and form parameters sorted by name and concatenated as ``name + value``, followed by the raw
-JSON body. A webhook only wakes a sync early: the record is read back through the API before
-anything is done with it, and polling stays the source of truth.
+query-string pairs and, for an x-www-form-urlencoded body, its pairs (decoded first), sorted by name
+and concatenated as ``name + value``, followed by the raw JSON body (none for a form body). Zoho's
+example: query ``subscription_id=90343&name=basic`` and body ``{"created_date":...}`` sign
+``namebasicsubscription_id90343{"created_date":...}``. Header names are case-insensitive; the hex
+is compared case-insensitively and in constant time. There is no timestamp in what is signed, so a
+receiver needs its own replay protection (`ml_connector.webhooks` stores a delivery once).
+
+A webhook only wakes a sync early: the record is read back through the API before anything is
+done with it, and polling stays the source of truth.
 """
 
 from __future__ import annotations

@@ -6,14 +6,16 @@ job that reads Zoho contacts modified since shortly before the first event (`con
 only: a Zoho change says nothing new about ShipStation's customers). So:
 
 - several events coalesce into one run: those of one tick, and those that arrive while a woken run
-  is still queued or running wait (cursor kept) until it ends, then go in one run;
+  is still queued or running wait (cursor kept) until it ends, then go in one run (a woken run
+  created more than `IN_FLIGHT_LIMIT` ago no longer holds them back: a run stuck as STARTED by a
+  dead worker must not silence webhooks for good);
 - the same events never make two runs: the run key names the id range, and the events are marked
   drained with it before the request leaves;
 - a lost webhook changes nothing: `zoho_contacts_sensor` polls `last_modified_time` regardless, and
   a webhook for a contact already synced costs one read-only run at most.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -30,6 +32,7 @@ DRAIN_LIMIT = 500
 WOKEN_TAG = "ml-connector/woken-by"
 WOKEN_BY = "zoho-webhook"
 EVENTS_TAG = "ml-connector/webhook-events"
+IN_FLIGHT_LIMIT = timedelta(hours=1)
 _IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
               dg.DagsterRunStatus.STARTED]
 
@@ -69,6 +72,7 @@ def _woken_run_in_flight(context: dg.SensorEvaluationContext) -> bool:
     instance = instance_of(context)
     if instance is None:
         return False
-    runs = instance.get_run_records(dg.RunsFilter(job_name=CONTACTS_JOB, statuses=_IN_FLIGHT,
+    recent = datetime.now(UTC) - IN_FLIGHT_LIMIT
+    runs = instance.get_run_records(dg.RunsFilter(job_name=CONTACTS_JOB, statuses=_IN_FLIGHT, created_after=recent,
                                                   tags={WOKEN_TAG: WOKEN_BY}), limit=1)
     return bool(runs)

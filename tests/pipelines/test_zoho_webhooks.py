@@ -9,6 +9,7 @@ daemon would (job, run config, asset selection, tags).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import dagster as dg
@@ -19,7 +20,7 @@ from dagster._core.test_utils import create_run_for_test
 from ml_connector.runner import instance_for
 from ml_connector.webhooks.app import create_receiver_app
 from ml_connector.webhooks.zoho import ZOHO_PATH, ZohoSource
-from pipelines.shipstation_zoho import jobs
+from pipelines.shipstation_zoho import jobs, webhook_sensor
 from pipelines.shipstation_zoho.contact_assets import FROM_ZOHO
 from pipelines.shipstation_zoho.webhook_sensor import WOKEN_BY, WOKEN_TAG, zoho_contacts_webhook_sensor
 from resources import StateResource
@@ -107,7 +108,9 @@ def test_a_contact_created_in_zoho_wakes_the_contacts_run_once_and_is_reported(s
     assert not tick(stack, instance, woke.cursor).run_requests  # drained: never a second run
 
 
-def test_events_arriving_while_a_woken_run_is_in_flight_wait_and_coalesce(stack, receiver):  # noqa: F811
+@pytest.mark.parametrize("released_by", ["the run ending", "the run being stuck past the limit"])
+def test_events_arriving_while_a_woken_run_is_in_flight_wait_and_coalesce(stack, receiver, released_by,  # noqa: F811
+                                                                          monkeypatch):
     served, store = receiver
     instance = instance_for(stack.home)
     control(stack, "webhooks", {"url": served.base_url + ZOHO_PATH, "secret": SECRET})
@@ -119,7 +122,10 @@ def test_events_arriving_while_a_woken_run_is_in_flight_wait_and_coalesce(stack,
     assert store.count() == 3
     waiting = tick(stack, instance)
     assert not waiting.run_requests and store.count(undrained_only=True) == 3
-    instance.report_run_failed(in_flight)  # the run in flight ends
+    if released_by == "the run ending":
+        instance.report_run_failed(in_flight)
+    else:  # a dead worker's run stays STARTED; past the limit it holds nothing back
+        monkeypatch.setattr(webhook_sensor, "IN_FLIGHT_LIMIT", timedelta(0))
     [request] = tick(stack, instance, waiting.cursor).run_requests
     assert request.run_key == "zoho-webhooks:1-3" and store.count(undrained_only=True) == 0
     assert execute(stack, instance, request).success
