@@ -67,10 +67,12 @@ def delivery_key(source: str, resource_type: str, resource_url: str, body: bytes
 
 def build_sources(settings: Any) -> list[WebhookSource]:
     """The sources whose secrets are configured in `settings` (ShipStation's is built by `create_receiver_app`)."""
+    from ml_connector.webhooks.walmart import WalmartSource
     from ml_connector.webhooks.zoho import ZohoSource
 
     sources: list[WebhookSource] = []
     zoho_secret = settings.zoho_webhook_secret.get_secret_value()
     if zoho_secret:
         sources.append(ZohoSource(zoho_secret))
+    sources += [s for s in [WalmartSource.from_settings(settings)] if s is not None]  # WALMART_WEBHOOK_SECRET
     return sources

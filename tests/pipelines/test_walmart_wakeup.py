@@ -211,3 +211,34 @@ def test_the_cli_subscribes_once_and_never_prints_the_secret(world: World, capsy
     world.new_order()
     assert [e.resource_type for e in world.store.after(0)] == ["PO_CREATED"]
     assert cmd_subscribe_walmart(args, SimpleNamespace(**{**vars(settings), "walmart_webhook_secret": ""})) == 2
+
+
+def test_the_receiver_mounts_walmart_only_when_its_secret_is_set() -> None:
+    from types import SimpleNamespace
+
+    from pydantic import SecretStr
+
+    from ml_connector.webhooks.sources import build_sources
+
+    off = build_sources(SimpleNamespace(zoho_webhook_secret=SecretStr(""), walmart_webhook_secret=SecretStr("")))
+    on = build_sources(SimpleNamespace(zoho_webhook_secret=SecretStr(""), walmart_webhook_secret=SecretStr(SECRET),
+                                       walmart_webhook_auth="BASIC_AUTH"))
+    assert off == [] and [(s.name, s.paths, s.method) for s in on] == [("walmart", (WALMART_PATH,), "BASIC_AUTH")]
+    with pytest.raises(ValueError):
+        WalmartSource("short")
+
+
+def test_basic_auth_deliveries_are_checked_before_the_body_is_read(world: World, tmp_path: Path) -> None:
+    source = WalmartSource(SECRET, method="BASIC_AUTH", header="X-WM-Auth")
+    store = WebhookStore(queue_path(tmp_path / "basic"))
+    rx = serve(receiver_app(store=store, sources=[source]))
+    try:
+        subscribe(WalmartNotifications(world.client()), source, rx.base_url)
+        po = world.new_order()
+        assert [e.resource_url for e in store.after(0)] == [f"walmart:orders/{po}"]
+        body = store.after(0)[0].body.encode()
+        anonymous = httpx.post(f"{rx.base_url}{WALMART_PATH}", content=body, timeout=10)
+        assert anonymous.status_code == 404 and len(store.after(0)) == 1  # like any unknown path
+    finally:
+        rx.stop()
+        store.close()
