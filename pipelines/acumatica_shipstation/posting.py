@@ -19,6 +19,7 @@ from pipelines.acumatica_shipstation import mapping, shipments
 from pipelines.acumatica_shipstation.mapping import HeldBack, OutboundConfig
 from pipelines.acumatica_shipstation.shipments import InboundConfig, OrderRef, label_key
 from pipelines.posting import Poster, PostItem, Target
+from pipelines.posting.keys import record_id
 from pipelines.sides.errors import MappingError
 from state.ledger import Candidate, Entry, SyncLedger
 
@@ -109,7 +110,7 @@ class ShipmentPoster(Poster):
     def prepare(self, record: LabelRecord) -> PostItem | None:
         self.report.read += 1
         label, raw = record.label, record.raw
-        source_id = str(raw.get("shipmentId", ""))
+        source_id = record_id(raw, "shipmentId")
         if label is None:
             self.fail_unclaimed(source_id, f"ss-label-{source_id}", source_id, raw, raw.get("_parse_error", "?"))
             return None

@@ -8,6 +8,7 @@ from connectors.common.timezones import local_date
 from connectors.shipstation.models import Order
 from connectors.tally.models import Voucher
 from pipelines.posting import Poster, PostingReport, PostItem
+from pipelines.posting.keys import record_id
 from pipelines.shipstation_tally.mapping import (
     OrderVoucherConfig,
     customer_ledger_name,
@@ -43,7 +44,7 @@ class OrderVoucherPoster(Poster):
     def prepare(self, record: tuple[Order | None, dict]) -> PostItem | None:
         order, raw = record
         self.report.read += 1
-        source_id = str(raw.get("orderId", ""))
+        source_id = record_id(raw, "orderId")
         number = str(raw.get("orderNumber", ""))
         if order is None:
             self._fail(source_id, number, raw, raw.get("_parse_error", "record could not be parsed"))

@@ -19,6 +19,7 @@ from connectors.common.timezones import local_date
 from connectors.shipstation.models import Order
 from connectors.shipstation.shipments import Shipment
 from pipelines.posting import Poster, PostItem
+from pipelines.posting.keys import record_id
 from pipelines.shipstation_tally import posting
 from pipelines.shipstation_tally.delivery import (
     DeliveryNoteConfig,
@@ -62,7 +63,7 @@ class DeliveryNotePoster(Poster):
     def prepare(self, record: Record) -> PostItem | None:
         shipment, order, raw = record
         self.report.read += 1
-        sid, order_id = str(raw.get("shipmentId", "")), str(raw.get("orderId", ""))
+        sid, order_id = record_id(raw, "shipmentId"), str(raw.get("orderId", ""))
         label = f"shipment {sid} of order {raw.get('orderNumber', '')}"
         if shipment is None:
             return self._fail(sid, order_id, label, raw, raw.get("_parse_error", "record could not be parsed"))

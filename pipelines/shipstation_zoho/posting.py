@@ -14,6 +14,7 @@ from connectors.shipstation.models import Order
 from connectors.shipstation.shipments import Shipment
 from connectors.zoho_books.errors import ZohoApiError
 from pipelines.posting import Poster, PostItem
+from pipelines.posting.keys import record_id
 from pipelines.shipstation_zoho import mapping
 from pipelines.shipstation_zoho.mapping import InvoiceConfig, JournalConfig
 from pipelines.sides.errors import MappingError
@@ -56,7 +57,7 @@ class InvoicePoster(Poster):
     def prepare(self, record: OrderRecord) -> PostItem | None:
         order, raw, labels = record
         self.report.read += 1
-        source_id, number = str(raw.get("orderId", "")), str(raw.get("orderNumber", ""))
+        source_id, number = record_id(raw, "orderId"), str(raw.get("orderNumber", ""))
         if order is None:
             self.fail_unclaimed(source_id, f"ss-order-{source_id}", number, raw, raw.get("_parse_error", "unparsable"))
             return None
@@ -114,7 +115,7 @@ class LabelJournalPoster(JournalPoster):
     def prepare(self, record: tuple[Shipment | None, dict]) -> PostItem | None:
         shipment, raw = record
         self.report.read += 1
-        source_id = f"label-{raw.get('shipmentId', '')}"
+        source_id = f"label-{record_id(raw, 'shipmentId')}"
         if shipment is None:
             self.fail_unclaimed(source_id, f"ss-{source_id}", str(raw.get("shipmentId")), raw,
                                 raw.get("_parse_error", "unparsable"))

@@ -25,7 +25,8 @@ def returns_window(start: datetime, end: datetime) -> dict:
 
 def orders_by_id(entries: Sequence[Entry]) -> dict:
     """Run config re-reading these purchase orders by id (replay, transient retries)."""
-    return {"ops": {ORDERS_OP: {"config": {"ids": sorted({e.source_id for e in entries})}}}}
+    ids = sorted({e.source_id for e in entries if not e.source_id.startswith("no-id:")})  # those have no PO to read
+    return {"ops": {ORDERS_OP: {"config": {"ids": ids}}}}
 
 
 def returns_by_id(entries: Sequence[Entry]) -> dict:

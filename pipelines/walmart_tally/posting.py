@@ -17,6 +17,7 @@ from connectors.common.timezones import local_date
 from connectors.tally.models import Voucher
 from connectors.walmart.models import Order, ReturnOrder
 from pipelines.posting import Poster, PostItem
+from pipelines.posting.keys import record_id
 from pipelines.sides.errors import MappingError
 from pipelines.sides.tally import TARGET
 from pipelines.sides.tally.builders import payload_hash
@@ -61,7 +62,7 @@ class SalesPoster(Poster):
 
     def prepare(self, raw: dict) -> PostItem | None:
         self.report.read += 1
-        po = str(raw.get("purchaseOrderId") or "")
+        po = record_id(raw, "purchaseOrderId")
         order, error = parse_order(raw)
         try:
             if order is None:

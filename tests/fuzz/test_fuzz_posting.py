@@ -1,8 +1,7 @@
 """A run with hostile orders among good ones: the run continues, every good order is sent once and whole,
 every bad one is held in the ledger with its id and the field named, and nothing half-formed is sent.
-
-Known gap (posting.py is not ours to edit): records without a usable orderId are all held under the
-source id "", so the ledger keeps one of them; the run's report still lists each.
+A record without a usable orderId is held under a key made from its content (`no-id:<hex>`), so each is
+kept apart in the ledger (pipelines.posting.keys.record_id).
 """
 
 from __future__ import annotations
@@ -82,9 +81,10 @@ def test_hostile_orders_are_held_and_the_good_ones_posted_once(hostile: list[dic
         for raw in good:
             assert f"ss-order-{raw['orderId']}" in tally.vouchers
         failed = ledger.entries(FLOW, "failed")
-        # Every failure the run reported is in the ledger (records with no usable orderId share the key "":
-        # the last one's reason is kept; reported to the lead, see the module docstring).
+        # Every failure the run reported is in the ledger, each under its own key (a record with no usable
+        # orderId under a digest of its content: only identical records share one).
         assert {f["order_id"] for f in report.failures} == {e.source_id for e in failed}
+        assert "" not in {e.source_id for e in failed}
         for entry in failed:
             assert entry.source_payload, entry  # kept for replay
             assert entry.last_error and ":" in entry.last_error, entry  # names the record and the field

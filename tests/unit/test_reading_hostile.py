@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pipelines.sides.shipstation.reading import modify_date, parse_orders, parse_shipments, source_id
+from pipelines.posting.keys import record_id
+from pipelines.sides.shipstation.reading import modify_date, parse_orders, parse_shipments
 from tests.fuzz.strategies import valid_order
 
 
@@ -19,8 +20,11 @@ def test_a_record_that_is_not_an_object_is_held_with_a_reason_and_the_run_goes_o
 def test_records_without_a_usable_id_are_kept_apart_by_their_content():
     a = {**valid_order(1), "orderId": None}
     b = {**valid_order(2), "orderId": None}
-    assert source_id(valid_order(5)) == "5" and source_id({"orderId": " 6 "}) == "6"
-    assert source_id(a).startswith("no-id:") and source_id(a) != source_id(b)
-    assert source_id(a) == source_id({**a, "_parse_error": "x"})  # our own notes do not change the key
-    assert source_id({"orderId": True}).startswith("no-id:") and source_id({"orderId": ""}).startswith("no-id:")
-    assert source_id({"shipmentId": 9}, "shipmentId") == "9"
+    assert record_id(valid_order(5), "orderId") == "5" and record_id({"orderId": " 6 "}, "orderId") == "6"
+    assert record_id(a, "orderId").startswith("no-id:") and record_id(a, "orderId") != record_id(b, "orderId")
+    assert record_id(a, "orderId") == record_id({**a, "_parse_error": "x"}, "orderId")  # our notes: same key
+    assert record_id({"orderId": True}, "orderId").startswith("no-id:")
+    assert record_id({"orderId": ""}, "orderId") != record_id({"orderId": "", "x": 1}, "orderId")
+    wrapped = [r for _, r in parse_orders(["a", "b"])]  # not objects: apart by what they were
+    assert record_id(wrapped[0], "orderId") != record_id(wrapped[1], "orderId")
+    assert record_id({"shipmentId": 9}, "shipmentId") == "9"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
@@ -89,17 +87,6 @@ def parse_orders(raws: Iterable[Any]) -> Iterator[tuple[Order | None, dict]]:
             yield Order.from_raw(raw), raw
         except RecordError as exc:
             yield None, {**raw, "_parse_error": str(exc)}
-
-
-def source_id(raw: Mapping, field: str = "orderId") -> str:
-    """The record's key in the sync ledger: its `field` (orderId, shipmentId); a record without a usable one
-    is held under a digest of its content (`no-id:<hex>`), so two such records are kept apart and each can be
-    found and replayed, rather than one overwriting the other under "" in the ledger."""
-    value = raw.get(field)
-    if isinstance(value, int | str) and not isinstance(value, bool) and str(value).strip():
-        return str(value).strip()
-    body = json.dumps({k: v for k, v in raw.items() if not str(k).startswith("_")}, sort_keys=True, default=str)
-    return "no-id:" + hashlib.sha256(body.encode("utf-8", "replace")).hexdigest()[:16]
 
 
 def not_an_object(raw: Any) -> dict:
