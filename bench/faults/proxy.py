@@ -5,6 +5,7 @@ upstream unless a `Rule` takes it. A rule matches by method, a regex searched in
 (path and query) and a substring of the body (e.g. ``<TALLYREQUEST>Import`` vs ``Export`` for
 TallyPrime), and acts on the `nth` matching request (1-based) and the `times - 1` after it:
 
+- ``pass``: forward as usual (with `on_hit`, a moment to act on a simulator, e.g. revoke a token);
 - ``status``: answer `status` without forwarding (a 429 carries ``Retry-After: retry_after``);
 - ``stall``: wait `seconds`, then forward (``forward=True``) or drop the connection unanswered;
 - ``reset``: forward (the upstream commits), send the headers and part of the body, then RST;
@@ -24,6 +25,7 @@ import signal
 import socket
 import struct
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 
@@ -31,7 +33,8 @@ import httpx
 
 from bench.faults.wire import HttpRequest, read_request, write_response
 
-ACTIONS = ("status", "stall", "reset", "kill_before", "kill_after", "refuse")
+ACTIONS = ("pass", "status", "stall", "reset", "kill_before", "kill_after", "refuse")
+_CODECS = ("utf-8", "utf-16-le")  # TallyPrime is often spoken to in UTF-16
 _HOP = {"host", "connection", "keep-alive", "proxy-connection", "transfer-encoding", "content-length", "te",
         "upgrade", "content-encoding"}
 
@@ -49,6 +52,7 @@ class Rule:
     seconds: float = 0.0
     forward: bool = False
     headers: dict[str, str] = field(default_factory=dict)  # extra headers of a `status` answer
+    on_hit: Callable[[], object] | None = None  # called (off the loop) when the rule hits, before it acts
     seen: int = 0
     fired: int = 0
 
@@ -59,7 +63,7 @@ class Rule:
     def matches(self, request: HttpRequest) -> bool:
         return ((self.method is None or request.method == self.method.upper())
                 and (self.path is None or re.search(self.path, request.target) is not None)
-                and (self.body is None or self.body.encode() in request.body))
+                and (self.body is None or any(self.body.encode(codec) in request.body for codec in _CODECS)))
 
     def take(self, request: HttpRequest) -> bool:
         """Count a matching request; True if this one is to be hit."""
@@ -163,6 +167,8 @@ class FaultProxy:
         """Answer one request; False when the connection is to be dropped."""
         rule = self._rule_for(request)
         action = rule.action if rule else "forward"
+        if rule is not None and rule.on_hit is not None:
+            await asyncio.get_running_loop().run_in_executor(None, rule.on_hit)
         if action == "status":
             return await _answer_status(writer, rule)
         if action == "refuse":

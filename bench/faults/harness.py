@@ -1,0 +1,141 @@
+"""Run one flow under one fault in a fresh world, recover, and count what its target holds.
+
+Each run: a fresh sandbox (same seed, so the same merchant), the fault armed, `ml-connector sync` as
+a subprocess in its own process group (killed by the proxy where the fault says), then recovery:
+the same sync without faults until a run succeeds with no claim left pending (at most
+`MAX_RECOVERY` runs), plus `ml-connector replay` where the fault left records failed on purpose.
+The target is then counted through the simulator's control plane and compared with the fault-free
+baseline of the same flow: `lost` = baseline records the target does not hold and the ledger does
+not hold as failed; `duplicates` = objects beyond one per record.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+from bench.faults.flows import COUNTERS, FlowCase, held, sync_args
+from bench.faults.proxy import Rule
+from bench.faults.scenarios import Baseline, Plan, target_proxy
+from bench.faults.world import Outcome, World, open_world, state_bytes
+
+MAX_RECOVERY = 4
+
+
+@dataclass
+class Row:
+    flow: str
+    fault: str
+    expected: int
+    posted: int
+    duplicates: int
+    lost: int
+    failed: int
+    permanent: int  # failures expected at the end: the merchant's own bad records (the baseline's)
+    seconds: float
+    runs: int = 1
+    note: str = ""
+    refused: tuple[int, int] | None = None  # (refusals injected, records failed with a reason by the fault run)
+
+    @property
+    def ok(self) -> bool:
+        refusals_ok = self.refused is None or self.refused[0] == self.refused[1]
+        return self.duplicates == 0 and self.lost == 0 and self.failed == self.permanent and refusals_ok
+
+
+def prepare(world: World, case: FlowCase) -> Counter[str]:
+    """Run the flows this one needs first; what the target holds before the run under test."""
+    for name in case.first:
+        from bench.faults.flows import BY_NAME
+
+        outcome = world.sync(*sync_args(BY_NAME[name], world.sandbox))
+        if not outcome.succeeded:
+            raise RuntimeError(f"{name} (run before {case.name}) failed:\n{outcome.output[-2000:]}")
+    return COUNTERS[case.target.kind](world.sandbox)
+
+
+def baseline(case: FlowCase, size: int, seed: int) -> tuple[Baseline, Row]:
+    """The flow without faults, counting its writes and read-backs on the wire."""
+    with open_world(size, seed) as world:
+        before = prepare(world, case)
+        counting = [Rule("status", nth=10**9, **case.target.write), Rule("status", nth=10**9, **case.target.read_back)]
+        world.arm({target_proxy(case): counting})
+        started = time.monotonic()
+        outcome = world.sync(*sync_args(case, world.sandbox))
+        seconds = time.monotonic() - started
+        if not outcome.succeeded:
+            raise RuntimeError(f"{case.name}: the fault-free run failed:\n{outcome.output[-3000:]}")
+        found = held(case, world.sandbox, before)
+        failed = world.ledger().counts(case.ledger_flow).get("failed", 0)
+        base = Baseline(frozenset(found), failed, counting[0].seen, counting[1].seen, state_bytes(world.home),
+                        seconds, sum(n - 1 for n in found.values()))
+    row = Row(case.name, "none (baseline)", len(found), len(found), base.duplicates, 0, failed, failed, seconds,
+              note=f"{base.writes} writes, {base.read_backs} read-backs")
+    return base, row
+
+
+def run_plan(case: FlowCase, plan: Plan, base: Baseline, size: int, seed: int) -> Row:
+    with open_world(size, seed) as world:
+        plan.world = world
+        before = prepare(world, case)
+        args = sync_args(case, world.sandbox)
+        started = time.monotonic()
+        world.arm(plan.rules)
+        if plan.tally:
+            world.tally_faults(plan.tally)
+        procs = [world.start("sync", *args, fsize=plan.fsize) for _ in range(plan.twins)]
+        first = [world.finish(proc) for proc in procs]
+        injected = plan.permanent(world)
+        refused = len(failed_keys(world, case)) - base.failed if plan.refusals else None
+        world.disarm()
+        runs, failed = recover(world, case, plan, args)
+        seconds = time.monotonic() - started
+        row = count(world, case, base, before, seconds, first)
+        row.fault, row.runs, row.failed, row.permanent = plan.kind, len(first) + runs, failed, base.failed
+        if refused is not None:
+            row.refused = (injected, refused)
+            row.note += f"; {injected} refusals injected, {refused} records failed with a reason"
+        return row
+
+
+def failed_keys(world: World, case: FlowCase) -> set[str]:
+    return {e.external_key for e in world.ledger().entries(case.ledger_flow, "failed")}
+
+
+def recover(world: World, case: FlowCase, plan: Plan, args: list[str]) -> tuple[int, int]:
+    """Re-run without faults until clean (a sync re-drives records that failed before), then, if the
+    plan says so, `replay` what still failed: (runs it took, records failed with a reason before any replay)."""
+    if plan.then:
+        world.arm(plan.then)
+    runs = 0
+    for _ in range(MAX_RECOVERY):
+        outcome = world.sync(*args)
+        runs += 1
+        world.disarm()
+        if outcome.succeeded and not world.ledger().counts(case.ledger_flow).get("pending", 0):
+            break
+    failed = len(failed_keys(world, case))
+    if plan.replay and failed:
+        world.replay(case.name)
+        runs += 1
+    return runs, failed
+
+
+def count(world: World, case: FlowCase, base: Baseline, before: Counter[str], seconds: float,
+          first: list[Outcome]) -> Row:
+    """The row of a finished run (`runs`, `failed` and `permanent` are the caller's to set)."""
+    found = held(case, world.sandbox, before)
+    ledger = world.ledger()
+    failed_ids = failed_keys(world, case)
+    lost = base.keys - set(found) - failed_ids
+    notes = [f"first run {'killed' if o.code is None else 'ok' if o.succeeded else 'failed'}" for o in first]
+    pending = ledger.counts(case.ledger_flow).get("pending", 0)
+    if pending:
+        notes.append(f"{pending} still pending")
+    if extra := set(found) - base.keys:
+        notes.append(f"{len(extra)} not in baseline")
+    if lost:
+        notes.append("lost e.g. " + ", ".join(sorted(lost)[:3]))
+    return Row(case.name, "", len(base.keys), len(set(found) & base.keys), sum(n - 1 for n in found.values()),
+               len(lost), len(failed_ids), 0, seconds, note="; ".join(notes))

@@ -1,0 +1,177 @@
+"""The fault scenarios: for one flow, what each run injects, where, and what it means to have recovered.
+
+Kill points are placed from the fault-free baseline's traffic (how many writes and read-backs a run
+makes), spread evenly through the run, in four kinds:
+- ``before write``: SIGKILL as the k-th write leaves, before it reaches the target;
+- ``after commit``: the target commits the k-th write, the sync dies before the answer reaches it
+  (between the write and the ledger update);
+- ``mid-batch``: TallyPrime commits only the first half of the k-th batch and drops the connection,
+  and the sync dies then (other targets take one request per record or a bulk upsert, so there it is
+  a kill after a write half-way between two of the `after commit` points);
+- ``read-back``: the sync dies after the k-th write; the re-run that resolves its claims is killed
+  at its first read-back (the lookup by key), and a third run recovers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from bench.faults.flows import FlowCase
+from bench.faults.proxy import Rule
+
+KILL_KINDS = ("before write", "after commit", "mid-batch", "read-back")
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """What a fault-free run did: the oracle every faulty run is compared with."""
+
+    keys: frozenset[str]
+    failed: int
+    writes: int
+    read_backs: int
+    state_bytes: int
+    seconds: float
+    duplicates: int
+
+
+@dataclass
+class Plan:
+    name: str
+    kind: str  # the column "fault"
+    rules: dict[str, list[Rule]] = field(default_factory=dict)
+    tally: dict[str, Any] | None = None  # knobs for sandbox/tally/faults.py, armed before the run
+    twins: int = 1  # syncs started together
+    fsize: int | None = None  # RLIMIT_FSIZE of the sync (disk full)
+    then: dict[str, list[Rule]] | None = None  # rules for the first recovery run
+    replay: bool = False  # recovery also re-drives failed records (`ml-connector replay`)
+    # Refusals the fault injected (the fault-free baseline's own failures aside): each must leave its
+    # record failed with a reason after the faulted run (`refusals`), and a later run post it.
+    permanent: Callable[[Any], int] = field(default=lambda world: 0)
+    refusals: bool = False
+    world: Any = None  # the World it runs in, set by the harness (hooks reach the simulators through it)
+
+    def hook(self, system: str, path: str, body: Any = None) -> Callable[[], None]:
+        """An `on_hit` that posts `body` to a simulator's control plane (`system` as in World.sandbox_url)."""
+        def call() -> None:
+            url = self.world.sandbox_url(system)
+            httpx.post(f"{url}{path}", json=body if body is not None else {}, timeout=30).raise_for_status()
+
+        return call
+
+
+def spread(count: int, total: int) -> list[int]:
+    """`count` positions spread evenly over 1..total (fewer when the run has fewer writes)."""
+    if total <= 1 or count <= 1:
+        return [1] * min(count, 1)
+    return sorted({1 + round(i * (total - 1) / (count - 1)) for i in range(count)})
+
+
+def target_proxy(case: FlowCase) -> str:
+    return {"tally": "tally_agent", "zoho": "zoho", "shipstation": "shipstation"}[case.target.kind]
+
+
+def kill_plans(case: FlowCase, base: Baseline, per_kind: int) -> list[Plan]:
+    target, write, read = target_proxy(case), case.target.write, case.target.read_back
+    points = spread(per_kind, base.writes)
+    plans = []
+    for n in points:
+        plans.append(Plan(f"kill-before-{n}", f"SIGKILL before write {n}",
+                          {target: [Rule("kill_before", nth=n, **write)]}))
+        plans.append(Plan(f"kill-after-{n}", f"SIGKILL after write {n} committed",
+                          {target: [Rule("kill_after", nth=n, **write)]}))
+        plans.append(Plan(f"kill-read-back-{n}", f"SIGKILL during read-back after write {n}",
+                          {target: [Rule("kill_after", nth=n, **write)]},
+                          then={target: [Rule("kill_before", nth=1, **read)]}))
+    for n in spread(per_kind, max(1, base.writes - 1)):
+        plans.append(mid_batch(case, n, target, write))
+    return plans
+
+
+def mid_batch(case: FlowCase, n: int, target: str, write: dict[str, str]) -> Plan:
+    if case.target.kind != "tally":
+        half = min(n + 1, 10**6)
+        return Plan(f"kill-mid-batch-{half}", f"SIGKILL mid-batch (after write {half})",
+                    {target: [Rule("kill_after", nth=half, **write)]})
+    plan = Plan(f"kill-mid-batch-{n}", f"SIGKILL mid-batch {n} (half the batch committed)")
+    # Half the poster's first batch (25); a later, larger batch is cut before its middle.
+    plan.rules = {target: [Rule("kill_after", nth=n, **write, on_hit=plan.hook("tally", PARTIAL, HALF))]}
+    return plan
+
+
+PARTIAL, HALF = "/__sandbox/faults", {"partial": 12}
+
+
+def transport_plans(case: FlowCase, quick: bool) -> list[Plan]:
+    target, write, source = target_proxy(case), case.target.write, case.source
+    stall = 2.0 if quick else 35.0  # past ShipStation's and Zoho's 30 s client timeout at full size
+    return [
+        Plan("429-storm", "429 storm (Retry-After 1) on writes and reads",
+             {target: [Rule("status", nth=2, times=6, status=429, retry_after=1, **write)],
+              source: [Rule("status", method="GET", nth=2, times=4, status=429, retry_after=1)]}),
+        Plan("5xx-burst", "5xx burst on writes and reads",
+             {target: [Rule("status", nth=2, times=3, status=503, **write)],
+              source: [Rule("status", method="GET", nth=1, times=3, status=500)]}),
+        Plan("timeout", f"stall {stall:g} s (write delivered late; read dropped)",
+             {target: [Rule("stall", nth=2, seconds=stall, forward=True, **write)],
+              source: [Rule("stall", method="GET", nth=2, seconds=stall)]}),
+        Plan("reset", "connection reset mid-response (write committed)",
+             {target: [Rule("reset", nth=2, **write)], source: [Rule("reset", method="GET", nth=3)]}),
+        Plan("two-syncs", "two syncs started together", twins=2),
+    ]
+
+
+def tally_plans(case: FlowCase, quick: bool) -> list[Plan]:
+    write = case.target.write
+    short, long_ = (3.0, 40.0) if quick else (5.0, 90.0)
+    return [
+        Plan("tally-unreachable", f"Tally refuses connections for {short:g} s (the agent retries)",
+             {"tally": [Rule("refuse", nth=2, seconds=short, **write)]}),
+        Plan("tally-down-long", f"Tally refuses connections for {long_:g} s (past the agent's retries)",
+             {"tally": [Rule("refuse", nth=2, seconds=long_, **write)]}),
+        Plan("tally-blank", "Tally answers blank EXCEPTIONS (3 imports)", tally={"blank": 3, "blank_kind": "vouchers"},
+             permanent=blanked_singles, refusals=True),
+        partial(write),
+        Plan("tally-closed", "Tally company closed mid-run", tally={"close_after": 2}),
+    ]
+
+
+def partial(write: dict[str, str]) -> Plan:
+    plan = Plan("tally-partial", "Tally imports half a batch, drops the connection")
+    plan.rules = {"tally_agent": [Rule("pass", nth=2, **write, on_hit=plan.hook("tally", PARTIAL, HALF))]}
+    return plan
+
+
+def blanked_singles(world: Any) -> int:
+    """Each blanked import of a single voucher is a record Tally refused with no reason: failed, kept for replay."""
+    fired = world.tally_control("GET", "/__sandbox/faults")["fired"]
+    return sum(1 for f in fired if f["fault"] == "blank" and f["objects"] == 1)
+
+
+def token_plans(case: FlowCase) -> list[Plan]:
+    """Credentials lost mid-run: Walmart's token revoked, Zoho's clock past the token's hour, Acumatica's
+    session dropped."""
+    if case.source == "walmart":
+        plan = Plan("token-revoked", "Walmart token revoked mid-run")
+        plan.rules = {"walmart": [Rule("pass", method="GET", path="^/v3/", nth=2,
+                                       on_hit=plan.hook("walmart", "/__sandbox/tokens/revoke"))]}
+    elif case.target.kind == "zoho":
+        plan = Plan("token-expired", "Zoho token expires mid-run (clock +1 h)")
+        plan.rules = {"zoho": [Rule("pass", nth=20, **case.target.write,
+                                    on_hit=plan.hook("zoho", "/__sandbox/clock/advance", {"seconds": 3700}))]}
+    elif case.source == "acumatica":
+        plan = Plan("session-dropped", "Acumatica session dropped mid-run")
+        plan.rules = {"acumatica": [Rule("pass", method="GET", nth=2,
+                                         on_hit=plan.hook("acumatica", "/AcumaticaERP/__sandbox/sessions/drop"))]}
+    else:
+        return []
+    return [plan]
+
+
+def disk_full(base: Baseline) -> Plan:
+    limit = max(64 * 1024, base.state_bytes // 2)
+    return Plan("disk-full", f"state directory full ({limit // 1024} KiB per file)", fsize=limit)

@@ -1,0 +1,163 @@
+"""One fresh world per run: the sandbox, a fault proxy in front of every system, the LAN agent, a state directory.
+
+Our sync reaches every system through a proxy; TallyPrime through two (sync -> `tally_agent` proxy ->
+LAN agent -> `tally` proxy -> TallyPrime), so a fault can sit where the sync sees it or where the
+agent does (Tally unreachable: the agent queues and retries).
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.faults.proxy import FaultProxy, Rule
+from connectors.tally.agent import create_agent_app
+from sandbox.acumatica import Licence
+from sandbox.merchant_acumatica import ACUMATICA_SITE
+from sandbox.merchant_walmart import sku_map_csv
+from sandbox.runner import serve
+from sandbox.stack import Sandbox, start_sandbox
+from state.ledger import SyncLedger
+
+SYNC = [sys.executable, "-m", "ml_connector.cli", "sync"]
+RUN_TIMEOUT = 900.0
+
+
+@dataclass
+class Outcome:
+    code: int | None  # None: killed (by a fault or the timeout)
+    output: str
+
+    @property
+    def succeeded(self) -> bool:
+        return self.code is not None and " succeeded" in self.output
+
+
+@dataclass
+class World:
+    sandbox: Sandbox
+    home: Path
+    proxies: dict[str, FaultProxy]
+    env: dict[str, str]
+    agent: Any
+    procs: list[subprocess.Popen] = field(default_factory=list)
+
+    # --- faults -------------------------------------------------------------------------------
+    def arm(self, rules: dict[str, list[Rule]]) -> None:
+        for name, proxy in self.proxies.items():
+            proxy.set_rules(rules.get(name, []))
+
+    def disarm(self) -> None:
+        self.arm({})
+        self.tally_faults({"blank": 0, "partial": None, "close_after": None})
+        self.tally_control("POST", "/__sandbox/company", {"loaded": True})
+
+    def tally_faults(self, knobs: dict[str, Any]) -> dict[str, Any]:
+        return self.tally_control("POST", "/__sandbox/faults", knobs)
+
+    def tally_control(self, method: str, path: str, body: Any = None) -> Any:
+        answer = httpx.request(method, f"{self.sandbox.tally.base_url}{path}", json=body, timeout=60)
+        answer.raise_for_status()
+        return answer.json()
+
+    # --- running the product --------------------------------------------------------------------
+    def sandbox_url(self, system: str) -> str:
+        """A simulator's own base URL (not its proxy): its control plane."""
+        return self.proxies[system].upstream
+
+    def start(self, *args: str, fsize: int | None = None) -> subprocess.Popen:
+        """`ml-connector <args>` in its own process group; every proxy may kill that group.
+
+        `fsize` caps every file the process writes (RLIMIT_FSIZE, SIGXFSZ ignored so a write fails with
+        EFBIG): the state directory's disk is full for it.
+        """
+        proc = subprocess.Popen([sys.executable, "-m", "ml_connector.cli", *args], env=self.env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                                preexec_fn=None if fsize is None else lambda: _cap_files(fsize))
+        self.procs.append(proc)
+        for proxy in self.proxies.values():
+            proxy.victim = proc.pid
+        return proc
+
+    def finish(self, proc: subprocess.Popen, timeout: float = RUN_TIMEOUT) -> Outcome:
+        try:
+            output, _ = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            output, _ = proc.communicate()
+            return Outcome(None, (output or "") + f"\n[harness] killed after {timeout:.0f} s")
+        return Outcome(None if proc.returncode == -signal.SIGKILL else proc.returncode, output or "")
+
+    def sync(self, *args: str) -> Outcome:
+        return self.finish(self.start("sync", *args))
+
+    def replay(self, flow: str) -> Outcome:
+        return self.finish(self.start("replay", flow, "--yes"))
+
+    def ledger(self) -> SyncLedger:
+        return SyncLedger(self.home / "ledger.sqlite3")
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        for proxy in self.proxies.values():
+            proxy.stop()
+        self.agent.stop()
+        self.sandbox.stop()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+    def __enter__(self) -> World:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _cap_files(limit: int) -> None:
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
+def state_bytes(home: Path) -> int:
+    """The largest file of the state directory (what RLIMIT_FSIZE compares with)."""
+    return max((p.stat().st_size for p in home.rglob("*") if p.is_file()), default=0)
+
+
+def open_world(size: int, seed: int = 7) -> World:
+    """A sandbox merchant of `size` orders with every system behind a fault proxy."""
+    sandbox = start_sandbox(seed=seed, orders=size, rate_limit=0, zoho_per_minute=0, webhook_drop_rate=0.0,
+                            acumatica_licence=Licence(requests_per_minute=None))
+    upstreams = {"shipstation": sandbox.shipstation.base_url, "tally": sandbox.tally.base_url,
+                 "walmart": sandbox.walmart.base_url, "zoho_accounts": sandbox.zoho_accounts.base_url,
+                 "zoho": sandbox.zoho_books.base_url, "acumatica": sandbox.acumatica.base_url}
+    proxies = {name: FaultProxy(url).start() for name, url in upstreams.items()}
+    token = secrets.token_urlsafe(24)
+    agent = serve(create_agent_app(proxies["tally"].base_url, token))
+    proxies["tally_agent"] = FaultProxy(agent.base_url).start()
+    sandbox.zoho_state.api_domains["us"] = proxies["zoho"].base_url  # the token's api_domain: Books via its proxy
+    home = Path(tempfile.mkdtemp(prefix="ml-faults-"))
+    (home / "walmart_sku_map.csv").write_text(sku_map_csv(sandbox.merchant), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TALLY_", "SHIPSTATION_", "WALMART_", "ZOHO_",
+                                                                    "ACUMATICA_"))}
+    env |= sandbox.env() | {
+        "SHIPSTATION_BASE_URL": proxies["shipstation"].base_url, "WALMART_BASE_URL": proxies["walmart"].base_url,
+        "ZOHO_ACCOUNTS_URL": proxies["zoho_accounts"].base_url,
+        "ACUMATICA_URL": proxies["acumatica"].base_url + ACUMATICA_SITE,
+        "TALLY_URL": proxies["tally_agent"].base_url, "TALLY_AGENT_TOKEN": token,
+        "ML_CONNECTOR_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"),
+        "WALMART_SKU_MAP": str(home / "walmart_sku_map.csv"), "ZOHO_REQUESTS_PER_MINUTE": "0",
+        "PYTHONUNBUFFERED": "1"}
+    return World(sandbox, home, proxies, env, agent)
