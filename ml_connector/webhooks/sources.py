@@ -19,9 +19,10 @@ The receiver logs the event id, `resource_type`, `source`, the host of `resource
 when it has no host, e.g. `zoho:contacts/46000...`) and the sender's address: never a body, a header
 or the request path. So never put a secret in `resource_url`.
 
-Registering a source (Walmart, say):
-1. `ml_connector/webhooks/walmart.py`: a class with the four members above (see `zoho.py`, ~80 lines).
-2. `build_sources(settings)` below: one `if settings.walmart_webhook_secret...: sources.append(...)`.
+Registering a source (as `walmart.py` did):
+1. `ml_connector/webhooks/<system>.py`: a class with the four members above and a classmethod
+   `from_settings(settings) -> source | None` (see `zoho.py`, ~100 lines).
+2. `build_sources(settings)` below: its `from_settings` in the tuple.
 3. `ml_connector/webhooks/settings.py`: its secret (a `SecretStr`) and README/.env.example rows.
 4. A sensor in the flow that drains events of its `resource_type` from `state.webhook_queue`
    under its own cursor (see `pipelines/shipstation_zoho/sensors.py`).
@@ -66,13 +67,13 @@ def delivery_key(source: str, resource_type: str, resource_url: str, body: bytes
 
 
 def build_sources(settings: Any) -> list[WebhookSource]:
-    """The sources whose secrets are configured in `settings` (ShipStation's is built by `create_receiver_app`)."""
+    """The sources whose secrets are configured in `settings` (ShipStation's is built by `create_receiver_app`).
+
+    Each entry is a source class's `from_settings(settings) -> source | None` (None: not configured,
+    so its route is not mounted); ValueError when a configured secret is unusable.
+    """
     from ml_connector.webhooks.walmart import WalmartSource
     from ml_connector.webhooks.zoho import ZohoSource
 
-    sources: list[WebhookSource] = []
-    zoho_secret = settings.zoho_webhook_secret.get_secret_value()
-    if zoho_secret:
-        sources.append(ZohoSource(zoho_secret))
-    sources += [s for s in [WalmartSource.from_settings(settings)] if s is not None]  # WALMART_WEBHOOK_SECRET
-    return sources
+    built = (factory(settings) for factory in (ZohoSource.from_settings, WalmartSource.from_settings))
+    return [source for source in built if source is not None]

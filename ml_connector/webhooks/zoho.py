@@ -58,6 +58,13 @@ class ZohoSource:
             raise ValueError("ZOHO_WEBHOOK_SECRET must be the webhook's secret in Zoho: 12-50 letters or digits")
         self._secret = secret
 
+    @classmethod
+    def from_settings(cls, settings: Any) -> ZohoSource | None:
+        """The source when ZOHO_WEBHOOK_SECRET is set, else None (the route is not mounted)."""
+        secret = getattr(settings, "zoho_webhook_secret", None)
+        value = secret.get_secret_value() if secret is not None else ""
+        return cls(value) if value else None
+
     def __repr__(self) -> str:
         return f"ZohoSource({ZOHO_PATH})"
 
