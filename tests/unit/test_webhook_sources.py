@@ -11,8 +11,12 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import sqlite3
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,9 +28,11 @@ from ml_connector.webhooks.app import create_receiver_app, receiver_app, webhook
 from ml_connector.webhooks.settings import WebhookSettings
 from ml_connector.webhooks.sources import Refused, build_sources, delivery_key
 from ml_connector.webhooks.zoho import ZOHO_PATH, ZohoSource
-from sandbox.runner import ServedApp
+from sandbox.runner import ServedApp, free_port
 from state.webhook_queue import SOURCES, WebhookEvent, WebhookStore, queue_path
 
+ROOT = Path(__file__).resolve().parents[2]
+CLI = [sys.executable, "-m", "ml_connector.cli", "webhooks"]
 ZOHO_SECRET = "ZohoHookSecret2026"
 SS_SECRET = "shipstation-secret-0123456789"
 NOW = 1_780_000_000.0
@@ -308,3 +314,46 @@ def test_processes_opening_an_old_queue_together_migrate_it_once(tmp_path: Path)
     assert not errors and opened == [[1, 2]] * 6
     tables = sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
     assert sorted(t[0] for t in tables) == ["sqlite_sequence", "webhook_events"]
+
+
+# -- the command line -------------------------------------------------------------------------------
+
+def serve_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WEBHOOK_", "SHIPSTATION_", "ZOHO_"))}
+    return env | {"ML_CONNECTOR_HOME": str(tmp_path / "home")} | extra
+
+
+def test_serve_with_only_a_zoho_secret_receives_zoho_and_never_prints_the_secret(tmp_path: Path):
+    port = free_port()
+    env = serve_env(tmp_path, ZOHO_WEBHOOK_SECRET=ZOHO_SECRET, WEBHOOK_PORT=str(port))
+    proc = subprocess.Popen([*CLI, "serve"], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while not _answers(base + "/health"):
+            assert time.monotonic() < deadline and proc.poll() is None, "receiver did not start"
+            time.sleep(0.1)
+        stored = httpx.post(base + ZOHO_PATH, content=BODY, headers=zoho_sign(BODY), timeout=10)
+        forged = httpx.post(base + ZOHO_PATH, content=BODY, headers=zoho_sign(BODY, "Forged000000000"), timeout=10)
+        shipstation = httpx.post(base + "/shipstation/webhook/anything-at-all-0123", content=b"{}", timeout=10)
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=30)[0]
+    assert (stored.json(), forged.status_code, shipstation.status_code) == ({"stored": 1}, 401, 404)
+    assert f"Receiving zoho webhooks: POST http://127.0.0.1:{port}{ZOHO_PATH}" in output
+    assert "Receiving ShipStation" not in output
+    assert ZOHO_SECRET not in output and "asha@example.com" not in output
+
+
+def test_serve_refuses_a_zoho_secret_zoho_would_not_take(tmp_path: Path):
+    out = subprocess.run([*CLI, "serve"], env=serve_env(tmp_path, ZOHO_WEBHOOK_SECRET="not valid!"), cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "12-50 letters or digits" in out.stderr and "not valid!" not in out.stderr
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
