@@ -21,7 +21,7 @@ the thin Dagster part. The cursor is a small versioned JSON value (`PollCursor`)
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -236,11 +236,12 @@ def poll_stream(instance: dg.DagsterInstance | None, stream: Stream, *, now: dat
     return StreamTick(stream, req, "new window" if req else "nothing newer than the confirmed position")
 
 
-def run_request(req: Requested, run_config: dict, **kwargs) -> dg.RunRequest:
-    """The run asked for a window: keyed by the window (and attempt), tagged with both."""
-    return dg.RunRequest(run_key=req.run_key, run_config=run_config, tags={
+def run_request(req: Requested, run_config: dict, *, job_name: str | None = None,
+                tags: Mapping[str, str] | None = None) -> dg.RunRequest:
+    """The run asked for a window: keyed by the window (and attempt), tagged with both (and any `tags`)."""
+    return dg.RunRequest(run_key=req.run_key, run_config=run_config, job_name=job_name, tags={
         "ml-connector/window": f"{req.start.isoformat()}..{req.end.isoformat()}",
-        "ml-connector/attempt": str(req.attempt)}, **kwargs)
+        "ml-connector/attempt": str(req.attempt), **(tags or {})})
 
 
 def sensor_result(requests: list[dg.RunRequest], cursor: PollCursor, notes: Iterable[str]) -> dg.SensorResult:
