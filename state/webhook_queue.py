@@ -122,12 +122,13 @@ class WebhookStore:
         self._conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
         with self._lock:
             self._conn.executescript(SCHEMA)
-            with self._transaction():
-                _migrate_sqlite(self._conn)
+            if _sqlite_needs_migration(self._conn):  # checked again inside: another process may have done it
+                with self._transaction():
+                    _migrate_sqlite(self._conn)
             self._conn.executescript(INDEXES)
             columns = {row[1] for row in self._conn.execute("PRAGMA table_info(webhook_events)")}
             if "delivery_key" not in columns:
-                self._conn.execute(KEY_COLUMN)
+                _add_key_column(self._conn)
             self._conn.execute(KEY_INDEX)
 
     def _open_postgres(self, url: str) -> None:
@@ -246,14 +247,26 @@ class WebhookStore:
         return row[0] if row else None
 
 
+def _add_key_column(conn: sqlite3.Connection) -> None:
+    try:
+        conn.execute(KEY_COLUMN)
+    except sqlite3.OperationalError as exc:  # a process opening the same new file added it first
+        if "duplicate column" not in str(exc):
+            raise
+
+
+def _sqlite_needs_migration(conn: sqlite3.Connection) -> bool:
+    found = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'webhook_events'").fetchone()
+    return found is not None and SOURCE_CHECK not in found[0]
+
+
 def _migrate_sqlite(conn: sqlite3.Connection) -> None:
     """Rebuild a table whose CHECK predates an entry of SOURCES, keeping rows, ids and the id high-water mark.
 
     Runs inside the caller's write transaction, so a second process opening the same old file waits and
     then finds the new table.
     """
-    found = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'webhook_events'").fetchone()
-    if found is None or SOURCE_CHECK in found[0]:
+    if not _sqlite_needs_migration(conn):
         return
     old = [row[1] for row in conn.execute("PRAGMA table_info(webhook_events)")]
     kept = ", ".join(c for c in [*_COLUMNS.split(", "), "delivery_key"] if c in old)
