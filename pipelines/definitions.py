@@ -74,7 +74,8 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         "alerts": AlertResource(webhook_url=secret("ALERT_WEBHOOK_URL")),
         "walmart": WalmartResource(base_url=settings.walmart_base_url, client_id=settings.walmart_client_id,
                                    client_secret=secret("WALMART_CLIENT_SECRET") or stored("WALMART_CLIENT_SECRET"),
-                                   svc_name=settings.walmart_svc_name),
+                                   svc_name=settings.walmart_svc_name,
+                                   state_home=str(settings.ml_connector_home.resolve())),
         "acumatica": AcumaticaResource(
             url=settings.acumatica_url, endpoint_version=settings.acumatica_endpoint_version,
             endpoint_name=settings.acumatica_endpoint_name, tenant=settings.acumatica_tenant,

@@ -11,6 +11,7 @@ import pytest
 from pipelines import polling
 from pipelines.walmart_tally.sensors import walmart_orders_sensor
 from pipelines.walmart_tally.settings import WalmartTallyFlowSettings, WalmartTallySettings
+from resources import StateResource
 from sandbox.merchant_walmart import CLIENT_ID, CLIENT_SECRET
 from tests.pipelines import test_walmart_tally_flow as flow_tests
 from tests.pipelines.test_walmart_tally_flow import WalmartResource, World
@@ -22,7 +23,8 @@ def context(world: World, cursor: str | None = None) -> dg.SensorEvaluationConte
     flow = WalmartTallySettings.from_settings(
         WalmartTallyFlowSettings(walmart_sync_start=world.merchant.start - timedelta(days=40)), "Asia/Kolkata")
     walmart = WalmartResource(base_url=world.walmart.base_url, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
-    return dg.build_sensor_context(cursor=cursor, resources={"walmart": walmart, "walmart_flow": flow})
+    return dg.build_sensor_context(cursor=cursor, resources={"walmart": walmart, "walmart_flow": flow,
+                                                             "state": StateResource(home=str(world.home))})
 
 
 def test_a_tick_asks_one_window_per_stream_and_waits_for_it(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
