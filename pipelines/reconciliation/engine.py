@@ -135,10 +135,14 @@ def reconcile_days(conn: duckdb.DuckDBPyConnection, pack: RulePack, days: Iterab
 
 
 def statement_name(sql: str) -> str:
-    """A short name for a pack statement: the `_r_` object it creates, else the category its rows get."""
+    """A short name for a pack statement: the `_r_` object it creates, the category its rows get, the table it
+    deletes from or updates, else its first words."""
     found = (re.search(r"TEMP\s+(?:TABLE|VIEW|MACRO)\s+(\w+)", sql)
              or re.search(r"'(\w+)'(?:\s+END)?\s+AS\s+category\b", sql))
-    return found.group(1) if found else " ".join(sql.split())[:48]
+    if found:
+        return found.group(1)
+    changed = re.match(r"\s*(DELETE\s+FROM|UPDATE)\s+(\w+)", sql, re.IGNORECASE)
+    return f"{' '.join(changed.group(1).upper().split())} {changed.group(2)}" if changed else " ".join(sql.split())[:48]
 
 
 @contextmanager
@@ -225,15 +229,17 @@ def _day_totals(conn: duckdb.DuckDBPyConnection, pack: RulePack, span: list[date
 
 def _replace_days(conn: duckdb.DuckDBPyConnection, pack: RulePack, params: dict[str, Any]) -> None:
     """Swap in the pair's exceptions and totals of the days in one transaction (rows from before packs go too)."""
-    owners = ", ".join(f"('{name}', '{owner}')" for name, (owner, _) in pack.categories.items())
+    # The owner by a CASE, not a join: rows keep the order the rules wrote them in.
+    owner = " ".join(f"WHEN '{name}' THEN '{owner}'" for name, (owner, _) in pack.categories.items())
+    known = ", ".join(f"'{name}'" for name in pack.categories)
     measures = ", ".join([*(f'"{m.key}"' for m in pack.measures), "exceptions", "unexplained"])
     span = "day BETWEEN $first AND $last"
     conn.execute("BEGIN")
     try:
         run_sql(conn, f"DELETE FROM recon_exceptions WHERE {span} AND (pair = $pair OR pair IS NULL)", params)
         run_sql(conn, f"""INSERT INTO recon_exceptions BY NAME
-            SELECT e.*, $pair AS pair, o.owner, $now AS detected_at
-            FROM _r_exc e JOIN (VALUES {owners}) o(category, owner) USING (category)""", params)
+            SELECT e.*, $pair AS pair, CASE e.category {owner} END AS owner, $now AS detected_at
+            FROM _r_exc e WHERE e.category IN ({known})""", params)
         run_sql(conn, f"DELETE FROM recon_pair_totals WHERE {span} AND pair = $pair", params)
         run_sql(conn, f"""INSERT INTO recon_pair_totals
             SELECT day, $pair, measure, value, $now FROM (

@@ -20,23 +20,28 @@ PAIR = "shipstation_tally"
 # not cancelled; `vouchers` / `voucher_amount` the day's active order vouchers in Tally; `shipments` the
 # day's live labels, `delivery_notes` the day's active Delivery Notes; `matched` orders have none of
 # ORDER_CATEGORIES; `stock_checked` is 1 when both sides' stock was counted for the day.
+_COUNTED = "SELECT coalesce({}, 0) FROM _r_day_counts WHERE day = $day"  # scope.py counts each day once
+
+
+def _counted(key: str, *, money: bool = False) -> Measure:
+    return Measure(key, _COUNTED.format(key), money=money)
+
+
 MEASURES = (
-    Measure("orders", "SELECT count(*) FROM _r_orders WHERE of_day"),
-    Measure("order_total", "SELECT coalesce(sum(order_total), 0) FROM _r_orders WHERE of_day AND NOT cancelled",
-            money=True),
-    Measure("vouchers", "SELECT count(*) FROM _r_vouchers WHERE of_day AND active AND voucher_type = $order_type"),
-    Measure("voucher_amount", "SELECT coalesce(sum(abs(amount)), 0) FROM _r_vouchers"
-            " WHERE of_day AND active AND voucher_type = $order_type", money=True),
-    Measure("shipments", "SELECT count(*) FROM _r_ships WHERE of_day AND live"),
-    Measure("delivery_notes", "SELECT count(*) FROM _r_vouchers WHERE of_day AND active AND voucher_type = $note_type"),
-    Measure("matched", f"""SELECT count(*) FROM _r_orders WHERE of_day AND order_id::VARCHAR NOT IN (
-        SELECT source_id FROM _r_exc WHERE category IN {ORDER_CATEGORIES})"""),
+    _counted("orders"),
+    _counted("order_total", money=True),
+    _counted("vouchers"),
+    _counted("voucher_amount", money=True),
+    _counted("shipments"),
+    _counted("delivery_notes"),
+    # Every row of ORDER_CATEGORIES is on its order's day, with the order as its source.
+    Measure("matched", f"""SELECT coalesce(max(orders), 0) - (SELECT count(DISTINCT source_id) FROM _r_exc
+        WHERE day = $day AND category IN {ORDER_CATEGORIES}) FROM _r_day_counts WHERE day = $day"""),
     # The known causes of fewer vouchers than orders: cancelled before posting (or after, with the voucher
     # cancelled too), failed to post, held back or still being written.
-    Measure("orders_cancelled", "SELECT count(*) FROM _r_matches WHERE cancelled AND active = 0"),
-    Measure("orders_failed", "SELECT count(*) FROM _r_matches WHERE NOT cancelled AND active = 0 AND state = 'failed'"),
-    Measure("orders_waiting", "SELECT count(*) FROM _r_matches WHERE NOT cancelled AND active = 0"
-            " AND state IN ('waiting', 'pending', 'skipped')"),
+    _counted("orders_cancelled"),
+    _counted("orders_failed"),
+    _counted("orders_waiting"),
     Measure("stock_checked", """SELECT (EXISTS (SELECT 1 FROM recon_tally_stock WHERE day = $day)
         AND EXISTS (SELECT 1 FROM recon_ss_inventory WHERE day = $day))::INT"""),
 )

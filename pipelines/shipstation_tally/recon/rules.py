@@ -52,32 +52,32 @@ ORDER_RULES: list[str] = [
     FROM _r_match WHERE NOT cancelled AND active = 1 AND order_total IS NOT NULL
         AND order_total IS DISTINCT FROM abs(voucher_amount)""",
 
-    _INSERT + """WITH one AS (SELECT * FROM _r_match WHERE NOT cancelled AND active = 1),
-    ordered AS (
-        SELECT l.order_id, coalesce(m.stock_item, l.sku) AS item, sum(l.quantity) AS quantity
-        FROM _r_order_lines l JOIN one USING (order_id) LEFT JOIN _r_sku_items m ON m.day = one.day AND m.sku = l.sku
-        WHERE NOT l.adjustment AND l.quantity <> 0 GROUP BY ALL),
-    posted AS (
-        SELECT one.order_id, l.stock_item AS item, sum(l.quantity) AS quantity
-        FROM _r_voucher_lines l JOIN one ON l.master_id = one.master_id WHERE l.quantity <> 0 GROUP BY ALL)
+    # One pass over both sides' lines, summed per order and item; lines of an unknown item stay apart, a side each.
+    _INSERT + """WITH lines AS (
+        SELECT l.order_id, coalesce(m.stock_item, l.sku) AS item, l.quantity AS ordered, NULL AS posted
+        FROM _r_order_lines l LEFT JOIN _r_sku_items m ON m.day = l.day AND m.sku = l.sku WHERE l.quantity <> 0
+        UNION ALL
+        SELECT order_id, stock_item, NULL, quantity FROM _r_voucher_lines WHERE quantity <> 0),
+    differ AS (
+        SELECT order_id, item, sum(ordered) AS ordered, sum(posted) AS posted FROM lines
+        GROUP BY order_id, item, CASE WHEN item IS NULL THEN posted IS NULL END
+        HAVING sum(ordered) IS DISTINCT FROM sum(posted))
     SELECT 'quantity_mismatch' AS category, one.day, one.order_number, 'shipstation' AS source_system,
         one.order_id::VARCHAR AS source_id, 'tally' AS target_system, one.master_id::VARCHAR AS target_id,
-        coalesce(o.quantity, 0) AS source_amount, coalesce(p.quantity, 0) AS target_amount,
-        coalesce(p.quantity, 0) - coalesce(o.quantity, 0) AS difference,
+        coalesce(d.ordered, 0) AS source_amount, coalesce(d.posted, 0) AS target_amount,
+        coalesce(d.posted, 0) - coalesce(d.ordered, 0) AS difference,
         one.why IS NOT NULL AS explained, one.why AS explanation,
         format('Order {} has {} of {} in ShipStation but its {} in Tally (MasterId {}) has {}',
-               coalesce(nullif(one.order_number, ''), 'orderId ' || one.order_id), _r_qty(o.quantity),
-               coalesce(o.item, p.item), $order_type, one.master_id, _r_qty(p.quantity)) AS reason
-    FROM ordered o FULL JOIN posted p ON o.order_id = p.order_id AND o.item = p.item
-    JOIN one ON one.order_id = coalesce(o.order_id, p.order_id)
-    WHERE o.quantity IS DISTINCT FROM p.quantity""",
+               coalesce(nullif(one.order_number, ''), 'orderId ' || one.order_id), _r_qty(d.ordered),
+               d.item, $order_type, one.master_id, _r_qty(d.posted)) AS reason
+    FROM differ d JOIN _r_match one ON one.order_id = d.order_id AND NOT one.cancelled AND one.active = 1""",
 
     _INSERT + f"""SELECT 'customer_mismatch' AS category, order_number, {_ORDER}, master_id::VARCHAR AS target_id,
         {_KNOWN},
         format('Order {{}} is for "{{}}" in ShipStation but its {{}} in Tally (MasterId {{}}) is made out to {{}}',
                {_LABEL}, customer, $order_type, master_id, coalesce('"' || party || '"', 'no party')) AS reason
     FROM _r_match WHERE NOT cancelled AND active = 1 AND customer IS NOT NULL
-        AND _r_name(customer) IS DISTINCT FROM _r_name(party)""",
+        AND customer IS DISTINCT FROM party AND _r_name(customer) IS DISTINCT FROM _r_name(party)""",
 
     _INSERT + f"""SELECT 'date_mismatch' AS category, order_number, {_ORDER}, master_id::VARCHAR AS target_id,
         datediff('day', day, voucher_day) AS difference, {_KNOWN},
@@ -91,10 +91,14 @@ ORDER_RULES: list[str] = [
                {_LABEL}, $order_type, master_ids, _r_money(voucher_total)) AS reason
     FROM _r_match WHERE cancelled AND active > 0""",
 
-    _INSERT + """WITH labels AS (
+    # Only orders none of whose labels is live or has a note can qualify: their labels alone are summed up.
+    _INSERT + """WITH unshipped AS (
+        SELECT * FROM _r_range_orders WHERE of_day AND lower(order_status) = 'shipped' AND order_id NOT IN (
+            SELECT order_id FROM _r_labels WHERE (live OR notes > 0) AND order_id IS NOT NULL)),
+    labels AS (
         SELECT order_id, count(*) AS labels, count(*) FILTER (WHERE live) AS live, sum(notes) AS notes,
             bool_or(why IS NOT NULL) AS known, string_agg(why, '; ') AS why
-        FROM _r_labels GROUP BY order_id)
+        FROM _r_labels WHERE order_id IN (SELECT order_id FROM unshipped) GROUP BY order_id)
     SELECT CASE WHEN late THEN 'in_transit_at_month_end' ELSE 'shipped_without_note' END AS category, o.day,
         o.order_number, 'shipstation' AS source_system, o.order_id::VARCHAR AS source_id, 'tally' AS target_system,
         late OR coalesce(l.known, false) AS explained,
@@ -108,25 +112,38 @@ ORDER_RULES: list[str] = [
                coalesce(nullif(o.order_number, ''), 'orderId ' || o.order_id),
                CASE WHEN coalesce(l.labels, 0) = 0 THEN 'it has no shipping label there'
                     ELSE 'all its labels are voided' END, $note_type) END AS reason
-    FROM _r_range_orders o LEFT JOIN labels l USING (order_id),
+    FROM unshipped o LEFT JOIN labels l USING (order_id),
     LATERAL (SELECT o.ship_date IS NOT NULL AND o.ship_date > last_day(o.day) AND coalesce(l.labels, 0) = 0 AS late)
-    WHERE o.of_day AND lower(o.order_status) = 'shipped' AND coalesce(l.live, 0) = 0 AND coalesce(l.notes, 0) = 0""",
+    WHERE coalesce(l.live, 0) = 0 AND coalesce(l.notes, 0) = 0""",
 ]
 
 LABEL_RULES: list[str] = [
     # Order lines the order's live labels (any day) ship more of than was ordered. A label's line is the order
     # line with its line key, else the order's line of the same SKU (as delivery.py matches them).
+    # Only the orders that can be over-shipped are mapped line by line: those with a line whose labels' lines of
+    # the same line key ship more than it orders, or with a label line matched by SKU (its key matches no line).
     """CREATE OR REPLACE TEMP TABLE _r_over AS
-    WITH ordered AS (
+    WITH keyed AS (
+        SELECT order_id, line_key, count(*) FILTER (WHERE is_order) AS order_lines,
+            count(*) FILTER (WHERE NOT is_order) AS label_lines, sum(quantity) FILTER (WHERE is_order) AS ordered,
+            sum(quantity) FILTER (WHERE NOT is_order) AS shipped
+        FROM (SELECT order_id, line_key, quantity, true AS is_order FROM _r_order_lines
+              UNION ALL
+              SELECT order_id, line_key, quantity, false FROM _r_ship_lines WHERE live AND order_id IS NOT NULL)
+        GROUP BY order_id, line_key),
+    suspect AS (
+        SELECT DISTINCT order_id FROM keyed
+        WHERE shipped > ordered OR (label_lines > 0 AND (order_lines = 0 OR line_key IS NULL))),
+    ordered AS (
         SELECT order_id, line_key, min(sku) AS sku, sum(quantity) AS quantity
-        FROM _r_order_lines WHERE NOT adjustment GROUP BY ALL),
+        FROM _r_order_lines WHERE order_id IN (SELECT order_id FROM suspect) GROUP BY ALL),
     by_sku AS (SELECT order_id, sku, min(line_key) AS line_key FROM ordered GROUP BY ALL),
     mapped AS (
         SELECT l.order_id, l.shipment_id, l.quantity, l.day, coalesce(k.line_key, b.line_key) AS line_key
         FROM _r_ship_lines l
         LEFT JOIN ordered k ON k.order_id = l.order_id AND k.line_key = l.line_key
         LEFT JOIN by_sku b ON b.order_id = l.order_id AND b.sku = l.sku
-        WHERE l.live),
+        WHERE l.live AND l.order_id IN (SELECT order_id FROM suspect)),
     shipped AS (SELECT order_id, line_key, sum(quantity) AS quantity, max(day) AS last_day FROM mapped GROUP BY ALL),
     over AS (
         SELECT s.order_id, s.line_key, coalesce(d.sku, s.line_key) AS line, d.quantity AS ordered,
@@ -171,23 +188,40 @@ LABEL_RULES: list[str] = [
 
     # A variance line, never an error: what the labels cost against what the customer paid for shipping.
     _INSERT + """WITH cost AS (
-        SELECT order_id, sum(shipment_cost) AS cost, max(day) AS last_day,
-            string_agg(shipment_id::VARCHAR, ', ' ORDER BY shipment_id) AS labels
-        FROM _r_range_ships WHERE live GROUP BY order_id)
-    SELECT 'shipping_cost_variance' AS category, c.last_day AS day, o.order_number, 'shipstation' AS source_system,
-        o.order_id::VARCHAR AS source_id, 'shipstation' AS target_system, c.labels AS target_id,
-        coalesce(o.shipping_amount, 0) AS source_amount, c.cost AS target_amount,
-        c.cost - coalesce(o.shipping_amount, 0) AS difference, true AS explained,
+        SELECT order_id, sum(shipment_cost) AS cost, max(day) AS last_day FROM _r_range_ships WHERE live
+        GROUP BY order_id),
+    varied AS (
+        SELECT c.*, o.order_number, o.shipping_amount FROM cost c JOIN _r_range_orders o USING (order_id)
+        WHERE c.last_day BETWEEN $first AND $last AND c.cost IS NOT NULL
+            AND abs(c.cost - coalesce(o.shipping_amount, 0)) > $cost_tolerance),
+    listed AS (
+        SELECT order_id, string_agg(shipment_id::VARCHAR, ', ' ORDER BY shipment_id) AS labels FROM _r_range_ships
+        WHERE live AND order_id IN (SELECT order_id FROM varied) GROUP BY order_id),
+    c AS (SELECT * FROM varied JOIN listed USING (order_id))
+    SELECT 'shipping_cost_variance' AS category, c.last_day AS day, c.order_number, 'shipstation' AS source_system,
+        c.order_id::VARCHAR AS source_id, 'shipstation' AS target_system, c.labels AS target_id,
+        coalesce(c.shipping_amount, 0) AS source_amount, c.cost AS target_amount,
+        c.cost - coalesce(c.shipping_amount, 0) AS difference, true AS explained,
         'a variance, not an error: label costs are not what the customer was charged' AS explanation,
         format('Order {} charged the customer {} for shipping; its labels ({}) cost {} ({} {})',
-               coalesce(nullif(o.order_number, ''), 'orderId ' || o.order_id),
-               _r_money(coalesce(o.shipping_amount, 0)), c.labels, _r_money(c.cost),
-               _r_money(abs(c.cost - coalesce(o.shipping_amount, 0))),
-               CASE WHEN c.cost > coalesce(o.shipping_amount, 0) THEN 'more' ELSE 'less' END) AS reason
-    FROM cost c JOIN _r_range_orders o USING (order_id)
-    WHERE c.last_day BETWEEN $first AND $last AND c.cost IS NOT NULL
-        AND abs(c.cost - coalesce(o.shipping_amount, 0)) > $cost_tolerance""",
+               coalesce(nullif(c.order_number, ''), 'orderId ' || c.order_id),
+               _r_money(coalesce(c.shipping_amount, 0)), c.labels, _r_money(c.cost),
+               _r_money(abs(c.cost - coalesce(c.shipping_amount, 0))),
+               CASE WHEN c.cost > coalesce(c.shipping_amount, 0) THEN 'more' ELSE 'less' END) AS reason
+    FROM c""",
 ]
+
+def _unmatched(key: str, voucher_type: str, working: str, snapshots: str) -> str:
+    """The day's active vouchers of `voucher_type` whose `key` is NULL or in no snapshot of its record.
+
+    The working set's records (`working`) answer for nearly all; only the other keys are looked up in `snapshots`.
+    """
+    mine = f"v.of_day AND v.active AND v.voucher_type = {voucher_type}"
+    return f"""{mine} AND (v.{key} IS NULL OR v.{key} NOT IN (
+        SELECT {key} FROM {working} UNION ALL SELECT {key} FROM {snapshots} WHERE {key} IN (
+            SELECT {key} FROM _r_range_vouchers v WHERE {mine}
+                AND {key} NOT IN (SELECT {key} FROM {working} WHERE {key} IS NOT NULL))))"""
+
 
 ORPHAN_RULES: list[str] = [
     _INSERT + """SELECT 'voucher_without_order' AS category, v.day,
@@ -202,8 +236,8 @@ ORPHAN_RULES: list[str] = [
                          || ', but no such order was read from ShipStation' END)
             AS reason
     FROM _r_range_vouchers v
-    WHERE v.of_day AND v.active AND v.voucher_type = $order_type
-        AND (v.order_id IS NULL OR v.order_id NOT IN (SELECT order_id FROM recon_ss_orders))""",
+    WHERE """ + _unmatched("order_id", "$order_type", "_r_range_orders", "recon_ss_orders")
+    + " ORDER BY v.master_id",
 
     _INSERT + """SELECT 'note_without_shipment' AS category, v.day,
         coalesce(v.reference, v.voucher_number) AS order_number,
@@ -216,8 +250,8 @@ ORPHAN_RULES: list[str] = [
                          || ', but no such label was read from ShipStation' END)
             AS reason
     FROM _r_range_vouchers v
-    WHERE v.of_day AND v.active AND v.voucher_type = $note_type
-        AND (v.shipment_id IS NULL OR v.shipment_id NOT IN (SELECT shipment_id FROM recon_ss_shipments))""",
+    WHERE """ + _unmatched("shipment_id", "$note_type", "_r_range_ships", "recon_ss_shipments")
+    + " ORDER BY v.master_id",
 ]
 
 # Tally's closing stock of an item against ShipStation's on-hand of the SKUs that resolve to it, same day.

@@ -9,14 +9,16 @@ tables, so its size follows the range, not the history. Vouchers are identified 
 voucher's lines are those of its newest snapshot. A range gives each day exactly what reconciling
 that day alone gives: every rule places its row on the day of the record it is about.
 
-The pack's measures count one day at a time: `_r_orders`, `_r_ships` and `_r_vouchers` are views of
-the records of the day being measured (`getvariable('recon_day')`, set by the engine).
+The pack's measures count one day at a time, from `_r_day_counts`: each day's counts, taken in one
+grouped pass over the range's tables (a row a day of `_r_days`).
 
 Temporary tables, views and macros, all prefixed `_r_`, live only in the calling connection; the engine's
 macros (`_r_money`, `_r_qty`, `_r_name`, `_r_age`), `_r_days` (the range's days) and `_r_ledger` (the
 ledger entries of this pair's flows) are there.
 """
 from __future__ import annotations
+
+from pipelines.reconciliation.sqlkit import drop_older
 
 ORDERS_FLOW = "shipstation_tally.orders"  # pipelines/shipstation_tally/posting.py FLOW
 SHIPMENTS_FLOW = "shipstation_tally.shipments"  # pipelines/shipstation_tally/shipments.py FLOW
@@ -42,50 +44,55 @@ def _key_id(prefix: str, *, digits_only: bool = False) -> str:
 
 SCOPE: list[str] = [
     """CREATE OR REPLACE TEMP TABLE _r_range_orders AS
-    SELECT o.order_id, o.order_number, o.order_status, o.customer, o.order_total, o.shipping_amount, o.day, o.ship_date,
-        o.day BETWEEN $first AND $last AS of_day, lower(coalesce(o.order_status, '')) = 'cancelled' AS cancelled
+    SELECT o.order_id, o.order_number, o.order_status, o.customer, o.order_total, o.shipping_amount, o.day,
+        o.ship_date, o.day BETWEEN $first AND $last AS of_day,
+        lower(coalesce(o.order_status, '')) = 'cancelled' AS cancelled, o.fetched_at
     FROM recon_ss_orders o
     WHERE o.order_id IN (SELECT order_id FROM recon_ss_orders WHERE day BETWEEN $first AND $last
-        UNION SELECT order_id FROM recon_ss_shipments WHERE day BETWEEN $first AND $last AND order_id IS NOT NULL)
-    QUALIFY row_number() OVER (PARTITION BY o.order_id ORDER BY o.fetched_at DESC, o.day DESC) = 1""",
+        UNION SELECT order_id FROM recon_ss_shipments WHERE day BETWEEN $first AND $last AND order_id IS NOT NULL)""",
+    drop_older("_r_range_orders", "order_id"),
 
+    # The order lines the rules compare (adjustment lines are not goods), with the order's day.
     """CREATE OR REPLACE TEMP TABLE _r_order_lines AS
-    SELECT l.order_id, l.line_key, l.sku, l.quantity, l.amount, coalesce(l.adjustment, false) AS adjustment
-    FROM recon_ss_order_lines l JOIN _r_range_orders o ON l.order_id = o.order_id AND l.day = o.day""",
+    SELECT l.order_id, o.day, l.line_key, l.sku, l.quantity
+    FROM recon_ss_order_lines l JOIN _r_range_orders o ON l.order_id = o.order_id AND l.day = o.day
+    WHERE NOT coalesce(l.adjustment, false)""",
 
     """CREATE OR REPLACE TEMP TABLE _r_range_ships AS
     SELECT s.shipment_id, s.order_id, s.order_number, s.day, s.void_date, s.shipment_cost, s.tracking_number,
-        s.day BETWEEN $first AND $last AS of_day, NOT coalesce(s.voided, false) AS live
+        s.day BETWEEN $first AND $last AS of_day, NOT coalesce(s.voided, false) AS live, s.fetched_at
     FROM recon_ss_shipments s
-    WHERE s.shipment_id IN (SELECT shipment_id FROM recon_ss_shipments
-                            WHERE day BETWEEN $first AND $last OR order_id IN (SELECT order_id FROM _r_range_orders))
-    QUALIFY row_number() OVER (PARTITION BY s.shipment_id ORDER BY s.fetched_at DESC, s.day DESC) = 1""",
+    WHERE s.shipment_id IN (
+        SELECT shipment_id FROM recon_ss_shipments
+        WHERE day BETWEEN $first AND $last OR order_id IN (SELECT order_id FROM _r_range_orders))""",
+    drop_older("_r_range_ships", "shipment_id"),
 
     """CREATE OR REPLACE TEMP TABLE _r_ship_lines AS
     SELECT l.shipment_id, s.order_id, l.line_key, l.sku, l.quantity, s.live, s.day
     FROM recon_ss_shipment_lines l JOIN _r_range_ships s ON l.shipment_id = s.shipment_id AND l.day = s.day""",
 
     # The vouchers dated in the range or keyed to one of its orders or labels, in two steps: as one statement
-    # DuckDB builds its hash table on the whole voucher table, and spills. A key is matched as a number,
-    # but only in its exact form (`ss-order-` and the id as written by us).
-    f"""CREATE OR REPLACE TEMP TABLE _r_voucher_ids AS
+    # DuckDB builds its hash table on the whole voucher table, and spills. A key is matched only in its exact
+    # form (`ss-order-` and the id as written by us), so as a string: each voucher's key probes the keys of the
+    # range's orders and labels.
+    """CREATE OR REPLACE TEMP TABLE _r_voucher_ids AS
     SELECT DISTINCT master_id FROM recon_tally_vouchers WHERE day BETWEEN $first AND $last
-        OR ({_key_id('ss-order-')} IN (SELECT order_id FROM _r_range_orders WHERE of_day)
-            AND ext_key = 'ss-order-' || {_key_id('ss-order-')})
-        OR ({_key_id('ss-shipment-')} IN (SELECT shipment_id FROM _r_range_ships)
-            AND ext_key = 'ss-shipment-' || {_key_id('ss-shipment-')})""",
+        OR ext_key IN (SELECT 'ss-order-' || order_id FROM _r_range_orders WHERE of_day
+                       UNION ALL SELECT 'ss-shipment-' || shipment_id FROM _r_range_ships)""",
 
     f"""CREATE OR REPLACE TEMP TABLE _r_range_vouchers AS
     SELECT v.master_id, v.day, v.voucher_type, v.voucher_number, v.reference, v.party, v.amount,
         NOT coalesce(v.cancelled, false) AS active, v.day BETWEEN $first AND $last AS of_day,
         CASE WHEN v.voucher_type = $order_type THEN {_key_id('ss-order-', digits_only=True)} END AS order_id,
-        CASE WHEN v.voucher_type = $note_type THEN {_key_id('ss-shipment-', digits_only=True)} END AS shipment_id
+        CASE WHEN v.voucher_type = $note_type THEN {_key_id('ss-shipment-', digits_only=True)} END AS shipment_id,
+        v.fetched_at
     FROM recon_tally_vouchers v SEMI JOIN _r_voucher_ids USING (master_id)
-    WHERE v.voucher_type IN ($order_type, $note_type)
-    QUALIFY row_number() OVER (PARTITION BY v.master_id ORDER BY v.fetched_at DESC, v.day DESC) = 1""",
+    WHERE v.voucher_type IN ($order_type, $note_type)""",
+    drop_older("_r_range_vouchers", "master_id"),
 
+    # The lines of the active order vouchers, with the order each is keyed to.
     """CREATE OR REPLACE TEMP TABLE _r_voucher_lines AS
-    SELECT l.master_id, l.stock_item, abs(l.quantity) AS quantity
+    SELECT v.order_id, l.master_id, l.stock_item, abs(l.quantity) AS quantity
     FROM recon_tally_voucher_lines l JOIN _r_range_vouchers v ON l.master_id = v.master_id AND l.day = v.day
     WHERE v.order_id IS NOT NULL AND v.active""",
 
@@ -103,7 +110,10 @@ SCOPE: list[str] = [
     WITH v AS (
         SELECT order_id, count(*) FILTER (WHERE active) AS active, min(master_id) FILTER (WHERE active) AS master_id,
             sum(abs(amount)) FILTER (WHERE active) AS voucher_total,
-            min(master_id) FILTER (WHERE NOT active) AS cancelled_master_id
+            min(master_id) FILTER (WHERE NOT active) AS cancelled_master_id,
+            -- the fields of the order's only active voucher, where it has one (any_value of one row is its value)
+            any_value(amount) FILTER (WHERE active) AS one_amount, any_value(party) FILTER (WHERE active) AS one_party,
+            any_value(day) FILTER (WHERE active) AS one_day
         FROM _r_range_vouchers WHERE order_id IS NOT NULL GROUP BY order_id),
     several AS (
         SELECT order_id, string_agg(master_id::VARCHAR, ', ' ORDER BY master_id) AS master_ids
@@ -112,10 +122,10 @@ SCOPE: list[str] = [
     SELECT o.order_id, o.order_number, o.day, o.customer, o.order_total, o.cancelled,
         coalesce(v.active, 0) AS active, v.master_id,
         CASE WHEN v.active = 1 THEN v.master_id::VARCHAR ELSE several.master_ids END AS master_ids,
-        v.voucher_total, v.cancelled_master_id, one.amount AS voucher_amount, one.party, one.day AS voucher_day,
+        v.voucher_total, v.cancelled_master_id, CASE WHEN v.active = 1 THEN v.one_amount END AS voucher_amount,
+        CASE WHEN v.active = 1 THEN v.one_party END AS party, CASE WHEN v.active = 1 THEN v.one_day END AS voucher_day,
         l.state, l.target_id AS posted_id, _r_why(l.state, l.last_error, l.stuck) AS why
     FROM _r_range_orders o LEFT JOIN v USING (order_id) LEFT JOIN several USING (order_id)
-    LEFT JOIN _r_range_vouchers one ON v.active = 1 AND one.master_id = v.master_id
     LEFT JOIN _r_ledger l ON l.flow = '{ORDERS_FLOW}' AND l.source_id = o.order_id::VARCHAR
     WHERE o.of_day""",
 
@@ -135,16 +145,23 @@ SCOPE: list[str] = [
     FROM _r_range_ships s LEFT JOIN v USING (shipment_id) LEFT JOIN several USING (shipment_id)
     LEFT JOIN _r_ledger l ON l.flow = '{SHIPMENTS_FLOW}' AND l.source_id = s.shipment_id::VARCHAR""",
 
-    # The measured day's own records, for the pack's measures: narrow copies in day order, so a day reads
-    # only its own row groups.
-    """CREATE OR REPLACE TEMP TABLE _r_day_orders AS
-    SELECT day, order_id, order_total, cancelled, of_day FROM _r_range_orders WHERE of_day ORDER BY day""",
-    """CREATE OR REPLACE TEMP TABLE _r_day_ships AS
-    SELECT day, live, of_day FROM _r_range_ships WHERE of_day ORDER BY day""",
-    """CREATE OR REPLACE TEMP TABLE _r_day_vouchers AS
-    SELECT day, voucher_type, amount, active, of_day FROM _r_range_vouchers WHERE of_day ORDER BY day""",
-    """CREATE OR REPLACE TEMP TABLE _r_day_matches AS
-    SELECT day, cancelled, active, state FROM _r_match ORDER BY day""",
-    *(f"CREATE OR REPLACE TEMP VIEW _r_{name} AS SELECT * FROM _r_day_{name} WHERE day = getvariable('recon_day')"
-      for name in ("orders", "ships", "vouchers", "matches")),
+    # What each day of the range counts, for the pack's measures (pack.py): one pass over each table, grouped by day.
+    """CREATE OR REPLACE TEMP TABLE _r_day_counts AS
+    WITH orders AS (
+        SELECT day, count(*) AS orders, sum(order_total) FILTER (WHERE NOT cancelled) AS order_total
+        FROM _r_range_orders WHERE of_day GROUP BY day),
+    vouchers AS (
+        SELECT day, count(*) FILTER (WHERE voucher_type = $order_type) AS vouchers,
+            sum(abs(amount)) FILTER (WHERE voucher_type = $order_type) AS voucher_amount,
+            count(*) FILTER (WHERE voucher_type = $note_type) AS delivery_notes
+        FROM _r_range_vouchers WHERE of_day AND active GROUP BY day),
+    ships AS (SELECT day, count(*) AS shipments FROM _r_range_ships WHERE of_day AND live GROUP BY day),
+    matches AS (
+        SELECT day, count(*) FILTER (WHERE cancelled AND active = 0) AS orders_cancelled,
+            count(*) FILTER (WHERE NOT cancelled AND active = 0 AND state = 'failed') AS orders_failed,
+            count(*) FILTER (WHERE NOT cancelled AND active = 0 AND state IN ('waiting', 'pending', 'skipped'))
+                AS orders_waiting
+        FROM _r_match GROUP BY day)
+    SELECT * FROM _r_days LEFT JOIN orders USING (day) LEFT JOIN vouchers USING (day) LEFT JOIN ships USING (day)
+        LEFT JOIN matches USING (day)""",
 ]
