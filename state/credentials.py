@@ -156,19 +156,7 @@ class CredentialStore:
 
     def _write(self, data: dict[str, str]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        token = self._fernet.encrypt(json.dumps(data, sort_keys=True).encode("utf-8"))
-        fd, tmp = tempfile.mkstemp(prefix=".credentials-", suffix=".tmp", dir=self.path.parent)
-        try:
-            os.chmod(tmp, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(token)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        _fsync_dir(self.path.parent)
+        write_private(self.path, self._fernet.encrypt(json.dumps(data, sort_keys=True).encode("utf-8")))
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -190,6 +178,24 @@ def _lock(fd: int) -> None:
         msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
         return
     fcntl.flock(fd, fcntl.LOCK_EX)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` atomically and durably, readable by this user only (0600): written to a
+    temp file beside it, fsynced, renamed over it, and the directory fsynced; a crash leaves the old file
+    or the new one, never half of either."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".tmp", dir=path.parent)
+    try:
+        os.chmod(tmp, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
 
 
 def _fsync_dir(path: Path) -> None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,7 +26,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from pydantic import SecretStr
 
 from connectors.common.auth.cache import CachedToken
-from state.credentials import DEFAULT_HOME, HOME_ENV, _fsync_dir, _lock, resolve_key
+from state.credentials import DEFAULT_HOME, HOME_ENV, _lock, resolve_key, write_private
 
 TOKENS_DIR = "tokens"
 KEY_FILE = ".key"
@@ -97,15 +96,4 @@ class FileTokenCache:
             os.close(fd)
 
     def _write(self, path: Path, data: bytes) -> None:
-        fd, tmp = tempfile.mkstemp(prefix=".token-", suffix=".tmp", dir=self.directory)
-        try:
-            os.chmod(tmp, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        _fsync_dir(self.directory)
+        write_private(path, data)
