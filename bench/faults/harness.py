@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bench.faults.flows import COUNTERS, FlowCase, held, sync_args
 from bench.faults.proxy import Rule
 from bench.faults.scenarios import Baseline, Plan, target_proxy
+from bench.faults.webhook_race import DRAIN, receiver, wait_for_events
 from bench.faults.world import Outcome, World, open_world, state_bytes
 
 MAX_RECOVERY = 4
+RACE_ORDERS = 20
 
 
 @dataclass
@@ -84,8 +86,12 @@ def run_plan(case: FlowCase, plan: Plan, base: Baseline, size: int, seed: int) -
         world.arm(plan.rules)
         if plan.tally:
             world.tally_faults(plan.tally)
-        procs = [world.start("sync", *args, fsize=plan.fsize) for _ in range(plan.twins)]
-        first = [world.finish(proc) for proc in procs]
+        if plan.race_webhook:
+            first, extra = race(world, args)
+            base = replace(base, keys=base.keys | extra)
+        else:
+            procs = [world.start("sync", *args, fsize=plan.fsize) for _ in range(plan.twins)]
+            first = [world.finish(proc) for proc in procs]
         injected = plan.permanent(world)
         refused = len(failed_keys(world, case)) - base.failed if plan.refusals else None
         world.disarm()
@@ -97,6 +103,15 @@ def run_plan(case: FlowCase, plan: Plan, base: Baseline, size: int, seed: int) -
             row.refused = (injected, refused)
             row.note += f"; {injected} refusals injected, {refused} records failed with a reason"
         return row
+
+
+def race(world: World, args: list[str]) -> tuple[list[Outcome], frozenset[str]]:
+    """New orders arrive by webhook; the webhook-driven run and a polling sync start together."""
+    with receiver(world):
+        imported = world.sandbox.import_orders(RACE_ORDERS)["orderIds"]
+        wait_for_events(world, 1)
+        procs = [world.start(argv=DRAIN), world.start("sync", *args)]
+        return [world.finish(proc) for proc in procs], frozenset(f"ss-order-{i}" for i in imported)
 
 
 def failed_keys(world: World, case: FlowCase) -> set[str]:

@@ -11,7 +11,8 @@ TallyPrime), and acts on the `nth` matching request (1-based) and the `times - 1
 - ``reset``: forward (the upstream commits), send the headers and part of the body, then RST;
 - ``kill_before``: SIGKILL the victim's process group, then drop the request unforwarded;
 - ``kill_after``: forward (the upstream commits), SIGKILL the victim before its answer reaches it;
-- ``refuse``: stop listening for `seconds` (connections are refused; open ones are reset).
+- ``refuse``: answer this request, then stop listening for `seconds` (new connections are refused,
+  open ones closed): the host is unreachable from the next request on.
 
 No hook in the product is needed: the proxy only sees HTTP. It imports nothing of ours.
 """
@@ -171,9 +172,6 @@ class FaultProxy:
             await asyncio.get_running_loop().run_in_executor(None, rule.on_hit)
         if action == "status":
             return await _answer_status(writer, rule)
-        if action == "refuse":
-            await self._refuse(rule.seconds)
-            return False
         if action == "kill_before":
             self._kill()
             return False
@@ -188,6 +186,10 @@ class FaultProxy:
                 self._kill()
             return False
         status, headers, body = await self._forward(request)
+        if action == "refuse":  # answered; from now on nobody gets through (an unreachable host)
+            await write_response(writer, status, headers, body)
+            await self._refuse(rule.seconds)
+            return False
         if action == "reset":
             await write_response(writer, status, headers, body, cut=max(1, len(body) // 2))
             return False

@@ -76,13 +76,13 @@ class World:
         """A simulator's own base URL (not its proxy): its control plane."""
         return self.proxies[system].upstream
 
-    def start(self, *args: str, fsize: int | None = None) -> subprocess.Popen:
-        """`ml-connector <args>` in its own process group; every proxy may kill that group.
+    def start(self, *args: str, fsize: int | None = None, argv: list[str] | None = None) -> subprocess.Popen:
+        """`ml-connector <args>` (or `argv`) in its own process group; every proxy may kill that group.
 
         `fsize` caps every file the process writes (RLIMIT_FSIZE, SIGXFSZ ignored so a write fails with
         EFBIG): the state directory's disk is full for it.
         """
-        proc = subprocess.Popen([sys.executable, "-m", "ml_connector.cli", *args], env=self.env, text=True,
+        proc = subprocess.Popen(argv or [*SYNC[:-1], *args], env=self.env, text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
                                 preexec_fn=None if fsize is None else lambda: _cap_files(fsize))
         self.procs.append(proc)

@@ -122,8 +122,7 @@ def test_kill_sigkills_the_victims_process_group_before_or_after_the_write(proxy
 
 def test_refuse_makes_the_upstream_unreachable_for_a_while(proxy, upstream):
     proxy.set_rules([Rule("refuse", method="POST", seconds=1.0)])
-    with pytest.raises(httpx.TransportError), httpx.Client(base_url=proxy.base_url) as client:
-        client.post("/write", content=b"w")
+    assert httpx.post(f"{proxy.base_url}/write", content=b"w").status_code == 200
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{proxy.base_url}/read")
 
@@ -134,4 +133,4 @@ def test_refuse_makes_the_upstream_unreachable_for_a_while(proxy, upstream):
             return False
 
     wait_for(reachable, "the proxy to listen again")
-    assert upstream.writes == []
+    assert upstream.writes == [b"w"]

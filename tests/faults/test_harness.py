@@ -1,0 +1,55 @@
+"""The fault harness at a reduced size (CI): every fault kind on ShipStation -> TallyPrime, one after another
+in one world (bench/faults/gauntlet.py), and on each other pair a credential fault plus a kill after a
+write, compared with that flow's fault-free baseline. Zero duplicates, zero lost, failures = the
+merchant's own bad records, by the harness's own counts (the simulators' control planes).
+
+The worlds run two at a time (each sync is its own process), which keeps this near 90 s on 2 idle cores.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from bench.faults.flows import BY_NAME
+from bench.faults.gauntlet import STEPS, run_gauntlet
+from bench.faults.harness import Row, baseline, run_plan
+from bench.faults.scenarios import combined
+
+SIZE = 40
+OTHER_PAIRS = ("walmart-orders-to-tally", "shipstation-to-zoho", "acumatica-to-shipstation")
+
+
+def other_pair(name: str) -> Row:
+    case = BY_NAME[name]
+    base, _ = baseline(case, SIZE, seed=7)
+    return run_plan(case, combined(case), base, SIZE, seed=7)
+
+
+@pytest.fixture(scope="module")
+def rows() -> dict[str, Row]:
+    with ThreadPoolExecutor(2) as pool:
+        gauntlet = pool.submit(run_gauntlet, SIZE)
+        others = {name: pool.submit(other_pair, name) for name in OTHER_PAIRS}
+        return {"gauntlet": gauntlet.result(), **{name: future.result() for name, future in others.items()}}
+
+
+def test_every_fault_kind_in_turn_leaves_one_voucher_per_order(rows):
+    row = rows["gauntlet"]
+    assert (row.duplicates, row.lost) == (0, 0), row
+    assert row.failed == 1, row  # the order with a SKU Tally does not know, with its reason
+    assert row.expected == row.posted > SIZE - 5  # the seeded orders and every step's new ones
+    outcomes = dict(part.split(": ", 1) for part in row.note.split("; "))
+    assert len(outcomes) == len(STEPS)
+    killed = [kind for kind, seen in outcomes.items() if kind.startswith("SIGKILL")]
+    assert len(killed) == 4 and all(outcomes[kind] == "killed" for kind in killed), outcomes
+    assert outcomes["two syncs together"] == "ok/ok"
+
+
+@pytest.mark.parametrize("name", OTHER_PAIRS)
+def test_each_other_pair_survives_a_credential_fault_and_a_kill(rows, name):
+    row = rows[name]
+    assert row.ok, row
+    assert row.expected > 0 and row.posted == row.expected
+    assert "first run killed" in row.note, row
