@@ -64,8 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
 
     def progress(row: Row) -> None:
-        console.print(f"{'ok ' if row.ok else 'BAD'} {row.flow} / {row.fault}: dup {row.duplicates}, "
-                      f"lost {row.lost}, failed {row.failed}/{row.permanent} ({row.seconds:.0f} s) {row.note}")
+        print(f"{'ok ' if row.ok else 'BAD'} {row.flow} / {row.fault}: expected {row.expected}, posted {row.posted}, "
+              f"dup {row.duplicates}, lost {row.lost}, failed {row.failed}/{row.permanent}, {row.runs} runs "
+              f"({row.seconds:.0f} s) {row.note}", flush=True)
 
     rows = run(flows, args.size, args.seed, args.kills, args.faults, args.quick, console, progress)
     title = f"Fault harness: {args.size} records per flow, seed {args.seed}, {time.monotonic() - started:.0f} s"

@@ -11,15 +11,17 @@ not hold as failed; `duplicates` = objects beyond one per record.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections import Counter
+from contextlib import closing
 from dataclasses import dataclass, replace
 
 from bench.faults.flows import COUNTERS, FlowCase, held, sync_args
 from bench.faults.proxy import Rule
 from bench.faults.scenarios import Baseline, Plan, target_proxy
 from bench.faults.webhook_race import DRAIN, receiver, wait_for_events
-from bench.faults.world import Outcome, World, open_world, state_bytes
+from bench.faults.world import Outcome, World, ledger_bytes, open_world
 
 MAX_RECOVERY = 4
 RACE_ORDERS = 20
@@ -39,11 +41,13 @@ class Row:
     runs: int = 1
     note: str = ""
     refused: tuple[int, int] | None = None  # (refusals injected, records failed with a reason by the fault run)
+    intact: bool = True  # the ledger passed SQLite's integrity check after the fault (disk full)
 
     @property
     def ok(self) -> bool:
         refusals_ok = self.refused is None or self.refused[0] == self.refused[1]
-        return self.duplicates == 0 and self.lost == 0 and self.failed == self.permanent and refusals_ok
+        return (self.duplicates == 0 and self.lost == 0 and self.failed == self.permanent and refusals_ok
+                and self.intact)
 
 
 def prepare(world: World, case: FlowCase) -> Counter[str]:
@@ -70,7 +74,7 @@ def baseline(case: FlowCase, size: int, seed: int) -> tuple[Baseline, Row]:
             raise RuntimeError(f"{case.name}: the fault-free run failed:\n{outcome.output[-3000:]}")
         found = held(case, world.sandbox, before)
         failed = world.ledger().counts(case.ledger_flow).get("failed", 0)
-        base = Baseline(frozenset(found), failed, counting[0].seen, counting[1].seen, state_bytes(world.home),
+        base = Baseline(frozenset(found), failed, counting[0].seen, counting[1].seen, ledger_bytes(world.home),
                         seconds, sum(n - 1 for n in found.values()))
     row = Row(case.name, "none (baseline)", len(found), len(found), base.duplicates, 0, failed, failed, seconds,
               note=f"{base.writes} writes, {base.read_backs} read-backs")
@@ -93,12 +97,17 @@ def run_plan(case: FlowCase, plan: Plan, base: Baseline, size: int, seed: int) -
             procs = [world.start("sync", *args, fsize=plan.fsize) for _ in range(plan.twins)]
             first = [world.finish(proc) for proc in procs]
         injected = plan.permanent(world)
+        integrity = ledger_integrity(world) if plan.fsize else "ok"
         refused = len(failed_keys(world, case)) - base.failed if plan.refusals else None
         world.disarm()
         runs, failed = recover(world, case, plan, args)
         seconds = time.monotonic() - started
         row = count(world, case, base, before, seconds, first)
         row.fault, row.runs, row.failed, row.permanent = plan.kind, len(first) + runs, failed, base.failed
+        if integrity != "ok":
+            row.intact, row.note = False, f"ledger corrupt after the fault: {integrity}; {row.note}"
+        elif plan.fsize:
+            row.note += "; ledger intact after the fault (PRAGMA integrity_check)"
         if refused is not None:
             row.refused = (injected, refused)
             row.note += f"; {injected} refusals injected, {refused} records failed with a reason"
@@ -112,6 +121,15 @@ def race(world: World, args: list[str]) -> tuple[list[Outcome], frozenset[str]]:
         wait_for_events(world, 1)
         procs = [world.start(argv=DRAIN), world.start("sync", *args)]
         return [world.finish(proc) for proc in procs], frozenset(f"ss-order-{i}" for i in imported)
+
+
+def ledger_integrity(world: World) -> str:
+    """SQLite's own verdict on the ledger file the faulted run left behind."""
+    path = world.home / "ledger.sqlite3"
+    if not path.exists():
+        return "ok"
+    with closing(sqlite3.connect(path)) as conn:
+        return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
 
 
 def failed_keys(world: World, case: FlowCase) -> set[str]:

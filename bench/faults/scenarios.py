@@ -34,7 +34,7 @@ class Baseline:
     failed: int
     writes: int
     read_backs: int
-    state_bytes: int
+    ledger_bytes: int
     seconds: float
     duplicates: int
 
@@ -175,8 +175,8 @@ def token_plans(case: FlowCase) -> list[Plan]:
 
 
 def disk_full(base: Baseline) -> Plan:
-    limit = max(64 * 1024, base.state_bytes // 2)
-    return Plan("disk-full", f"state directory full ({limit // 1024} KiB per file)", fsize=limit)
+    limit = max(64 * 1024, base.ledger_bytes // 2)
+    return Plan("disk-full", f"state directory full mid-run (no file past {limit // 1024} KiB)", fsize=limit)
 
 
 def combined(case: FlowCase) -> Plan:

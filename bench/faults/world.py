@@ -131,9 +131,10 @@ def _cap_files(limit: int) -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
 
-def state_bytes(home: Path) -> int:
-    """The largest file of the state directory (what RLIMIT_FSIZE compares with)."""
-    return max((p.stat().st_size for p in home.rglob("*") if p.is_file()), default=0)
+def ledger_bytes(home: Path) -> int:
+    """The size of the sync ledger's file: half of it is a disk that fills up mid-run."""
+    path = home / "ledger.sqlite3"
+    return path.stat().st_size if path.exists() else 0
 
 
 def open_world(size: int, seed: int = 7) -> World:
