@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bench.faults.flows import BY_NAME, held
-from bench.faults.harness import MAX_RECOVERY, Row, failed_keys
+from bench.faults.harness import MAX_RECOVERY, Row, failed_keys, verdict
 from bench.faults.proxy import Rule
-from bench.faults.world import Outcome, World, open_world
+from bench.faults.world import World, open_world
 
 CASE = BY_NAME["shipstation-to-tally"]
 WRITE, READ_BACK = CASE.target.write, CASE.target.read_back
@@ -79,7 +79,7 @@ def run_gauntlet(size: int = 40, seed: int = 7, steps: tuple[Step, ...] = STEPS)
             if step.tally:
                 world.tally_faults(step.tally)
             procs = [world.start("sync", CASE.name, fsize=step.fsize) for _ in range(step.twins)]
-            step.seen = [_verdict(world.finish(proc)) for proc in procs]
+            step.seen = [verdict(world.finish(proc)) for proc in procs]
             runs += step.twins
             world.disarm()
         for _ in range(MAX_RECOVERY):
@@ -96,5 +96,3 @@ def run_gauntlet(size: int = 40, seed: int = 7, steps: tuple[Step, ...] = STEPS)
                    runs, note)
 
 
-def _verdict(outcome: Outcome) -> str:
-    return "killed" if outcome.code is None else "ok" if outcome.succeeded else "failed"

@@ -103,7 +103,8 @@ def run_plan(case: FlowCase, plan: Plan, base: Baseline, size: int, seed: int) -
         runs, failed = recover(world, case, plan, args)
         seconds = time.monotonic() - started
         row = count(world, case, base, before, seconds, first)
-        row.fault, row.runs, row.failed, row.permanent = plan.kind, len(first) + runs, failed, base.failed
+        row.fault, row.runs, row.failed, row.permanent = plan.kind, len(first) + len(runs), failed, base.failed
+        row.note += "; then " + ", ".join(verdict(o) for o in runs)
         if integrity != "ok":
             row.intact, row.note = False, f"ledger corrupt after the fault: {integrity}; {row.note}"
         elif plan.fsize:
@@ -132,26 +133,30 @@ def ledger_integrity(world: World) -> str:
         return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
 
 
+def verdict(outcome: Outcome) -> str:
+    return "killed" if outcome.code is None else "ok" if outcome.succeeded else "failed"
+
+
 def failed_keys(world: World, case: FlowCase) -> set[str]:
     return {e.external_key for e in world.ledger().entries(case.ledger_flow, "failed")}
 
 
-def recover(world: World, case: FlowCase, plan: Plan, args: list[str]) -> tuple[int, int]:
+def recover(world: World, case: FlowCase, plan: Plan, args: list[str]) -> tuple[list[Outcome], int]:
     """Re-run without faults until clean (a sync re-drives records that failed before), then, if the
-    plan says so, `replay` what still failed: (runs it took, records failed with a reason before any replay)."""
+    plan says so, `replay` what still failed: (the runs it took, records failed with a reason before any replay).
+
+    A plan's `then` rules arm the first re-run (a kill during its read-back)."""
     if plan.then:
         world.arm(plan.then)
-    runs = 0
+    runs: list[Outcome] = []
     for _ in range(MAX_RECOVERY):
-        outcome = world.sync(*args)
-        runs += 1
+        runs.append(world.sync(*args))
         world.disarm()
-        if outcome.succeeded and not world.ledger().counts(case.ledger_flow).get("pending", 0):
+        if runs[-1].succeeded and not world.ledger().counts(case.ledger_flow).get("pending", 0):
             break
     failed = len(failed_keys(world, case))
     if plan.replay and failed:
-        world.replay(case.name)
-        runs += 1
+        runs.append(world.replay(case.name))
     return runs, failed
 
 
@@ -162,7 +167,7 @@ def count(world: World, case: FlowCase, base: Baseline, before: Counter[str], se
     ledger = world.ledger()
     failed_ids = failed_keys(world, case)
     lost = base.keys - set(found) - failed_ids
-    notes = [f"first run {'killed' if o.code is None else 'ok' if o.succeeded else 'failed'}" for o in first]
+    notes = [f"first run {verdict(o)}" for o in first]
     pending = ledger.counts(case.ledger_flow).get("pending", 0)
     if pending:
         notes.append(f"{pending} still pending")
