@@ -186,9 +186,9 @@ class FaultProxy:
                 self._kill()
             return False
         status, headers, body = await self._forward(request)
-        if action == "refuse":  # answered; from now on nobody gets through (an unreachable host)
+        if action == "refuse":  # this one is answered; nobody after it gets through (an unreachable host)
+            await self._refuse(rule.seconds, keep=writer)
             await write_response(writer, status, headers, body)
-            await self._refuse(rule.seconds)
             return False
         if action == "reset":
             await write_response(writer, status, headers, body, cut=max(1, len(body) // 2))
@@ -215,12 +215,13 @@ class FaultProxy:
         except ProcessLookupError:
             pass
 
-    async def _refuse(self, seconds: float) -> None:
+    async def _refuse(self, seconds: float, keep: asyncio.StreamWriter | None = None) -> None:
         if self._server is not None:
             self._server.close()
             self._server = None
         for writer in list(self._writers):
-            _abort(writer)
+            if writer is not keep:
+                _abort(writer)
         self._loop.call_later(seconds, lambda: asyncio.ensure_future(self._reopen()))
 
     async def _reopen(self) -> None:
