@@ -20,11 +20,12 @@ _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register `webhooks` and its subcommands on the top-level subparsers."""
-    hooks = sub.add_parser("webhooks", help="receive ShipStation and Zoho Books webhooks into a durable queue;"
+    hooks = sub.add_parser("webhooks", help="receive ShipStation, Zoho Books and Walmart webhooks into a durable queue;"
                                             " subscribe ShipStation's")
     cmds = hooks.add_subparsers(dest="webhooks_command", required=True)
 
-    serve = cmds.add_parser("serve", help="run the webhook receiver (needs WEBHOOK_SECRET and/or ZOHO_WEBHOOK_SECRET)")
+    serve = cmds.add_parser("serve", help="run the webhook receiver (needs one of WEBHOOK_SECRET, ZOHO_WEBHOOK_SECRET,"
+                                                " WALMART_WEBHOOK_SECRET)")
     serve.add_argument("--host", help="default WEBHOOK_HOST")
     serve.add_argument("--port", type=int, help="default WEBHOOK_PORT")
     serve.add_argument("--ssl-certfile", help="serve HTTPS with this certificate (else put a TLS proxy in front)")
@@ -48,6 +49,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     queue.add_argument("--after", type=int, help="events with an id greater than this (default: the newest)")
     queue.add_argument("--limit", type=int, default=50)
     queue.set_defaults(func=cmd_queue)
+    from ml_connector.webhooks.walmart import add_subcommand  # `subscribe-walmart`: Walmart order notifications
+
+    add_subcommand(cmds)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -66,8 +70,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         return _fail(str(exc))
     if not secret and not sources:
-        return _fail("WEBHOOK_SECRET is not set (nor ZOHO_WEBHOOK_SECRET): refusing to start an open webhook "
-                     "receiver. Set it to a random value, e.g. python3 -c 'import secrets; "
+        return _fail("WEBHOOK_SECRET is not set (nor ZOHO_WEBHOOK_SECRET, WALMART_WEBHOOK_SECRET): refusing to start "
+                     "an open webhook receiver. Set it to a random value, e.g. python3 -c 'import secrets; "
                      "print(secrets.token_urlsafe(32))'")
     store = WebhookStore(queue_path(settings.state_dir))
     jwks = JwksCache(settings.webhook_jwks_url) if settings.webhook_jwks_url else None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 SHIPENGINE_JWKS_URL = "https://api.shipengine.com/jwks"
@@ -20,3 +22,10 @@ class WebhookSettings(BaseModel):
     webhook_rate_burst: float = 1000.0
     # Zoho Books webhooks' secret (12-50 letters or digits, the same as in Zoho); empty: POST /zoho/webhook is off
     zoho_webhook_secret: SecretStr = SecretStr("")
+    # Walmart order notifications (PO_CREATED): the secret the subscription authenticates with (>= 16
+    # characters); empty: POST /walmart/webhook is off. HMAC: a signature of the body in the header;
+    # BASIC_AUTH: user and secret in the header.
+    walmart_webhook_secret: SecretStr = SecretStr("")
+    walmart_webhook_auth: Literal["HMAC", "BASIC_AUTH"] = "HMAC"
+    walmart_webhook_auth_header: str = "Authorization"
+    walmart_webhook_user: str = "walmart"  # BASIC_AUTH only

@@ -3,10 +3,12 @@ alphanumerics "for webhook signature verification", zoho.com/books/api/v3/webhoo
 
 How Books signs is not documented; Zoho Billing documents `X-Zoho-Webhook-Signature` = hex
 HMAC-SHA256, keyed with the secret, over the query/form pairs sorted by key and concatenated, then
-the raw JSON body. Our deliveries have no query or form pairs, so the signature is the hex
-HMAC-SHA256 of the raw body. The body is Books' "default payload": the record under its module
-key, e.g. `{"contact": {...}}`. Each delivery is one POST from a background thread, no retries
-(unverified); the outcome is logged for the control plane. A hook without a secret is unsigned.
+the raw JSON body. Our deliveries are JSON, so the pairs are those of the hook URL's query string (a
+hook registered as `https://.../zoho/webhook?org=acme` signs `orgacme` before the body); without a
+query the signature is the hex HMAC-SHA256 of the raw body. The body is Books' "default payload":
+the record under its module key, e.g. `{"contact": {...}}`. Each delivery is one POST from a
+background thread, no retries (unverified); the outcome is logged for the control plane. A hook
+without a secret is unsigned.
 
 Hooks are registered by the control plane or by the API (`POST /settings/webhooks` with `url`,
 `entity`, `events`, `secret`, `webhook_name`; `GET`; `DELETE /settings/webhooks/{id}`; scope
@@ -24,6 +26,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
@@ -34,9 +37,12 @@ SECRET_PATTERN = re.compile(r"[A-Za-z0-9]{12,50}")
 POST_TIMEOUT = 5.0
 
 
-def sign(secret: str, body: bytes) -> str:
-    """The signature header value for `body`."""
-    return hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+def sign(secret: str, body: bytes, url: str = "") -> str:
+    """The signature header value for `body` delivered to `url`: the URL's query pairs sorted by key, each
+    key then value, then the raw body."""
+    pairs = sorted(parse_qsl(urlsplit(url).query, keep_blank_values=True), key=lambda kv: kv[0])
+    signed = "".join(k + v for k, v in pairs).encode("utf-8") + body
+    return hmac.new(secret.encode("utf-8"), signed, hashlib.sha256).hexdigest()
 
 
 @dataclass
@@ -101,7 +107,7 @@ class Webhooks:
                 try:
                     headers = {"Content-Type": "application/json;charset=UTF-8"}
                     if hook.secret:
-                        headers[SIGNATURE_HEADER] = sign(hook.secret, body)
+                        headers[SIGNATURE_HEADER] = sign(hook.secret, body, hook.url)
                     answer = client.post(hook.url, content=body, headers=headers)
                     entry.update(status=answer.status_code,
                                  outcome="delivered" if 200 <= answer.status_code < 300 else "failed")

@@ -143,3 +143,11 @@ def test_without_a_zoho_secret_the_receiver_refuses_and_polling_still_finds_the_
     result = stack.run(jobs.CONTACTS_JOB)  # the lost webhook changes nothing: the poll's run reports it
     assert result.success
     assert NEW_EMAIL in {row["email"] for row in result.assets["zoho_books/contacts_from_zoho"]["not_pushed"]}
+
+
+def test_a_hook_url_with_a_query_string_is_signed_over_its_pairs_and_still_verifies(stack, receiver):  # noqa: F811
+    served, store = receiver
+    control(stack, "webhooks", {"url": served.base_url + ZOHO_PATH + "?org=acme&b=2", "secret": SECRET})
+    new_contact_in_zoho_ui(stack)
+    assert [entry["status"] for entry in control(stack, "webhooks/flush")] == [200]
+    assert [e.resource_type for e in store.after(0)] == ["ZOHO_CONTACT"]
