@@ -88,6 +88,18 @@ def shipstation_keys(sandbox: object) -> Counter[str]:
     return Counter(str(order.get("orderKey") or "") for order in list(sandbox.shipstation_state.orders.values()))
 
 
+def postable_orders(sandbox: object) -> set[str]:
+    """An oracle read from ShipStation itself: orders not cancelled and with no SKU unknown to Tally."""
+    unknown = sandbox.merchant.special["unknown_sku"]
+    orders = list(sandbox.shipstation_state.orders.values())
+    return {f"ss-order-{o['orderId']}" for o in orders if o["orderStatus"] != "cancelled"
+            and o["orderNumber"] != unknown}
+
+
+# Independent of the product: what a flow's baseline must post (checked before it is trusted as the oracle).
+ORACLES: dict[str, Callable[[object], set[str]]] = {"shipstation-to-tally": postable_orders,
+                                                    "shipstation-to-zoho": postable_orders}
+
 COUNTERS: dict[str, Callable[[object], Counter[str]]] = {"tally": tally_keys, "zoho": zoho_keys,
                                                         "shipstation": shipstation_keys}
 

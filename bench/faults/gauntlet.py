@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bench.faults.flows import BY_NAME, held
+from bench.faults.flows import BY_NAME, held, postable_orders
 from bench.faults.harness import MAX_RECOVERY, Row, failed_keys, verdict
 from bench.faults.proxy import Rule
 from bench.faults.world import World, open_world
@@ -61,14 +61,6 @@ STEPS = (
 )
 
 
-def expected_orders(world: World) -> set[str]:
-    """The oracle: ShipStation's orders that are not cancelled and have no SKU unknown to Tally."""
-    unknown = world.sandbox.merchant.special["unknown_sku"]
-    orders = list(world.sandbox.shipstation_state.orders.values())
-    return {f"ss-order-{o['orderId']}" for o in orders if o["orderStatus"] != "cancelled"
-            and o["orderNumber"] != unknown}
-
-
 def run_gauntlet(size: int = 40, seed: int = 7, steps: tuple[Step, ...] = STEPS) -> Row:
     started = time.monotonic()
     with open_world(size, seed) as world:
@@ -87,7 +79,7 @@ def run_gauntlet(size: int = 40, seed: int = 7, steps: tuple[Step, ...] = STEPS)
             outcome = world.sync(CASE.name)
             if outcome.succeeded and not world.ledger().counts(CASE.ledger_flow).get("pending", 0):
                 break
-        found, expected = held(CASE, world.sandbox, before={}), expected_orders(world)
+        found, expected = held(CASE, world.sandbox, before={}), postable_orders(world.sandbox)
         failed = failed_keys(world, CASE)
         lost = expected - set(found) - failed
         note = "; ".join(f"{s.kind}: {'/'.join(s.seen)}" for s in steps)

@@ -17,7 +17,7 @@ from collections import Counter
 from contextlib import closing
 from dataclasses import dataclass, replace
 
-from bench.faults.flows import COUNTERS, FlowCase, held, sync_args
+from bench.faults.flows import COUNTERS, ORACLES, FlowCase, held, sync_args
 from bench.faults.proxy import Rule
 from bench.faults.scenarios import Baseline, Plan, target_proxy
 from bench.faults.webhook_race import DRAIN, receiver, wait_for_events
@@ -74,6 +74,9 @@ def baseline(case: FlowCase, size: int, seed: int) -> tuple[Baseline, Row]:
             raise RuntimeError(f"{case.name}: the fault-free run failed:\n{outcome.output[-3000:]}")
         found = held(case, world.sandbox, before)
         failed = world.ledger().counts(case.ledger_flow).get("failed", 0)
+        oracle = ORACLES.get(case.name, lambda sandbox: set())(world.sandbox)
+        if missing := oracle - set(found) - failed_keys(world, case):
+            raise RuntimeError(f"{case.name}: the fault-free run did not post {sorted(missing)[:5]}")
         base = Baseline(frozenset(found), failed, counting[0].seen, counting[1].seen, ledger_bytes(world.home),
                         seconds, sum(n - 1 for n in found.values()))
     row = Row(case.name, "none (baseline)", len(found), len(found), base.duplicates, 0, failed, failed, seconds,
