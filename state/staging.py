@@ -53,10 +53,10 @@ SCHEMA = [
 
 READ_ROWS = 2000  # staged rows read per connection (their raw JSON text only; decoded a chunk at a time)
 MEMORY_LIMIT = "128MB"  # DuckDB defaults to 80% of RAM and caches scans up to it; staging stays small
-# Staging a page or reading a run's rows needs little, but the checkpoint on close fills the buffer pool up
-# to the limit with the table's last row group (122,880 rows): at 100,000 orders 128MB put ~150 MB on the
-# step's peak RSS, 32MB ~50 MB (measured: 200 pages of 500 orders, one connection each).
-RUN_MEMORY_LIMIT = "32MB"
+# Staging a page needs little, but the checkpoint on close fills the buffer pool up to the limit with the
+# table's last row group (122,880 rows): at 100,000 orders 128MB put ~150 MB on the step's peak RSS, 32MB
+# ~50 MB (measured: 200 pages of 500 orders, one connection each). A page too big for it gets MEMORY_LIMIT.
+PAGE_MEMORY_LIMIT = "32MB"
 _LOCK_MARKERS = ("lock", "Conflicting lock", "being used by another process")
 
 
@@ -115,7 +115,14 @@ class StagingStore:
 
     def _stage_page(self, table: str, frame: pd.DataFrame, run_id: str, first_seq: int) -> int:
         """Replace rows `first_seq..` of `run_id` in `table` by `frame`, so staging a page again is harmless."""
-        with self.connect(RUN_MEMORY_LIMIT) as conn:
+        try:
+            self._write_page(table, frame, run_id, first_seq, PAGE_MEMORY_LIMIT)
+        except duckdb.OutOfMemoryException:  # nothing was committed: the same page, with more room
+            self._write_page(table, frame, run_id, first_seq, MEMORY_LIMIT)
+        return first_seq + len(frame)
+
+    def _write_page(self, table: str, frame: pd.DataFrame, run_id: str, first_seq: int, memory_limit: str) -> None:
+        with self.connect(memory_limit) as conn:
             conn.register("page", frame)
             conn.execute("BEGIN")
             conn.execute(f"DELETE FROM {table} WHERE run_id = ? AND seq >= ? AND seq < ?",
@@ -123,12 +130,11 @@ class StagingStore:
             columns = ", ".join(frame.columns)
             conn.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM page")
             conn.execute("COMMIT")
-        return first_seq + len(frame)
 
     def _iter_staged(self, table: str, run_id: str, chunk: int) -> Iterator[list[dict[str, Any]]]:
         last, block = -1, max(chunk, READ_ROWS)
         while True:
-            with self.connect(RUN_MEMORY_LIMIT) as conn:  # a run's seqs are contiguous from 0: a range, not a sort
+            with self.connect() as conn:  # a run's seqs are contiguous from 0: a range, not a sort of the table
                 rows = conn.execute(f"SELECT seq, raw FROM {table} WHERE run_id = ? AND seq > ? AND seq <= ?"
                                     " ORDER BY seq", [run_id, last, last + block]).fetchall()
             if not rows:
@@ -141,12 +147,15 @@ class StagingStore:
 
     def iter_staged_order_totals(self, run_id: str, chunk: int = 5000) -> Iterator[list[tuple[int, str, str | None]]]:
         """(orderId, orderNumber, orderTotal as text) of the orders staged by `run_id`, in staging order,
-        read by DuckDB from the raw JSON in one connection, without decoding the orders in Python."""
-        with self.connect(RUN_MEMORY_LIMIT) as conn:
-            rows = conn.execute("SELECT order_id, order_number, json_extract_string(raw, '$.orderTotal')"
-                                " FROM shipstation_orders_staged WHERE run_id = ? ORDER BY seq", [run_id]).fetchall()
-        for start in range(0, len(rows), chunk):
-            yield rows[start:start + chunk]
+        read by DuckDB from the raw JSON (`chunk` seqs per query, one connection) without decoding them."""
+        with self.connect() as conn:
+            last = -1
+            while rows := conn.execute(
+                    "SELECT seq, order_id, order_number, json_extract_string(raw, '$.orderTotal')"
+                    " FROM shipstation_orders_staged WHERE run_id = ? AND seq > ? AND seq <= ? ORDER BY seq",
+                    [run_id, last, last + chunk]).fetchall():
+                last = rows[-1][0]
+                yield [row[1:] for row in rows]
 
     def orders_by_id(self, order_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
         """The newest staged snapshot of each of these orders (those never staged are absent)."""

@@ -55,3 +55,12 @@ def test_order_totals_come_as_the_raw_json_wrote_them(store):
                     (4, "SO-4", "1E+2")]
     assert store.opens == 1
     assert list(store.iter_staged_order_totals("nothing")) == []
+
+
+def test_a_page_too_big_for_the_small_buffer_pool_is_staged_with_more_room(store, monkeypatch):
+    monkeypatch.setattr(staging, "PAGE_MEMORY_LIMIT", "256KB")
+    big = [{"orderId": i, "orderNumber": f"SO-{i}", "orderTotal": "1.00", "note": "x" * 20_000} for i in range(300)]
+    store.opens = 0
+    assert store.stage_orders("run", 0, T0, big, [T0] * 300) == 300
+    assert store.opens == 2  # refused for memory, then written whole: nothing of the first try was kept
+    assert [o["orderId"] for c in store.iter_staged_orders("run") for o in c] == list(range(300))
