@@ -68,7 +68,7 @@ class Plan:
 def spread(count: int, total: int) -> list[int]:
     """`count` positions spread evenly over 1..total (fewer when the run has fewer writes)."""
     if total <= 1 or count <= 1:
-        return [1] * min(count, 1)
+        return [(total + 1) // 2 or 1] * min(count, 1)  # one point: half-way through the run
     return sorted({1 + round(i * (total - 1) / (count - 1)) for i in range(count)})
 
 
