@@ -134,3 +134,11 @@ def test_refuse_makes_the_upstream_unreachable_for_a_while(proxy, upstream):
 
     wait_for(reachable, "the proxy to listen again")
     assert upstream.writes == [b"w"]
+
+
+def test_pass_forwards_and_calls_its_hook_first(proxy, upstream):
+    seen: list[int] = []
+    proxy.set_rules([Rule("pass", method="POST", nth=2, on_hit=lambda: seen.append(len(upstream.writes)))])
+    with httpx.Client(base_url=proxy.base_url) as client:
+        assert [client.post("/write", content=b"w").status_code for _ in range(3)] == [200, 200, 200]
+    assert seen == [1] and len(upstream.writes) == 3  # called once, before the second write was forwarded
