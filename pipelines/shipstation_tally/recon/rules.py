@@ -212,15 +212,15 @@ LABEL_RULES: list[str] = [
 ]
 
 def _unmatched(key: str, voucher_type: str, working: str, snapshots: str) -> str:
-    """The day's active vouchers of `voucher_type` whose `key` is NULL or in no snapshot of its record.
+    """The day's active vouchers of `voucher_type` whose `key` is NULL or in no snapshot of its record (a query).
 
     The working set's records (`working`) answer for nearly all; only the other keys are looked up in `snapshots`.
     """
-    mine = f"v.of_day AND v.active AND v.voucher_type = {voucher_type}"
-    return f"""{mine} AND (v.{key} IS NULL OR v.{key} NOT IN (
-        SELECT {key} FROM {working} UNION ALL SELECT {key} FROM {snapshots} WHERE {key} IN (
-            SELECT {key} FROM _r_range_vouchers v WHERE {mine}
-                AND {key} NOT IN (SELECT {key} FROM {working} WHERE {key} IS NOT NULL))))"""
+    return f"""(WITH loose AS (
+        SELECT * FROM _r_range_vouchers v WHERE v.of_day AND v.active AND v.voucher_type = {voucher_type}
+            AND (v.{key} IS NULL OR v.{key} NOT IN (SELECT {key} FROM {working} WHERE {key} IS NOT NULL)))
+    SELECT * FROM loose WHERE {key} IS NULL OR {key} NOT IN (
+        SELECT {key} FROM {snapshots} WHERE {key} IN (SELECT {key} FROM loose)))"""
 
 
 ORPHAN_RULES: list[str] = [
@@ -235,9 +235,8 @@ ORPHAN_RULES: list[str] = [
                     ELSE 'is keyed to ShipStation order ' || v.order_id
                          || ', but no such order was read from ShipStation' END)
             AS reason
-    FROM _r_range_vouchers v
-    WHERE """ + _unmatched("order_id", "$order_type", "_r_range_orders", "recon_ss_orders")
-    + " ORDER BY v.master_id",
+    FROM """ + _unmatched("order_id", "$order_type", "_r_range_orders", "recon_ss_orders")
+    + " v ORDER BY v.master_id",
 
     _INSERT + """SELECT 'note_without_shipment' AS category, v.day,
         coalesce(v.reference, v.voucher_number) AS order_number,
@@ -249,9 +248,8 @@ ORPHAN_RULES: list[str] = [
                     ELSE 'is keyed to ShipStation label ' || v.shipment_id
                          || ', but no such label was read from ShipStation' END)
             AS reason
-    FROM _r_range_vouchers v
-    WHERE """ + _unmatched("shipment_id", "$note_type", "_r_range_ships", "recon_ss_shipments")
-    + " ORDER BY v.master_id",
+    FROM """ + _unmatched("shipment_id", "$note_type", "_r_range_ships", "recon_ss_shipments")
+    + " v ORDER BY v.master_id",
 ]
 
 # Tally's closing stock of an item against ShipStation's on-hand of the SKUs that resolve to it, same day.

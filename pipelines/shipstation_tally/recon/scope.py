@@ -35,11 +35,10 @@ MACROS = [
 ]
 
 
-def _key_id(prefix: str, *, digits_only: bool = False) -> str:
-    """The id in `ext_key` after `prefix`, as BIGINT; with `digits_only`, NULL unless the rest is all digits."""
+def _key_id(prefix: str) -> str:
+    """The id in `ext_key` after `prefix`, as BIGINT; NULL unless the rest is one or more ASCII digits."""
     rest = f"substr(ext_key, {len(prefix) + 1})"
-    digits = f" AND {rest} <> '' AND ltrim({rest}, '0123456789') = ''" if digits_only else ""
-    return f"CASE WHEN starts_with(ext_key, '{prefix}'){digits} THEN TRY_CAST({rest} AS BIGINT) END"
+    return f"CASE WHEN regexp_full_match(ext_key, '{prefix}[0-9]+') THEN TRY_CAST({rest} AS BIGINT) END"
 
 
 SCOPE: list[str] = [
@@ -83,16 +82,17 @@ SCOPE: list[str] = [
     f"""CREATE OR REPLACE TEMP TABLE _r_range_vouchers AS
     SELECT v.master_id, v.day, v.voucher_type, v.voucher_number, v.reference, v.party, v.amount,
         NOT coalesce(v.cancelled, false) AS active, v.day BETWEEN $first AND $last AS of_day,
-        CASE WHEN v.voucher_type = $order_type THEN {_key_id('ss-order-', digits_only=True)} END AS order_id,
-        CASE WHEN v.voucher_type = $note_type THEN {_key_id('ss-shipment-', digits_only=True)} END AS shipment_id,
+        CASE WHEN v.voucher_type = $order_type THEN {_key_id('ss-order-')} END AS order_id,
+        CASE WHEN v.voucher_type = $note_type THEN {_key_id('ss-shipment-')} END AS shipment_id,
         v.fetched_at
     FROM recon_tally_vouchers v SEMI JOIN _r_voucher_ids USING (master_id)
     WHERE v.voucher_type IN ($order_type, $note_type)""",
     drop_older("_r_range_vouchers", "master_id"),
+    "DROP TABLE _r_voucher_ids",
 
     # The lines of the active order vouchers, with the order each is keyed to.
     """CREATE OR REPLACE TEMP TABLE _r_voucher_lines AS
-    SELECT v.order_id, l.master_id, l.stock_item, abs(l.quantity) AS quantity
+    SELECT v.order_id, l.stock_item, abs(l.quantity) AS quantity
     FROM recon_tally_voucher_lines l JOIN _r_range_vouchers v ON l.master_id = v.master_id AND l.day = v.day
     WHERE v.order_id IS NOT NULL AND v.active""",
 
