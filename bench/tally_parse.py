@@ -1,4 +1,5 @@
-"""Benchmark: reading back vouchers, full records (`list_vouchers`) vs identities (`list_voucher_ids`).
+"""Benchmark: reading back vouchers, full records (`list_vouchers`) vs identities (`list_voucher_ids`)
+vs identities with amounts (`list_voucher_amounts`, the voucher check's read-back).
 
 Bodies are generated in the simulator's shape (UTF-16LE, indented, `&#4;` blanks, a Devanagari
 party on every tenth voucher): a Sales Order with three ledger lines and one stock line per
@@ -6,7 +7,9 @@ voucher. Three cases per size:
 
 - `records`: the full FETCH list parsed into `VoucherRecord`s (what `list_vouchers` does);
 - `ids`: the cut FETCH list parsed into `VoucherId`s (what `list_voucher_ids` gets from Tally);
-- `ids-full`: the identity parser over a full body (a Tally that ignored the FETCH list).
+- `ids-full`: the identity parser over a full body (a Tally that ignored the FETCH list);
+- `amounts`: the voucher check's parser (`VoucherAmounts`) over a full body: its FETCH list still
+  asks for the lines, which Tally sends whole (reference §6), so the body is the full one.
 
 Each case runs in its own process, timed from reply bytes to models (decode included), best of
 three; peak memory is the process's resident high-water mark above the loaded body (Linux).
@@ -95,6 +98,7 @@ CASES: dict[str, tuple[bool, Callable[[str], list[Any]]]] = {
     "records": (True, codec.parse_vouchers),
     "ids": (False, codec.parse_voucher_ids),
     "ids-full": (True, codec.parse_voucher_ids),
+    "amounts": (True, codec.parse_voucher_amounts),
 }
 
 

@@ -145,18 +145,6 @@ class StagingStore:
             if len(rows) < block:  # the run's last rows: no need to open again to learn that
                 return
 
-    def iter_staged_order_totals(self, run_id: str, chunk: int = 5000) -> Iterator[list[tuple[int, str, str | None]]]:
-        """(orderId, orderNumber, orderTotal as text) of the orders staged by `run_id`, in staging order,
-        read by DuckDB from the raw JSON (`chunk` seqs per query, one connection) without decoding them."""
-        with self.connect() as conn:
-            last = -1
-            while rows := conn.execute(
-                    "SELECT seq, order_id, order_number, json_extract_string(raw, '$.orderTotal')"
-                    " FROM shipstation_orders_staged WHERE run_id = ? AND seq > ? AND seq <= ? ORDER BY seq",
-                    [run_id, last, last + chunk]).fetchall():
-                last = rows[-1][0]
-                yield [row[1:] for row in rows]
-
     def orders_by_id(self, order_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
         """The newest staged snapshot of each of these orders (those never staged are absent)."""
         if not order_ids:

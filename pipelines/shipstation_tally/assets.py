@@ -101,7 +101,7 @@ def tally_order_vouchers(context: dg.AssetExecutionContext, tally: TallyResource
     return dg.MaterializeResult(
         metadata=checks.report_metadata(report),
         check_results=checks.order_voucher_checks(report, ledger, store.staged_order_ids(run_id), checks.ReadBack(
-            tally.client(hook), flow.voucher_config(), store.iter_staged_order_totals(run_id))),
+            tally.client(hook), flow.voucher_config(), poster.totals)),
     )
 
 

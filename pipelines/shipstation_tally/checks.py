@@ -10,10 +10,10 @@ A voucher an accountant altered, cancelled or deleted in Tally fails the check.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 
 import dagster as dg
 
@@ -42,7 +42,6 @@ ORDER_VOUCHER_CHECKS = [
 ]
 
 MISMATCH_COLUMNS = ["order_number", "order_id", "master_id", "expected", "found", "problem"]
-CENT = Decimal("0.01")
 WINDOW = 5000  # posted vouchers per read-back export
 
 
@@ -64,9 +63,7 @@ class ReadBack:
 
     tally: TallyClient
     cfg: OrderVoucherConfig
-    # chunks of the run's staged orders: raw dicts, or (orderId, orderNumber, orderTotal) rows
-    # (`StagingStore.iter_staged_order_totals`, which spares decoding every order again)
-    staged: Iterable[Sequence[dict | tuple[object, object, object]]]
+    totals: Mapping[str, tuple[str, Decimal | None]]  # orderId -> (orderNumber, orderTotal) of the run's orders
 
 
 def report_metadata(report: PostingReport) -> dict[str, object]:
@@ -98,7 +95,7 @@ def order_voucher_checks(report: PostingReport, ledger: SyncLedger, staged_ids: 
 
 def voucher_match_result(ledger: SyncLedger, readback: ReadBack) -> dg.AssetCheckResult:
     """Read the run's posted vouchers back from Tally and compare each with its order."""
-    posted = posted_orders(ledger, staged_totals(readback.staged))
+    posted = posted_orders(ledger, readback.totals)
     mismatches: list[dict[str, str]] = []
     seen = 0
     try:
@@ -119,25 +116,6 @@ def windows(posted: Sequence[PostedOrder], size: int = WINDOW) -> Iterator[list[
     ordered = sorted(posted, key=lambda p: (p.day is None, p.day or date.min))
     for start in range(0, len(ordered), size):
         yield ordered[start:start + size]
-
-
-def staged_totals(chunks: Iterable[Sequence[dict | tuple[object, object, object]]]
-                  ) -> dict[str, tuple[str, Decimal | None]]:
-    """orderId -> (orderNumber, orderTotal) of the staged orders (raw dicts or rows)."""
-    totals: dict[str, tuple[str, Decimal | None]] = {}
-    for chunk in chunks:
-        for row in chunk:
-            order_id, number, total = ((row.get("orderId", ""), row.get("orderNumber", ""), row.get("orderTotal"))
-                                       if isinstance(row, dict) else row)
-            totals[str(order_id)] = (str(number or ""), _money(total))
-    return totals
-
-
-def _money(value: object) -> Decimal | None:
-    try:
-        return None if value is None else Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
-    except InvalidOperation:
-        return None
 
 
 def posted_orders(ledger: SyncLedger, staged: Mapping[str, tuple[str, Decimal | None]]) -> list[PostedOrder]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
 from pydantic import ValidationError
 
 from connectors.common.timezones import local_date
@@ -26,6 +28,7 @@ from state.ledger import Candidate, SyncLedger
 __all__ = ["FLOW", "TARGET", "OrderVoucherPoster", "PostingReport"]
 
 FLOW = "shipstation_tally.orders"
+CENT = Decimal("0.01")
 
 
 class OrderVoucherPoster(Poster):
@@ -40,12 +43,16 @@ class OrderVoucherPoster(Poster):
                  batch_ceiling: int | None = None) -> None:
         super().__init__(target, ledger, run_id, batch_size=batch_size, batch_ceiling=batch_ceiling)
         self.cfg, self.skus, self.known_ledgers = cfg, skus, known_ledgers
+        # orderId -> (orderNumber, orderTotal) of every record read: what the voucher check compares
+        # Tally's vouchers with, noted in this one pass so the check need not read the orders again
+        self.totals: dict[str, tuple[str, Decimal | None]] = {}
 
     def prepare(self, record: tuple[Order | None, dict]) -> PostItem | None:
         order, raw = record
         self.report.read += 1
         source_id = record_id(raw, "orderId")
         number = str(raw.get("orderNumber", ""))
+        self.totals[source_id] = (number, staged_total(raw.get("orderTotal")))
         if order is None:
             self._fail(source_id, number, raw, raw.get("_parse_error", "record could not be parsed"))
             return None
@@ -71,3 +78,11 @@ class OrderVoucherPoster(Poster):
             raise MappingError(describe(order), "billTo.name", f"party ledger {party!r} does not exist in Tally")
         voucher = order_to_voucher(order, party, self.skus, self.cfg)
         return voucher, "upsert", payload_hash(voucher)
+
+
+def staged_total(value: object) -> Decimal | None:
+    """A raw order's orderTotal to the cent (None when absent or not a number)."""
+    try:
+        return None if value is None else Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        return None

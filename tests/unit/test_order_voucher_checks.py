@@ -1,5 +1,5 @@
-"""The voucher check's pure parts: staged totals from raw orders or staging rows, and what a voucher
-read back with its amounts only says about its order."""
+"""The voucher check's pure parts: an order's total to the cent, and what a voucher read back with its
+amounts only says about its order."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from decimal import Decimal
 from connectors.tally.models import VoucherAmounts
 from pipelines.shipstation_tally import checks
 from pipelines.shipstation_tally.checks import PostedOrder
+from pipelines.shipstation_tally.posting import staged_total
 
 DAY = date(2026, 4, 2)
 
@@ -28,11 +29,9 @@ def problems(record, posted=None, inward=False):
     return checks.voucher_mismatches([posted], {} if record is None else {posted.order_id: record}, inward=inward)
 
 
-def test_staged_totals_read_raw_orders_and_staging_rows_alike() -> None:
-    raw = [[{"orderId": 1, "orderNumber": "SO-1", "orderTotal": 10.5}, {"orderId": 2, "orderNumber": "SO-2"}]]
-    rows = [[(1, "SO-1", "10.5"), (2, "SO-2", None)], [(3, None, "junk")]]
-    assert checks.staged_totals(raw) == {"1": ("SO-1", Decimal("10.50")), "2": ("SO-2", None)}
-    assert checks.staged_totals(rows) == {"1": ("SO-1", Decimal("10.50")), "2": ("SO-2", None), "3": ("", None)}
+def test_an_order_total_counts_to_the_cent_and_junk_reads_as_absent() -> None:
+    assert [staged_total(v) for v in (10.5, "7", 0.125, None, "junk", "1E+2")] == [
+        Decimal("10.50"), Decimal("7.00"), Decimal("0.13"), None, None, Decimal("100.00")]
 
 
 def test_a_voucher_matching_its_order_passes_and_each_departure_is_named() -> None:
