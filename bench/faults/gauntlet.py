@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bench.faults.flows import BY_NAME, held, postable_orders
-from bench.faults.harness import MAX_RECOVERY, Row, failed_keys, verdict
+from bench.faults.harness import MAX_RECOVERY, Row, failed_keys, race, verdict
 from bench.faults.proxy import Rule
-from bench.faults.world import World, open_world
+from bench.faults.world import Outcome, World, open_world
 
 CASE = BY_NAME["shipstation-to-tally"]
 WRITE, READ_BACK = CASE.target.write, CASE.target.read_back
@@ -31,6 +31,7 @@ class Step:
     tally: dict | None = None
     twins: int = 1
     fsize: int | None = None
+    race: bool = False  # new orders by webhook; the webhook-driven run races a polling sync
     seen: list[str] = field(default_factory=list)
 
 
@@ -53,6 +54,7 @@ STEPS = (
         "shipstation": [Rule("reset", method="GET", nth=2)]}),
     Step("reset after a write committed", lambda w: {"tally_agent": [Rule("reset", nth=1, **WRITE)]}),
     Step("two syncs together", twins=2),
+    Step("webhook run racing a polling run", race=True),
     Step("Tally unreachable 2 s", lambda w: {"tally": [Rule("refuse", nth=1, seconds=2.0, **WRITE)]}),
     Step("Tally blank EXCEPTIONS", tally={"blank": 2, "blank_kind": "vouchers"}),
     Step("Tally partial batch", lambda w: {"tally_agent": [Rule("pass", nth=1, on_hit=_partial(w), **WRITE)]}),
@@ -61,18 +63,24 @@ STEPS = (
 )
 
 
+def run_step(world: World, step: Step) -> list[Outcome]:
+    if step.race:
+        return race(world, [CASE.name])[0]
+    world.sandbox.import_orders(NEW_ORDERS)
+    world.arm(step.rules(world))
+    if step.tally:
+        world.tally_faults(step.tally)
+    procs = [world.start("sync", CASE.name, fsize=step.fsize) for _ in range(step.twins)]
+    return [world.finish(proc) for proc in procs]
+
+
 def run_gauntlet(size: int = 40, seed: int = 7, steps: tuple[Step, ...] = STEPS) -> Row:
     started = time.monotonic()
     with open_world(size, seed) as world:
         runs = 0
         for step in steps:
-            world.sandbox.import_orders(NEW_ORDERS)
-            world.arm(step.rules(world))
-            if step.tally:
-                world.tally_faults(step.tally)
-            procs = [world.start("sync", CASE.name, fsize=step.fsize) for _ in range(step.twins)]
-            step.seen = [verdict(world.finish(proc)) for proc in procs]
-            runs += step.twins
+            step.seen = [verdict(outcome) for outcome in run_step(world, step)]
+            runs += len(step.seen)
             world.disarm()
         for _ in range(MAX_RECOVERY):
             runs += 1

@@ -29,10 +29,12 @@ DRAIN = [sys.executable, "-m", "bench.faults.webhook_race"]
 @contextmanager
 def receiver(world: World) -> Iterator[None]:
     """Our receiver on the world's queue, subscribed to ORDER_NOTIFY, deliveries prompt and never dropped."""
-    shipstation = world.sandbox_url("shipstation")
+    shipstation, proxied = world.sandbox_url("shipstation"), world.proxies["shipstation"].base_url
+    # The events' resource_urls name the host our sync is configured with: ShipStation behind its proxy.
+    world.sandbox.shipstation.app.state.webhooks.base_url = proxied
     store = WebhookStore(queue_path(world.home))
     served = serve(create_receiver_app(store=store, secret=SECRET, secret_header=None,
-                                       shipstation_base_url=shipstation, jwks=None))
+                                       shipstation_base_url=proxied, jwks=None))
     try:
         httpx.post(f"{shipstation}/__sandbox/webhooks/config", timeout=10,
                    json={"delay_min": 0.0, "delay_max": 0.05, "drop_rate": 0.0, "seed": 1}).raise_for_status()
