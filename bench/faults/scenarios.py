@@ -58,6 +58,7 @@ class Plan:
 
     def hook(self, system: str, path: str, body: Any = None) -> Callable[[], None]:
         """An `on_hit` that posts `body` to a simulator's control plane (`system` as in World.sandbox_url)."""
+
         def call() -> None:
             url = self.world.sandbox_url(system)
             httpx.post(f"{url}{path}", json=body if body is not None else {}, timeout=30).raise_for_status()
@@ -95,9 +96,9 @@ def kill_plans(case: FlowCase, base: Baseline, per_kind: int) -> list[Plan]:
 
 def mid_batch(case: FlowCase, n: int, target: str, write: dict[str, str]) -> Plan:
     if case.target.kind != "tally":
-        half = min(n + 1, 10**6)
-        return Plan(f"kill-mid-batch-{half}", f"SIGKILL mid-batch (after write {half})",
-                    {target: [Rule("kill_after", nth=half, **write)]})
+        between = n + 1  # the `after commit` points are 1 and the spread's; these fall between them
+        return Plan(f"kill-mid-batch-{between}", f"SIGKILL mid-batch (after write {between})",
+                    {target: [Rule("kill_after", nth=between, **write)]})
     plan = Plan(f"kill-mid-batch-{n}", f"SIGKILL mid-batch {n} (half the batch committed)")
     # Half the poster's first batch (25); a later, larger batch is cut before its middle.
     plan.rules = {target: [Rule("kill_after", nth=n, **write, on_hit=plan.hook("tally", PARTIAL, HALF))]}
