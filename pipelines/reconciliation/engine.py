@@ -172,6 +172,10 @@ def _reconcile_span(conn: duckdb.DuckDBPyConnection, pack: RulePack, span: list[
         params["day"] = span[0]
     for statement in tables.ddl([pack]) + macros(pack.currency):
         conn.execute(statement)
+    # The working set's tables need no order: unordered, DuckDB writes them in parallel and holds less in memory.
+    # This connection only, until the rows are swapped in (sorted, so a rerun writes the same rows the same way).
+    keep_order = conn.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+    conn.execute("SET SESSION preserve_insertion_order = false")
     try:
         flows = [f"'{flow}'" for flow in pack.ledger_flows] or ["NULL"]
         conn.execute(f"CREATE OR REPLACE TEMP TABLE _r_ledger AS SELECT * FROM recon_ledger "
@@ -182,12 +186,14 @@ def _reconcile_span(conn: duckdb.DuckDBPyConnection, pack: RulePack, span: list[
                 run_sql(conn, statement, params)
         if not pack.ranged:
             run_sql(conn, "UPDATE _r_exc SET day = $day", params)
+        conn.execute(f"SET SESSION preserve_insertion_order = {bool(keep_order)}")
         with _timed(timings, "engine:measures"):
             totals = _day_totals(conn, pack, span, params)
         with _timed(timings, "engine:replace days"):
             _replace_days(conn, pack, params)
         counted = conn.execute("SELECT day, category, count(*) FROM _r_exc GROUP BY ALL").fetchall()
     finally:
+        conn.execute(f"SET SESSION preserve_insertion_order = {bool(keep_order)}")
         with _timed(timings, "engine:drop working set"):
             _drop_working_set(conn)
     match = (pack.match.matched, pack.match.of) if pack.match else None
@@ -229,7 +235,7 @@ def _day_totals(conn: duckdb.DuckDBPyConnection, pack: RulePack, span: list[date
 
 def _replace_days(conn: duckdb.DuckDBPyConnection, pack: RulePack, params: dict[str, Any]) -> None:
     """Swap in the pair's exceptions and totals of the days in one transaction (rows from before packs go too)."""
-    # The owner by a CASE, not a join: rows keep the order the rules wrote them in.
+    # The owner by a CASE, not a join (a join would drop the order of the rows).
     owner = " ".join(f"WHEN '{name}' THEN '{owner}'" for name, (owner, _) in pack.categories.items())
     known = ", ".join(f"'{name}'" for name in pack.categories)
     measures = ", ".join([*(f'"{m.key}"' for m in pack.measures), "exceptions", "unexplained"])
@@ -239,7 +245,8 @@ def _replace_days(conn: duckdb.DuckDBPyConnection, pack: RulePack, params: dict[
         run_sql(conn, f"DELETE FROM recon_exceptions WHERE {span} AND (pair = $pair OR pair IS NULL)", params)
         run_sql(conn, f"""INSERT INTO recon_exceptions BY NAME
             SELECT e.*, $pair AS pair, CASE e.category {owner} END AS owner, $now AS detected_at
-            FROM _r_exc e WHERE e.category IN ({known})""", params)
+            FROM _r_exc e WHERE e.category IN ({known})
+            ORDER BY e.day, e.category, e.source_id NULLS FIRST, e.target_id NULLS FIRST, e.reason""", params)
         run_sql(conn, f"DELETE FROM recon_pair_totals WHERE {span} AND pair = $pair", params)
         run_sql(conn, f"""INSERT INTO recon_pair_totals
             SELECT day, $pair, measure, value, $now FROM (

@@ -74,3 +74,13 @@ def test_reconcile_days_times_each_statement_of_the_pack():
     assert {"engine:measures", "engine:replace days"} <= set(timings)
     assert all(seconds >= 0 for seconds in timings.values())
     assert sorted(recon.found(engine.month_rollup(conn, "2026-03"))) == sorted(month.expected)
+
+
+@pytest.mark.parametrize("preserve", [True, False])
+def test_reconciling_leaves_the_connection_as_it_found_it(preserve):
+    conn = duckdb.connect(config={"memory_limit": "128MB"})
+    conn.execute(f"SET SESSION preserve_insertion_order = {preserve}")
+    month = recon.generate(conn, 300, per_category=1)
+    recon.reconcile_month(conn, month.ledger)
+    assert conn.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0] is preserve
+    assert conn.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone()[0] == 0
