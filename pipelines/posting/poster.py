@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections import ChainMap, Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from itertools import islice
@@ -220,8 +220,11 @@ class Poster:
         started = time.monotonic()
         result: Created = self._call(items, self.target.create, items)
         self.sizer.record(not result.refused and not result.unknown, time.monotonic() - started)
-        by_key = {**self._deferred, **{i.key: i for i in items}}
-        self._deferred.update((key, self._slim(by_key[key])) for key in result.deferred)
+        batch = {i.key: i for i in items}
+        # a create that was not clean settles what waited too; ChainMap spares copying a window of thousands
+        by_key: Mapping[str, PostItem] = ChainMap(batch, dict(self._deferred) if result.landed or result.unknown
+                                                  else self._deferred)
+        self._deferred.update((key, self._slim(batch[key])) for key in result.deferred)
         self._record_created(result, by_key)
 
     def _slim(self, item: PostItem) -> PostItem:
@@ -229,7 +232,7 @@ class Poster:
         so neither its payload nor its raw record (kept for replay of a refusal) is needed."""
         return replace(item, raw={}, payload=None, source=item.source if self.retain_source else None)
 
-    def _record_created(self, result: Created, by_key: dict[str, PostItem]) -> None:
+    def _record_created(self, result: Created, by_key: Mapping[str, PostItem]) -> None:
         for key in (*result.landed, *result.refused, *result.unknown):
             self._deferred.pop(key, None)
         landed = [by_key[k] for k in result.landed]
