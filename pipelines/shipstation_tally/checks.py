@@ -42,7 +42,10 @@ ORDER_VOUCHER_CHECKS = [
 ]
 
 MISMATCH_COLUMNS = ["order_number", "order_id", "master_id", "expected", "found", "problem"]
-WINDOW = 5000  # posted vouchers per read-back export
+# Posted vouchers per read-back export. The reply's bytes and text are in memory at once while it is decoded
+# (~8 KB a voucher with its lines): 5,000 put ~35 MB more on the step's peak than 2,000 at 10,000 orders,
+# while the exports it saves cost little beside the settle windows' (one per 5,000 creates).
+WINDOW = 2000
 
 
 @dataclass(frozen=True, slots=True)
