@@ -2,7 +2,8 @@
 
 Prints, per order count and TallyPrime cost mode: orders per second through the job, TallyPrime
 exports and imports per 1,000 orders, ShipStation requests per 1,000 orders, the vouchers the
-simulator walked for exports, and the sync process's peak resident memory. The sandbox runs in its
+simulator walked for exports, and the sync process's peak resident memory; then, per mode, the
+largest run's orders per second as a share of the smallest's (issue 15's target: at least 80%). The sandbox runs in its
 own process so its in-memory merchant does not count against ours.
 
 Cost modes (the simulator's `SANDBOX_TALLY_COST`): `off`, and `pessimistic`, where every export
@@ -89,16 +90,21 @@ def main() -> None:
     print(f"{'orders':>8} {'mode':>12} {'seconds':>8} {'orders/s':>9} {'exports/1k':>11} {'imports/1k':>11} "
           f"{'SS req/1k':>10} {'walked/1k':>10} {'peak MB':>8}")
     for mode in args.mode or ["off", "pessimistic"]:
+        rates: dict[int, float] = {}
         for n in args.orders or [10_000, 50_000, 100_000]:
             r = measure(n, mode)
             if not r["success"]:
                 print(f"{n:>8} {mode:>12} run failed: {r['error']}")
                 continue
             per_k = 1000 / n
-            print(f"{n:>8} {mode:>12} {r['seconds']:>8.1f} {r['read'] / r['seconds']:>9.1f} "
+            rates[n] = r["read"] / r["seconds"]
+            print(f"{n:>8} {mode:>12} {r['seconds']:>8.1f} {rates[n]:>9.1f} "
                   f"{r['tally_exports'] * per_k:>11.2f} {r['tally_imports'] * per_k:>11.2f} "
                   f"{r['shipstation_requests'] * per_k:>10.2f} {r['vouchers_walked'] * per_k:>10.0f} "
                   f"{r['peak_kb'] / 1024:>8.1f}", flush=True)
+        if len(rates) > 1:  # the target: the largest run's orders/s within 20% of the smallest's
+            print(f"{'':>8} {mode:>12} orders/s at {max(rates):,} is {rates[max(rates)] / rates[min(rates)]:.0%}"
+                  f" of that at {min(rates):,}", flush=True)
 
 
 if __name__ == "__main__":
