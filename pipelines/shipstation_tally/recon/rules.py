@@ -69,7 +69,7 @@ ORDER_RULES: list[str] = [
         one.why IS NOT NULL AS explained, one.why AS explanation,
         format('Order {} has {} of {} in ShipStation but its {} in Tally (MasterId {}) has {}',
                coalesce(nullif(one.order_number, ''), 'orderId ' || one.order_id), _r_qty(d.ordered),
-               d.item, $order_type, one.master_id, _r_qty(d.posted)) AS reason
+               coalesce(d.item, 'an item without a name'), $order_type, one.master_id, _r_qty(d.posted)) AS reason
     FROM differ d JOIN _r_match one ON one.order_id = d.order_id AND NOT one.cancelled AND one.active = 1""",
 
     _INSERT + f"""SELECT 'customer_mismatch' AS category, order_number, {_ORDER}, master_id::VARCHAR AS target_id,
