@@ -90,8 +90,8 @@ SCOPE: list[str] = [
     drop_older("_r_range_vouchers", "master_id"),
     "DROP TABLE _r_voucher_ids",
 
-    # The lines of the active order vouchers, with the order each is keyed to.
-    """CREATE OR REPLACE TEMP TABLE _r_voucher_lines AS
+    # The lines of the active order vouchers, with the order each is keyed to (a view: one rule reads them, once).
+    """CREATE OR REPLACE TEMP VIEW _r_voucher_lines AS
     SELECT v.order_id, l.stock_item, abs(l.quantity) AS quantity
     FROM recon_tally_voucher_lines l JOIN _r_range_vouchers v ON l.master_id = v.master_id AND l.day = v.day
     WHERE v.order_id IS NOT NULL AND v.active""",
