@@ -8,6 +8,11 @@ in its own process, on a connection limited like the staging store's, so its pea
 
     python -m bench.recon                       # 100,000 and 1,000,000 orders
     python -m bench.recon --orders 20000        # a quick look
+    python -m bench.recon --rules 30            # and the 30 slowest pack statements at each size
+
+Besides wall seconds it prints the reconciling process's CPU seconds (every DuckDB thread together; on a
+shared machine wall time follows the load, CPU time much less) and the seconds each statement of the pack
+took, summed over the month's spans (engine.reconcile_days(timings=...)).
 """
 
 from __future__ import annotations
