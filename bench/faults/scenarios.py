@@ -37,6 +37,7 @@ class Baseline:
     ledger_bytes: int
     seconds: float
     duplicates: int
+    failed_anywhere: int = 0  # failed records in every ledger flow, not only this flow's
 
 
 @dataclass
