@@ -235,7 +235,9 @@ def create_agent_app(
             await forwarder.stop()
 
     routes = [Route("/", agent.forward, methods=["POST"]), Route("/health", agent.health, methods=["GET"])]
-    return Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.forwarder = forwarder  # its queue depth, for a monitor or a test
+    return app
 
 
 def options_from_env(env: Mapping[str, str]) -> dict[str, Any]:

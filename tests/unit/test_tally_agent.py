@@ -146,14 +146,23 @@ def test_concurrent_requests_reach_tally_one_at_a_time() -> None:
     assert len(fake.calls) == 8 and fake.overlaps == 0 and fake.max_active == 1
 
 
+def wait_until(condition, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
 def test_requests_are_forwarded_in_arrival_order() -> None:
-    fake = FakeTally(delay=0.1)
+    fake = FakeTally(delay=0.3)
     with ServedApp(fake.app) as upstream, agent(upstream.base_url) as served, ThreadPoolExecutor(5) as pool:
+        forwarder = served.app.state.forwarder
         futures = []
         for i in range(5):
             futures.append(pool.submit(httpx.post, served.base_url, content=body(f"m{i}"), headers=EXPORT,
                                        timeout=30))
-            time.sleep(0.03)
+            # the next request leaves only once this one has arrived (in flight, or queued behind the others)
+            wait_until(lambda i=i: len(fake.calls) + forwarder.depth >= i + 1)
         assert all(f.result().status_code == 200 for f in futures)
     assert [c[0] for c in fake.calls] == [body(f"m{i}") for i in range(5)]
 
