@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from lxml import etree
 
@@ -16,8 +15,8 @@ from pipelines.shipstation_tally.inventory_assets import FLOW as INVENTORY_FLOW
 from pipelines.shipstation_tally.jobs import INVENTORY_JOB, MASTERS_JOB, ORDERS_JOB, SHIPMENTS_JOB
 from pipelines.shipstation_tally.mapping import customer_ledger_name, describe, order_to_voucher
 from pipelines.shipstation_tally.settings import ShipStationTallySettings
-from pipelines.shipstation_tally.window import Window, shipment_run
-from pipelines.sides.shipstation import reading
+from pipelines.shipstation_tally.window import SHIPMENTS_OP, Window
+from pipelines.sides.shipstation import config, labels, reading
 from pipelines.sides.tally.skus import SkuResolver
 from state.ledger import Entry
 
@@ -26,15 +25,8 @@ def _orders_window(start: datetime, end: datetime) -> dict:
     return Window(start, end).run_config()
 
 
-def _labels_window(start: datetime, end: datetime) -> dict:
-    window = Window(start, end)
-    return shipment_run(window, window, datetime.now(UTC))[1]
-
-
-def orders_by_id(entries: Sequence[Entry]) -> dict:
-    """Run config re-reading these orders by id (replay, transient retries)."""
-    ids = sorted({int(e.source_id) for e in entries if e.source_id.isdigit()})
-    return {"ops": {"shipstation__orders": {"config": {"order_ids": ids}}}}
+orders_by_id = config.orders_by_id("shipstation__orders")
+labels_of_orders = labels.labels_of_orders(SHIPMENTS_OP)
 
 
 def voucher_preview(entry: Entry, sources: PreviewSources) -> str | None:
@@ -59,12 +51,6 @@ def voucher_preview(entry: Entry, sources: PreviewSources) -> str | None:
     return etree.tostring(parse_xml(text), encoding="unicode", pretty_print=True)  # what is sent, indented
 
 
-def labels_of_orders(entries: Sequence[Entry]) -> dict:
-    """Labels have no GET by id (reference §3.1): re-read every label of these labels' orders."""
-    ids = sorted({int(e.group_key) for e in entries if (e.group_key or "").isdigit()})
-    return {"ops": {"shipstation__shipments": {"config": {"order_ids": ids}}}}
-
-
 FLOWS = (
     FlowSpec("shipstation-to-tally", ORDERS_JOB, "ShipStation orders -> TallyPrime order vouchers",
              ledger_flows=(posting.FLOW, customers.FLOW),
@@ -73,7 +59,8 @@ FLOWS = (
              replay=Replay(posting.FLOW, "order(s)", orders_by_id, preview=voucher_preview, target="TallyPrime")),
     FlowSpec("shipments-to-tally", SHIPMENTS_JOB, "ShipStation labels -> TallyPrime Delivery Notes",
              ledger_flows=(shipments.FLOW,), failed_metrics=(("tally/delivery_notes", "failed"),),
-             window_config=_labels_window, replay=Replay(shipments.FLOW, "shipment(s)", labels_of_orders)),
+             window_config=labels.window_run_config(SHIPMENTS_OP),
+             replay=Replay(shipments.FLOW, "shipment(s)", labels_of_orders)),
     FlowSpec("master-alignment", MASTERS_JOB, "ShipStation products and customers vs Tally masters",
              ledger_flows=(customers.FLOW, masters.STOCK_ITEM_FLOW)),
     FlowSpec("inventory-to-shipstation", INVENTORY_JOB, "Tally closing stock -> ShipStation V2 inventory",

@@ -4,15 +4,15 @@ The defaults are the mapping's (`OrderVoucherConfig`, `DeliveryNoteConfig`): one
 """
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import dagster as dg
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.tally.settings import MAX_VOUCHERS_PER_IMPORT
 from pipelines.shipstation_tally.delivery import DeliveryNoteConfig
 from pipelines.shipstation_tally.mapping import OrderVoucherConfig
 from pipelines.sides.tally.skus import read_sku_map
+from pipelines.windows import AwareInstant, OptionalPath
 
 _VOUCHER = OrderVoucherConfig()  # the mapping owns the defaults of every voucher setting
 _NOTE = DeliveryNoteConfig()
@@ -23,7 +23,7 @@ class ShipStationTallyFlowSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    shipstation_sync_start: datetime = datetime(2026, 1, 1, tzinfo=UTC)
+    shipstation_sync_start: AwareInstant = datetime(2026, 1, 1, tzinfo=UTC)
     tally_order_voucher_type: str = _VOUCHER.voucher_type
     tally_sales_ledger: str = _VOUCHER.sales_ledger
     tally_shipping_ledger: str = _VOUCHER.shipping_ledger
@@ -31,26 +31,13 @@ class ShipStationTallyFlowSettings(BaseModel):
     tally_discount_ledger: str = _VOUCHER.discount_ledger
     tally_customer_group: str = "Sundry Debtors"
     tally_godown: str = _VOUCHER.godown
-    tally_sku_map: Path | None = None
+    tally_sku_map: OptionalPath = None
     tally_delivery_note_type: str = _NOTE.voucher_type
     tally_delivery_godown: str = ""  # empty: TALLY_GODOWN
     tally_create_missing_stock_items: bool = False
     tally_stock_item_unit: str = "Nos"
     tally_stock_item_group: str = ""  # empty: Primary
     tally_batch_ceiling: int = Field(default=MAX_VOUCHERS_PER_IMPORT, ge=1, le=500)  # vouchers per import, at most
-
-    @field_validator("shipstation_sync_start", mode="before")
-    @classmethod
-    def _parse_start(cls, value: object) -> object:
-        if isinstance(value, str):
-            parsed = datetime.fromisoformat(value)
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-        return value
-
-    @field_validator("tally_sku_map", mode="before")
-    @classmethod
-    def _empty_path(cls, value: object) -> object:
-        return None if value in ("", None) else value
 
 
 class ShipStationTallySettings(dg.ConfigurableResource):

@@ -1,12 +1,10 @@
 """ShipStation shipments -> TallyPrime Delivery Notes: stage labels and voids, post notes, prove stock."""
 
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import dagster as dg
 
-from connectors.shipstation.client import ShipStationClient
 from pipelines.metadata import OPERATIONS
 from pipelines.shipstation_tally import shipment_checks
 from pipelines.shipstation_tally.assets import GROUP, STOCK_ITEMS
@@ -14,9 +12,9 @@ from pipelines.shipstation_tally.mapping import SkuResolver
 from pipelines.shipstation_tally.settings import ShipStationTallySettings
 from pipelines.shipstation_tally.shipment_run import ShipmentSync
 from pipelines.shipstation_tally.shipments import FLOW
-from pipelines.shipstation_tally.window import parse_instant, resolve_window
-from pipelines.sides.shipstation import reading
+from pipelines.sides.shipstation.labels import LabelsWindowConfig, label_pages, stage_label_pages
 from pipelines.staged import staged_run
+from pipelines.windows import parse_instant
 from resources import ShipStationResource, StateResource, TallyResource
 from state.audit_hook import AuditHook
 
@@ -24,39 +22,17 @@ SHIPMENTS = dg.AssetKey(["shipstation", "shipments"])
 DELIVERY_NOTES = dg.AssetKey(["tally", "delivery_notes"])
 
 
-class ShipmentWindowConfig(dg.Config):
-    """What to read: labels created and labels voided in a window (empty: sync start up to now), every
-    label of the given orders (replay), or the shipments behind webhook `resource_url`s."""
-
-    create_date_start: str | None = None
-    create_date_end: str | None = None
-    void_date_start: str | None = None
-    void_date_end: str | None = None
-    resource_urls: list[str] = []
-    order_ids: list[int] = []
-
-
 @dg.asset(key=SHIPMENTS, group_name=GROUP, kinds={"shipstation", "duckdb"}, owners=[OPERATIONS])
-def shipstation_shipments(context: dg.AssetExecutionContext, config: ShipmentWindowConfig,
+def shipstation_shipments(context: dg.AssetExecutionContext, config: LabelsWindowConfig,
                           shipstation: ShipStationResource, state: StateResource,
                           flow: ShipStationTallySettings) -> dg.MaterializeResult:
     """Labels created in the window and labels voided in it (reference §6.3), with their items, staged in DuckDB."""
-    now, store, seq = datetime.now(UTC), state.staging(), 0
+    now = datetime.now(UTC)
     with shipstation.client() as client:
-        for page in shipment_pages(client, config, parse_instant(flow.sync_start), now):
-            seq = store.stage_shipments(context.run_id, seq, now, page, [reading.shipment_dates(r) for r in page])
+        pages = label_pages(client, config, parse_instant(flow.sync_start), now)
+        seq = stage_label_pages(state.staging(), context.run_id, pages, now)
     return dg.MaterializeResult(metadata={"shipments_read": seq, "staged_run_id": context.run_id,
                                           "from_webhooks": len(config.resource_urls)})
-
-
-def shipment_pages(client: ShipStationClient, config: ShipmentWindowConfig, sync_start: datetime,
-                   now: datetime) -> Iterator[list[dict]]:
-    """The labels this run reads, as the run config aims it (the ShipStation side does the reading)."""
-    created = resolve_window(config.create_date_start, config.create_date_end, sync_start, now)
-    voided = resolve_window(config.void_date_start or config.create_date_start,
-                            config.void_date_end or config.create_date_end, sync_start, now)
-    return reading.shipment_pages(client, created=(created.start, created.end), voided=(voided.start, voided.end),
-                                  order_ids=config.order_ids, resource_urls=config.resource_urls)
 
 
 @dg.asset(key=DELIVERY_NOTES, group_name=GROUP, kinds={"tally"}, owners=[OPERATIONS], pool="tally",

@@ -14,21 +14,19 @@ import dagster as dg
 
 from connectors.zoho_books.client import parse_time
 from pipelines import polling
-from pipelines.polling import PollCursor, Requested, StreamTick, instance_of, poll_stream
+from pipelines.polling import PollCursor, instance_of, poll_stream
 from pipelines.shipstation_zoho.flows import orders_by_id
-from pipelines.shipstation_zoho.jobs import CONTACTS_JOB, ORDERS_JOB, SHIPMENTS_JOB
+from pipelines.shipstation_zoho.jobs import CONTACTS_JOB, ORDERS_JOB
 from pipelines.shipstation_zoho.posting import INVOICES_FLOW
 from pipelines.shipstation_zoho.settings import ShipStationZohoSettings
+from pipelines.shipstation_zoho.shipment_sensors import shipstation_labels_to_zoho_sensor
 from pipelines.shipstation_zoho.webhook_sensor import zoho_contacts_webhook_sensor
 from pipelines.shipstation_zoho.window import (
     CONTACTS_STREAM,
-    CREATE_STREAM,
     ORDERS_STREAM,
     OVERLAP,
-    VOID_STREAM,
     Window,
     contacts_config,
-    labels_config,
     orders_config,
     parse_instant,
 )
@@ -50,30 +48,9 @@ def shipstation_orders_to_zoho_sensor(context: dg.SensorEvaluationContext, ships
                            default_start=parse_instant(zoho_flow.sync_start),
                            probe=lambda since: client.latest_modify_date(since=since),
                            key_for=lambda s, e: Window(s, e).key("orders"), overlap=OVERLAP, backoff=BACKOFF)
-    requests = [_request(tick.request, orders_config(tick.request.start, tick.request.end))] if tick.request else []
-    return _result(requests, cursor.with_stream(ORDERS_STREAM, tick.stream), [tick])
-
-
-@dg.sensor(job_name=SHIPMENTS_JOB, minimum_interval_seconds=120, default_status=dg.DefaultSensorStatus.STOPPED)
-def shipstation_labels_to_zoho_sensor(context: dg.SensorEvaluationContext, shipstation: ShipStationResource,
-                                      zoho_flow: ShipStationZohoSettings) -> dg.SensorResult:
-    """Labels by createDate and voids by voidDate (V1 webhooks never announce voids)."""
-    cursor, now, instance = PollCursor.load(context.cursor), polling.utcnow(), instance_of(context)
-    ticks, requests = [], []
-    with shipstation.client() as client:
-        for by in (CREATE_STREAM, VOID_STREAM):
-            tick = poll_stream(instance, cursor.stream(by), now=now, default_start=parse_instant(zoho_flow.sync_start),
-                               probe=lambda since, by=by: client.newest_shipment_date(since, by),
-                               key_for=lambda s, e, by=by: Window(s, e).key(f"labels-{by}"), overlap=OVERLAP,
-                               backoff=BACKOFF)
-            cursor = cursor.with_stream(by, tick.stream)
-            ticks.append(tick)
-            if tick.request:
-                window = Window(tick.request.start, tick.request.end)
-                config = labels_config(window if by == CREATE_STREAM else None,
-                                       window if by == VOID_STREAM else None, now)
-                requests.append(_request(tick.request, config))
-    return _result(requests, cursor, ticks)
+    requests = [polling.run_request(tick.request, orders_config(tick.request.start, tick.request.end))
+                ] if tick.request else []
+    return polling.sensor_result(requests, cursor.with_stream(ORDERS_STREAM, tick.stream), [tick.note])
 
 
 @dg.sensor(job_name=CONTACTS_JOB, minimum_interval_seconds=900, default_status=dg.DefaultSensorStatus.STOPPED)
@@ -89,8 +66,8 @@ def zoho_contacts_sensor(context: dg.SensorEvaluationContext, zoho_books: ZohoBo
         tick = poll_stream(instance_of(context), cursor.stream(CONTACTS_STREAM), now=polling.utcnow(),
                            default_start=parse_instant(zoho_flow.sync_start), probe=newest,
                            key_for=lambda s, e: Window(s, e).key("contacts"), overlap=OVERLAP, backoff=BACKOFF)
-    requests = [_request(tick.request, contacts_config(tick.request.start))] if tick.request else []
-    return _result(requests, cursor.with_stream(CONTACTS_STREAM, tick.stream), [tick])
+    requests = [polling.run_request(tick.request, contacts_config(tick.request.start))] if tick.request else []
+    return polling.sensor_result(requests, cursor.with_stream(CONTACTS_STREAM, tick.stream), [tick.note])
 
 
 @dg.sensor(job_name=ORDERS_JOB, minimum_interval_seconds=1800, default_status=dg.DefaultSensorStatus.STOPPED)
@@ -115,18 +92,6 @@ def held_sku(error: str | None) -> str | None:
     """The SKU an order was held back for (see `pipelines.sides.zoho_books.items.HELD`), or None."""
     found = _HELD_RE.search(error or "")
     return found.group(1) if found else None
-
-
-def _request(req: Requested, config: dict) -> dg.RunRequest:
-    return dg.RunRequest(run_key=req.run_key, run_config=config, tags={
-        "ml-connector/window": f"{req.start.isoformat()}..{req.end.isoformat()}",
-        "ml-connector/attempt": str(req.attempt)})
-
-
-def _result(requests: list[dg.RunRequest], cursor: PollCursor, ticks: list[StreamTick]) -> dg.SensorResult:
-    if requests:
-        return dg.SensorResult(run_requests=requests, cursor=cursor.dump())
-    return dg.SensorResult(skip_reason=dg.SkipReason("; ".join(t.note for t in ticks)), cursor=cursor.dump())
 
 
 SENSORS = [shipstation_orders_to_zoho_sensor, shipstation_labels_to_zoho_sensor, zoho_contacts_sensor,

@@ -130,12 +130,5 @@ def _tick(cursor: PollCursor, woken: list[StoredEvent], due: bool, walmart: Any,
 
 def _request(req: Requested, stream: str, woken: list[StoredEvent]) -> dg.RunRequest:
     job, op = STREAMS[stream]
-    tags = {"ml-connector/window": f"{_iso(req.start)}..{_iso(req.end)}", "ml-connector/attempt": str(req.attempt)}
-    if woken:
-        tags[WOKEN_TAG] = f"walmart-webhooks:{woken[0].id}-{woken[-1].id}"
-    return dg.RunRequest(run_key=req.run_key, job_name=job, run_config=Window(req.start, req.end).run_config(op),
-                         tags=tags)
-
-
-def _iso(value: datetime) -> str:
-    return value.isoformat()
+    tags = {WOKEN_TAG: f"walmart-webhooks:{woken[0].id}-{woken[-1].id}"} if woken else None
+    return polling.run_request(req, Window(req.start, req.end).run_config(op), job_name=job, tags=tags)
