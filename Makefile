@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint bench sandbox ui screenshots rehearsal bench-scale clean
+.PHONY: install demo test lint bench sandbox ui screenshots rehearsal bench-scale faults clean
 
 # pip's and setuptools' own notices go to $(VENV)/install.log, shown only if the install fails.
 $(STAMP): pyproject.toml
@@ -50,6 +50,10 @@ rehearsal: $(STAMP)
 
 bench-scale: $(STAMP)
 	$(BIN)/python -m bench.scale --merchants 2 --merchants 5 --orders 2000
+
+# Faults injected into every writing flow at 1,000 records; a table with 0 duplicates and 0 lost (an hour or more).
+faults: $(STAMP)
+	$(BIN)/python -m bench.faults --size 1000
 
 # The Dagster UI on the sandbox, with the demo's runs and sensors/schedules on (PORT=3000 by default).
 ui: $(STAMP)
