@@ -10,6 +10,8 @@ A voucher an accountant altered, cancelled or deleted in Tally fails the check.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -106,12 +108,38 @@ def voucher_match_result(ledger: SyncLedger, readback: ReadBack) -> dg.AssetChec
             found = read_back(readback.tally, readback.cfg.voucher_type, window)
             seen += len(found)
             mismatches += voucher_mismatches(window, found, inward=readback.cfg.is_inward)
+            del found
+            _give_back_freed_memory()
     except TallyError as exc:  # the posting is done and recorded: say the check could not run, not crash it
         return dg.AssetCheckResult(check_name=VOUCHERS_MATCH, passed=False,
                                    metadata={"posted": len(posted), "read_back_error": str(exc)})
     return dg.AssetCheckResult(check_name=VOUCHERS_MATCH, passed=not mismatches, metadata={
         "posted": len(posted), "read_back": seen, "mismatched": len(mismatches),
         "mismatches": failure_table(mismatches, MISMATCH_COLUMNS)})
+
+
+def _give_back_freed_memory() -> None:
+    """Hand the freed heap back to the OS after a window (glibc only; elsewhere nothing happens).
+
+    Each window's reply is tens of MB of bytes and text; once glibc's mmap threshold has risen past
+    that size, such blocks come from the heap and their freed pages stay resident under the objects
+    allocated after them, so the process's resident size ratchets up by a window's worth every few
+    windows (measured: 297 -> 368 MB over 15 windows at 30,000 orders). malloc_trim releases them.
+    """
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _load_libc() -> ctypes.CDLL | None:
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        return libc if libc is not None and hasattr(libc, "malloc_trim") else None
+    except OSError:
+        return None
+
+
+_LIBC = _load_libc()
 
 
 def windows(posted: Sequence[PostedOrder], size: int = WINDOW) -> Iterator[list[PostedOrder]]:
