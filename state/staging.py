@@ -5,6 +5,11 @@ connections are opened briefly (one page or one block of rows) and opening retri
 process holds the lock. Opening costs about 15 ms (a DuckDB instance each time), so a run's staged
 rows are read `READ_ROWS` per connection and handed out in smaller chunks: memory does not grow with
 the number of orders, and neither does the count of opens per chunk.
+
+Every connection is held under the merchant's staging writer lock (`state.backends.locks`): with
+PostgreSQL configured, workers on different machines that mount the same state directory take turns for
+the file through the server, since DuckDB's own file lock is not reliable over network storage. Without
+PostgreSQL the lock is a no-op and DuckDB's file lock (and the retry below) is the guard.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+
+from state.backends.locks import staging_writer_lock
 
 # The staged tables carry no PRIMARY KEY on purpose: DuckDB keeps ART indexes wholly in memory, so a
 # key on a table that grows with every order makes memory grow with it. Re-staging a page is
@@ -73,11 +80,12 @@ class StagingStore:
 
     @contextmanager
     def connect(self, memory_limit: str = MEMORY_LIMIT) -> Iterator[duckdb.DuckDBPyConnection]:
-        conn = self._open(memory_limit)
-        try:
-            yield conn
-        finally:
-            conn.close()
+        with staging_writer_lock(self.path.name, timeout=self.lock_timeout):
+            conn = self._open(memory_limit)
+            try:
+                yield conn
+            finally:
+                conn.close()
 
     def _open(self, memory_limit: str = MEMORY_LIMIT) -> duckdb.DuckDBPyConnection:
         deadline = time.monotonic() + self.lock_timeout

@@ -25,7 +25,10 @@ from contextlib import contextmanager
 from state.backends import database_url, schema_name
 
 _connections: dict[str, object] = {}
-_guard = threading.Lock()
+# One session per process, so its threads take turns for the lock. Re-entrant: a thread that already holds
+# the lock may open the file again (DuckDB shares one instance per file within a process), and PostgreSQL
+# stacks a session's advisory locks, so the nested release leaves the outer hold in place.
+_guard = threading.RLock()
 
 
 @contextmanager
@@ -36,7 +39,7 @@ def staging_writer_lock(name: str, *, url: str | None = None, timeout: float = 3
         yield
         return
     key = f"ml-connector:{schema_name()}:staging:{name}"
-    with _guard:  # one session per process; its threads take turns for the lock
+    with _guard:
         conn = _session(url)
         conn.execute(f"SET lock_timeout = '{int(timeout * 1000)}ms'")
         conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (key,))
