@@ -11,17 +11,20 @@ from typing import TYPE_CHECKING, Any
 from state.ledger import Entry
 
 if TYPE_CHECKING:
+    from state.ledger_queries import LedgerQueries
     from state.staging import StagingStore
 
 
 @dataclass(frozen=True)
 class PreviewSources:
     """What a replay preview may read: the merchant's settings (`ml_connector.config.Settings`, which includes
-    every flow's settings) and its staging store (the masters last read from the target), both local: a
-    preview never calls a system."""
+    every flow's settings), its staging store (the records and masters last read) and the sync ledger, read
+    only (ids an earlier step recorded, e.g. a customer's Zoho contact id), all local: a preview never calls
+    a system. `describe` lends the plan's own ledger when `ledger` is None."""
 
     settings: Any
     staging: StagingStore
+    ledger: LedgerQueries | None = None
 
 
 WindowConfig = Callable[[datetime, datetime], dict]

@@ -14,16 +14,23 @@ plan in the run's metadata, `dry_run: false` then runs the flow's job with that 
 """
 
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import dagster as dg
+from lxml import etree
 
+from connectors.tally.xml_build import build_voucher_import
+from connectors.tally.xml_parse import parse_xml
 from pipelines.flow import FlowSpec, PreviewSources
+from pipelines.posting import Poster, PostItem
+from pipelines.sides.tally.target import TallyTarget
 from resources import StateResource
-from state.ledger import Entry
+from state.ledger import Candidate, Claim, Entry
 from state.ledger_queries import FAILURE_KINDS, FailedFilter, FailureKind, LedgerQueries
 
 MAX_SHOWN_CHARS = 20_000  # one record's body in a plan; longer ones say how much was left out
@@ -37,6 +44,7 @@ class ReplayPlan:
     spec: FlowSpec
     entries: tuple[Entry, ...]
     run_config: dict
+    ledger: LedgerQueries | None = field(default=None, compare=False, repr=False)  # what previews may read
 
     @property
     def empty(self) -> bool:
@@ -70,16 +78,19 @@ def plan_replay(spec: FlowSpec, ledger: LedgerQueries, where: FailedFilter) -> R
     if spec.replay is None:
         raise ValueError(f"{spec.name} has no replay")
     entries = tuple(ledger.failed(spec.replay.ledger_flow, where))
-    return ReplayPlan(spec, entries, spec.replay.run_config(entries) if entries else {})
+    return ReplayPlan(spec, entries, spec.replay.run_config(entries) if entries else {}, ledger)
 
 
 def describe(plan: ReplayPlan, sources: PreviewSources | None = None) -> list[str]:
     """The plan as lines for a person: every record, what happens to it, what is sent (rendered by the flow's
-    preview from `sources` when it has one), the run config."""
+    preview from `sources` when it has one, with the plan's ledger unless `sources` bring their own), the run
+    config."""
     spec, replay = plan.spec, plan.spec.replay
     assert replay is not None
     if plan.empty:
         return ["Nothing to replay: no failed records match."]
+    if sources is not None and sources.ledger is None:
+        sources = replace(sources, ledger=plan.ledger)
     lines = [f"Replay {spec.name}: {len(plan.entries)} failed {replay.what}, re-read from the source by one run "
              f"of job {spec.job}."]
     for entry in plan.entries:
@@ -100,6 +111,8 @@ def _describe_entry(entry: Entry, target: str, preview: Callable[[Entry], str | 
         action = f"  will look key {entry.external_key} up in {target} and create it only if it is not there"
     try:
         body = preview(entry) if preview is not None else None
+    except NotSent as why:
+        return [head, action, f"  will send nothing now: {why}"]
     except Exception as exc:  # noqa: BLE001 - the record's own problem, shown: the run would hold it again
         return [head, action, f"  would fail again as stored: {exc}",
                 "  source record kept by the ledger (re-read before sending):",
@@ -121,6 +134,122 @@ def _clip(text: str) -> list[str]:
     if len(text) <= MAX_SHOWN_CHARS:
         return text.splitlines()
     return [*text[:MAX_SHOWN_CHARS].splitlines(), f"... ({len(text) - MAX_SHOWN_CHARS} more characters)"]
+
+
+# --- what every flow's preview shares ---------------------------------------------------------------
+class WouldFail(Exception):
+    """The run would hold this record again; the message names the record and the field."""
+
+
+class NotSent(Exception):
+    """The run would send nothing for this record now (it waits for another record, or is passed over): why."""
+
+
+class DryLedger:
+    """The sync ledger as a preview lends it to a flow's own poster, so `Poster.prepare` runs unchanged.
+
+    Reads go to the real ledger (read-only; with none, nothing is known). A write `prepare` makes for a
+    record it cannot post becomes what it means for the dry run: a held record raises `WouldFail` with
+    its reason, a waiting or skipped one `NotSent`. Nothing is ever written.
+    """
+
+    def __init__(self, ledger: LedgerQueries | None) -> None:
+        self.ledger = ledger
+
+    def get(self, flow: str, source_id: str, target: str) -> Entry | None:
+        return self.ledger.get(flow, source_id, target) if self.ledger is not None else None
+
+    def outcomes(self, flow: str, target: str, source_ids: Sequence[str], **kw: Any) -> dict[str, Entry]:
+        return self.ledger.outcomes(flow, target, source_ids, **kw) if self.ledger is not None else {}
+
+    def by_group(self, flow: str, target: str, group_keys: Sequence[str], **kw: Any) -> list[Entry]:
+        return self.ledger.by_group(flow, target, group_keys, **kw) if self.ledger is not None else []
+
+    def entries(self, flow: str | None = None, state: str | None = None) -> list[Entry]:
+        return self.ledger.entries(flow, state) if self.ledger is not None else []
+
+    def counts(self, flow: str) -> dict[str, int]:
+        return self.ledger.counts(flow) if self.ledger is not None else {}
+
+    def record_failed_unclaimed(self, flow: str, target: str, cand: Candidate, error: str, payload: str) -> None:
+        raise WouldFail(error)
+
+    def record_waiting(self, flow: str, target: str, cand: Candidate, reason: str, payload: str) -> None:
+        raise NotSent(f"it waits: {reason}")
+
+    def claim(self, flow: str, target: str, candidates: Sequence[Candidate], owner: str) -> list[Claim]:
+        return [Claim(c.source_id, "create") for c in candidates]  # only ever followed by `record_skipped`
+
+    def record_skipped(self, flow: str, target: str, skips: Iterable[tuple[str, str]]) -> None:
+        raise NotSent("it is passed over: " + "; ".join(reason for _, reason in skips))
+
+
+def prepared(poster: Poster, record: Any, passed_over: str = "the run passes it over") -> PostItem:
+    """`record` as the flow's own `poster` (on a `DryLedger`) prepares it and its target checks it before a claim."""
+    item = poster.prepare(record)
+    if item is None:
+        raise NotSent(passed_over)
+    error = poster.target.check(item) if item.payload is not None else None
+    if error is not None:
+        raise WouldFail(f"{item.label}: {error}")
+    return item
+
+
+def claim_action(entry: Entry, item: PostItem) -> str:
+    """What the run's claim decides for this failed entry: create, alter, cancel (else `NotSent`).
+
+    The ledger's rule (`SyncLedger.claim`) for an entry no live run holds: no target id yet means create
+    (a cancel of a record never posted is passed over); an unchanged payload already posted is passed over.
+    """
+    cand = item.candidate
+    if entry.target_id is None:
+        if cand.desired == "cancel":
+            raise NotSent("it is passed over: cancelled before it was ever posted")
+        return "create"
+    if cand.desired == "cancel":
+        if entry.cancelled:
+            raise NotSent("it is passed over: already cancelled")
+        return "cancel"
+    if entry.posted_hash == cand.payload_hash and not entry.cancelled:
+        raise NotSent("it is passed over: unchanged since it was posted")
+    return "alter"
+
+
+def tally_import(company: str, target: TallyTarget, entry: Entry, item: PostItem) -> str:
+    """The import the run sends TallyPrime for `item`: the voucher created, or altered or cancelled by the
+    MasterId the ledger holds (`TallyTarget`'s own alter and cancel vouchers), indented."""
+    verb = claim_action(entry, item)
+    voucher = item.payload if verb == "create" else target._identity_voucher(
+        item, int(entry.target_id or 0), verb.capitalize())
+    return pretty_xml(build_voucher_import(company, [voucher]))
+
+
+def pretty_xml(text: str) -> str:
+    return etree.tostring(parse_xml(text), encoding="unicode", pretty_print=True)
+
+
+def json_request(method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> str:
+    """A JSON request as a dry run shows it: method and path, any headers, the body indented with every
+    `Decimal` written as the exact number it is (as `connectors.common.jsonwire` sends it)."""
+    lines = [f"{method} {path}", *(f"{k}: {v}" for k, v in (headers or {}).items())]
+    return "\n".join(lines if body is None else [*lines, _indented_json(body)])
+
+
+def _indented_json(body: Any) -> str:
+    marker = "\u0000decimal:"
+
+    def mark(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return marker + format(value, "f")
+        raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+    text = json.dumps(body, default=mark, indent=2, ensure_ascii=False, allow_nan=False)
+    return re.sub('"' + re.escape(json.dumps(marker)[1:-1]) + r'(-?[0-9]+(?:\.[0-9]+)?)"', r"\1", text)
+
+
+def at_send_time(what: str) -> str:
+    """A placeholder for a value only the target knows, looked up when the run sends the record."""
+    return f"<{what} at send time>"
 
 
 class ReplayConfig(dg.Config):
@@ -152,9 +281,10 @@ def build_replay_job(flows: Sequence[FlowSpec], run_flow: RunFlow, settings: Any
         ledger = state.ledger()
         try:
             plan = plan_replay(spec, ledger, where)
+            text = "\n".join(describe(plan, PreviewSources(settings, state.staging(), ledger)
+                                      if settings is not None else None))
         finally:
             ledger.close()
-        text = "\n".join(describe(plan, PreviewSources(settings, state.staging()) if settings is not None else None))
         context.log.info(text)
         metadata: dict = {"records": len(plan.entries), "dry_run": config.dry_run,
                           "plan": dg.MetadataValue.md(f"```\n{text}\n```")}
