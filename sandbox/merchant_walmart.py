@@ -23,6 +23,7 @@ from sandbox.runner import ServedApp, serve
 from sandbox.walmart import Clock, ShipNode, WalmartState, create_app
 from sandbox.walmart.builders import Buyer, LineSpec, order_doc
 from sandbox.walmart.catalog import Item
+from sandbox.walmart.orders import Order
 
 CLIENT_ID = "sandbox-walmart-client-id"
 CLIENT_SECRET = "sandbox-walmart-client-secret"
@@ -94,8 +95,13 @@ def _order(state: WalmartState, rng: random.Random, merchant: Merchant, at: date
     return po
 
 
-def generate_walmart(merchant: Merchant, seed: int = 7, n_orders: int = 40) -> tuple[WalmartState, WalmartSpecials]:
-    """The merchant's Walmart account (deterministic per seed) and its special records."""
+def generate_walmart(merchant: Merchant, seed: int = 7, n_orders: int = 40,
+                     refunds: int = 1) -> tuple[WalmartState, WalmartSpecials]:
+    """The merchant's Walmart account (deterministic per seed) and its special records.
+
+    `n_orders` purchase orders over the 16 days before the merchant's start (plus the specials), `refunds`
+    of them returned and refunded before the settlement period ends (the defaults are the demo's account).
+    """
     rng = random.Random(seed * 97 + 13)
     start = merchant.start
     state = WalmartState(clock=Clock.starting_at(start), ship_nodes=list(SHIP_NODES))
@@ -117,12 +123,12 @@ def generate_walmart(merchant: Merchant, seed: int = 7, n_orders: int = 40) -> t
             state.ship_all(po, rng.choice(("UPS", "USPS", "FedEx")), at=ship_at)
         elif rng.random() < 0.5:
             state.order_action(po, "acknowledge", at=min(acked, start))
-    specials = _specials(state, rng, merchant, listed, period_end)
+    specials = _specials(state, rng, merchant, listed, period_end, refunds)
     return state, specials
 
 
 def _specials(state: WalmartState, rng: random.Random, merchant: Merchant, listed: list[str],
-              period_end: datetime) -> WalmartSpecials:
+              period_end: datetime, refunds: int = 1) -> WalmartSpecials:
     start = merchant.start
     cancelled = _order(state, rng, merchant, start - timedelta(days=3), rng.sample(listed, 2))
     state.order_action(cancelled, "cancel", {"orderCancellation": {"orderLines": {"orderLine": [{
@@ -136,8 +142,18 @@ def _specials(state: WalmartState, rng: random.Random, merchant: Merchant, liste
     refunded = state.create_return(shipped[0].po, ["1"], "DAMAGED_ITEM", at=period_end - timedelta(days=3))
     state.refund_return(refunded, at=period_end - timedelta(days=2))
     open_return = state.create_return(shipped[1].po, ["1"], "ARRIVED_LATE", at=start - timedelta(hours=20))
+    _more_refunds(state, shipped[2:], refunds - 1, period_end)
     settlement = state.publish_settlement(start - timedelta(days=16), period_end, adjustments=[FEE_ADJUSTMENT])
     return WalmartSpecials(cancelled, unknown, unreleased, refunded, open_return, settlement.report_date)
+
+
+def _more_refunds(state: WalmartState, shipped: list[Order], count: int, period_end: datetime) -> None:
+    """`count` more returns refunded inside the settlement period, each opened a day after its order last
+    changed (shipped) and refunded the day after (no random draws: the default account is unchanged)."""
+    early = [o for o in shipped if o.modified <= period_end - timedelta(days=3)]
+    for order in early[:max(count, 0)]:
+        rma = state.create_return(order.po, ["1"], "DAMAGED_ITEM", at=order.modified + timedelta(days=1))
+        state.refund_return(rma, at=order.modified + timedelta(days=2))
 
 
 def sku_map_csv(merchant: Merchant) -> str:
@@ -152,10 +168,10 @@ def sku_map_csv(merchant: Merchant) -> str:
     return out.getvalue()
 
 
-def start_walmart(merchant: Merchant, seed: int | None = None, *,
-                  rate_limits: bool = True) -> tuple[ServedApp, WalmartState]:
-    """Serve a Walmart simulator seeded from `merchant` on a free loopback port."""
-    state, _ = generate_walmart(merchant, merchant.seed if seed is None else seed)
+def start_walmart(merchant: Merchant, seed: int | None = None, *, rate_limits: bool = True, n_orders: int = 40,
+                  refunds: int = 1) -> tuple[ServedApp, WalmartState]:
+    """Serve a Walmart simulator seeded from `merchant` on a free loopback port (sizes as `generate_walmart`)."""
+    state, _ = generate_walmart(merchant, merchant.seed if seed is None else seed, n_orders, refunds)
     served = serve(create_app(state, credentials={CLIENT_ID: CLIENT_SECRET}, rate_limits=rate_limits))
     return served, state
 

@@ -3,6 +3,7 @@
     python -m bench.faults                                   # 1,000 records, every flow, every fault
     python -m bench.faults --size 200 --flows shipstation-to-tally --faults kill --kills 2
     python -m bench.faults --markdown reliability.md
+    python -m bench.faults --jobs 3 --flows walmart-orders-to-tally shipments-to-acumatica --markdown out.md
 
 Prints one row per (flow, fault): records expected (the fault-free baseline), posted, duplicates, lost,
 failed with a reason and the permanent failures expected (the merchant's own bad records plus those
@@ -13,38 +14,16 @@ other than the expected one.
 from __future__ import annotations
 
 import argparse
+import resource
 import sys
 import time
 
 from rich.console import Console
 
-from bench.faults.flows import BY_NAME, FLOWS, FlowCase
-from bench.faults.harness import Row, baseline, run_plan
+from bench.faults.flows import BY_NAME, FLOWS
+from bench.faults.harness import Row
 from bench.faults.report import print_table, write_markdown
-from bench.faults.scenarios import Baseline, Plan, disk_full, kill_plans, tally_plans, token_plans, transport_plans
-
-
-def plans(case: FlowCase, base: Baseline, kills: int, quick: bool) -> list[Plan]:
-    """Every scenario for this flow, kill points first."""
-    out = kill_plans(case, base, kills) + transport_plans(case, quick)
-    if case.target.kind == "tally":
-        out += tally_plans(case, quick)
-    return out + token_plans(case) + [disk_full(base)]
-
-
-def run(flows: list[FlowCase], size: int, seed: int, kills: int, faults: list[str], quick: bool,
-        console: Console, on_row=None) -> list[Row]:
-    rows: list[Row] = []
-    for case in flows:
-        base, row = baseline(case, size, seed)
-        rows.append(row)
-        for plan in plans(case, base, kills, quick):
-            if faults and not any(plan.name.startswith(f) for f in faults):
-                continue
-            rows.append(run_plan(case, plan, base, size, seed))
-            if on_row:
-                on_row(rows[-1])
-    return rows
+from bench.faults.runner import run
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,7 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--faults", nargs="*", default=[],
                         help="scenario name prefixes (kill, kill-before, 429, 5xx, timeout, reset, two-syncs, "
                              "tally, token, session, disk); default: all")
-    parser.add_argument("--kills", type=int, default=5, help="kill points per kind, 4 kinds (default 5: 20)")
+    parser.add_argument("--kills", type=int, default=5,
+                        help="kill points per kind, 4 kinds (default 5: 20); a flow with fewer writes gets the rest "
+                             "at its reads")
+    parser.add_argument("--jobs", type=int, default=1, help="rows run at a time, each in its own process and world")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="short stalls and outages (CI)")
     parser.add_argument("--markdown", help="also write the table as Markdown to this file")
@@ -63,13 +45,19 @@ def main(argv: list[str] | None = None) -> int:
     flows = [BY_NAME[name] for name in args.flows] or list(FLOWS)
     started = time.monotonic()
 
-    def progress(row: Row) -> None:
+    def progress(row: Row, rows: list[Row]) -> None:
         print(f"{'ok ' if row.ok else 'BAD'} {row.flow} / {row.fault}: expected {row.expected}, posted {row.posted}, "
               f"dup {row.duplicates}, lost {row.lost}, failed {row.failed}/{row.permanent}, {row.runs} runs "
               f"({row.seconds:.0f} s) {row.note}", flush=True)
+        if args.markdown:  # the table so far: a long run cut short keeps what it did
+            write_markdown(rows, f"Fault harness (in progress, {len(rows)} rows): {args.size} records per flow, "
+                                 f"seed {args.seed}, {time.monotonic() - started:.0f} s", args.markdown)
 
-    rows = run(flows, args.size, args.seed, args.kills, args.faults, args.quick, console, progress)
-    title = f"Fault harness: {args.size} records per flow, seed {args.seed}, {time.monotonic() - started:.0f} s"
+    rows = run(flows, args.size, args.seed, args.kills, args.faults, args.quick, args.jobs, progress)
+    cpu = sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+              for f in ("ru_utime", "ru_stime"))  # every sync, worker and simulator: load does not inflate it
+    title = (f"Fault harness: {args.size} records per flow, seed {args.seed}, {time.monotonic() - started:.0f} s wall, "
+             f"{cpu:.0f} s CPU, {args.jobs} job(s)")
     print_table(rows, title, console)
     if args.markdown:
         write_markdown(rows, title, args.markdown)

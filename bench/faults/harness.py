@@ -17,9 +17,9 @@ from collections import Counter
 from contextlib import closing
 from dataclasses import dataclass, replace
 
-from bench.faults.flows import COUNTERS, ORACLES, FlowCase, held, sync_args
+from bench.faults.flows import BY_NAME, ORACLES, FlowCase, counter, held, sync_args
 from bench.faults.proxy import Rule
-from bench.faults.scenarios import Baseline, Plan, target_proxy
+from bench.faults.scenarios import SOURCE_READ, Baseline, Plan, target_proxy
 from bench.faults.webhook_race import DRAIN, receiver, wait_for_events
 from bench.faults.world import Outcome, World, ledger_bytes, open_world
 
@@ -51,22 +51,24 @@ class Row:
 
 
 def prepare(world: World, case: FlowCase) -> Counter[str]:
-    """Run the flows this one needs first; what the target holds before the run under test."""
+    """Run the flows this one needs first (and its setup); what the target holds before the run under test."""
     for name in case.first:
-        from bench.faults.flows import BY_NAME
-
         outcome = world.sync(*sync_args(BY_NAME[name], world.sandbox))
         if not outcome.succeeded:
             raise RuntimeError(f"{name} (run before {case.name}) failed:\n{outcome.output[-2000:]}")
-    return COUNTERS[case.target.kind](world.sandbox)
+    if case.setup is not None:
+        case.setup(world.sandbox)
+    return counter(case)(world.sandbox)
 
 
 def baseline(case: FlowCase, size: int, seed: int) -> tuple[Baseline, Row]:
     """The flow without faults, counting its writes and read-backs on the wire."""
     with open_world(size, seed) as world:
         before = prepare(world, case)
-        counting = [Rule("status", nth=10**9, **case.target.write), Rule("status", nth=10**9, **case.target.read_back)]
-        world.arm({target_proxy(case): counting})
+        counting = [Rule("status", nth=10**9, **case.target.write), Rule("status", nth=10**9, **case.target.read_back),
+                    Rule("status", nth=10**9, **case.target.read)]
+        source = Rule("status", nth=10**9, **SOURCE_READ)
+        world.arm({target_proxy(case): counting, case.source: [source]})
         started = time.monotonic()
         outcome = world.sync(*sync_args(case, world.sandbox))
         seconds = time.monotonic() - started
@@ -78,9 +80,10 @@ def baseline(case: FlowCase, size: int, seed: int) -> tuple[Baseline, Row]:
         if missing := oracle - set(found) - failed_keys(world, case):
             raise RuntimeError(f"{case.name}: the fault-free run did not post {sorted(missing)[:5]}")
         base = Baseline(frozenset(found), failed, counting[0].seen, counting[1].seen, ledger_bytes(world.home),
-                        seconds, sum(n - 1 for n in found.values()), all_failed(world))
+                        seconds, sum(n - 1 for n in found.values()), all_failed(world), counting[2].seen, source.seen)
     row = Row(case.name, "none (baseline)", len(found), len(found), base.duplicates, 0, failed, failed, seconds,
-              note=f"{base.writes} writes, {base.read_backs} read-backs")
+              note=f"{base.writes} writes, {base.read_backs} read-backs, {base.target_reads} {case.target.kind} "
+                   f"reads, {base.source_reads} {case.source} reads")
     return base, row
 
 
@@ -108,6 +111,8 @@ def run_plan(case: FlowCase, plan: Plan, base: Baseline, size: int, seed: int) -
         row = count(world, case, base, before, seconds, first)
         row.fault, row.runs, row.failed, row.permanent = plan.kind, len(first) + len(runs), failed, base.failed
         row.note += "; then " + ", ".join(verdict(o) for o in runs)
+        if plan.name.startswith("kill"):
+            row.note += f"; {sum(p.kills for p in world.proxies.values())} kill(s) fired"
         if integrity != "ok":
             row.intact, row.note = False, f"ledger corrupt after the fault: {integrity}; {row.note}"
         elif plan.fsize:

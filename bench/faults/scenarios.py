@@ -10,6 +10,11 @@ makes), spread evenly through the run, in four kinds:
   a kill after a write half-way between two of the `after commit` points);
 - ``read-back``: the sync dies after the k-th write; the re-run that resolves its claims is killed
   at its first read-back (the lookup by key), and a third run recovers.
+
+A flow whose run makes too few writes for 20 distinct points of those kinds (a Walmart return batch, a
+settlement, ShipStation's bulk order creation) gets the rest at other moments, spread the same way:
+``SIGKILL at read n`` of its target (Tally exports, Zoho/Acumatica/ShipStation GETs: the masters and
+lookups it reads between writes) and of its source (the pages of orders, labels, returns it reads).
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ class Baseline:
     seconds: float
     duplicates: int
     failed_anywhere: int = 0  # failed records in every ledger flow, not only this flow's
+    target_reads: int = 0  # requests of the target's `read` kind a fault-free run makes
+    source_reads: int = 0  # GETs to the source system a fault-free run makes
 
 
 @dataclass
@@ -75,10 +82,38 @@ def spread(count: int, total: int) -> list[int]:
 
 
 def target_proxy(case: FlowCase) -> str:
-    return {"tally": "tally_agent", "zoho": "zoho", "shipstation": "shipstation"}[case.target.kind]
+    return {"tally": "tally_agent", "zoho": "zoho", "shipstation": "shipstation",
+            "acumatica": "acumatica"}[case.target.kind]
+
+
+SOURCE_READ = {"method": "GET"}
 
 
 def kill_plans(case: FlowCase, base: Baseline, per_kind: int) -> list[Plan]:
+    """`per_kind` points of each kind (`KILL_KINDS`) where the run has that many writes; the rest of the
+    `4 * per_kind` at reads of the target and of the source."""
+    plans = write_kills(case, base, per_kind)
+    return plans + read_kills(case, base, per_kind * len(KILL_KINDS) - len(plans))
+
+
+def read_kills(case: FlowCase, base: Baseline, need: int) -> list[Plan]:
+    """`need` kills before the n-th read, half at the target's reads and half at the source's (either
+    takes the other's share when it reads too little), each spread through the run."""
+    if need <= 0:
+        return []
+    on_target = min(base.target_reads, (need + 1) // 2)
+    on_source = min(base.source_reads, need - on_target)
+    on_target = min(base.target_reads, need - on_source)
+    target, name = target_proxy(case), case.target.kind
+    plans = [Plan(f"kill-read-{name}-{n}", f"SIGKILL at {name} read {n} of {base.target_reads}",
+                  {target: [Rule("kill_before", nth=n, **case.target.read)]})
+             for n in spread(on_target, base.target_reads)]
+    return plans + [Plan(f"kill-read-{case.source}-{n}", f"SIGKILL at {case.source} read {n} of {base.source_reads}",
+                         {case.source: [Rule("kill_before", nth=n, **SOURCE_READ)]})
+                    for n in spread(on_source, base.source_reads)]
+
+
+def write_kills(case: FlowCase, base: Baseline, per_kind: int) -> list[Plan]:
     target, write, read = target_proxy(case), case.target.write, case.target.read_back
     points = spread(per_kind, base.writes)
     plans = []
@@ -90,16 +125,23 @@ def kill_plans(case: FlowCase, base: Baseline, per_kind: int) -> list[Plan]:
         plans.append(Plan(f"kill-read-back-{n}", f"SIGKILL during read-back after write {n}",
                           {target: [Rule("kill_after", nth=n, **write)]},
                           then={target: [Rule("kill_before", nth=1, **read)]}))
-    for n in spread(per_kind, max(1, base.writes - 1)):
-        plans.append(mid_batch(case, n, target, write))
-    return plans
+    if case.target.kind == "tally":
+        return plans + [mid_batch(n, target, write) for n in spread(per_kind, max(1, base.writes - 1))]
+    # Targets written one record per request (or one bulk request): kills after a write half-way between
+    # two `after commit` points, so they are moments of their own.
+    taken, mids = set(points), []
+    for i in range(per_kind):
+        want = 1 + (i + 0.5) * (base.writes - 1) / per_kind
+        free = sorted((n for n in range(1, base.writes + 1) if n not in taken), key=lambda n: (abs(n - want), n))
+        if free:
+            taken.add(free[0])
+            mids.append(free[0])
+    return plans + [Plan(f"kill-mid-batch-{n}", f"SIGKILL mid-batch (after write {n})",
+                         {target: [Rule("kill_after", nth=n, **write)]}) for n in sorted(mids)]
 
 
-def mid_batch(case: FlowCase, n: int, target: str, write: dict[str, str]) -> Plan:
-    if case.target.kind != "tally":
-        between = n + 1  # the `after commit` points are 1 and the spread's; these fall between them
-        return Plan(f"kill-mid-batch-{between}", f"SIGKILL mid-batch (after write {between})",
-                    {target: [Rule("kill_after", nth=between, **write)]})
+def mid_batch(n: int, target: str, write: dict[str, str]) -> Plan:
+    """TallyPrime commits the first half of the n-th batch, drops the connection, and the sync dies."""
     plan = Plan(f"kill-mid-batch-{n}", f"SIGKILL mid-batch {n} (half the batch committed)")
     # Half the poster's first batch (25); a later, larger batch is cut before its middle.
     plan.rules = {target: [Rule("kill_after", nth=n, **write, on_hit=plan.hook("tally", PARTIAL, HALF))]}
@@ -167,9 +209,11 @@ def token_plans(case: FlowCase) -> list[Plan]:
         plan = Plan("token-expired", "Zoho token expires mid-run (clock +1 h)")
         plan.rules = {"zoho": [Rule("pass", nth=5, **case.target.write,
                                     on_hit=plan.hook("zoho", "/__sandbox/clock/advance", {"seconds": 3700}))]}
-    elif case.source == "acumatica":
+    elif "acumatica" in (case.source, case.target.kind):
         plan = Plan("session-dropped", "Acumatica session dropped mid-run")
-        plan.rules = {"acumatica": [Rule("pass", method="GET", nth=2,
+        # Between the reads of its orders, or (Acumatica the target) between its shipment writes.
+        moment = dict(case.target.write, nth=5) if case.target.kind == "acumatica" else {"method": "GET", "nth": 2}
+        plan.rules = {"acumatica": [Rule("pass", **moment,
                                          on_hit=plan.hook("acumatica", "/AcumaticaERP/__sandbox/sessions/drop"))]}
     else:
         return []
@@ -185,7 +229,7 @@ def combined(case: FlowCase) -> Plan:
     """One run with this flow's credential fault and a kill after a write: the reduced check for CI."""
     [token] = token_plans(case) or [Plan("none", "")]
     target = target_proxy(case)
-    nth = 15 if case.target.kind == "zoho" else 1
+    nth = {"zoho": 15, "acumatica": 8}.get(case.target.kind, 1)  # past the credential fault's moment
     kill = Rule("kill_after", nth=nth, **case.target.write)
     plan = Plan(f"{token.name}+kill", f"{token.kind or 'no credential fault'}, then SIGKILL after write {nth}")
     plan.rules = {name: list(rules) for name, rules in token.rules.items()}

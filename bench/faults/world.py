@@ -25,7 +25,7 @@ from bench.faults.proxy import FaultProxy, Rule
 from connectors.tally.agent import create_agent_app
 from sandbox.acumatica import Licence
 from sandbox.merchant_acumatica import ACUMATICA_SITE
-from sandbox.merchant_walmart import sku_map_csv
+from sandbox.merchant_walmart import sku_map_csv, start_walmart
 from sandbox.runner import serve
 from sandbox.stack import Sandbox, start_sandbox
 from state.ledger import SyncLedger
@@ -137,10 +137,21 @@ def ledger_bytes(home: Path) -> int:
     return path.stat().st_size if path.exists() else 0
 
 
+WALMART_SEEDED = 40  # the sandbox's own Walmart account: 40 purchase orders, one refunded return
+
+
 def open_world(size: int, seed: int = 7) -> World:
-    """A sandbox merchant of `size` orders with every system behind a fault proxy."""
+    """A sandbox merchant of `size` orders with every system behind a fault proxy.
+
+    Walmart's account is seeded with `size` purchase orders too (and one refunded return per 40, as
+    the sandbox's own account has), in place of the sandbox's fixed 40.
+    """
     sandbox = start_sandbox(seed=seed, orders=size, rate_limit=0, zoho_per_minute=0, webhook_drop_rate=0.0,
                             acumatica_licence=Licence(requests_per_minute=None))
+    if size != WALMART_SEEDED:
+        sandbox.walmart.stop()
+        sandbox.walmart, sandbox.walmart_state = start_walmart(
+            sandbox.merchant, seed, rate_limits=False, n_orders=size, refunds=max(1, size // WALMART_SEEDED))
     upstreams = {"shipstation": sandbox.shipstation.base_url, "tally": sandbox.tally.base_url,
                  "walmart": sandbox.walmart.base_url, "zoho_accounts": sandbox.zoho_accounts.base_url,
                  "zoho": sandbox.zoho_books.base_url, "acumatica": sandbox.acumatica.base_url}
