@@ -113,6 +113,8 @@ def run_plan(case: FlowCase, plan: Plan, base: Baseline, size: int, seed: int) -
         row.note += "; then " + ", ".join(verdict(o) for o in runs)
         if plan.name.startswith("kill"):
             row.note += f"; {sum(p.kills for p in world.proxies.values())} kill(s) fired"
+        elif plan.rules:  # a fault that never met its moment would prove nothing: say how often it hit
+            row.note += f"; injected {sum(r.fired for rules in plan.rules.values() for r in rules)}x"
         if integrity != "ok":
             row.intact, row.note = False, f"ledger corrupt after the fault: {integrity}; {row.note}"
         elif plan.fsize:
