@@ -12,6 +12,7 @@ not hold as failed; `duplicates` = objects beyond one per record.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections import Counter
 from contextlib import closing
@@ -101,7 +102,12 @@ def run_plan(case: FlowCase, plan: Plan, base: Baseline, size: int, seed: int) -
             base = replace(base, keys=base.keys | extra)
         else:
             procs = [world.start("sync", *args, fsize=plan.fsize) for _ in range(plan.twins)]
+            timers = [threading.Timer(plan.kill_at, world.kill, (proc,)) for proc in procs if plan.kill_at]
+            for timer in timers:
+                timer.start()
             first = [world.finish(proc) for proc in procs]
+            for timer in timers:
+                timer.cancel()
         injected = plan.permanent(world)
         integrity = ledger_integrity(world) if plan.fsize else "ok"
         refused = all_failed(world) - base.failed_anywhere if plan.refusals else None
@@ -111,7 +117,7 @@ def run_plan(case: FlowCase, plan: Plan, base: Baseline, size: int, seed: int) -
         row = count(world, case, base, before, seconds, first)
         row.fault, row.runs, row.failed, row.permanent = plan.kind, len(first) + len(runs), failed, base.failed
         row.note += "; then " + ", ".join(verdict(o) for o in runs)
-        if plan.name.startswith("kill"):
+        if plan.name.startswith("kill") and plan.kill_at is None:
             row.note += f"; {sum(p.kills for p in world.proxies.values())} kill(s) fired"
         elif plan.rules:  # a fault that never met its moment would prove nothing: say how often it hit
             row.note += f"; injected {sum(r.fired for rules in plan.rules.values() for r in rules)}x"

@@ -14,7 +14,8 @@ makes), spread evenly through the run, in four kinds:
 A flow whose run makes too few writes for 20 distinct points of those kinds (a Walmart return batch, a
 settlement, ShipStation's bulk order creation) gets the rest at other moments, spread the same way:
 ``SIGKILL at read n`` of its target (Tally exports, Zoho/Acumatica/ShipStation GETs: the masters and
-lookups it reads between writes) and of its source (the pages of orders, labels, returns it reads).
+lookups it reads between writes) and of its source (the pages of orders, labels, returns it reads);
+and a run with fewer requests than that (a settlement) at moments spread through its fault-free duration.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class Plan:
     permanent: Callable[[Any], int] = field(default=lambda world: 0)
     refusals: bool = False
     race_webhook: bool = False  # new orders by webhook: a webhook-driven run races a polling sync
+    kill_at: float | None = None  # SIGKILL the faulted run this many seconds after it starts (a moment off the wire)
     world: Any = None  # the World it runs in, set by the harness (hooks reach the simulators through it)
 
     def hook(self, system: str, path: str, body: Any = None) -> Callable[[], None]:
@@ -108,9 +110,22 @@ def read_kills(case: FlowCase, base: Baseline, need: int) -> list[Plan]:
     plans = [Plan(f"kill-read-{name}-{n}", f"SIGKILL at {name} read {n} of {base.target_reads}",
                   {target: [Rule("kill_before", nth=n, **case.target.read)]})
              for n in spread(on_target, base.target_reads)]
-    return plans + [Plan(f"kill-read-{case.source}-{n}", f"SIGKILL at {case.source} read {n} of {base.source_reads}",
-                         {case.source: [Rule("kill_before", nth=n, **SOURCE_READ)]})
-                    for n in spread(on_source, base.source_reads)]
+    plans += [Plan(f"kill-read-{case.source}-{n}", f"SIGKILL at {case.source} read {n} of {base.source_reads}",
+                   {case.source: [Rule("kill_before", nth=n, **SOURCE_READ)]})
+              for n in spread(on_source, base.source_reads)]
+    return plans + timed_kills(base, need - len(plans))
+
+
+def timed_kills(base: Baseline, count: int) -> list[Plan]:
+    """A run too short on the wire for its share of points (a few returns, one settlement) is killed at
+    moments spread through the fault-free run's duration: between requests (starting up, staging,
+    mapping, writing the ledger). Load moves them; the row says whether the run was killed."""
+    plans = []
+    for i in range(max(count, 0)):
+        share = (i + 1) / (count + 1)
+        plans.append(Plan(f"kill-at-{round(share * 100)}pct", f"SIGKILL at {share:.0%} of the run "
+                          f"({share * base.seconds:.1f} s of {base.seconds:.1f} s)", kill_at=share * base.seconds))
+    return plans
 
 
 def write_kills(case: FlowCase, base: Baseline, per_kind: int) -> list[Plan]:

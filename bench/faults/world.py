@@ -99,6 +99,15 @@ class World:
             return Outcome(None, (output or "") + f"\n[harness] killed after {timeout:.0f} s")
         return Outcome(None if proc.returncode == -signal.SIGKILL else proc.returncode, output or "")
 
+    def kill(self, proc: subprocess.Popen) -> None:
+        """SIGKILL a run's process group now (if it is still running)."""
+        if proc.poll() is not None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
     def sync(self, *args: str) -> Outcome:
         return self.finish(self.start("sync", *args))
 

@@ -12,14 +12,15 @@ from sandbox.merchant_walmart import generate_walmart
 
 
 def base(writes: int, target_reads: int = 8, source_reads: int = 30) -> Baseline:
-    return Baseline(frozenset(), 0, writes, 1, 0, 0.0, 0, target_reads=target_reads, source_reads=source_reads)
+    return Baseline(frozenset(), 0, writes, 1, 0, 10.0, 0, target_reads=target_reads, source_reads=source_reads)
 
 
 def moment(plan) -> tuple:
     """What a plan does, as the proxies see it: the same moment twice would be the same point."""
     return tuple((proxy, r.action, r.method, r.path, r.body, r.nth, r.on_hit is not None)
                  for proxy, rules in sorted(plan.rules.items()) for r in rules) + (
-        tuple((proxy, r.action, r.nth) for proxy, rules in sorted((plan.then or {}).items()) for r in rules),)
+        tuple((proxy, r.action, r.nth) for proxy, rules in sorted((plan.then or {}).items()) for r in rules),
+        plan.kill_at)
 
 
 @pytest.mark.parametrize("flow", ["walmart-returns-to-tally", "walmart-orders-to-tally", "shipments-to-acumatica",
@@ -39,6 +40,15 @@ def test_a_flow_of_few_writes_is_killed_at_its_reads_too_spread_through_the_run(
     walmart = sorted(r.nth for p in reads for r in p.rules.get("walmart", []))
     assert tally == [1, 2, 3, 4, 5, 6]  # all six of its target reads, then the source takes the rest
     assert len(walmart) == 20 - 4 - 6 and walmart[0] == 1 and walmart[-1] == 40
+
+
+def test_a_run_with_fewer_requests_than_points_is_killed_at_moments_spread_through_its_duration():
+    plans = kill_plans(BY_NAME["walmart-settlements-to-tally"], base(2, target_reads=4, source_reads=2), 5)
+    assert len({moment(p) for p in plans}) == 20
+    timed = [p.kill_at for p in plans if p.kill_at is not None]
+    on_wire = [p for p in plans if p.rules]
+    assert len(on_wire) == 2 * 3 + 1 + 4 + 2 and len(timed) == 20 - len(on_wire)
+    assert timed == sorted(timed) and 0 < timed[0] < timed[-1] < 10.0  # the baseline's 10 s, ends excluded
 
 
 def test_mid_batch_kills_of_per_record_targets_fall_between_the_after_commit_points():
