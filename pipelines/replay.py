@@ -195,6 +195,11 @@ def prepared(poster: Poster, record: Any, passed_over: str = "the run passes it 
     return item
 
 
+def unseen(flow: str, source_id: str, target: str, key: str) -> Entry:
+    """A ledger entry for a record the ledger has never recorded (the run's claim creates it)."""
+    return Entry(flow, source_id, target, key, "new", None, None, None, False, 0, None, None, {}, None, None, 0.0)
+
+
 def claim_action(entry: Entry, item: PostItem) -> str:
     """What the run's claim decides for this failed entry: create, alter, cancel (else `NotSent`).
 
@@ -213,6 +218,12 @@ def claim_action(entry: Entry, item: PostItem) -> str:
     if entry.posted_hash == cand.payload_hash and not entry.cancelled:
         raise NotSent("it is passed over: unchanged since it was posted")
     return "alter"
+
+
+def offline_tally(voucher_type: str) -> TallyTarget:
+    """A `TallyTarget` with no client: its checks and its alter and cancel vouchers need none, and a preview
+    never sends."""
+    return TallyTarget(None, voucher_type)  # type: ignore[arg-type]
 
 
 def tally_import(company: str, target: TallyTarget, entry: Entry, item: PostItem) -> str:

@@ -15,7 +15,7 @@ from dataclasses import replace
 
 from connectors.shipstation.models import Order
 from pipelines.flow import PreviewSources
-from pipelines.replay import DryLedger, NotSent, WouldFail, prepared, tally_import
+from pipelines.replay import DryLedger, NotSent, WouldFail, offline_tally, prepared, tally_import, unseen
 from pipelines.shipstation_tally import posting
 from pipelines.shipstation_tally.mapping import customer_ledger_name
 from pipelines.shipstation_tally.posting import OrderVoucherPoster
@@ -25,7 +25,6 @@ from pipelines.sides.errors import MappingError
 from pipelines.sides.shipstation import reading
 from pipelines.sides.tally import TARGET
 from pipelines.sides.tally.skus import SkuResolver
-from pipelines.sides.tally.target import TallyTarget
 from state.ledger import Entry
 
 PREVIEW_RUN = "replay-preview"
@@ -46,7 +45,7 @@ def _order_import(entry: Entry, order: Order | None, raw: dict, sources: Preview
     first = _party_first(order, known, flow.customer_group)
     if order is not None and order.order_status != "cancelled":
         known.add(_party(order))  # the run's customer step creates it before the voucher is posted
-    poster = OrderVoucherPoster(TallyTarget(None, flow.voucher_type), DryLedger(sources.ledger),  # type: ignore[arg-type]
+    poster = OrderVoucherPoster(offline_tally(flow.voucher_type), DryLedger(sources.ledger),
                                 flow.voucher_config(), _skus(sources, flow), known, PREVIEW_RUN)
     item = prepared(poster, (order, raw))
     return first + tally_import(sources.settings.tally_company, poster.target, entry, item)
@@ -63,7 +62,8 @@ def delivery_note_preview(entry: Entry, sources: PreviewSources) -> str | None:
     orders = sources.staging.orders_by_id([order_id]) if isinstance(order_id, int) else {}
     [(shipment, order, parsed)] = reading.parse_shipments([raw], orders)
     first, ledger = "", DryLedger(sources.ledger)
-    if shipment is not None and not shipment.voided and not _voucher_posted(ledger, str(order_id)):
+    if shipment is not None and not (shipment.voided or shipment.is_return_label or
+                                     _voucher_posted(ledger, str(order_id))):
         if order_id not in orders:
             raise NotSent(f"order {order_id} was never staged: the run reads it from ShipStation, posts its "
                           "voucher first, then maps this note from it")
@@ -73,7 +73,7 @@ def delivery_note_preview(entry: Entry, sources: PreviewSources) -> str | None:
         ledger = _OrderPostedFirst(sources.ledger, str(order_id))
     flow = _flow(sources)
     cfg = flow.delivery_note_config()
-    poster = DeliveryNotePoster(TallyTarget(None, cfg.voucher_type), ledger, cfg,  # type: ignore[arg-type]
+    poster = DeliveryNotePoster(offline_tally(cfg.voucher_type), ledger, cfg,
                                 _skus(sources, flow), PREVIEW_RUN)
     item = prepared(poster, (shipment, order, parsed))
     return first + tally_import(sources.settings.tally_company, poster.target, entry, item)
@@ -93,8 +93,7 @@ class _OrderPostedFirst(DryLedger):
 
 
 def _unposted(order_id: object) -> Entry:
-    return Entry(posting.FLOW, str(order_id), TARGET, f"ss-order-{order_id}", "failed", None, None, None, False, 0,
-                 None, None, {}, None, None, 0.0)
+    return unseen(posting.FLOW, str(order_id), TARGET, f"ss-order-{order_id}")
 
 
 def _voucher_posted(ledger: DryLedger, order_id: str) -> bool:

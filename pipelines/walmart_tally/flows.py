@@ -9,6 +9,7 @@ from pipelines.flow import FlowSpec, Replay
 from pipelines.walmart_tally import parties
 from pipelines.walmart_tally.jobs import ORDERS_JOB, RETURNS_JOB, SETTLEMENTS_JOB
 from pipelines.walmart_tally.posting import CREDIT_NOTE_FLOW, JOURNAL_FLOW, RECEIPT_FLOW, SALES_FLOW
+from pipelines.walmart_tally.previews import credit_note_preview, sales_preview, settlement_preview
 from pipelines.walmart_tally.window import ORDERS_OP, RETURNS_OP, Window
 from state.ledger import Entry
 
@@ -48,12 +49,17 @@ def settlements_again(entries: Sequence[Entry]) -> dict:
 FLOWS = (
     FlowSpec("walmart-orders-to-tally", ORDERS_JOB, "Walmart purchase orders -> TallyPrime Sales vouchers",
              ledger_flows=(SALES_FLOW, parties.FLOW), failed_metrics=(("tally/walmart_sales", "failed"),),
-             window_config=orders_window, replay=Replay(SALES_FLOW, "purchase order(s)", orders_by_id)),
+             window_config=orders_window,
+             replay=Replay(SALES_FLOW, "purchase order(s)", orders_by_id, preview=sales_preview, target="TallyPrime")),
     FlowSpec("walmart-returns-to-tally", RETURNS_JOB, "Refunded Walmart returns -> TallyPrime Credit Notes",
              ledger_flows=(CREDIT_NOTE_FLOW,), failed_metrics=(("tally/walmart_credit_notes", "failed"),),
-             window_config=returns_window, replay=Replay(CREDIT_NOTE_FLOW, "return(s)", returns_by_id)),
+             window_config=returns_window,
+             replay=Replay(CREDIT_NOTE_FLOW, "return(s)", returns_by_id, preview=credit_note_preview,
+                           target="TallyPrime")),
     FlowSpec("walmart-settlements-to-tally", SETTLEMENTS_JOB,
              "Walmart settlements -> TallyPrime Receipts and a fee Journal (payout to the cent)",
              ledger_flows=(RECEIPT_FLOW, JOURNAL_FLOW), failed_metrics=(("tally/walmart_settlements", "failed"),),
-             date_config=settlement_date, replay=Replay(JOURNAL_FLOW, "settlement(s)", settlements_again)),
+             date_config=settlement_date,
+             replay=Replay(JOURNAL_FLOW, "settlement(s)", settlements_again, preview=settlement_preview,
+                           target="TallyPrime")),
 )

@@ -1,0 +1,131 @@
+"""What a replay of the Walmart -> TallyPrime flows would send, shown before anything is sent.
+
+Each preview runs the flow's own poster (`prepare`, on a read-only `DryLedger`) and renders the import
+XML exactly as `TallyTarget` sends it (created, or altered or cancelled by the MasterId the ledger holds):
+
+- a purchase order (the raw PO the ledger kept) as its Sales voucher, after the party ledgers the run
+  creates first (`parties.wanted`, against the ledgers last staged and those the ledger says we created);
+- a return (the raw return the ledger kept; source id `return:PO`) as its Credit Note against the party
+  and bill of the posted sale the ledger records;
+- a settlement (source id the report date; the ledger keeps no payload for it) as its Receipts and fee
+  Journal, from the coded totals staged for that date, exactly as `post_settlement` builds them.
+
+The stock items are the Tally stock items last staged (the run reads them from Tally). A record the run
+would hold again raises with the reason naming the field.
+"""
+
+from __future__ import annotations
+
+import json
+
+from connectors.common.errors import RecordError
+from connectors.walmart.models import ReturnOrder
+from pipelines.flow import PreviewSources
+from pipelines.replay import DryLedger, NotSent, WouldFail, offline_tally, prepared, tally_import, unseen
+from pipelines.sides.errors import MappingError
+from pipelines.sides.tally import TARGET
+from pipelines.sides.tally.skus import SkuResolver
+from pipelines.walmart_tally import parties
+from pipelines.walmart_tally.mapping import party_group
+from pipelines.walmart_tally.posting import (
+    RECEIPT_FLOW,
+    CreditNotePoster,
+    SalesPoster,
+    VoucherPoster,
+    parse_order,
+    posted_sales,
+)
+from pipelines.walmart_tally.settings import WalmartTallySettings
+from pipelines.walmart_tally.settlement import SettlementBook, settlement_vouchers
+from pipelines.walmart_tally.settlement_assets import _restore_types, _summary
+from pipelines.walmart_tally.staging import WalmartStaging, book_from_json
+from state.ledger import Entry
+
+PREVIEW_RUN = "replay-preview"
+
+
+def sales_preview(entry: Entry, sources: PreviewSources) -> str | None:
+    """The Sales voucher import the replay would send for this purchase order, after any party ledger it
+    creates first."""
+    if not entry.source_payload:
+        return None
+    raw = json.loads(entry.source_payload)
+    flow, ledger = _flow(sources), DryLedger(sources.ledger)
+    cfg = flow.sales_config()
+    known = {name for name, _ in sources.staging.tally_ledgers()}
+    known |= {e.source_id for e in ledger.entries(parties.FLOW, "posted")}  # ledgers our runs created
+    order, _ = parse_order(raw) if isinstance(raw, dict) else (None, None)
+    wants = parties.wanted([order], cfg, known) if order is not None else []
+    first = "".join(f"first creates party ledger {w.master.name!r} under {party_group(order, cfg)!r} "
+                    "(not among the ledgers last staged)\n" for w in wants)
+    poster = SalesPoster(offline_tally(cfg.voucher_type), ledger, cfg, _skus(sources, flow),
+                         known | {w.master.name for w in wants}, PREVIEW_RUN)
+    item = prepared(poster, raw)
+    return first + tally_import(sources.settings.tally_company, poster.target, entry, item)
+
+
+def credit_note_preview(entry: Entry, sources: PreviewSources) -> str | None:
+    """The Credit Note import the replay would send for this return and purchase order."""
+    if not entry.source_payload:
+        return None
+    try:
+        ret = ReturnOrder.from_raw(json.loads(entry.source_payload))
+    except (RecordError, ValueError) as exc:
+        raise WouldFail(f"Walmart return {entry.source_id}: {exc}") from None
+    if not ret.refunded:
+        raise NotSent("the return is not refunded yet: the run passes it over until Walmart completes the refund")
+    po = entry.source_id.rpartition(":")[2]
+    flow, ledger = _flow(sources), DryLedger(sources.ledger)
+    cfg = flow.sales_config()
+    poster = CreditNotePoster(offline_tally(cfg.credit_note_type), ledger, cfg, _skus(sources, flow),
+                              posted_sales(ledger, [po]), PREVIEW_RUN)  # type: ignore[arg-type]
+    item = prepared(poster, (ret, po))
+    return tally_import(sources.settings.tally_company, poster.target, entry, item)
+
+
+def settlement_preview(entry: Entry, sources: PreviewSources) -> str | None:
+    """The Receipts and fee Journal the replay would send for this settlement, from its staged totals."""
+    report_date = entry.source_id
+    staging, ledger = WalmartStaging(sources.staging), DryLedger(sources.ledger)
+    row = staging.settlement(report_date)
+    if row is None:
+        raise NotSent("not staged: the run downloads the report first; only then can its vouchers be built")
+    book = SettlementBook(*book_from_json(row["book"]))
+    _restore_types(staging, report_date, book)
+    posted = {po: party for po, (party, _) in posted_sales(ledger, sorted(book.bills)).items()}  # type: ignore[arg-type]
+    names = _flow(sources).settlement_ledgers()
+    try:
+        vouchers = settlement_vouchers(report_date, book, _summary(row), posted, names)
+    except (MappingError, ArithmeticError) as exc:
+        raise WouldFail(str(exc)) from None
+    company, record = sources.settings.tally_company, {"report_date": report_date}
+    shown = [_settlement_voucher(company, RECEIPT_FLOW, names.receipt_type, ledger,
+                                 (f"{report_date}#{key.rsplit('-r', 1)[1]}", key, voucher, record))
+             for key, voucher in vouchers.receipts]
+    if vouchers.journal:
+        shown.append(_settlement_voucher(company, entry.flow, names.journal_type, ledger,
+                                         (report_date, *vouchers.journal, record), entry))
+    return "".join(shown) or "nothing to post: no bill or ledger of the settlement has an amount"
+
+
+def _settlement_voucher(company: str, flow: str, voucher_type: str, ledger: DryLedger, record: tuple,
+                        entry: Entry | None = None) -> str:
+    """One settlement voucher as its `VoucherPoster` prepares it and the ledger's claim decides for it."""
+    source_id, key = record[0], record[1]
+    poster = VoucherPoster(flow, offline_tally(voucher_type), ledger, PREVIEW_RUN)
+    item = prepared(poster, record)
+    known = entry or ledger.get(flow, source_id, TARGET) or unseen(flow, source_id, TARGET, key)
+    try:
+        return f"{key}:\n" + tally_import(company, poster.target, known, item)
+    except NotSent as why:
+        return f"{key}: sends nothing, {why}\n"
+
+
+def _flow(sources: PreviewSources) -> WalmartTallySettings:
+    settings = sources.settings
+    return WalmartTallySettings.from_settings(settings, settings.tally_timezone,
+                                              getattr(settings, "walmart_sku_map", None))
+
+
+def _skus(sources: PreviewSources, flow: WalmartTallySettings) -> SkuResolver:
+    return SkuResolver.build(sources.staging.tally_stock_items(), flow.sku_map())
