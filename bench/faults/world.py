@@ -146,6 +146,7 @@ def ledger_bytes(home: Path) -> int:
     return path.stat().st_size if path.exists() else 0
 
 
+ZOHO_PLAN = "premium"
 WALMART_SEEDED = 40  # the sandbox's own Walmart account: 40 purchase orders, one refunded return
 
 
@@ -169,6 +170,10 @@ def open_world(size: int, seed: int = 7) -> World:
     agent = serve(create_agent_app(proxies["tally"].base_url, token))
     proxies["tally_agent"] = FaultProxy(agent.base_url).start()
     sandbox.zoho_state.api_domains["us"] = proxies["zoho"].base_url  # the token's api_domain: Books via its proxy
+    # A thousand orders a day is past Zoho Books' Standard plan (2,000 API calls a day: invoices, then label
+    # journals and tracking, then the recovery runs): the merchant is on Premium (10,000).
+    plan = httpx.post(f"{sandbox.zoho_books.base_url}/__sandbox/limits", json={"plan": ZOHO_PLAN}, timeout=30)
+    plan.raise_for_status()
     home = Path(tempfile.mkdtemp(prefix="ml-faults-"))
     (home / "walmart_sku_map.csv").write_text(sku_map_csv(sandbox.merchant), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TALLY_", "SHIPSTATION_", "WALMART_", "ZOHO_",
