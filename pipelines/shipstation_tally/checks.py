@@ -6,6 +6,11 @@ vouchers are read back by date, at most `WINDOW` per export (reference §9: keep
 party amount is compared with its staged order's total and its lines summed to zero. Only what that
 needs is fetched and parsed (`list_voucher_amounts`: identity, party, each line's ledger and amount).
 A voucher an accountant altered, cancelled or deleted in Tally fails the check.
+
+Memory does not grow with the run beyond a few machine words per order: one pass over the ledger
+(`scan_ledger`, a part at a time) finds the unaccounted orders and notes each posted one as one
+packed integer (its voucher's date and its place among the staged ids); the windows are those
+integers sorted, and each window's orders are read from the ledger again only when it is checked.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
@@ -44,10 +49,10 @@ ORDER_VOUCHER_CHECKS = [
 ]
 
 MISMATCH_COLUMNS = ["order_number", "order_id", "master_id", "expected", "found", "problem"]
-# Posted vouchers per read-back export. The reply's bytes and text are in memory at once while it is decoded
-# (~8 KB a voucher with its lines): 5,000 put ~35 MB more on the step's peak than 2,000 at 10,000 orders,
-# while the exports it saves cost little beside the settle windows' (one per 5,000 creates).
-WINDOW = 2000
+# Posted vouchers per read-back export: reference §9's ceiling. The reply is parsed as it arrives and only its
+# compressed audit copy is kept (`TallyClient` streams voucher exports), so a window costs memory for its
+# records, not for its ~15 KB a voucher of XML; 2,000 before the replies were streamed cost 2.5x the exports.
+WINDOW = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +73,20 @@ class ReadBack:
 
     tally: TallyClient
     cfg: OrderVoucherConfig
-    totals: Mapping[str, tuple[str, Decimal | None]]  # orderId -> (orderNumber, orderTotal) of the run's orders
+    totals: Mapping[str, Decimal | None]  # orderId -> orderTotal of the run's orders (`OrderTotals`)
+
+
+_PLACE_BITS = 32  # a posted order's place among the staged ids, below its voucher date's ordinal
+
+
+@dataclass
+class LedgerScan:
+    """What one pass over the run's ledger entries found: unaccounted orders, and the posted ones as
+    packed integers (`date ordinal << 32 | place in the staged ids`, ordinal 0 for no date)."""
+
+    staged: list[str]
+    unaccounted: list[str] = field(default_factory=list)
+    posted: list[int] = field(default_factory=list)
 
 
 def report_metadata(report: PostingReport) -> dict[str, object]:
@@ -84,13 +102,14 @@ def report_metadata(report: PostingReport) -> dict[str, object]:
 def order_voucher_checks(report: PostingReport, ledger: SyncLedger, staged_ids: Sequence[int],
                          readback: ReadBack) -> list[dg.AssetCheckResult]:
     """Evaluate the three hand-off checks from the ledger, the run's report and Tally itself."""
-    unaccounted = unaccounted_orders(ledger, staged_ids)
+    scan = scan_ledger(ledger, staged_ids)
+    unaccounted = scan.unaccounted
     unmapped = [f for f in report.failures if "has no stock item" in f["error"]]
     return [
         dg.AssetCheckResult(check_name=EVERY_ORDER_ACCOUNTED, passed=not unaccounted,
                             metadata={"staged": len(staged_ids), "unaccounted": len(unaccounted),
                                       "examples": ", ".join(unaccounted[:20])}),
-        voucher_match_result(ledger, readback),
+        voucher_match_result(ledger, readback, scan),
         dg.AssetCheckResult(check_name=NO_UNMAPPED_SKU, passed=not unmapped,
                             severity=dg.AssetCheckSeverity.WARN,
                             metadata={"orders_held_by_sku": len(unmapped),
@@ -98,13 +117,14 @@ def order_voucher_checks(report: PostingReport, ledger: SyncLedger, staged_ids: 
     ]
 
 
-def voucher_match_result(ledger: SyncLedger, readback: ReadBack) -> dg.AssetCheckResult:
+def voucher_match_result(ledger: SyncLedger, readback: ReadBack, scan: LedgerScan) -> dg.AssetCheckResult:
     """Read the run's posted vouchers back from Tally and compare each with its order."""
-    posted = posted_orders(ledger, readback.totals)
+    posted = len(scan.posted)
     mismatches: list[dict[str, str]] = []
     seen = 0
     try:
-        for window in windows(posted):  # a few thousand vouchers per export: memory stays flat
+        for packed in windows(scan.posted):  # a few thousand vouchers per export: memory stays flat
+            window = posted_orders(ledger, [scan.staged[p & _PLACE_MASK] for p in packed], readback.totals)
             found = read_back(readback.tally, readback.cfg.voucher_type, window)
             seen += len(found)
             mismatches += voucher_mismatches(window, found, inward=readback.cfg.is_inward)
@@ -112,9 +132,9 @@ def voucher_match_result(ledger: SyncLedger, readback: ReadBack) -> dg.AssetChec
             _give_back_freed_memory()
     except TallyError as exc:  # the posting is done and recorded: say the check could not run, not crash it
         return dg.AssetCheckResult(check_name=VOUCHERS_MATCH, passed=False,
-                                   metadata={"posted": len(posted), "read_back_error": str(exc)})
+                                   metadata={"posted": posted, "read_back_error": str(exc)})
     return dg.AssetCheckResult(check_name=VOUCHERS_MATCH, passed=not mismatches, metadata={
-        "posted": len(posted), "read_back": seen, "mismatched": len(mismatches),
+        "posted": posted, "read_back": seen, "mismatched": len(mismatches),
         "mismatches": failure_table(mismatches, MISMATCH_COLUMNS)})
 
 
@@ -142,25 +162,48 @@ def _load_libc() -> ctypes.CDLL | None:
 _LIBC = _load_libc()
 
 
-def windows(posted: Sequence[PostedOrder], size: int = WINDOW) -> Iterator[list[PostedOrder]]:
-    """The posted orders by date, `size` at a time: each window is one export over its own dates."""
-    ordered = sorted(posted, key=lambda p: (p.day is None, p.day or date.min))
+_PLACE_MASK = (1 << _PLACE_BITS) - 1
+_UNDATED = date.max.toordinal() + 1  # undated vouchers sort last, as their own window's tail
+
+
+def windows(posted: Sequence[int], size: int = WINDOW) -> Iterator[list[int]]:
+    """Packed posted orders (`LedgerScan.posted`) by date, `size` at a time: each window is one export
+    over its own dates."""
+    ordered = sorted(posted)
     for start in range(0, len(ordered), size):
         yield ordered[start:start + size]
 
 
-def posted_orders(ledger: SyncLedger, staged: Mapping[str, tuple[str, Decimal | None]]) -> list[PostedOrder]:
-    """Staged orders whose ledger entry says their voucher is live in Tally (posted, not cancelled)."""
+def scan_ledger(ledger: SyncLedger, staged_ids: Sequence[int | str]) -> LedgerScan:
+    """One pass over the staged orders' ledger entries, a part at a time: which have no outcome, and
+    which are live in Tally (posted, not cancelled), noted by voucher date and place."""
+    scan = LedgerScan([str(order_id) for order_id in staged_ids])
+    for first in range(0, len(scan.staged), PART):
+        part = scan.staged[first:first + PART]
+        entries = ledger.outcomes(FLOW, TARGET, part)
+        for place, sid in enumerate(part, first):
+            entry = entries.get(sid)
+            if not is_accounted(entry, ledger.lease_seconds):
+                scan.unaccounted.append(sid)
+            elif entry.state == "posted" and not entry.cancelled and entry.target_id:
+                day = _day(entry.detail.get("date"))
+                scan.posted.append(((day.toordinal() if day else _UNDATED) << _PLACE_BITS) | place)
+    return scan
+
+
+def posted_orders(ledger: SyncLedger, ids: Sequence[str], totals: Mapping[str, Decimal | None]) -> list[PostedOrder]:
+    """These orders as their ledger entries say they are live in Tally (posted, not cancelled)."""
     out = []
-    for part in _parts(list(staged)):
-        for sid, entry in ledger.outcomes(FLOW, TARGET, part).items():
-            if entry.state != "posted" or entry.cancelled or not entry.target_id:
-                continue
-            number, total = staged[sid]
-            day = entry.detail.get("date")
-            out.append(PostedOrder(sid, number, entry.target_id, entry.external_key,
-                                   date.fromisoformat(str(day)[:10]) if day else None, total))
+    for sid, entry in ledger.outcomes(FLOW, TARGET, ids).items():
+        if entry.state != "posted" or entry.cancelled or not entry.target_id:
+            continue
+        out.append(PostedOrder(sid, str(entry.detail.get("order_number", "")), entry.target_id, entry.external_key,
+                               _day(entry.detail.get("date")), totals.get(sid)))
     return out
+
+
+def _day(value: object) -> date | None:
+    return date.fromisoformat(str(value)[:10]) if value else None
 
 
 def read_back(tally: TallyClient, voucher_type: str, posted: Sequence[PostedOrder]) -> dict[str, VoucherAmounts]:
@@ -223,19 +266,7 @@ def voucher_balance(record: VoucherAmounts) -> Decimal:
     return sum((amount for _, amount, _ in record.ledger_lines), Decimal(0)) + record.inventory_amount
 
 
-def unaccounted_orders(ledger: SyncLedger, staged_ids: Sequence[int]) -> list[str]:
-    """Staged orders with no ledger outcome (posted, skipped, or failed with a reason)."""
-    ids = [str(order_id) for order_id in staged_ids]
-    missing = []
-    for part in _parts(ids):  # a few thousand ledger entries at a time: memory stays flat
-        entries = ledger.outcomes(FLOW, TARGET, part)
-        missing += [sid for sid in part if not is_accounted(entries.get(sid), ledger.lease_seconds)]
-    return missing
-
-
-def _parts(ids: Sequence[str], size: int = 2000) -> Iterator[Sequence[str]]:
-    for start in range(0, len(ids), size):
-        yield ids[start:start + size]
+PART = 2000  # ledger entries read per pass step: memory stays flat
 
 
 def is_accounted(entry: Entry | None, lease_seconds: float) -> bool:

@@ -9,7 +9,8 @@ from decimal import Decimal
 from connectors.tally.models import VoucherAmounts
 from pipelines.shipstation_tally import checks
 from pipelines.shipstation_tally.checks import PostedOrder
-from pipelines.shipstation_tally.posting import staged_total
+from pipelines.shipstation_tally.posting import FLOW, TARGET, OrderTotals, staged_total
+from state.ledger import Candidate, SyncLedger
 
 DAY = date(2026, 4, 2)
 
@@ -56,10 +57,39 @@ def test_the_party_is_the_flagged_line_else_the_party_ledger_and_inward_flips_th
     assert problems(voucher(unflagged, party="Someone else"))[0]["problem"] == "has no party ledger line"
 
 
-def test_windows_are_by_date_and_at_most_2000() -> None:
-    posted = [PostedOrder(str(i), f"SO-{i}", str(i), f"k-{i}", DAY - timedelta(days=i % 40), None)
-              for i in range(12_000)]
-    sizes = [len(w) for w in checks.windows(posted)]
-    assert sizes == [2000] * 6
-    days = [max(p.day for p in w) for w in checks.windows(posted)]
-    assert days == sorted(days)
+def test_order_totals_keep_every_cent_and_tell_absent_from_unknown() -> None:
+    totals = OrderTotals()
+    for sid, value in (("12", "354"), ("0012", "-1.5"), ("no-id:ab", None), ("99", "0.125")):
+        totals.note(sid, staged_total(value))
+    assert dict(totals) == {"12": Decimal("354.00"), "0012": Decimal("-1.50"), "no-id:ab": None,
+                            "99": Decimal("0.13")}
+    assert totals.get("13") is None and "13" not in totals and len(totals) == 4
+
+
+def ledger_with(tmp_path, count: int) -> SyncLedger:
+    """`count` orders: every 7th cancelled, every 11th failed with a reason, every 13th never claimed,
+    the rest posted on one of 40 days."""
+    ledger = SyncLedger(tmp_path / "ledger.sqlite")
+    cands = [Candidate(str(i), f"ss-order-{i}", "h", detail={"order_number": f"SO-{i}",
+                                                             "date": (DAY - timedelta(days=i % 40)).isoformat()})
+             for i in range(count) if i % 13]
+    ledger.claim(FLOW, TARGET, cands, "test")
+    ledger.record_posted(FLOW, TARGET, [(c.source_id, f"M{c.source_id}", "h", int(c.source_id) % 7 == 0)
+                                        for c in cands if int(c.source_id) % 11])
+    ledger.record_failed(FLOW, TARGET, [(c.source_id, "refused", "{}") for c in cands if int(c.source_id) % 11 == 0])
+    return ledger
+
+
+def test_one_ledger_pass_finds_the_unaccounted_and_windows_the_live_vouchers_by_date(tmp_path) -> None:
+    ledger = ledger_with(tmp_path, 12_000)
+    scan = checks.scan_ledger(ledger, list(range(12_000)))
+    assert scan.unaccounted == [str(i) for i in range(12_000) if i % 13 == 0]
+    live = {str(i) for i in range(12_000) if i % 13 and i % 11 and i % 7}
+    windows = [checks.posted_orders(ledger, [scan.staged[p & checks._PLACE_MASK] for p in packed], {"1": None})
+               for packed in checks.windows(scan.posted, size=2000)]
+    assert [len(w) for w in windows] == [2000] * (len(live) // 2000) + [len(live) % 2000]
+    assert {p.order_id for w in windows for p in w} == live
+    spans = [(min(p.day for p in w), max(p.day for p in w)) for w in windows]
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))  # each export its own dates
+    first = next(p for w in windows for p in w if p.order_id == "1")
+    assert first == PostedOrder("1", "SO-1", "M1", "ss-order-1", DAY - timedelta(days=1), None)
