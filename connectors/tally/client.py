@@ -25,10 +25,13 @@ from __future__ import annotations
 import logging
 import ssl
 import time
-from collections.abc import Callable, Iterator, Sequence
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import TypeVar
 
 import httpx
 
@@ -37,6 +40,7 @@ from connectors.tally.errors import (
     CompanyLoginRequired,
     CompanyNotLoaded,
     TallyAuthError,
+    TallyError,
     TallyOutcomeUnknown,
     TallyProtocolError,
     TallyRejected,
@@ -64,6 +68,7 @@ from connectors.tally.settings import (
     RequestKind,
 )
 from connectors.tally.stock_models import MasterIdentity, StockItemPrices
+from connectors.tally.streaming import AuditCopy, decode_chunks
 from connectors.tally.xml_build import REDACTED_LOGIN, Login, with_login
 from connectors.tally.xml_export import COMPANY_FETCH
 from connectors.tally.xml_parse import line_errors
@@ -74,17 +79,33 @@ logger = logging.getLogger(__name__)
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError)
 
 
+T = TypeVar("T")
+SMALL_REPLY_CHARS = 1 << 16  # a streamed reply this short is also kept whole, to read a refused login from it
+
+
 @dataclass(frozen=True)
 class Exchange:
-    """One request/response pair, handed to `on_exchange` for the audit trail (no credentials)."""
+    """One request/response pair, handed to `on_exchange` for the audit trail (no credentials).
+
+    A reply read as a stream (the voucher exports) is kept only zlib-compressed, in
+    `deflated_response`; `response` inflates it when asked, so an audit sink that stores
+    compressed bodies should take `deflated_response` as it is and never ask for `response`.
+    """
 
     operation: str
     kind: RequestKind
     request: bytes
-    response: bytes | None
+    plain_response: bytes | None
     status: int | None
     duration: float
     error: str | None
+    deflated_response: bytes | None = None
+
+    @property
+    def response(self) -> bytes | None:
+        if self.deflated_response is not None:
+            return zlib.decompress(self.deflated_response)
+        return self.plain_response
 
 
 class TallyClient:
@@ -224,8 +245,8 @@ class TallyClient:
         alter_id_after: int | None = None,
     ) -> list[VoucherId]:
         """As `list_vouchers`, but only who each voucher is: Tally sends no lines and we parse none."""
-        return codec.parse_voucher_ids(self._cut_export("list_voucher_ids", voucher_type, from_date, to_date,
-                                                        alter_id_after, amounts=False))
+        return self._cut_export("list_voucher_ids", voucher_type, from_date, to_date, alter_id_after,
+                                amounts=False, parse=codec.parse_voucher_ids)
 
     def list_voucher_amounts(
         self,
@@ -236,15 +257,15 @@ class TallyClient:
         alter_id_after: int | None = None,
     ) -> list[VoucherAmounts]:
         """As `list_vouchers`, but of each line only its ledger, amount and party flag are parsed."""
-        return codec.parse_voucher_amounts(self._cut_export("list_voucher_amounts", voucher_type, from_date,
-                                                            to_date, alter_id_after, amounts=True))
+        return self._cut_export("list_voucher_amounts", voucher_type, from_date, to_date, alter_id_after,
+                                amounts=True, parse=codec.parse_voucher_amounts)
 
     def _cut_export(self, operation: str, voucher_type: str | None, from_date: date | None, to_date: date | None,
-                    alter_id_after: int | None, *, amounts: bool) -> str:
+                    alter_id_after: int | None, *, amounts: bool, parse: Callable[[Iterable[str]], T]) -> T:
         xml = codec.voucher_ids_request(self.company_name, voucher_type, from_date, to_date,
                                         alter_id_after=alter_id_after, period=self._period(from_date, to_date),
                                         amounts=amounts)
-        return self._post(operation, "export", xml)
+        return self._post_streamed(operation, "export", xml, parse)
 
     def get_voucher(self, master_id: int) -> VoucherRecord | None:
         """The voucher with this MasterId, or None."""
@@ -303,9 +324,77 @@ class TallyClient:
             error = exc
             raise
         finally:
-            audited = body if self._login is None else codec.encode_request(with_login(xml, REDACTED_LOGIN),
-                                                                             self._encoding)
-            self._audit(operation, kind, audited, response, time.monotonic() - started, error)
+            self._audit(operation, kind, self._audited(xml, body), response, time.monotonic() - started, error)
+
+    def _audited(self, xml: str, body: bytes) -> bytes:
+        return body if self._login is None else codec.encode_request(with_login(xml, REDACTED_LOGIN), self._encoding)
+
+    def _post_streamed(self, operation: str, kind: RequestKind, xml: str, parse: Callable[[Iterable[str]], T]) -> T:
+        """As `_post`, but the reply is parsed as it arrives: `parse` gets its text in pieces, and the audit
+        trail a compressed copy of its bytes, so a large export is never held whole (bytes or text)."""
+        body = codec.encode_request(with_login(xml, self._login), self._encoding)
+        started = time.monotonic()
+        copy = AuditCopy(self._login_blanks())
+        status: int | None = None
+        error: Exception | None = None
+        try:
+            for attempt in range(RATE_LIMITED_RETRIES + 1):
+                with self._stream_once(body, kind) as response:
+                    status = response.status_code
+                    if status == 429 and attempt < RATE_LIMITED_RETRIES:
+                        wait = _retry_after(response)
+                    else:
+                        return self._parse_streamed(response, kind, copy, parse)
+                time.sleep(wait)
+            raise AssertionError("unreachable")  # pragma: no cover - the last attempt returns or raises
+        except Exception as exc:
+            error = exc
+            raise
+        finally:
+            self._audit_exchange(operation, kind, self._audited(xml, body), status, copy.size,
+                                 None if status is None else copy.finish(), time.monotonic() - started, error,
+                                 deflated=True)
+
+    @contextmanager
+    def _stream_once(self, body: bytes, kind: RequestKind) -> Iterator[httpx.Response]:
+        try:
+            with self._http.stream("POST", self.url, content=body, headers=self._headers(kind)) as response:
+                yield response
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc, kind) from None
+
+    def _parse_streamed(self, response: httpx.Response, kind: RequestKind, copy: AuditCopy,
+                        parse: Callable[[Iterable[str]], T]) -> T:
+        kept: list[str] = []  # the reply's text while it is small: a refused login is read from it
+        kept_size = 0
+
+        def raw() -> Iterator[bytes]:
+            try:
+                for chunk in response.iter_bytes():
+                    copy.feed(chunk)
+                    yield chunk
+            except httpx.TransportError as exc:
+                raise TallyUnavailable(f"{type(exc).__name__} while reading Tally's reply from {self.url}") from None
+
+        def text(pieces: Iterable[str]) -> Iterator[str]:
+            nonlocal kept_size
+            for piece in pieces:
+                if kept_size <= SMALL_REPLY_CHARS:
+                    kept.append(piece)
+                    kept_size += len(piece)
+                yield piece
+
+        if response.status_code >= 300:
+            for _ in raw():
+                pass
+            _raise_for_status(response, kind)
+        content_type = response.headers.get("content-type")
+        try:
+            return parse(text(decode_chunks(raw(), lambda head: codec.guess_encoding(head, content_type))))
+        except TallyError:
+            if kept_size <= SMALL_REPLY_CHARS:
+                _raise_if_login_refused_reply("".join(kept))
+            raise
 
     def _send(self, body: bytes, kind: RequestKind) -> httpx.Response:
         """POST once; a 429 from the LAN agent (it refuses before forwarding, so Tally never saw the
@@ -317,44 +406,62 @@ class TallyClient:
             time.sleep(_retry_after(response))
         return self._post_once(body, kind)
 
-    def _post_once(self, body: bytes, kind: RequestKind) -> httpx.Response:
+    def _headers(self, kind: RequestKind) -> dict[str, str]:
         headers = {"Content-Type": codec.content_type(self._encoding), REQUEST_KIND_HEADER: kind}
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
+        return headers
+
+    def _post_once(self, body: bytes, kind: RequestKind) -> httpx.Response:
         try:
-            return self._http.post(self.url, content=body, headers=headers)
-        except _NOT_SENT as exc:
-            raise TallyUnavailable(f"cannot reach Tally at {self.url}: {type(exc).__name__}") from None
-        except httpx.UnsupportedProtocol as exc:
-            raise TallyProtocolError(f"bad Tally URL {self.url!r}: {exc}") from None
-        except httpx.TransportError as exc:
+            return self._http.post(self.url, content=body, headers=self._headers(kind))
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc, kind) from None
+
+    def _transport_error(self, exc: httpx.HTTPError, kind: RequestKind) -> Exception:
+        if isinstance(exc, _NOT_SENT):
+            return TallyUnavailable(f"cannot reach Tally at {self.url}: {type(exc).__name__}")
+        if isinstance(exc, httpx.UnsupportedProtocol):
+            return TallyProtocolError(f"bad Tally URL {self.url!r}: {exc}")
+        if isinstance(exc, httpx.TransportError):
             reason = f"{type(exc).__name__} after the request was sent to {self.url}"
             if kind == "import":
-                raise TallyOutcomeUnknown(f"import outcome unknown: {reason}") from None
-            raise TallyUnavailable(reason) from None
+                return TallyOutcomeUnknown(f"import outcome unknown: {reason}")
+            return TallyUnavailable(reason)
+        return exc
 
     def _audit(self, operation: str, kind: RequestKind, body: bytes, response: httpx.Response | None,
                duration: float, error: Exception | None) -> None:
-        status = None if response is None else response.status_code
+        self._audit_exchange(operation, kind, body, None if response is None else response.status_code,
+                             None if response is None else len(response.content),
+                             None if response is None else self._blank_login(response.content), duration, error)
+
+    def _audit_exchange(self, operation: str, kind: RequestKind, body: bytes, status: int | None,
+                        received: int | None, reply: bytes | None, duration: float, error: Exception | None, *,
+                        deflated: bool = False) -> None:
         outcome = "ok" if error is None else type(error).__name__
         logger.info("tally %s kind=%s sent=%dB received=%sB status=%s duration=%.3fs outcome=%s",
-                    operation, kind, len(body), None if response is None else len(response.content),
-                    status, duration, outcome)
+                    operation, kind, len(body), received, status, duration, outcome)
         if self._on_exchange is not None:
             self._on_exchange(Exchange(
-                operation=operation, kind=kind, request=body,
-                response=None if response is None else self._blank_login(response.content),
+                operation=operation, kind=kind, request=body, plain_response=None if deflated else reply,
+                deflated_response=reply if deflated else None,
                 status=status, duration=duration, error=None if error is None else f"{outcome}: {error}",
             ))
 
 
     def _blank_login(self, data: bytes) -> bytes:
         """`data` with any echo of the login replaced (UTF-8 and UTF-16LE), for the audit trail."""
-        for value in () if self._login is None else (self._login.password, self._login.username):
-            if len(value) >= 3:  # a one- or two-letter user name would blank half the reply
-                for enc in ("utf-8", "utf-16-le"):
-                    data = data.replace(value.encode(enc), "[redacted]".encode(enc))
+        for value, marker in self._login_blanks():
+            data = data.replace(value, marker)
         return data
+
+    def _login_blanks(self) -> list[tuple[bytes, bytes]]:
+        """(echo of the login, its marker) in each encoding, password first."""
+        return [(value.encode(enc), "[redacted]".encode(enc))
+                for value in (() if self._login is None else (self._login.password, self._login.username))
+                if len(value) >= 3  # a one- or two-letter user name would blank half the reply
+                for enc in ("utf-8", "utf-16-le")]
 
 
 RATE_LIMITED_RETRIES = 20  # waits of at most MAX_RATE_LIMIT_WAIT each before the 429 is an error

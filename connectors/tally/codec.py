@@ -36,7 +36,7 @@ from connectors.tally.xml_values import parse_quantity, parse_rate
 
 __all__ = [
     "all_of", "build_master_import", "build_voucher_import", "collection_request", "company_request",
-    "compare", "content_type", "decode_response", "encode_request", "is_server_running",
+    "compare", "content_type", "decode_response", "encode_request", "guess_encoding", "is_server_running",
     "ledgers_request", "parse_companies", "parse_import_response", "parse_ledgers", "parse_quantity",
     "parse_rate", "parse_stock_items", "parse_voucher_amounts", "parse_voucher_ids", "parse_vouchers", "parse_xml",
     "sanitise",
@@ -61,7 +61,8 @@ def encode_request(xml: str, encoding: Encoding = "utf-16") -> bytes:
     raise ValueError(f"unsupported encoding {encoding!r}")
 
 
-def _guess(data: bytes, content_type_header: str | None) -> str:
+def guess_encoding(data: bytes, content_type_header: str | None) -> str:
+    """The reply's encoding from its first bytes (a BOM, a UTF-16 zero byte) or its Content-Type."""
     if data.startswith(codecs.BOM_UTF16_LE):
         return "utf-16-le"
     if data.startswith(codecs.BOM_UTF16_BE):
@@ -80,7 +81,7 @@ def _guess(data: bytes, content_type_header: str | None) -> str:
 
 def decode_response(data: bytes, content_type_header: str | None = None) -> str:
     """Decode a reply in UTF-16 (with or without BOM) or UTF-8; the BOM is dropped."""
-    encoding = _guess(data, content_type_header)
+    encoding = guess_encoding(data, content_type_header)
     bom = next((len(b) for b in _BOMS if data.startswith(b)), 0)
     try:
         # Skipping the BOM on a view, not stripping it from the text, spares a copy of a large reply.

@@ -12,7 +12,7 @@ repair pattern can straddle, and each object is dropped from the tree once it ha
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from lxml import etree
 
@@ -109,21 +109,22 @@ def _slices(text: str) -> Iterator[str]:
         start = end
 
 
-def stream_objects(text: str, tag: str) -> Iterator[Element]:
+def stream_objects(text: str | Iterable[str], tag: str) -> Iterator[Element]:
     """Each `tag` object of a collection reply (`…/COLLECTION/<tag>`), parsed as a stream.
 
+    `text` is the whole reply, or its text in pieces as it arrives (`streaming.decode_chunks`).
     An object is yielded complete and cleared when the next is asked for, so hold on to what
     you read from it, not to the element. Raises as `parse_reply_root` does before the first
     object; a broken body raises TallyProtocolError where it breaks; a reply that is not a
     collection, or carries a LINEERROR or STATUS 0, raises once the stream ends.
     """
-    if is_blank(text):
-        raise CompanyNotLoaded("Tally returned an empty body: no company is loaded")
+    if isinstance(text, str) and is_blank(text):
+        raise CompanyNotLoaded(_EMPTY)
     parser = etree.XMLPullParser(events=("end",), tag=(tag, "LINEERROR", "STATUS"), **_HARDENED)
     errors: list[str] = []
     status: int | None = None
     try:
-        for piece in _slices(text):
+        for piece in _slices(text) if isinstance(text, str) else _arriving_slices(text):
             _refuse_hostile(piece)
             parser.feed(piece.encode("utf-8"))
             for _event, el in parser.read_events():
@@ -144,6 +145,36 @@ def stream_objects(text: str, tag: str) -> Iterator[Element]:
     if root.tag != "ENVELOPE":
         raise TallyProtocolError(f"not a collection reply: {_describe(root)}")
     _raise_for(errors, status)
+
+
+_EMPTY = "Tally returned an empty body: no company is loaded"
+
+
+def _arriving_slices(pieces: Iterable[str]) -> Iterator[str]:
+    """As `_slices`, for a reply arriving in pieces: about _SLICE_CHARS gathered, cut just after the last `>`."""
+    held: list[str] = []
+    size, first, blank = 0, True, True
+    for piece in pieces:
+        if blank and (not piece or piece.isspace()):
+            continue  # leading whitespace: nothing to parse yet
+        blank = False
+        held.append(piece)
+        size += len(piece)
+        if size < _SLICE_CHARS:
+            continue
+        text = "".join(held)
+        cut = text.rfind(">")
+        if cut < 0:
+            held = [text]
+            continue
+        yield sanitise(text[:cut + 1]) if first else _repair(text[:cut + 1])
+        first, rest = False, text[cut + 1:]
+        held, size = [rest], len(rest)
+    if blank:
+        raise CompanyNotLoaded(_EMPTY)
+    text = "".join(held)
+    if text:
+        yield sanitise(text) if first else _repair(text)
 
 
 def is_blank(text: str) -> bool:

@@ -7,7 +7,7 @@ by the sanitiser so they read as empty.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import Decimal
 from typing import TypeVar
@@ -46,7 +46,7 @@ def text(el: Element, path: str) -> str | None:
     return value if value else None
 
 
-def _records(reply: str, tag: str, build: Callable[[Element], T]) -> list[T]:
+def _records(reply: str | Iterable[str], tag: str, build: Callable[[Element], T]) -> list[T]:
     records = []
     for obj in stream_objects(reply, tag):
         try:
@@ -255,13 +255,13 @@ def parse_vouchers(reply: str) -> list[VoucherRecord]:
     return _records(reply, "VOUCHER", voucher_record)
 
 
-def parse_voucher_ids(reply: str) -> list[VoucherId]:
-    """Voucher identities from a voucher collection reply (a cut or a full FETCH list)."""
+def parse_voucher_ids(reply: str | Iterable[str]) -> list[VoucherId]:
+    """Voucher identities from a voucher collection reply (a cut or a full FETCH list), whole or in pieces."""
     return _records(reply, "VOUCHER", voucher_id)
 
 
-def parse_voucher_amounts(reply: str) -> list[VoucherAmounts]:
-    """Voucher identities and amounts from a voucher collection reply."""
+def parse_voucher_amounts(reply: str | Iterable[str]) -> list[VoucherAmounts]:
+    """Voucher identities and amounts from a voucher collection reply, whole or in pieces."""
     return _records(reply, "VOUCHER", voucher_amounts)
 
 
