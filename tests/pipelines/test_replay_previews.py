@@ -42,24 +42,26 @@ def sources(tmp_path: Path) -> PreviewSources:
 
 
 def refused(ledger: SyncLedger, flow_name: str, source_id: str, key: str, raw: dict, error: str,
-            detail: dict | None = None, target_id: str | None = None) -> None:
+            detail: dict | None = None, target_id: str | None = None, target: str = TARGET) -> None:
     """A record the target refused, kept with its raw payload, as `Poster.record_failure` keeps it."""
-    ledger.claim(flow_name, TARGET, [Candidate(source_id, key, "h", detail=detail or {})], "run-1")
+    ledger.claim(flow_name, target, [Candidate(source_id, key, "h", detail=detail or {})], "run-1")
     if target_id is not None:
-        ledger.record_posted(flow_name, TARGET, [(source_id, target_id, "h0", False)])
-        ledger.claim(flow_name, TARGET, [Candidate(source_id, key, "h1", detail=detail or {})], "run-2")
-    ledger.record_failed(flow_name, TARGET, [(source_id, error, json.dumps(raw, default=str))])
+        ledger.record_posted(flow_name, target, [(source_id, target_id, "h0", False)])
+        ledger.claim(flow_name, target, [Candidate(source_id, key, "h1", detail=detail or {})], "run-2")
+    ledger.record_failed(flow_name, target, [(source_id, error, json.dumps(raw, default=str))])
 
 
-def held(ledger: SyncLedger, flow_name: str, source_id: str, key: str, raw: dict, error: str) -> None:
+def held(ledger: SyncLedger, flow_name: str, source_id: str, key: str, raw: dict, error: str,
+         target: str = TARGET) -> None:
     """A record held before anything was sent, as `Poster.fail_unclaimed` keeps it."""
-    ledger.record_failed_unclaimed(flow_name, TARGET, Candidate(source_id, key, ""), error,
+    ledger.record_failed_unclaimed(flow_name, target, Candidate(source_id, key, ""), error,
                                    json.dumps(raw, default=str))
 
 
-def posted(ledger: SyncLedger, flow_name: str, source_id: str, target_id: str, detail: dict | None = None) -> None:
-    ledger.claim(flow_name, TARGET, [Candidate(source_id, f"k-{source_id}", "h", detail=detail or {})], "run-0")
-    ledger.record_posted(flow_name, TARGET, [(source_id, target_id, "h", False)])
+def posted(ledger: SyncLedger, flow_name: str, source_id: str, target_id: str, detail: dict | None = None,
+           target: str = TARGET) -> None:
+    ledger.claim(flow_name, target, [Candidate(source_id, f"k-{source_id}", "h", detail=detail or {})], "run-0")
+    ledger.record_posted(flow_name, target, [(source_id, target_id, "h", False)])
 
 
 def plan_text(name: str, ledger: SyncLedger, sources: PreviewSources) -> str:
