@@ -135,3 +135,65 @@ def test_a_day_previews_its_daily_journal_from_the_labels_staged_that_day(ledger
     assert '"reference_number": "ss-labels-2026-03-15"' in day and '"amount": 7.50' in day and '"amount": 2.25' in day
     assert '"account_id": "460001",\n          "debit_or_credit": "credit",\n          "amount": 9.75' in day
 
+
+
+# --- Acumatica <-> ShipStation --------------------------------------------------------------------------------
+def test_a_sales_order_previews_its_shipstation_order_with_the_masters_read_at_send_time(ledger, tmp_path) -> None:
+    from tests.pipelines.test_acumatica_shipstation_flow import sales_order
+
+    sources = make_sources(tmp_path)
+    refused(ledger, "acumatica_shipstation.orders", "SO0001", "SO0001", sales_order("SO0001", lines=[(1, "TEA", 2)]),
+            "ShipStation said 500", {"order_number": "SO0001"}, target="shipstation")
+    nameless = {**sales_order("SO0002"), "ShipToContact": {"Email": ""}, "BillToContact": {}}
+    refused(ledger, "acumatica_shipstation.orders", "SO0002", "SO0002", nameless, "ShipStation said 500",
+            target="shipstation")
+    unpaid = sales_order("SO0003", unpaid="25.00")
+    refused(ledger, "acumatica_shipstation.orders", "SO0003", "SO0003", unpaid, "ShipStation said 500",
+            target="shipstation")
+    bad = sales_order("SO0004", lines=[(1, "TEA", 0)])
+    held(ledger, "acumatica_shipstation.orders", "SO0004", "SO0004", bad, "OrderQty", target="shipstation")
+    text = plan_text("acumatica-to-shipstation", ledger, sources)
+
+    sent = record(text, "SO0001")
+    assert "POST /orders/createorders\n" in sent and '"orderKey": "SO0001"' in sent and '"sku": "TEA"' in sent
+    assert '"unitPrice": 10.0' in sent and '"shippingAmount": 4.75' in sent and '"amountPaid": 25.0' in sent
+    assert '"orderDate": "2026-03-02T02:00:00.0000000"' in sent  # 10:00 UTC as Pacific wall time
+    assert '"name": "Anita Rao"' in sent and '"quantity": 2' in sent
+    assert ('"weight": "<DimensionWeight and WeightUOM of stock item TEA, read from Acumatica (none, zero or an '
+            'inactive item: the order is held back) at send time>"') in sent
+    assert '"name": "<name of customer C0001, read from Acumatica at send time>"' in record(text, "SO0002")
+    assert "will send nothing now: it is passed over: payment is not captured (25.00 unpaid)" in record(text, "SO0003")
+    again = record(text, "SO0004")
+    assert "would fail again as stored:" in again and "OrderQty" in again and "not a whole positive quantity" in again
+
+
+def test_a_label_previews_its_acumatica_shipment_against_the_order_the_ledger_sent(ledger, tmp_path) -> None:
+    sources = make_sources(tmp_path, ACUMATICA_SHIP_VIA_MAP="fedex=FEDEX GROUND")
+    posted(ledger, "acumatica_shipstation.orders", "key-1001", "1001", {"order_number": "SO0001", "order_type": "SO",
+                                                                       "customer_id": "C0001", "warehouse_id": "MAIN"},
+           target="shipstation")
+    label = {**valid_shipment(9001, 1001), "shipmentItems": [{"lineItemKey": "1", "sku": "TEA", "quantity": 2,
+                                                              "unitPrice": "10.00"}],
+             "weight": {"value": 32, "units": "ounces"}}
+    refused(ledger, "acumatica_shipstation.shipments", "9001", "ss-label-9001", label, "Acumatica said 500",
+            {"order_number": "SO0001"}, target="acumatica")
+    untracked = {**label, "shipmentId": 9002, "trackingNumber": None}
+    held(ledger, "acumatica_shipstation.shipments", "9002", "ss-label-9002", untracked, "no tracking",
+         target="acumatica")
+    voided = {**label, "shipmentId": 9003, "voided": True, "voidDate": "2026-03-16T10:00:00.0000000"}
+    refused(ledger, "acumatica_shipstation.shipments", "9003", "ss-label-9003", voided, "Acumatica said 500",
+            target_id="SH000123", target="acumatica")
+    text = plan_text("shipments-to-acumatica", ledger, sources)
+
+    sent = record(text, "9001")
+    assert "PUT /entity/Default/23.200.001/Shipment?$expand=Packages" in sent
+    assert '"CustomerID": {\n        "value": "C0001"' in sent and '"WarehouseID": {\n        "value": "MAIN"' in sent
+    assert '"OrderNbr": {\n            "value": "SO0001"' in sent and '"ShippedQty": {\n            "value": 2' in sent
+    assert '"TrackingNbr": {\n            "value": "1Z999"' in sent
+    assert '"Weight": {\n            "value": 2.0000' in sent  # 32 ounces in pounds
+    assert '"CustomRefNbr1": {\n            "value": "ss-label-9001"' in sent and '"value": "FEDEX GROUND"' in sent
+    again = record(text, "9002")
+    assert "would fail again as stored:" in again and "trackingNumber" in again
+    reversed_ = record(text, "9003")
+    assert "GET /entity/Default/23.200.001/Shipment/SH000123 first" in reversed_
+    assert "DELETE /entity/Default/23.200.001/Shipment/SH000123" in reversed_
