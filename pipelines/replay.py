@@ -11,6 +11,13 @@ which the run re-reads fresh from the source), and the exact run config of the f
 `ml-connector replay` prints the plan before running (only the plan with `--dry-run`); the
 Dagster job `replay` does the same from the launchpad: `dry_run: true` (the default) puts the
 plan in the run's metadata, `dry_run: false` then runs the flow's job with that run config.
+
+Every replayable flow has a preview (`pipelines/<pair>/previews.py`), built from what previews share
+here: the flow's own poster prepares the stored record on a `DryLedger` (reads the real ledger, writes
+nothing: a record it would hold raises `WouldFail`, one it would leave waiting or pass over `NotSent`),
+`claim_action` says what the ledger's claim would make of it (create, alter, cancel, or nothing), and
+the body is rendered as its target sends it (`tally_import`, `json_request`); a value only the target
+knows at send time is an `at_send_time` placeholder. A preview never calls a system.
 """
 
 import json

@@ -1,4 +1,4 @@
-"""What a replay of the Walmart -> TallyPrime flows would send, shown before anything is sent.
+"""What a replay of the Walmart <-> TallyPrime flows would send, shown before anything is sent.
 
 Each preview runs the flow's own poster (`prepare`, on a read-only `DryLedger`) and renders the import
 XML exactly as `TallyTarget` sends it (created, or altered or cancelled by the MasterId the ledger holds):
@@ -12,6 +12,9 @@ XML exactly as `TallyTarget` sends it (created, or altered or cancelled by the M
 
 The stock items are the Tally stock items last staged (the run reads them from Tally). A record the run
 would hold again raises with the reason naming the field.
+
+Outbound, a SKU of `tally-stock-to-walmart` (its failed inventory update) previews as the
+`PUT /v3/inventory` the run sends, planned from the Tally stock last staged as the run plans it.
 """
 
 from __future__ import annotations
@@ -19,14 +22,29 @@ from __future__ import annotations
 import json
 
 from connectors.common.errors import RecordError
+from connectors.walmart.items import INVENTORY_PATH, inventory_entry
 from connectors.walmart.models import ReturnOrder
 from pipelines.flow import PreviewSources
-from pipelines.replay import DryLedger, NotSent, WouldFail, offline_tally, prepared, tally_import, unseen
+from pipelines.posting import PostItem
+from pipelines.replay import (
+    DryLedger,
+    NotSent,
+    WouldFail,
+    claim_action,
+    json_request,
+    offline_tally,
+    prepared,
+    tally_import,
+    unseen,
+)
 from pipelines.sides.errors import MappingError
 from pipelines.sides.tally import TARGET
 from pipelines.sides.tally.skus import SkuResolver
+from pipelines.sides.tally.stock import StockStage
 from pipelines.walmart_tally import parties
 from pipelines.walmart_tally.mapping import party_group
+from pipelines.walmart_tally.outbound_plan import plan_offers
+from pipelines.walmart_tally.outbound_settings import WalmartOutboundConfig
 from pipelines.walmart_tally.posting import (
     RECEIPT_FLOW,
     CreditNotePoster,
@@ -39,7 +57,7 @@ from pipelines.walmart_tally.settings import WalmartTallySettings
 from pipelines.walmart_tally.settlement import SettlementBook, settlement_vouchers
 from pipelines.walmart_tally.settlement_assets import _restore_types, _summary
 from pipelines.walmart_tally.staging import WalmartStaging, book_from_json
-from state.ledger import Entry
+from state.ledger import Candidate, Entry
 
 PREVIEW_RUN = "replay-preview"
 
@@ -119,6 +137,33 @@ def _settlement_voucher(company: str, flow: str, voucher_type: str, ledger: DryL
         return f"{key}:\n" + tally_import(company, poster.target, known, item)
     except NotSent as why:
         return f"{key}: sends nothing, {why}\n"
+
+
+def inventory_preview(entry: Entry, sources: PreviewSources) -> str | None:
+    """The inventory update the replay's run would send Walmart for this SKU: the closing stock of its Tally
+    stock item as last staged (`tally/stock_prices`), less WALMART_STOCK_BUFFER, planned as the run plans it.
+
+    The run also re-sends the SKU's failed price, and sends one call per SKU only while at most
+    WALMART_FEED_THRESHOLD SKUs go (more go as one bulk feed holding this same entry)."""
+    from pipelines.walmart_tally.outbound import changes_of  # outbound wires this preview: imported when used
+
+    sku, settings = entry.source_id, sources.settings
+    config = WalmartOutboundConfig.from_settings(settings, settings.tally_timezone)
+    stock = StockStage(sources.staging).sellable(config.today(), config.price_level or None)
+    plan = plan_offers(stock, config.sku_map(), buffer=config.stock_buffer, only_mapped=config.sku_map_only)
+    changes, errors = changes_of("inventory", plan, config.currency)
+    held = next((e for e in errors if e.record == sku), None)
+    if held is not None:
+        raise WouldFail(str(held))
+    change = next((c for c in changes if c.update.sku == sku), None)
+    if change is None:
+        raise NotSent(f"it is passed over: no staged Tally stock item gives SKU {sku} now")
+    item = PostItem(f"SKU {sku}", sku, None, {}, change.update, Candidate(sku, entry.external_key, change.digest))
+    claim_action(entry, item)  # an unchanged quantity Walmart already accepted is not sent again
+    listed = " (WALMART_LISTED_ONLY: sent only if Walmart lists the SKU, read at send time)" if config.listed_only \
+        else ""
+    query = "&".join(f"{k}={v}" for k, v in (("sku", sku), ("shipNode", config.ship_node)) if v)
+    return json_request("PUT", f"{INVENTORY_PATH}?{query}", inventory_entry(change.update)) + listed
 
 
 def _flow(sources: PreviewSources) -> WalmartTallySettings:
