@@ -282,3 +282,61 @@ def test_a_sku_previews_its_walmart_inventory_update_from_the_tally_stock_last_s
     assert "PUT /v3/inventory?sku=WM-A&shipNode=NODE-1" in sent and '"sku": "WM-A"' in sent
     assert '"unit": "EACH",\n        "amount": 10' in sent  # 12.5 in stock: 12 whole units, 2 held back
     assert "will send nothing now: it is passed over: no staged Tally stock item gives SKU WM-GONE" in text
+
+
+def test_the_dry_run_shows_the_very_voucher_the_replay_then_sends(env, tmp_path: Path) -> None:
+    """Against the sandbox: an order fails on an unknown SKU; once mapped, the dry run's voucher is the one the
+    replay run sends TallyPrime (as its audit trail kept the request), element for element."""
+    from connectors.tally.codec import decode_response
+    from ml_connector.runner import instance_for, run_job
+    from pipelines.definitions import build_definitions
+    from pipelines.replay import build_replay_job
+    from resources import StateResource
+
+    assert env.run().failed_records >= 1
+    sku_map = tmp_path / "skus.csv"
+    sku_map.write_text(f"{env.sandbox.merchant.unknown_sku},{env.sandbox.merchant.tally['stock_items'][0]['name']}\n",
+                       encoding="utf-8")
+    settings = env.settings().model_copy(update={"tally_sku_map": str(sku_map)})
+    ledger = SyncLedger(env.home / "ledger.sqlite3")
+    plan = plan_replay(flow("shipstation-to-tally"), ledger, failed_filter(kinds=["mapping"]))
+    assert plan.entries
+    shown = "\n".join(describe(plan, PreviewSources(settings, StagingStore(env.home / "staging.duckdb"))))
+    previewed = {voucher_key(v): v for v in vouchers_in(shown[shown.index("<ENVELOPE>"):shown.index("</ENVELOPE>")
+                                                              + len("</ENVELOPE>")])}
+
+    defs = build_definitions(settings)
+    job = build_replay_job([flow("shipstation-to-tally")], lambda spec, config, instance: (
+        (s := run_job(defs, spec.job, instance, config)).run_id, s.success))
+    job.execute_in_process(run_config={"ops": {"replay_failed_records": {"config": {
+        "flow": "shipstation-to-tally", "dry_run": False, "kinds": ["mapping"]}}}},
+        instance=instance_for(env.home), resources={"state": StateResource(home=str(env.home))})
+    sent = {voucher_key(v): v for record in ledger.audit.records(limit=100_000) if record.kind == "import_vouchers"
+            for v in vouchers_in(decode_response(record.request))}
+    ledger.close()
+    key = next(iter(previewed))
+    assert key in sent and canonical(previewed[key]) == canonical(sent[key])
+    assert b"<ALLINVENTORYENTRIES.LIST>" in canonical(sent[key])  # a whole voucher, not an empty shell
+
+
+def canonical(voucher) -> bytes:
+    """The voucher as XML, the indentation a preview adds for people taken out (Tally's XML has no mixed text)."""
+    from copy import deepcopy
+
+    from lxml import etree
+
+    copy = deepcopy(voucher)
+    for node in copy.iter():
+        node.text = node.text if node.text and node.text.strip() else None
+        node.tail = None
+    return etree.tostring(copy, method="c14n")
+
+
+def vouchers_in(xml: str) -> list:
+    from connectors.tally.xml_parse import parse_xml
+
+    return list(parse_xml(xml).iter("VOUCHER"))
+
+
+def voucher_key(voucher) -> str:
+    return voucher.findtext("NARRATION").rsplit("[ext:", 1)[1].rstrip("]")
