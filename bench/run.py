@@ -1,9 +1,11 @@
 """Benchmark: the whole ShipStation -> TallyPrime flow against the sandbox, rate limits off.
 
-Prints, per order count and TallyPrime cost mode: orders per second through the job, TallyPrime
-exports and imports per 1,000 orders, ShipStation requests per 1,000 orders, the vouchers the
-simulator walked for exports, and the sync process's peak resident memory; then, per mode, the
-largest run's orders per second as a share of the smallest's (issue 15's target: at least 80%). The sandbox runs in its
+Prints, per order count and TallyPrime cost mode: orders per second through the job, CPU seconds
+per 1,000 orders of the sync process and of the sandbox (both simulators, during the job only:
+figures that hold on a loaded machine, where wall-clock ones do not), TallyPrime exports and
+imports per 1,000 orders, ShipStation requests per 1,000 orders, the vouchers the simulator walked
+for exports, and the sync process's peak resident memory; then, per mode, the largest run's orders
+per second as a share of the smallest's (issue 15's target: at least 80%). The sandbox runs in its
 own process so its in-memory merchant does not count against ours.
 
 Cost modes (the simulator's `SANDBOX_TALLY_COST`): `off`, and `pessimistic`, where every export
@@ -28,7 +30,21 @@ from pathlib import Path
 import httpx
 
 CHILD = """
-import json, resource, sys, time
+import json, os, resource, sys, time
+if os.environ.get("BENCH_AUDIT_DEFLATED"):  # the audit hook as proposed to the lead (see --audit-deflated)
+    from state import audit_hook
+    def _record(self, exchange, _ms=audit_hook._ms):
+        if self.trail is None:
+            return
+        deflated = getattr(exchange, "deflated_response", None)
+        self.trail.record(
+            system=self.system, kind=str(getattr(exchange, "operation", None) or getattr(exchange, "kind", "request")),
+            request=getattr(exchange, "request", b"") or b"",
+            response=b"" if deflated is not None else getattr(exchange, "response", b"") or b"",
+            response_deflated=deflated, run_id=self.run_id, flow=self.flow, source_ids=self.source_ids,
+            outcome=str(getattr(exchange, "status", "") or ""), duration_ms=_ms(exchange),
+            error=getattr(exchange, "error", None))
+    audit_hook.AuditHook.__call__ = _record
 from ml_connector.config import Settings
 from ml_connector.runner import instance_for, run_job
 from pipelines.definitions import build_definitions
@@ -36,8 +52,9 @@ settings = Settings.from_env()
 started = time.perf_counter()
 summary = run_job(build_definitions(settings), "shipstation_to_tally", instance_for(settings.state_dir))
 elapsed = time.perf_counter() - started
-peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"success": summary.success, "error": summary.error, "seconds": elapsed, "peak_kb": peak_kb,
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"success": summary.success, "error": summary.error, "seconds": elapsed, "peak_kb": usage.ru_maxrss,
+                  "cpu": usage.ru_utime + usage.ru_stime,
                   "created": summary.metric("tally/order_vouchers", "created"),
                   "failed": summary.metric("tally/order_vouchers", "failed"),
                   "read": summary.metric("shipstation/orders", "orders_read")}))
@@ -61,7 +78,16 @@ def start_sandbox(orders: int, workdir: Path, cost: str = "") -> tuple[subproces
     return proc, json.loads(ports.read_text())
 
 
-def measure(orders: int, mode: str = "off") -> dict:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a running process has used so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(orders: int, mode: str = "off", *, audit_deflated: bool = False) -> dict:
     with tempfile.TemporaryDirectory(prefix="mlc-bench-") as tmp:
         work = Path(tmp)
         proc, ports = start_sandbox(orders, work, MODES[mode])
@@ -70,14 +96,19 @@ def measure(orders: int, mode: str = "off") -> dict:
                 httpx.post(f"{url}/__sandbox/reset-stats", timeout=30)
             env = os.environ | ports["env"] | {"ML_CONNECTOR_HOME": str(work / "state"),
                                                "DAGSTER_HOME": str(work / "state" / "dagster")}
+            if audit_deflated:
+                env["BENCH_AUDIT_DEFLATED"] = "1"
+            sandbox_cpu = cpu_seconds(proc.pid)
             out = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, check=True)
             result = json.loads(out.stdout.strip().splitlines()[-1])
             ss = httpx.get(f"{ports['shipstation']}/__sandbox/stats", timeout=30).json()
             tally = httpx.get(f"{ports['tally']}/__sandbox/stats", timeout=30).json()
+            sandbox_cpu = cpu_seconds(proc.pid) - sandbox_cpu
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-    return {"orders": orders, "mode": mode, **result, "shipstation_requests": ss["requests"],
+    return {"orders": orders, "mode": mode, **result, "sandbox_cpu": sandbox_cpu,
+            "shipstation_requests": ss["requests"],
             "tally_exports": tally.get("export", 0), "tally_imports": tally.get("import", 0),
             "vouchers_walked": tally.get("vouchers_walked", 0)}
 
@@ -86,19 +117,24 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--orders", type=int, action="append", help="order counts (default 10000, 50000, 100000)")
     parser.add_argument("--mode", choices=sorted(MODES), action="append", help="Tally cost mode (default both)")
+    parser.add_argument("--audit-deflated", action="store_true",
+                        help="store streamed Tally replies in the audit trail as they were compressed on arrival"
+                             " (the audit hook change proposed in issue 15's note), instead of inflating each")
     args = parser.parse_args()
-    print(f"{'orders':>8} {'mode':>12} {'seconds':>8} {'orders/s':>9} {'exports/1k':>11} {'imports/1k':>11} "
+    print(f"{'orders':>8} {'mode':>12} {'seconds':>8} {'orders/s':>9} {'sync CPU/1k':>11} {'sbx CPU/1k':>10} "
+          f"{'exports/1k':>11} {'imports/1k':>11} "
           f"{'SS req/1k':>10} {'walked/1k':>10} {'peak MB':>8}")
     for mode in args.mode or ["off", "pessimistic"]:
         rates: dict[int, float] = {}
         for n in args.orders or [10_000, 50_000, 100_000]:
-            r = measure(n, mode)
+            r = measure(n, mode, audit_deflated=args.audit_deflated)
             if not r["success"]:
                 print(f"{n:>8} {mode:>12} run failed: {r['error']}")
                 continue
             per_k = 1000 / n
             rates[n] = r["read"] / r["seconds"]
-            print(f"{n:>8} {mode:>12} {r['seconds']:>8.1f} {rates[n]:>9.1f} "
+            print(f"{n:>8} {mode:>12} {r['seconds']:>8.1f} {rates[n]:>9.1f} {r['cpu'] * per_k:>11.2f} "
+                  f"{r['sandbox_cpu'] * per_k:>10.2f} "
                   f"{r['tally_exports'] * per_k:>11.2f} {r['tally_imports'] * per_k:>11.2f} "
                   f"{r['shipstation_requests'] * per_k:>10.2f} {r['vouchers_walked'] * per_k:>10.0f} "
                   f"{r['peak_kb'] / 1024:>8.1f}", flush=True)

@@ -151,6 +151,9 @@ class Poster:
     def on_posted(self, items: list[PostItem], action: str) -> None:
         """Hook: these items' records were created, altered or cancelled in the target."""
 
+    def on_read_back(self, items: list[PostItem], records: Mapping[str, Any]) -> None:
+        """Hook: these created items were read back from the target; `records` by key (`Created.records`)."""
+
     # --- one batch ------------------------------------------------------------------------------
     def _post_batch(self, chunk: Sequence[Any]) -> None:
         items = [item for record in chunk if (item := self.prepare(record)) is not None and self._acceptable(item)]
@@ -240,6 +243,8 @@ class Poster:
             (i.candidate.source_id, result.landed[i.key], i.candidate.payload_hash, False) for i in landed])
         self.report.created += len(landed)
         self.on_posted(landed, "create")
+        if result.records:
+            self.on_read_back(landed, result.records)
         for key, error in result.refused.items():
             self.record_failure(by_key[key], error)
         if result.unknown:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from pipelines.posting.poster import PostItem
@@ -31,6 +31,7 @@ class Created:
     refused: dict[str, str] = field(default_factory=dict)
     unknown: dict[str, str] = field(default_factory=dict)
     deferred: set[str] = field(default_factory=set)  # certainly landed; their ids come with `settle`
+    records: dict[str, Any] = field(default_factory=dict)  # what a read-back found of a landed key, if it read one
 
 
 @dataclass(frozen=True)

@@ -91,17 +91,18 @@ def tally_order_vouchers(context: dg.AssetExecutionContext, tally: TallyResource
     store, ledger = state.staging(), state.ledger()
     skus = SkuResolver.build(store.tally_stock_items(), flow.sku_map())
     hook = AuditHook(ledger.audit, run_id=context.run_id, flow=FLOW)
-    target = TallyTarget(tally.client(hook), flow.voucher_type, hook)
+    target = TallyTarget(tally.client(hook), flow.voucher_type, hook, read_amounts=True)  # checked as settled
     poster = OrderVoucherPoster(target, ledger, flow.voucher_config(), skus,
                                 {name for name, _ in store.tally_ledgers()}, context.run_id, batch_size=flow.batch_size,
                                 batch_ceiling=flow.batch_ceiling)
+    poster.settled_check = checks.SettledCheck(flow.voucher_config().is_inward)
     run_id = staged_run(context, ORDERS)
     poster.post(reading.parse_orders(chain.from_iterable(store.iter_staged_orders(run_id))))  # streamed, one pass
     report = poster.report
     return dg.MaterializeResult(
         metadata=checks.report_metadata(report),
         check_results=checks.order_voucher_checks(report, ledger, store.staged_order_ids(run_id), checks.ReadBack(
-            tally.client(hook), flow.voucher_config(), poster.totals)),
+            tally.client(hook), flow.voucher_config(), poster.totals), poster.settled_check),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -26,6 +27,9 @@ from pipelines.sides.tally.skus import SkuResolver
 from pipelines.sides.tally.target import TallyTarget
 from state.ledger import Candidate, SyncLedger
 
+if TYPE_CHECKING:
+    from pipelines.shipstation_tally.checks import SettledCheck
+
 __all__ = ["FLOW", "TARGET", "OrderTotals", "OrderVoucherPoster", "PostingReport"]
 
 FLOW = "shipstation_tally.orders"
@@ -47,6 +51,8 @@ class OrderVoucherPoster(Poster):
         # orderId -> orderTotal of every record read: what the voucher check compares Tally's vouchers
         # with, noted in this one pass so the check need not read the orders again
         self.totals = OrderTotals()
+        # the voucher check's share done at settle time, when the target reads amounts back (assets wire it)
+        self.settled_check: SettledCheck | None = None
 
     def prepare(self, record: tuple[Order | None, dict]) -> PostItem | None:
         order, raw = record
@@ -67,6 +73,10 @@ class OrderVoucherPoster(Poster):
         cand = Candidate(source_id, external_key(order), digest, desired,
                          order.modify_date.isoformat() if order.modify_date else None, detail)
         return PostItem(describe(order), order.order_number, day, raw, voucher, cand, order)
+
+    def on_read_back(self, items: list[PostItem], records: Mapping[str, Any]) -> None:
+        if self.settled_check is not None:
+            self.settled_check.add(items, records, self.totals)
 
     def _fail(self, source_id: str, number: str, raw: dict, error: str) -> None:
         self.fail_unclaimed(source_id, f"ss-order-{source_id}", number, raw, error)
@@ -90,14 +100,15 @@ class OrderTotals(Mapping[str, Decimal | None]):
         self._cents: dict[int | str, int | None] = {}
 
     @staticmethod
-    def _key(source_id: str) -> int | str:
+    def key(source_id: str) -> int | str:
+        """The compact key of an orderId: the number itself where the id is one."""
         return int(source_id) if source_id.isdigit() and str(int(source_id)) == source_id else source_id
 
     def note(self, source_id: str, total: Decimal | None) -> None:
-        self._cents[self._key(source_id)] = None if total is None else int(total.scaleb(2))
+        self._cents[self.key(source_id)] = None if total is None else int(total.scaleb(2))
 
     def __getitem__(self, source_id: str) -> Decimal | None:
-        cents = self._cents[self._key(source_id)]
+        cents = self._cents[self.key(source_id)]
         return None if cents is None else Decimal(cents).scaleb(-2)
 
     def __iter__(self) -> Iterator[str]:

@@ -13,11 +13,17 @@ was found, the rest are looked up once more and whatever is still unaccounted fo
 (never re-sent) until a later run finds it. Crash recovery looks a key up over the dates of every
 earlier unresolved attempt as well as today's, so a voucher whose order was re-dated since the lost
 write is still found.
+
+With `read_amounts`, settling reads each voucher's party and line amounts as well as who it is
+(`list_voucher_amounts`) and hands them on in `Created.records`, so a flow's voucher check can
+compare the vouchers it just created then, instead of exporting them all again after the run: the
+exports a run makes no longer grow with its size twice over (reference §9: each export walks the
+company's vouchers).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
@@ -40,9 +46,12 @@ class TallyTarget:
     not_delivered = (TallyUnavailable, CompanyNotLoaded, TallyRejected)
     outcome_unknown = (TallyOutcomeUnknown,)
 
-    def __init__(self, tally: TallyClient, voucher_type: str, audit: AuditHook | None = None) -> None:
+    def __init__(self, tally: TallyClient, voucher_type: str, audit: AuditHook | None = None, *,
+                 read_amounts: bool = False) -> None:
         self.tally, self.voucher_type = tally, voucher_type
         self.audit = audit or AuditHook(None)
+        self.read_amounts = read_amounts
+        self._read: dict[str, VoucherId] = {}  # what the last read-backs found of each key, until it lands
         self._alter_floor: int | None = None
         self._deferred: list[PostItem] = []  # landed whole by their import reply, not read back yet (`_receipt`)
 
@@ -63,10 +72,14 @@ class TallyTarget:
     def _read_back(self, items: Sequence[PostItem], *, since_floor: bool = True) -> dict[str, str]:
         dates = [i.date if i.payload is None else i.payload.date for i in items]
         floor = self._alter_floor if since_floor else None
-        records = self.tally.list_voucher_ids(self.voucher_type, min(dates), max(dates), alter_id_after=floor)
+        export = self.tally.list_voucher_amounts if self.read_amounts else self.tally.list_voucher_ids
+        records = export(self.voucher_type, min(dates), max(dates), alter_id_after=floor)
         if since_floor:
             self._alter_floor = max([self._alter_floor or 0, *(r.alter_id or 0 for r in records)])
-        return _master_ids(index_by_marker(records, {i.key for i in items}))
+        found = index_by_marker(records, {i.key for i in items})
+        if self.read_amounts:
+            self._read.update(found)
+        return _master_ids(found)
 
     # --- writing ------------------------------------------------------------------------------
     def create(self, items: Sequence[PostItem]) -> Created:
@@ -83,6 +96,7 @@ class TallyTarget:
             found = self._read_back([*waiting, *items]) if (result.created or waiting) else {}
             self._settle_landed(waiting, found, out)
             self._settle_batch(list(items), result, found, out)
+        self._read.clear()
         return out
 
     def settle(self) -> Created:
@@ -91,32 +105,30 @@ class TallyTarget:
         if waiting:
             with _written():
                 self._settle_landed(waiting, self._read_back(waiting), out)
+        self._read.clear()
         return out
 
-    def _settle_landed(self, items: list[PostItem], found: dict[str, str], out: Created) -> None:
+    def _settle_landed(self, items: list[PostItem], found: Mapping[str, str], out: Created) -> None:
         """Items Tally said it created: found now, found without the AlterID floor, or unresolved."""
-        out.landed.update({i.key: found[i.key] for i in items if i.key in found})
-        missing = [i for i in items if i.key not in found]
+        missing = self._land(items, found, out)
         if not missing:
             return
         again = self._read_back(missing, since_floor=False)
-        out.landed.update(again)
+        self._land(missing, again, out)
         out.unknown.update({i.key: "Tally reported it created but no read-back found it; left to be looked up"
                                    " before anything is re-sent" for i in missing if i.key not in again})
 
-    def _settle_batch(self, items: list[PostItem], result: ImportResult, found: dict[str, str],
+    def _settle_batch(self, items: list[PostItem], result: ImportResult, found: Mapping[str, str],
                       out: Created) -> None:
-        landed = {i.key: found[i.key] for i in items if i.key in found}
-        out.landed.update(landed)
-        missing = [i for i in items if i.key not in found]
+        missing = self._land(items, found, out)
         if not missing:
             return
-        if result.created > len(landed):  # Tally says more landed than the read-back saw: look again
+        landed = len(items) - len(missing)
+        if result.created > landed:  # Tally says more landed than the read-back saw: look again
             again = self._read_back(missing, since_floor=False)
-            out.landed.update(again)
-            missing = [i for i in missing if i.key not in again]
-            if result.created > len(landed) + len(again):
-                reason = (f"Tally reported {result.created} created but {len(landed) + len(again)} were found;"
+            missing = self._land(missing, again, out)
+            if result.created > len(items) - len(missing):
+                reason = (f"Tally reported {result.created} created but {len(items) - len(missing)} were found;"
                           " left to be looked up before anything is re-sent")
                 out.unknown.update({i.key: reason for i in missing})
                 return
@@ -126,6 +138,19 @@ class TallyTarget:
         for item in missing:  # certainly absent: re-send alone to learn its own error
             alone = self._send([item.payload], [item])
             self._settle_batch([item], alone, self._read_back([item]) if alone.created else {}, out)
+
+    def _land(self, items: Sequence[PostItem], found: Mapping[str, str], out: Created) -> list[PostItem]:
+        """Items the read-back found land (their MasterId, and with `read_amounts` what was read of them);
+        the rest are returned."""
+        missing = []
+        for item in items:
+            if item.key not in found:
+                missing.append(item)
+                continue
+            out.landed[item.key] = found[item.key]
+            if (record := self._read.pop(item.key, None)) is not None:
+                out.records[item.key] = record
+        return missing
 
     def alter(self, item: PostItem, target_id: str) -> Outcome:
         return self._change(item, int(target_id), "Alter")
