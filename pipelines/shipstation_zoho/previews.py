@@ -42,6 +42,12 @@ from state.ledger import Entry
 PREVIEW_RUN = "replay-preview"
 
 
+def _at(sources: PreviewSources, path: str, query: str = "") -> str:
+    """A Zoho Books path as the client requests it: under the API root, for the merchant's organisation."""
+    org = getattr(sources.settings, "zoho_organization_id", "") or at_send_time("ZOHO_ORGANIZATION_ID")
+    return f"{zoho.API_PATH}{path}?{query}{'&' if query else ''}organization_id={org}"
+
+
 def invoice_preview(entry: Entry, sources: PreviewSources) -> str | None:
     """The requests the replay would send Zoho Books for this order's invoice."""
     if not entry.source_payload:
@@ -62,16 +68,18 @@ def _invoice_requests(entry: Entry, order: Order | None, raw: dict, sources: Pre
     item = prepared(poster, (order, raw, staged.parsed_labels(labels.get(order.order_id, []) if order else [])))
     verb, invoice = claim_action(entry, item), f"{zoho.INVOICES_PATH}/{entry.target_id}"
     if verb == "create" and flow.invoice_unique_field:
-        return json_request("PUT", zoho.INVOICES_PATH, item.payload, {
+        return json_request("PUT", _at(sources, zoho.INVOICES_PATH), item.payload, {
             zoho.UNIQUE_KEY_HEADER: flow.invoice_unique_field, zoho.UNIQUE_VALUE_HEADER: item.key,
             zoho.UPSERT_HEADER: "true"})
     if verb == "create":
-        return json_request("POST", zoho.INVOICES_PATH, item.payload)
-    read_first = f"GET {invoice} first: a paid or part-paid invoice is not touched (the change is kept for review)"
+        return json_request("POST", _at(sources, zoho.INVOICES_PATH), item.payload)
+    read_first = (f"GET {_at(sources, invoice)} first: a paid or part-paid invoice is not touched (the change is "
+                  "kept for review)")
     if verb == "cancel":
-        return f"{read_first}; one already void is left as it is\n" + json_request("POST", f"{invoice}/status/void")
-    return (f"{read_first}; a void one is put back to draft first (POST {invoice}/status/draft)\n"
-            + json_request("PUT", invoice, item.payload))
+        return (f"{read_first}; one already void is left as it is\n"
+                + json_request("POST", _at(sources, f"{invoice}/status/void")))
+    return (f"{read_first}; a void one is put back to draft first (POST {_at(sources, invoice + '/status/draft')})\n"
+            + json_request("PUT", _at(sources, invoice), item.payload))
 
 
 def _contact_at_send_time(ledger: DryLedger):
@@ -110,28 +118,28 @@ def journal_preview(entry: Entry, sources: PreviewSources) -> str | None:
         created, voided = staged.labels_of_days(sources.staging, [day], cfg.timezone)[day]
         poster = DayJournalPoster(target, ledger, PREVIEW_RUN, cfg)
         return _journal_requests(entry, prepared(poster, (day, created, voided), "no label was created or voided "
-                                                 f"on {day.isoformat()}: nothing to book"))
+                                                 f"on {day.isoformat()}: nothing to book"), sources)
     if not entry.source_id.startswith("label-") or not entry.source_payload:
         raise NotSent("journals are booked per label now (ZOHO_SHIPPING_JOURNAL=per_label): the run books each "
                       "label of that day on its own")
     [(shipment, _, raw)] = reading.parse_shipments([json.loads(entry.source_payload)], {})
     item = prepared(LabelJournalPoster(target, ledger, PREVIEW_RUN, cfg), (shipment, raw))
-    return _journal_requests(entry, item) + _tracking(shipment, sources)
+    return _journal_requests(entry, item, sources) + _tracking(shipment, sources)
 
 
-def _journal_requests(entry: Entry, item: PostItem) -> str:
-    verb = claim_action(entry, item)
+def _journal_requests(entry: Entry, item: PostItem, sources: PreviewSources) -> str:
+    verb, journals = claim_action(entry, item), zoho.JOURNALS_PATH
     if verb == "create":
-        return json_request("POST", zoho.JOURNALS_PATH, item.payload)
+        return json_request("POST", _at(sources, journals), item.payload)
     if verb == "alter":
-        return json_request("PUT", f"{zoho.JOURNALS_PATH}/{entry.target_id}", item.payload)
+        return json_request("PUT", _at(sources, f"{journals}/{entry.target_id}"), item.payload)
     reference = item.key + REVERSAL_SUFFIX
     day = str((item.candidate.detail or {}).get("reversal_date") or "")
     body = reversal({"reference_number": item.key}, reference, day or at_send_time("the journal's own date"))
     body["line_items"] = at_send_time(f"every line of journal {entry.target_id} as Zoho holds it, on the other side")
-    return (f"GET {zoho.JOURNALS_PATH}?reference_number={reference} first: a reversal already booked is not "
-            f"booked again; GET {zoho.JOURNALS_PATH}/{entry.target_id} (the journal reversed)\n"
-            + json_request("POST", zoho.JOURNALS_PATH, body))
+    return (f"GET {_at(sources, journals, f'reference_number={reference}')} first: a reversal already booked is "
+            f"not booked again; GET {_at(sources, f'{journals}/{entry.target_id}')} (the journal reversed)\n"
+            + json_request("POST", _at(sources, journals), body))
 
 
 def _tracking(shipment, sources: PreviewSources) -> str:

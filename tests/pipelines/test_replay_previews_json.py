@@ -28,7 +28,8 @@ def ledger(tmp_path: Path):
 
 
 def make_sources(tmp_path: Path, **env: str) -> PreviewSources:
-    settings = Settings.from_env({"TALLY_COMPANY": "Acme Traders", "ML_CONNECTOR_HOME": str(tmp_path), **env})
+    settings = Settings.from_env({"TALLY_COMPANY": "Acme Traders", "ML_CONNECTOR_HOME": str(tmp_path),
+                                  "ZOHO_ORGANIZATION_ID": "60001", **env})
     return PreviewSources(settings, StagingStore(tmp_path / "staging.duckdb"))
 
 
@@ -52,7 +53,8 @@ def test_an_order_previews_its_invoice_with_the_ids_the_ledger_knows_and_placeho
     text = plan_text("shipstation-to-zoho", ledger, sources)
 
     sent = record(text, "701")
-    assert "will send:\n    POST /invoices\n" in sent and '"customer_id": "C-77"' in sent and '"item_id": "I-1"' in sent
+    assert "will send:\n    POST /books/v3/invoices?organization_id=60001\n" in sent
+    assert '"customer_id": "C-77"' in sent and '"item_id": "I-1"' in sent
     assert '"reference_number": "ss-order-701"' in sent and '"date": "2026-03-14"' in sent
     assert '"rate": 100.00' in sent and '"shipping_charge": 10.00' in sent and '"adjustment": 20.00' in sent
     looked_up = record(text, "702")
@@ -74,12 +76,13 @@ def test_an_invoice_zoho_has_is_updated_after_reading_it_and_with_a_unique_field
             target=ZOHO)
     text = plan_text("shipstation-to-zoho", ledger, sources)
     altered = record(text, "701")
-    assert "GET /invoices/INV-5 first: a paid or part-paid invoice is not touched" in altered
-    assert "PUT /invoices/INV-5\n" in altered and '"reference_number": "ss-order-701"' in altered
+    assert "GET /books/v3/invoices/INV-5?organization_id=60001 first: a paid or part-paid invoice is not" in altered
+    assert "PUT /books/v3/invoices/INV-5?organization_id=60001\n" in altered
+    assert '"reference_number": "ss-order-701"' in altered
     assert "if Zoho has none, the order is held (ZOHO_MISSING_ITEMS=hold)" in altered
     created = record(text, "704")
-    assert ("PUT /invoices\n    X-Unique-Identifier-Key: cf_ml_key\n    X-Unique-Identifier-Value: ss-order-704\n"
-            "    X-Upsert: true") in created
+    assert ("PUT /books/v3/invoices?organization_id=60001\n    X-Unique-Identifier-Key: cf_ml_key\n"
+            "    X-Unique-Identifier-Value: ss-order-704\n    X-Upsert: true") in created
     assert '{\n          "api_name": "cf_ml_key",\n          "value": "ss-order-704"' in created
 
 
@@ -99,11 +102,12 @@ def test_a_label_previews_its_journal_then_the_tracking_update_of_its_invoice(le
 
     sent = record(text, "label-9001")
     journal = sent[:sent.index("then carrier and tracking")]
-    assert "POST /journals\n" in journal and '"reference_number": "ss-label-9001"' in journal
+    assert "POST /books/v3/journals?organization_id=60001\n" in journal
+    assert '"reference_number": "ss-label-9001"' in journal
     assert '"account_id": "460000",\n          "debit_or_credit": "debit",\n          "amount": 7.50' in journal
     assert '"account_id": "460001",\n          "debit_or_credit": "credit",\n          "amount": 7.50' in journal
     tracking = sent[sent.index("then carrier and tracking onto the invoice of order 1001"):]
-    assert "PUT /invoices/INV-1" in tracking and "Shipped: FEDEX 1Z999" in tracking
+    assert "PUT /books/v3/invoices/INV-1?organization_id=60001" in tracking and "Shipped: FEDEX 1Z999" in tracking
     again = record(text, "label-9002")
     assert "would fail again as stored:" in again and "shipmentCost" in again
 
@@ -119,7 +123,8 @@ def test_account_names_are_placeholders_and_a_voided_label_previews_its_reversal
     assert '"account_id": "<id of Zoho account \'Shipping Expense\', from the chart of accounts at send time>"' \
         in record(text, "label-9001")
     reversal = record(text, "label-9003")
-    assert "GET /journals?reference_number=ss-label-9003-void first" in reversal and "GET /journals/J-9" in reversal
+    assert "GET /books/v3/journals?reference_number=ss-label-9003-void&organization_id=60001 first" in reversal
+    assert "GET /books/v3/journals/J-9?organization_id=60001 (the journal reversed)" in reversal
     assert '"reference_number": "ss-label-9003-void"' in reversal and '"journal_date": "2026-03-16"' in reversal
     assert '"line_items": "<every line of journal J-9 as Zoho holds it, on the other side at send time>"' in reversal
 
