@@ -45,6 +45,21 @@ if os.environ.get("BENCH_AUDIT_DEFLATED"):  # the audit hook as proposed to the 
             outcome=str(getattr(exchange, "status", "") or ""), duration_ms=_ms(exchange),
             error=getattr(exchange, "error", None))
     audit_hook.AuditHook.__call__ = _record
+if os.environ.get("BENCH_RSS_SAMPLES"):  # resident size every half second, with the innermost of our frames
+    import atexit, threading
+    samples, main = [], threading.main_thread()
+    def _ours():
+        frame = sys._current_frames().get(main.ident)
+        while frame is not None and any(lib in frame.f_code.co_filename for lib in ("/.venv/", "/lib/python")):
+            frame = frame.f_back
+        return None if frame is None else f"{frame.f_code.co_filename.rsplit('/', 2)[-2:]}:{frame.f_code.co_name}"
+    def _sample():
+        while True:
+            with open("/proc/self/statm") as statm:
+                samples.append((round(time.perf_counter(), 1), int(statm.read().split()[1]) * 4096 >> 20, _ours()))
+            time.sleep(0.5)
+    threading.Thread(target=_sample, daemon=True).start()
+    atexit.register(lambda: open(os.environ["BENCH_RSS_SAMPLES"], "w").write(json.dumps(samples)))
 from ml_connector.config import Settings
 from ml_connector.runner import instance_for, run_job
 from pipelines.definitions import build_definitions
@@ -87,7 +102,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measure(orders: int, mode: str = "off", *, audit_deflated: bool = False) -> dict:
+def measure(orders: int, mode: str = "off", *, audit_deflated: bool = False, rss_samples: str = "") -> dict:
     with tempfile.TemporaryDirectory(prefix="mlc-bench-") as tmp:
         work = Path(tmp)
         proc, ports = start_sandbox(orders, work, MODES[mode])
@@ -98,6 +113,8 @@ def measure(orders: int, mode: str = "off", *, audit_deflated: bool = False) -> 
                                                "DAGSTER_HOME": str(work / "state" / "dagster")}
             if audit_deflated:
                 env["BENCH_AUDIT_DEFLATED"] = "1"
+            if rss_samples:
+                env["BENCH_RSS_SAMPLES"] = f"{rss_samples}-{orders}-{mode}.json"
             sandbox_cpu = cpu_seconds(proc.pid)
             out = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, check=True)
             result = json.loads(out.stdout.strip().splitlines()[-1])
@@ -120,6 +137,9 @@ def main() -> None:
     parser.add_argument("--audit-deflated", action="store_true",
                         help="store streamed Tally replies in the audit trail as they were compressed on arrival"
                              " (the audit hook change proposed in issue 15's note), instead of inflating each")
+    parser.add_argument("--rss-samples", default="", metavar="PREFIX",
+                        help="write the sync process's resident size every 0.5 s, with where it was,"
+                             " to PREFIX-N-MODE.json")
     args = parser.parse_args()
     print(f"{'orders':>8} {'mode':>12} {'seconds':>8} {'orders/s':>9} {'sync CPU/1k':>11} {'sbx CPU/1k':>10} "
           f"{'exports/1k':>11} {'imports/1k':>11} "
@@ -127,7 +147,7 @@ def main() -> None:
     for mode in args.mode or ["off", "pessimistic"]:
         rates: dict[int, float] = {}
         for n in args.orders or [10_000, 50_000, 100_000]:
-            r = measure(n, mode, audit_deflated=args.audit_deflated)
+            r = measure(n, mode, audit_deflated=args.audit_deflated, rss_samples=args.rss_samples)
             if not r["success"]:
                 print(f"{n:>8} {mode:>12} run failed: {r['error']}")
                 continue
