@@ -6,13 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from state.ledger import Entry
 
 if TYPE_CHECKING:
     from state.ledger_queries import LedgerQueries
     from state.staging import StagingStore
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,14 @@ class PreviewSources:
     settings: Any
     staging: StagingStore
     ledger: LedgerQueries | None = None
+    _read: dict[str, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
+
+    def once(self, key: str, read: Callable[[], T]) -> T:
+        """`read()` the first time a dry run asks for `key`, the same answer after: a plan of thousands of
+        records reads each master table and each flow's settings once, not once a record."""
+        if key not in self._read:
+            self._read[key] = read()
+        return self._read[key]
 
 
 WindowConfig = Callable[[datetime, datetime], dict]

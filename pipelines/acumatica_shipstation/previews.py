@@ -114,4 +114,5 @@ def shipment_preview(entry: Entry, sources: PreviewSources) -> str | None:
 
 
 def _flow(sources: PreviewSources) -> AcumaticaShipStationSettings:
-    return AcumaticaShipStationSettings.from_settings(sources.settings)
+    return sources.once("acumatica_shipstation.settings",
+                        lambda: AcumaticaShipStationSettings.from_settings(sources.settings))

@@ -41,7 +41,7 @@ def voucher_preview(entry: Entry, sources: PreviewSources) -> str | None:
 
 def _order_import(entry: Entry, order: Order | None, raw: dict, sources: PreviewSources) -> str:
     flow = _flow(sources)
-    known = {name for name, _ in sources.staging.tally_ledgers()}
+    known = known_ledgers(sources)
     first = _party_first(order, known, flow.customer_group)
     if order is not None and order.order_status != "cancelled":
         known.add(_party(order))  # the run's customer step creates it before the voucher is posted
@@ -115,8 +115,15 @@ def _party(order: Order) -> str:
 
 
 def _flow(sources: PreviewSources) -> ShipStationTallySettings:
-    return ShipStationTallySettings.from_settings(sources.settings, sources.settings.tally_timezone)
+    return sources.once("shipstation_tally.settings", lambda: ShipStationTallySettings.from_settings(
+        sources.settings, sources.settings.tally_timezone))
 
 
 def _skus(sources: PreviewSources, flow: ShipStationTallySettings) -> SkuResolver:
-    return SkuResolver.build(sources.staging.tally_stock_items(), flow.sku_map())
+    return sources.once("shipstation_tally.skus", lambda: SkuResolver.build(sources.staging.tally_stock_items(),
+                                                                            flow.sku_map()))
+
+
+def known_ledgers(sources: PreviewSources) -> set[str]:
+    """The Tally ledgers last staged (a copy: a preview adds those its run creates first)."""
+    return set(sources.once("tally.ledgers", lambda: {name for name, _ in sources.staging.tally_ledgers()}))

@@ -177,5 +177,6 @@ def _journal_config(flow: ShipStationZohoSettings) -> JournalConfig:
 def _flow(sources: PreviewSources) -> ShipStationZohoSettings:
     settings = sources.settings
     start = getattr(settings, "shipstation_sync_start", None)
-    return ShipStationZohoSettings.from_settings(settings, start.isoformat() if start else "2026-01-01T00:00:00+00:00")
+    return sources.once("shipstation_zoho.settings", lambda: ShipStationZohoSettings.from_settings(
+        settings, start.isoformat() if start else "2026-01-01T00:00:00+00:00"))
 

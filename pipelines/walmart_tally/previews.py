@@ -70,8 +70,7 @@ def sales_preview(entry: Entry, sources: PreviewSources) -> str | None:
     raw = json.loads(entry.source_payload)
     flow, ledger = _flow(sources), DryLedger(sources.ledger)
     cfg = flow.sales_config()
-    known = {name for name, _ in sources.staging.tally_ledgers()}
-    known |= {e.source_id for e in ledger.entries(parties.FLOW, "posted")}  # ledgers our runs created
+    known = _known_ledgers(sources, ledger)
     order, _ = parse_order(raw) if isinstance(raw, dict) else (None, None)
     wants = parties.wanted([order], cfg, known) if order is not None else []
     first = "".join(f"first creates party ledger {w.master.name!r} under {party_group(order, cfg)!r} "
@@ -145,17 +144,11 @@ def inventory_preview(entry: Entry, sources: PreviewSources) -> str | None:
 
     The run also re-sends the SKU's failed price, and sends one call per SKU only while at most
     WALMART_FEED_THRESHOLD SKUs go (more go as one bulk feed holding this same entry)."""
-    from pipelines.walmart_tally.outbound import changes_of  # outbound wires this preview: imported when used
-
-    sku, settings = entry.source_id, sources.settings
-    config = WalmartOutboundConfig.from_settings(settings, settings.tally_timezone)
-    stock = StockStage(sources.staging).sellable(config.today(), config.price_level or None)
-    plan = plan_offers(stock, config.sku_map(), buffer=config.stock_buffer, only_mapped=config.sku_map_only)
-    changes, errors = changes_of("inventory", plan, config.currency)
-    held = next((e for e in errors if e.record == sku), None)
-    if held is not None:
-        raise WouldFail(str(held))
-    change = next((c for c in changes if c.update.sku == sku), None)
+    sku = entry.source_id
+    config, changes, errors = sources.once("walmart_tally.inventory", lambda: _inventory_plan(sources))
+    if sku in errors:
+        raise WouldFail(str(errors[sku]))
+    change = changes.get(sku)
     if change is None:
         raise NotSent(f"it is passed over: no staged Tally stock item gives SKU {sku} now")
     item = PostItem(f"SKU {sku}", sku, None, {}, change.update, Candidate(sku, entry.external_key, change.digest))
@@ -166,11 +159,29 @@ def inventory_preview(entry: Entry, sources: PreviewSources) -> str | None:
     return json_request("PUT", f"{INVENTORY_PATH}?{query}", inventory_entry(change.update)) + listed
 
 
+def _inventory_plan(sources: PreviewSources) -> tuple[WalmartOutboundConfig, dict, dict]:
+    """The outbound settings, and the inventory changes and errors by SKU, planned once a dry run."""
+    from pipelines.walmart_tally.outbound import changes_of  # outbound wires this preview: imported when used
+
+    config = WalmartOutboundConfig.from_settings(sources.settings, sources.settings.tally_timezone)
+    stock = StockStage(sources.staging).sellable(config.today(), config.price_level or None)
+    plan = plan_offers(stock, config.sku_map(), buffer=config.stock_buffer, only_mapped=config.sku_map_only)
+    changes, errors = changes_of("inventory", plan, config.currency)
+    return config, {c.update.sku: c for c in changes}, {e.record: e for e in errors}
+
+
 def _flow(sources: PreviewSources) -> WalmartTallySettings:
     settings = sources.settings
-    return WalmartTallySettings.from_settings(settings, settings.tally_timezone,
-                                              getattr(settings, "walmart_sku_map", None))
+    return sources.once("walmart_tally.settings", lambda: WalmartTallySettings.from_settings(
+        settings, settings.tally_timezone, getattr(settings, "walmart_sku_map", None)))
 
 
 def _skus(sources: PreviewSources, flow: WalmartTallySettings) -> SkuResolver:
-    return SkuResolver.build(sources.staging.tally_stock_items(), flow.sku_map())
+    return sources.once("walmart_tally.skus", lambda: SkuResolver.build(sources.staging.tally_stock_items(),
+                                                                        flow.sku_map()))
+
+
+def _known_ledgers(sources: PreviewSources, ledger: DryLedger) -> set[str]:
+    """The Tally ledgers last staged and those our runs created (a copy: a preview adds what its run creates)."""
+    return set(sources.once("walmart_tally.ledgers", lambda: {name for name, _ in sources.staging.tally_ledgers()} | {
+        e.source_id for e in ledger.entries(parties.FLOW, "posted")}))
