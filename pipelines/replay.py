@@ -22,6 +22,7 @@ knows at send time is an `at_send_time` placeholder. A preview never calls a sys
 
 import json
 import re
+import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -254,7 +255,7 @@ def json_request(method: str, path: str, body: Any = None, headers: dict[str, st
 
 
 def _indented_json(body: Any) -> str:
-    marker = "\u0000decimal:"
+    marker = f"\u0000{secrets.token_hex(8)}:"  # fresh each call: no string in the body can pose as a number
 
     def mark(value: Any) -> Any:
         if isinstance(value, Decimal):
