@@ -24,7 +24,7 @@ import json
 import re
 import secrets
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -38,7 +38,7 @@ from pipelines.flow import FlowSpec, PreviewSources
 from pipelines.posting import Poster, PostItem
 from pipelines.sides.tally.target import TallyTarget
 from resources import StateResource
-from state.ledger import Candidate, Claim, Entry
+from state.ledger import Candidate, Claim, Entry, decide
 from state.ledger_queries import FAILURE_KINDS, FailedFilter, FailureKind, LedgerQueries
 
 MAX_SHOWN_CHARS = 20_000  # one record's body in a plan; longer ones say how much was left out
@@ -209,23 +209,12 @@ def unseen(flow: str, source_id: str, target: str, key: str) -> Entry:
 
 
 def claim_action(entry: Entry, item: PostItem) -> str:
-    """What the run's claim decides for this failed entry: create, alter, cancel (else `NotSent`).
-
-    The ledger's rule (`SyncLedger.claim`) for an entry no live run holds: no target id yet means create
-    (a cancel of a record never posted is passed over); an unchanged payload already posted is passed over.
-    """
-    cand = item.candidate
-    if entry.target_id is None:
-        if cand.desired == "cancel":
-            raise NotSent("it is passed over: cancelled before it was ever posted")
-        return "create"
-    if cand.desired == "cancel":
-        if entry.cancelled:
-            raise NotSent("it is passed over: already cancelled")
-        return "cancel"
-    if entry.posted_hash == cand.payload_hash and not entry.cancelled:
-        raise NotSent("it is passed over: unchanged since it was posted")
-    return "alter"
+    """What the run's claim decides for this failed entry: create, alter, cancel (else `NotSent`), by the
+    ledger's own rule (`state.ledger.decide`)."""
+    claim = decide(asdict(entry), item.candidate, lease_seconds=0)
+    if claim.action not in ("create", "alter", "cancel"):
+        raise NotSent(f"it is passed over: {claim.reason or claim.action}")
+    return claim.action
 
 
 def offline_tally(voucher_type: str) -> TallyTarget:

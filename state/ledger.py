@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,27 +191,7 @@ class SyncLedger(LedgerQueries):
         return claims
 
     def _decide(self, row: sqlite3.Row | None, cand: Candidate) -> Claim:
-        sid = cand.source_id
-        if row is None:
-            if cand.desired == "cancel":
-                return Claim(sid, "skip", reason="cancelled before it was ever posted")
-            return Claim(sid, "create")
-        if row["state"] == "pending":
-            if owner_alive(row["owner"], row["claimed_at"], self.lease_seconds):
-                return Claim(sid, "busy", row["target_id"], row["action"], "claimed by a live run")
-            return Claim(sid, "resolve", row["target_id"], row["action"], earlier=_attempts(row["detail"]))
-        target_id = row["target_id"]
-        if target_id is None:
-            if cand.desired == "cancel":
-                return Claim(sid, "skip", reason="cancelled before it was ever posted")
-            return Claim(sid, "create")
-        if cand.desired == "cancel":
-            if row["cancelled"]:
-                return Claim(sid, "skip", target_id, reason="already cancelled")
-            return Claim(sid, "cancel", target_id)
-        if row["posted_hash"] == cand.payload_hash and not row["cancelled"]:
-            return Claim(sid, "skip", target_id, reason="unchanged")
-        return Claim(sid, "alter", target_id)
+        return decide(row, cand, self.lease_seconds)
 
     def _mark_pending(self, conn, flow, target, cand: Candidate, claim: Claim, owner, now, new) -> None:
         action = claim.prior_action if claim.action == "resolve" else claim.action
@@ -345,6 +325,34 @@ class SyncLedger(LedgerQueries):
 
 EARLIER = "_earlier"
 MAX_EARLIER = 8
+
+
+def decide(row: Mapping[str, Any] | sqlite3.Row | None, cand: Candidate, lease_seconds: float) -> Claim:
+    """The claim rule: what a run may do with `cand` given its ledger row (None: never seen). A pending row
+    held by a live run is busy; one whose run died is resolved by lookup first; a row with no target id
+    yet is created; a cancel of a record never posted, or already cancelled, is skipped, as is an unchanged
+    payload already posted. `replay`'s dry run asks the same rule of a failed entry."""
+    sid = cand.source_id
+    if row is None:
+        if cand.desired == "cancel":
+            return Claim(sid, "skip", reason="cancelled before it was ever posted")
+        return Claim(sid, "create")
+    if row["state"] == "pending":
+        if owner_alive(row["owner"], row["claimed_at"], lease_seconds):
+            return Claim(sid, "busy", row["target_id"], row["action"], "claimed by a live run")
+        return Claim(sid, "resolve", row["target_id"], row["action"], earlier=_attempts(row["detail"]))
+    target_id = row["target_id"]
+    if target_id is None:
+        if cand.desired == "cancel":
+            return Claim(sid, "skip", reason="cancelled before it was ever posted")
+        return Claim(sid, "create")
+    if cand.desired == "cancel":
+        if row["cancelled"]:
+            return Claim(sid, "skip", target_id, reason="already cancelled")
+        return Claim(sid, "cancel", target_id)
+    if row["posted_hash"] == cand.payload_hash and not row["cancelled"]:
+        return Claim(sid, "skip", target_id, reason="unchanged")
+    return Claim(sid, "alter", target_id)
 
 
 def _attempts(detail_json: str | None) -> tuple[dict[str, Any], ...]:

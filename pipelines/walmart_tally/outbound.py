@@ -35,6 +35,7 @@ from pipelines.walmart_tally.outbound_push import (
     PushResult,
 )
 from pipelines.walmart_tally.outbound_settings import WalmartOutboundConfig, WalmartOutboundSettings
+from pipelines.walmart_tally.previews import inventory_preview
 from state.ledger import Candidate, current_owner
 
 GROUP = tally_stock.GROUP
@@ -160,7 +161,8 @@ OUTBOUND_FLOWS = (
              ledger_flows=(INVENTORY_FLOW, PRICE_FLOW),
              failed_metrics=(("walmart/inventory", "failed"), ("walmart/prices", "failed")),
              # Every run re-sends every failed SKU (inventory and price) and reads Tally by change: no config.
-             replay=Replay(INVENTORY_FLOW, "SKU(s)", lambda entries: {})),
+             replay=Replay(INVENTORY_FLOW, "SKU(s)", lambda entries: {}, preview=inventory_preview,
+                           target="Walmart")),
 )
 
 ASSETS = [*tally_stock.ASSETS, walmart_inventory, walmart_prices]

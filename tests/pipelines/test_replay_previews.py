@@ -208,9 +208,7 @@ def test_every_replayable_flow_shows_what_it_would_send() -> None:
     replayable = [spec for spec in FLOWS if spec.replay is not None]
     assert len(replayable) >= 9
     without = [spec.name for spec in replayable if spec.replay.preview is None or not spec.replay.target]
-    # tally-stock-to-walmart's FlowSpec lives in walmart_tally/outbound.py, wired by the lead to
-    # previews.inventory_preview (tested below); drop it from here once wired.
-    assert without in ([], ["tally-stock-to-walmart"])
+    assert without == []
 
 
 def sold_and_returned(ledger: SyncLedger) -> None:
