@@ -4,8 +4,13 @@ Prints, per order count and TallyPrime cost mode: orders per second through the 
 per 1,000 orders of the sync process and of the sandbox (both simulators, during the job only:
 figures that hold on a loaded machine, where wall-clock ones do not), TallyPrime exports and
 imports per 1,000 orders, ShipStation requests per 1,000 orders, the vouchers the simulator walked
-for exports, and the sync process's peak resident memory; then, per mode, the largest run's orders
-per second as a share of the smallest's (issue 15's target: at least 80%). The sandbox runs in its
+for exports, and the sync process's peak resident memory. Two load-independent figures beside them:
+`model s/1k`, the seconds the simulator's cost model waited per 1,000 orders (walks and imported
+objects; sleeps, not CPU), and `serial/s`, 1,000 / (sync CPU + sandbox CPU + model seconds per
+1,000): the orders per second if the two processes took turns on one otherwise idle core (a quiet
+2-core machine does somewhat better, as the two overlap a little). Then, per mode, the largest
+run's orders per second as a share of the smallest's (issue 15's target: at least 80%), measured
+and serial. The sandbox runs in its
 own process so its in-memory merchant does not count against ours.
 
 Cost modes (the simulator's `SANDBOX_TALLY_COST`): `off`, and `pessimistic`, where every export
@@ -127,7 +132,14 @@ def measure(orders: int, mode: str = "off", *, audit_deflated: bool = False, rss
     return {"orders": orders, "mode": mode, **result, "sandbox_cpu": sandbox_cpu,
             "shipstation_requests": ss["requests"],
             "tally_exports": tally.get("export", 0), "tally_imports": tally.get("import", 0),
-            "vouchers_walked": tally.get("vouchers_walked", 0)}
+            "vouchers_walked": tally.get("vouchers_walked", 0), "objects_imported": tally.get("objects_imported", 0)}
+
+
+def model_seconds(mode: str, walked: int, imported: int) -> float:
+    """What the simulator's cost model of `mode` waited for `walked` vouchers and `imported` objects."""
+    cost = dict(part.split("=", 1) for part in MODES[mode].split(",") if part)
+    return (walked * float(cost.get("per_voucher_walked_ms", 0))
+            + imported * float(cost.get("per_object_imported_ms", 0))) / 1000
 
 
 def main() -> None:
@@ -143,9 +155,10 @@ def main() -> None:
     args = parser.parse_args()
     print(f"{'orders':>8} {'mode':>12} {'seconds':>8} {'orders/s':>9} {'sync CPU/1k':>11} {'sbx CPU/1k':>10} "
           f"{'exports/1k':>11} {'imports/1k':>11} "
-          f"{'SS req/1k':>10} {'walked/1k':>10} {'peak MB':>8}")
+          f"{'SS req/1k':>10} {'walked/1k':>10} {'peak MB':>8} {'model s/1k':>10} {'serial/s':>8}")
     for mode in args.mode or ["off", "pessimistic"]:
         rates: dict[int, float] = {}
+        serial: dict[int, float] = {}
         for n in args.orders or [10_000, 50_000, 100_000]:
             r = measure(n, mode, audit_deflated=args.audit_deflated, rss_samples=args.rss_samples)
             if not r["success"]:
@@ -153,14 +166,16 @@ def main() -> None:
                 continue
             per_k = 1000 / n
             rates[n] = r["read"] / r["seconds"]
+            model = model_seconds(mode, r["vouchers_walked"], r["objects_imported"]) * per_k
+            serial[n] = 1000 / (r["cpu"] * per_k + r["sandbox_cpu"] * per_k + model)
             print(f"{n:>8} {mode:>12} {r['seconds']:>8.1f} {rates[n]:>9.1f} {r['cpu'] * per_k:>11.2f} "
                   f"{r['sandbox_cpu'] * per_k:>10.2f} "
                   f"{r['tally_exports'] * per_k:>11.2f} {r['tally_imports'] * per_k:>11.2f} "
                   f"{r['shipstation_requests'] * per_k:>10.2f} {r['vouchers_walked'] * per_k:>10.0f} "
-                  f"{r['peak_kb'] / 1024:>8.1f}", flush=True)
+                  f"{r['peak_kb'] / 1024:>8.1f} {model:>10.3f} {serial[n]:>8.1f}", flush=True)
         if len(rates) > 1:  # the target: the largest run's orders/s within 20% of the smallest's
             print(f"{'':>8} {mode:>12} orders/s at {max(rates):,} is {rates[max(rates)] / rates[min(rates)]:.0%}"
-                  f" of that at {min(rates):,}", flush=True)
+                  f" of that at {min(rates):,} (serial: {serial[max(serial)] / serial[min(serial)]:.0%})", flush=True)
 
 
 if __name__ == "__main__":
