@@ -25,7 +25,7 @@ from connectors.acumatica.models import Customer, StockItem
 from connectors.acumatica.settings import ENTITY_ROOT
 from connectors.shipstation.order_writes import CREATE_ORDER_PATH, CREATE_ORDERS_PATH
 from pipelines.acumatica_shipstation.posting import LabelRecord, SalesOrderPoster, ShipmentPoster
-from pipelines.acumatica_shipstation.runs import _needs_customer, _parsed
+from pipelines.acumatica_shipstation.runs import label_record, needs_customer
 from pipelines.acumatica_shipstation.settings import AcumaticaShipStationSettings
 from pipelines.acumatica_shipstation.target import ShipmentTarget
 from pipelines.flow import PreviewSources
@@ -43,7 +43,7 @@ def order_preview(entry: Entry, sources: PreviewSources) -> str | None:
     raw = json.loads(entry.source_payload)
     items = {sku: _item_at_send_time(sku) for sku in _skus(raw)}
     customer_id = str(raw.get("CustomerID") or "") if isinstance(raw, dict) else ""
-    customers = {customer_id: _customer_at_send_time(customer_id)} if customer_id and _needs_customer(raw) else {}
+    customers = {customer_id: _customer_at_send_time(customer_id)} if customer_id and needs_customer(raw) else {}
     poster = SalesOrderPoster(ShipStationOrderTarget(None), DryLedger(sources.ledger),  # type: ignore[arg-type]
                               _flow(sources).outbound(), items, customers, PREVIEW_RUN)
     try:
@@ -99,7 +99,8 @@ def shipment_preview(entry: Entry, sources: PreviewSources) -> str | None:
                       "then maps the shipment")
     poster = ShipmentPoster(ShipmentTarget(None), DryLedger(sources.ledger), _flow(sources).inbound(),  # type: ignore[arg-type]
                             PREVIEW_RUN)
-    item = prepared(poster, _parsed(raw) if isinstance(raw, dict) else LabelRecord(None, {"_parse_error": str(raw)}))
+    record = label_record(raw) if isinstance(raw, dict) else LabelRecord(None, {"_parse_error": str(raw)})
+    item = prepared(poster, record)
     settings = sources.settings
     shipments = f"{ENTITY_ROOT}/{settings.acumatica_endpoint_name}/{settings.acumatica_endpoint_version}/Shipment"
     verb = claim_action(entry, item)

@@ -76,13 +76,13 @@ def masters_for(acu: AcumaticaClient, orders: Sequence[dict], items: dict[str, S
     line resolves to a known item (one GET each; a missing one stays missing and fails its order's line)."""
     skus = sorted({str(line.get("InventoryID")) for o in orders for line in o.get("Details") or []
                    if line.get("InventoryID")} - set(items))
-    wanted = sorted({str(o.get("CustomerID")) for o in orders if o.get("CustomerID") and _needs_customer(o)}
+    wanted = sorted({str(o.get("CustomerID")) for o in orders if o.get("CustomerID") and needs_customer(o)}
                     - set(customers))
     items.update(_read(acu, "StockItem", skus, StockItem))
     customers.update(_read(acu, "Customer", wanted, Customer))
 
 
-def _needs_customer(order: dict) -> bool:
+def needs_customer(order: dict) -> bool:
     contact = order.get("ShipToContact") or {}
     return not (contact.get("Attention") or contact.get("BusinessName")) or not contact.get("Email")
 
@@ -122,10 +122,10 @@ def label_records(ss: ShipStationClient, pages: Iterable[list[dict]]) -> Iterato
                     refetched[order_id] = {r["shipmentId"]: r for p in ss.iter_order_shipment_pages_raw(order_id)
                                            for r in p}
                 raw = refetched[order_id].get(raw.get("shipmentId"), raw)
-            yield _parsed(raw)
+            yield label_record(raw)
 
 
-def _parsed(raw: dict) -> LabelRecord:
+def label_record(raw: dict) -> LabelRecord:
     try:
         return LabelRecord(Label.from_raw(raw), raw)
     except RecordError as error:

@@ -55,7 +55,7 @@ from pipelines.walmart_tally.posting import (
 )
 from pipelines.walmart_tally.settings import WalmartTallySettings
 from pipelines.walmart_tally.settlement import SettlementBook, settlement_vouchers
-from pipelines.walmart_tally.settlement_assets import _restore_types, _summary
+from pipelines.walmart_tally.settlement_assets import restore_types, settlement_summary
 from pipelines.walmart_tally.staging import WalmartStaging, book_from_json
 from state.ledger import Candidate, Entry
 
@@ -108,11 +108,11 @@ def settlement_preview(entry: Entry, sources: PreviewSources) -> str | None:
     if row is None:
         raise NotSent("not staged: the run downloads the report first; only then can its vouchers be built")
     book = SettlementBook(*book_from_json(row["book"]))
-    _restore_types(staging, report_date, book)
+    restore_types(staging, report_date, book)
     posted = {po: party for po, (party, _) in posted_sales(ledger, sorted(book.bills)).items()}  # type: ignore[arg-type]
     names = _flow(sources).settlement_ledgers()
     try:
-        vouchers = settlement_vouchers(report_date, book, _summary(row), posted, names)
+        vouchers = settlement_vouchers(report_date, book, settlement_summary(row), posted, names)
     except (MappingError, ArithmeticError) as exc:
         raise WouldFail(str(exc)) from None
     company, record = sources.settings.tally_company, {"report_date": report_date}

@@ -130,9 +130,9 @@ def post_settlement(staging: WalmartStaging, ledger: SyncLedger, report_date: st
     if row is None:
         return "not staged: run walmart/settlements for this date first"
     book = SettlementBook(*book_from_json(row["book"]))
-    _restore_types(staging, report_date, book)
+    restore_types(staging, report_date, book)
     parties = {po: party for po, (party, _) in posted_sales(ledger, sorted(book.bills)).items()}
-    summary = _summary(row)
+    summary = settlement_summary(row)
     try:
         vouchers = settlement_vouchers(report_date, book, summary, parties, ledgers)
     except (MappingError, ArithmeticError) as exc:  # an amount beyond Decimal's range holds it back too
@@ -152,12 +152,12 @@ def post_settlement(staging: WalmartStaging, ledger: SyncLedger, report_date: st
     return None
 
 
-def _summary(row: dict) -> SettlementSummary:
+def settlement_summary(row: dict) -> SettlementSummary:
     return SettlementSummary(layout=row["layout"], total_payable=row["total_payable"], rows=row["rows"] or 0,
                              line_total=row["line_total"])
 
 
-def _restore_types(staging: WalmartStaging, report_date: str, book: SettlementBook) -> None:
+def restore_types(staging: WalmartStaging, report_date: str, book: SettlementBook) -> None:
     book.types = {(t, a): TypeTotal(target, lines, amount)
                   for t, a, target, lines, amount in staging.settlement_types(report_date)}
 
