@@ -5,7 +5,11 @@ sandbox (ShipStation account + Tally company) and its own code location; each me
 one queued run of `shipstation_to_tally`. Prints, per merchants x orders: wall time from submitting the
 runs to the last one finishing, orders per second overall (vouchers created / wall time), ShipStation
 and Tally requests per 1,000 orders, each worker's peak resident memory, vouchers lost or duplicated
-(must be 0), and wall time relative to the first row (growth).
+(must be 0), and wall time relative to the first row (growth). Wall time depends on what else the
+machine runs, so it also prints the CPU seconds spent per 1,000 orders by the daemon with its code
+servers and run workers, the Celery workers with their steps, and the simulators (in this process);
+PostgreSQL and Redis are not counted. That figure stays flat as the merchants grow if the cost is
+linear in them, whatever the load (the column `load` is the 5-minute load average at the end).
 
 Needs ML_CONNECTOR_TEST_PG_URL and ML_CONNECTOR_TEST_REDIS_URL (as `.ci/run` exports them).
 
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -50,6 +55,28 @@ def peak_rss_mb(pgid: int) -> float:
     return peak / 1024
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU seconds (user + system) of the processes of group `pgid`, with the children they have reaped."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid:
+                total += sum(int(v) for v in fields[11:15])  # utime, stime, cutime, cstime
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / ticks
+
+
+def cpu_seconds(cluster) -> float:
+    """CPU seconds so far of this process (the simulators) and of every process group the cluster started."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return own.ru_utime + own.ru_stime + sum(group_cpu_seconds(p.pid) for p in cluster.procs.values())
+
+
 def stats(world, system: str) -> dict:
     base = world.sandbox.shipstation.base_url if system == "shipstation" else world.sandbox.tally.base_url
     return httpx.get(f"{base}/__sandbox/stats", timeout=30).json()
@@ -70,10 +97,11 @@ def measure(merchants: int, orders: int, parallel: int, workers: int) -> dict:
                                     visibility_timeout=3600)
             try:
                 instance = cluster.instance()
-                started = time.perf_counter()
+                started, cpu_before = time.perf_counter(), cpu_seconds(cluster)
                 run_ids = cluster.submit([(f"merchant-{w.name}", JOB, {}, {}) for w in worlds])
                 runs = cluster.wait(instance, run_ids, timeout=3600)
                 seconds = time.perf_counter() - started
+                cpu = cpu_seconds(cluster) - cpu_before
                 memory = {name: peak_rss_mb(proc.pid) for name, proc in cluster.procs.items() if name != "daemon"}
             finally:
                 cluster.stop()
@@ -88,6 +116,7 @@ def measure(merchants: int, orders: int, parallel: int, workers: int) -> dict:
                 "failed_runs": sum(1 for r in runs if r.status.value != "SUCCESS"),
                 "ss_per_k": 1000 * ss / (merchants * orders),
                 "tally_per_k": 1000 * tally / (merchants * orders),
+                "cpu_per_k": 1000 * cpu / (merchants * orders), "load": os.getloadavg()[1],
                 "memory": memory}
     finally:
         for world in worlds:
@@ -102,7 +131,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="Celery workers (default 2)")
     args = parser.parse_args()
     print(f"{'merchants':>9} {'orders':>7} {'seconds':>8} {'orders/s':>9} {'lost':>5} {'dup':>4} {'failed':>6} "
-          f"{'SS req/1k':>10} {'Tally req/1k':>13} {'growth':>7}  peak MB per worker")
+          f"{'SS req/1k':>10} {'Tally req/1k':>13} {'growth':>7} {'CPU s/1k':>9} {'load':>5}  peak MB per worker")
     first = None
     for merchants in args.merchants or [2, 5, 10, 20]:
         r = measure(merchants, args.orders, args.parallel, args.workers)
@@ -110,7 +139,7 @@ def main() -> None:
         memory = " ".join(f"{k}={v:.0f}" for k, v in sorted(r["memory"].items()))
         print(f"{r['merchants']:>9} {r['orders']:>7} {r['seconds']:>8.1f} {r['rate']:>9.1f} {r['lost']:>5} "
               f"{r['duplicated']:>4} {r['failed_runs']:>6} {r['ss_per_k']:>10.1f} {r['tally_per_k']:>13.1f} "
-              f"{r['seconds'] / first:>6.2f}x  {memory}", flush=True)
+              f"{r['seconds'] / first:>6.2f}x {r['cpu_per_k']:>9.1f} {r['load']:>5.1f}  {memory}", flush=True)
 
 
 if __name__ == "__main__":
