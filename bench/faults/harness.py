@@ -12,7 +12,6 @@ not hold as failed; `duplicates` = objects beyond one per record.
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 from collections import Counter
 from contextlib import closing
@@ -71,8 +70,11 @@ def baseline(case: FlowCase, size: int, seed: int) -> tuple[Baseline, Row]:
         source = Rule("status", nth=10**9, **SOURCE_READ)
         world.arm({target_proxy(case): counting, case.source: [source]})
         started = time.monotonic()
-        outcome = world.sync(*sync_args(case, world.sandbox))
+        proc = world.start("sync", *sync_args(case, world.sandbox))
+        cpu = world.watch_cpu(proc)
+        outcome = world.finish(proc)
         seconds = time.monotonic() - started
+        cpu.join()
         if not outcome.succeeded:
             raise RuntimeError(f"{case.name}: the fault-free run failed:\n{outcome.output[-3000:]}")
         found = held(case, world.sandbox, before)
@@ -81,7 +83,8 @@ def baseline(case: FlowCase, size: int, seed: int) -> tuple[Baseline, Row]:
         if missing := oracle - set(found) - failed_keys(world, case):
             raise RuntimeError(f"{case.name}: the fault-free run did not post {sorted(missing)[:5]}")
         base = Baseline(frozenset(found), failed, counting[0].seen, counting[1].seen, ledger_bytes(world.home),
-                        seconds, sum(n - 1 for n in found.values()), all_failed(world), counting[2].seen, source.seen)
+                        seconds, sum(n - 1 for n in found.values()), all_failed(world), counting[2].seen, source.seen,
+                        cpu.used)
     row = Row(case.name, "none (baseline)", len(found), len(found), base.duplicates, 0, failed, failed, seconds,
               note=f"{base.writes} writes, {base.read_backs} read-backs, {base.target_reads} {case.target.kind} "
                    f"reads, {base.source_reads} {case.source} reads")
@@ -102,12 +105,8 @@ def run_plan(case: FlowCase, plan: Plan, base: Baseline, size: int, seed: int) -
             base = replace(base, keys=base.keys | extra)
         else:
             procs = [world.start("sync", *args, fsize=plan.fsize) for _ in range(plan.twins)]
-            timers = [threading.Timer(plan.kill_at, world.kill, (proc,)) for proc in procs if plan.kill_at]
-            for timer in timers:
-                timer.start()
+            watches = [world.watch_cpu(proc, plan.kill_at) for proc in procs if plan.kill_at]
             first = [world.finish(proc) for proc in procs]
-            for timer in timers:
-                timer.cancel()
         injected = plan.permanent(world)
         integrity = ledger_integrity(world) if plan.fsize else "ok"
         refused = all_failed(world) - base.failed_anywhere if plan.refusals else None
@@ -117,7 +116,9 @@ def run_plan(case: FlowCase, plan: Plan, base: Baseline, size: int, seed: int) -
         row = count(world, case, base, before, seconds, first)
         row.fault, row.runs, row.failed, row.permanent = plan.kind, len(first) + len(runs), failed, base.failed
         row.note += "; then " + ", ".join(verdict(o) for o in runs)
-        if plan.name.startswith("kill") and plan.kill_at is None:
+        if plan.kill_at is not None:
+            row.note += "; killed at that CPU second" if any(w.killed for w in watches) else "; ended before it"
+        elif plan.name.startswith("kill"):
             row.note += f"; {sum(p.kills for p in world.proxies.values())} kill(s) fired"
         elif plan.rules:  # a fault that never met its moment would prove nothing: say how often it hit
             row.note += f"; injected {sum(r.fired for rules in plan.rules.values() for r in rules)}x"

@@ -15,7 +15,8 @@ A flow whose run makes too few writes for 20 distinct points of those kinds (a W
 settlement, ShipStation's bulk order creation) gets the rest at other moments, spread the same way:
 ``SIGKILL at read n`` of its target (Tally exports, Zoho/Acumatica/ShipStation GETs: the masters and
 lookups it reads between writes) and of its source (the pages of orders, labels, returns it reads);
-and a run with fewer requests than that (a settlement) at moments spread through its fault-free duration.
+and a run with fewer requests than that (a settlement) at moments spread through its fault-free run's
+CPU seconds.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class Baseline:
     failed_anywhere: int = 0  # failed records in every ledger flow, not only this flow's
     target_reads: int = 0  # requests of the target's `read` kind a fault-free run makes
     source_reads: int = 0  # GETs to the source system a fault-free run makes
+    cpu_seconds: float = 0.0  # CPU the fault-free run's process group used
 
 
 @dataclass
@@ -63,7 +65,7 @@ class Plan:
     permanent: Callable[[Any], int] = field(default=lambda world: 0)
     refusals: bool = False
     race_webhook: bool = False  # new orders by webhook: a webhook-driven run races a polling sync
-    kill_at: float | None = None  # SIGKILL the faulted run this many seconds after it starts (a moment off the wire)
+    kill_at: float | None = None  # SIGKILL the faulted run once it has used this many CPU seconds (off the wire)
     world: Any = None  # the World it runs in, set by the harness (hooks reach the simulators through it)
 
     def hook(self, system: str, path: str, body: Any = None) -> Callable[[], None]:
@@ -118,13 +120,15 @@ def read_kills(case: FlowCase, base: Baseline, need: int) -> list[Plan]:
 
 def timed_kills(base: Baseline, count: int) -> list[Plan]:
     """A run too short on the wire for its share of points (a few returns, one settlement) is killed at
-    moments spread through the fault-free run's duration: between requests (starting up, staging,
-    mapping, writing the ledger). Load moves them; the row says whether the run was killed."""
+    moments spread through the fault-free run's CPU seconds: between requests (starting up, staging,
+    mapping, writing the ledger). CPU seconds are the run's own progress, whatever the machine's load
+    (wall-clock moments drifted past the end of a run once the load dropped)."""
     plans = []
     for i in range(max(count, 0)):
         share = (i + 1) / (count + 1)
-        plans.append(Plan(f"kill-at-{round(share * 100)}pct", f"SIGKILL at {share:.0%} of the run "
-                          f"({share * base.seconds:.1f} s of {base.seconds:.1f} s)", kill_at=share * base.seconds))
+        plans.append(Plan(f"kill-at-{round(share * 100)}pct", f"SIGKILL at {share:.0%} of the run's CPU "
+                          f"({share * base.cpu_seconds:.1f} of {base.cpu_seconds:.1f} s)",
+                          kill_at=share * base.cpu_seconds))
     return plans
 
 

@@ -15,6 +15,9 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,6 +111,13 @@ class World:
         except ProcessLookupError:
             pass
 
+    def watch_cpu(self, proc: subprocess.Popen, kill_at: float | None = None) -> CpuWatch:
+        """Follow the CPU seconds a run's process group has used (its own progress, whatever the machine's
+        load); SIGKILL it once they reach `kill_at`."""
+        watch = CpuWatch(proc, kill_at, self.kill)
+        watch.start()
+        return watch
+
     def sync(self, *args: str) -> Outcome:
         return self.finish(self.start("sync", *args))
 
@@ -133,6 +143,42 @@ class World:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def group_cpu(pgid: int) -> float:
+    """CPU seconds (user + system, with waited-for children) of every live process in a process group."""
+    total = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", encoding="ascii") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields after the command: state, ppid, pgrp, ..., utime(11) stime cutime cstime
+            total += sum(int(f) for f in fields[11:15])
+    return total / CLOCK_TICKS
+
+
+class CpuWatch(threading.Thread):
+    """Samples a run's CPU seconds every 50 ms until it ends (`used`), killing it at `kill_at` if given."""
+
+    def __init__(self, proc: subprocess.Popen, kill_at: float | None, kill: Callable[[subprocess.Popen], None]):
+        super().__init__(daemon=True)
+        self.proc, self.kill_at, self._kill, self.used, self.killed = proc, kill_at, kill, 0.0, False
+
+    def run(self) -> None:
+        while self.proc.poll() is None:
+            self.used = max(self.used, group_cpu(self.proc.pid))
+            if self.kill_at is not None and self.used >= self.kill_at:
+                self.killed = True
+                self._kill(self.proc)
+                return
+            time.sleep(0.05)
 
 
 def _cap_files(limit: int) -> None:

@@ -12,7 +12,8 @@ from sandbox.merchant_walmart import generate_walmart
 
 
 def base(writes: int, target_reads: int = 8, source_reads: int = 30) -> Baseline:
-    return Baseline(frozenset(), 0, writes, 1, 0, 10.0, 0, target_reads=target_reads, source_reads=source_reads)
+    return Baseline(frozenset(), 0, writes, 1, 0, 30.0, 0, target_reads=target_reads, source_reads=source_reads,
+                    cpu_seconds=10.0)
 
 
 def moment(plan) -> tuple:
