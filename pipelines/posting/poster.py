@@ -25,6 +25,7 @@ from datetime import date
 from itertools import islice
 from typing import Any
 
+from pipelines.posting.memory import give_back_freed_memory
 from pipelines.posting.target import Created, Outcome, Target
 from state.ledger import Candidate, Claim, SyncLedger, current_owner
 
@@ -135,6 +136,7 @@ class Poster:
         """Learn the ids of every deferred create (one read-back for TallyPrime) and record them."""
         if self._deferred:
             self._record_created(self.target.settle(), dict(self._deferred))
+            give_back_freed_memory()  # the window's read-back and batches are freed: keep the resident size flat
 
     def _abandon_deferred(self) -> None:
         """The run stops with creates confirmed but not settled: leave them for the next run's lookup."""

@@ -15,6 +15,7 @@ from pipelines.shipstation_tally.settings import ShipStationTallySettings
 from pipelines.shipstation_tally.window import parse_instant, resolve_window
 from pipelines.sides.shipstation import reading
 from pipelines.sides.shipstation.config import OrdersWindowConfig
+from pipelines.sides.tally.masters import party_ledger_name
 from pipelines.sides.tally.target import TallyTarget
 from pipelines.staged import local_key, staged_run
 from resources import ShipStationResource, StateResource, TallyResource
@@ -74,7 +75,9 @@ def tally_customer_ledgers(context: dg.AssetExecutionContext, tally: TallyResour
     creator = CustomerLedgerCreator(tally.client(hook), ledger, flow.customer_group, known, context.run_id,
                                     audit=hook)
     for chunk in store.iter_staged_orders(staged_run(context, ORDERS)):
-        creator.ensure(order for order, _ in reading.parse_orders(chunk) if order is not None)
+        # an order whose party Tally has already needs nothing here: only the others are parsed whole
+        unknown = (raw for raw in chunk if not _party_known(raw, creator.known))
+        creator.ensure(order for order, _ in reading.parse_orders(unknown) if order is not None)
     store.add_tally_ledgers(datetime.now(UTC), sorted(creator.created_names))
     report = creator.report
     return dg.MaterializeResult(metadata={
@@ -105,6 +108,13 @@ def tally_order_vouchers(context: dg.AssetExecutionContext, tally: TallyResource
             tally.client(hook), flow.voucher_config(), poster.totals), poster.settled_check),
     )
 
+
+
+def _party_known(raw: object, known: set[str]) -> bool:
+    """Whether the order's party ledger (`mapping.customer_ledger_name`) is certainly in `known`, read
+    from the raw record without parsing the whole order; False whenever it is not certain."""
+    candidates = reading.party_candidates(raw)
+    return candidates is not None and party_ledger_name(*candidates) in known
 
 
 ASSETS = [shipstation_orders, tally_masters, tally_customer_ledgers, tally_order_vouchers]

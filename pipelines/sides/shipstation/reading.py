@@ -89,6 +89,34 @@ def parse_orders(raws: Iterable[Any]) -> Iterator[tuple[Order | None, dict]]:
             yield None, {**raw, "_parse_error": str(exc)}
 
 
+_PARTY_FIELDS = ("billTo", "shipTo", "customerEmail", "customerUsername")
+_PARTY_SNAKE = ("bill_to", "ship_to", "customer_email", "customer_username")
+
+
+def party_candidates(raw: Any) -> tuple[str | None, str | None, str | None, str | None] | None:
+    """An order's bill-to name, ship-to name, customer email and user name read straight from the raw
+    record, without parsing the whole order (a tenth of the cost): what `Order.from_raw` would give
+    for them, up to surrounding whitespace. None when the record is not plain enough to be sure
+    (not an object, a name that is not a string, a field also given in snake_case): parse it then."""
+    if not isinstance(raw, Mapping) or any(key in raw for key in _PARTY_SNAKE):
+        return None
+    bill, ship, email, user = (raw.get(key) for key in _PARTY_FIELDS)
+    names: list[str | None] = []
+    for address in (bill, ship):
+        if address is None:
+            names.append(None)
+            continue
+        if not isinstance(address, Mapping):
+            return None
+        name = address.get("name")
+        if name is not None and not isinstance(name, str):
+            return None
+        names.append(name)
+    if not all(value is None or isinstance(value, str) for value in (email, user)):
+        return None
+    return names[0], names[1], email, user
+
+
 def not_an_object(raw: Any) -> dict:
     """A record that is not a JSON object, wrapped so it can be held and shown: its text, cut, and why."""
     return {"_raw": repr(raw)[:2000], "_parse_error": f"the record is a {type(raw).__name__}, not a JSON object"}
