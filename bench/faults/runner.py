@@ -22,9 +22,9 @@ from bench.faults.scenarios import Baseline, Plan, disk_full, kill_plans, tally_
 
 def plans(case: FlowCase, base: Baseline, kills: int, quick: bool) -> list[Plan]:
     """Every scenario for this flow, kill points first."""
-    out = kill_plans(case, base, kills) + transport_plans(case, quick)
+    out = kill_plans(case, base, kills) + transport_plans(case, quick, base)
     if case.target.kind == "tally":
-        out += tally_plans(case, quick)
+        out += tally_plans(case, quick, base)
     return out + token_plans(case) + [disk_full(base)]
 
 

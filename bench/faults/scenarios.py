@@ -170,44 +170,54 @@ def mid_batch(n: int, target: str, write: dict[str, str]) -> Plan:
 PARTIAL, HALF = "/__sandbox/faults", {"partial": 12}
 
 
-def transport_plans(case: FlowCase, quick: bool) -> list[Plan]:
+def moments(base: Baseline | None) -> tuple[int, Callable[[int], int]]:
+    """The write a fault hits (the 2nd, or the only one) and the n-th source read capped at the reads the
+    run makes: a flow of one write and one read (a return batch) still meets every fault."""
+    write = 1 if base is not None and base.writes < 2 else 2
+    reads = base.source_reads if base is not None and base.source_reads else None
+    return write, (lambda n: max(1, min(n, reads)) if reads else n)
+
+
+def transport_plans(case: FlowCase, quick: bool, base: Baseline | None = None) -> list[Plan]:
     target, write, source = target_proxy(case), case.target.write, case.source
     stall = 2.0 if quick else 35.0  # past ShipStation's and Zoho's 30 s client timeout at full size
+    nth, read = moments(base)
     return [
         Plan("429-storm", "429 storm (Retry-After 1) on writes and reads",
-             {target: [Rule("status", nth=2, times=6, status=429, retry_after=1, **write)],
-              source: [Rule("status", method="GET", nth=2, times=4, status=429, retry_after=1)]}),
+             {target: [Rule("status", nth=nth, times=6, status=429, retry_after=1, **write)],
+              source: [Rule("status", method="GET", nth=read(2), times=4, status=429, retry_after=1)]}),
         Plan("5xx-burst", "5xx burst on writes and reads",
-             {target: [Rule("status", nth=2, times=3, status=503, **write)],
+             {target: [Rule("status", nth=nth, times=3, status=503, **write)],
               source: [Rule("status", method="GET", nth=1, times=3, status=500)]}),
         Plan("timeout", f"stall {stall:g} s (write delivered late; read dropped)",
-             {target: [Rule("stall", nth=2, seconds=stall, forward=True, **write)],
-              source: [Rule("stall", method="GET", nth=2, seconds=stall)]}),
+             {target: [Rule("stall", nth=nth, seconds=stall, forward=True, **write)],
+              source: [Rule("stall", method="GET", nth=read(2), seconds=stall)]}),
         Plan("reset", "connection reset mid-response (write committed)",
-             {target: [Rule("reset", nth=2, **write)], source: [Rule("reset", method="GET", nth=3)]}),
+             {target: [Rule("reset", nth=nth, **write)], source: [Rule("reset", method="GET", nth=read(3))]}),
         Plan("two-syncs", "two syncs started together", twins=2),
     ] + ([Plan("webhook-race", "webhook-driven run racing a polling run", race_webhook=True)]
          if case.name == "shipstation-to-tally" else [])
 
 
-def tally_plans(case: FlowCase, quick: bool) -> list[Plan]:
+def tally_plans(case: FlowCase, quick: bool, base: Baseline | None = None) -> list[Plan]:
     write = case.target.write
     short, long_ = (3.0, 40.0) if quick else (5.0, 90.0)
+    nth, _ = moments(base)
     return [
         Plan("tally-unreachable", f"Tally refuses connections for {short:g} s (the agent retries)",
-             {"tally": [Rule("refuse", nth=2, seconds=short, **write)]}),
+             {"tally": [Rule("refuse", nth=nth, seconds=short, **write)]}),
         Plan("tally-down-long", f"Tally refuses connections for {long_:g} s (past the agent's retries)",
-             {"tally": [Rule("refuse", nth=2, seconds=long_, **write)]}),
+             {"tally": [Rule("refuse", nth=nth, seconds=long_, **write)]}),
         Plan("tally-blank", "Tally answers blank EXCEPTIONS (3 imports)", tally={"blank": 3, "blank_kind": "vouchers"},
              permanent=blanked_singles, refusals=True),
-        partial(write),
-        Plan("tally-closed", "Tally company closed mid-run", tally={"close_after": 2}),
+        partial(write, nth),
+        Plan("tally-closed", "Tally company closed mid-run", tally={"close_after": nth}),
     ]
 
 
-def partial(write: dict[str, str]) -> Plan:
+def partial(write: dict[str, str], nth: int = 2) -> Plan:
     plan = Plan("tally-partial", "Tally imports half a batch, drops the connection")
-    plan.rules = {"tally_agent": [Rule("pass", nth=2, **write, on_hit=plan.hook("tally", PARTIAL, HALF))]}
+    plan.rules = {"tally_agent": [Rule("pass", nth=nth, **write, on_hit=plan.hook("tally", PARTIAL, HALF))]}
     return plan
 
 

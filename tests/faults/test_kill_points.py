@@ -73,3 +73,15 @@ def test_the_walmart_account_is_seeded_at_the_size_asked_and_the_default_is_unch
     assert len(refunded) == 10
     settlement = big.settlements[big_specials.report_date]  # the refunds fall inside its period
     assert all(settlement.start <= big.returns[rma].modified <= settlement.end for rma in refunded)
+
+
+def test_a_flow_of_one_write_and_one_read_still_meets_every_transport_and_tally_fault():
+    from bench.faults.scenarios import tally_plans, transport_plans
+
+    case, one = BY_NAME["walmart-returns-to-tally"], base(1, target_reads=3, source_reads=1)
+    plans = transport_plans(case, False, one) + tally_plans(case, False, one)
+    rules = [r for p in plans for rs in p.rules.values() for r in rs]
+    assert rules and all(r.nth == 1 for r in rules)  # the only write, the only read
+    assert next(p for p in plans if p.name == "tally-closed").tally == {"close_after": 1}
+    wide = transport_plans(BY_NAME["shipments-to-tally"], False, base(16, source_reads=300))
+    assert {r.nth for p in wide for rs in p.rules.values() for r in rs} == {1, 2, 3}  # unchanged for busy runs
