@@ -28,6 +28,7 @@ from merchants.locations import celery_config_source, workspace_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+AUTO_RETRY_TAG = "dagster/auto_retry_run_id"  # set on a failed run when the daemon launches its retry
 DONE = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
 
 LAUNCH = """
@@ -178,13 +179,18 @@ class Cluster:
         return answer["run"]["runId"]
 
     def wait(self, instance: dg.DagsterInstance, run_ids: Iterable[str], *, timeout: float,
-             until: int | None = None) -> list[dg.DagsterRun]:
-        """Poll until every run (or `until` of them) has finished; the runs as they then are."""
+             until: int | None = None, follow_retries: bool = False) -> list[dg.DagsterRun]:
+        """Poll until every run (or `until` of them) has finished; the runs as they then are. With
+        `follow_retries`, a run that failed and that the daemon re-runs (deploy/dagster.yaml `run_retries`)
+        stands for its last retry: it has finished when that one has."""
         ids = list(run_ids)
         deadline = time.monotonic() + timeout
         while True:
             runs = [instance.get_run_by_id(i) for i in ids]
-            finished = [r for r in runs if r and r.status in DONE]
+            if follow_retries:
+                runs = [latest_attempt(instance, r) for r in runs]
+            finished = [r for r in runs if r and r.status in DONE
+                        and not (follow_retries and r.is_complete_and_waiting_to_retry)]
             if len(finished) >= (len(ids) if until is None else until):
                 return runs
             self.check_alive()
@@ -200,6 +206,13 @@ class Cluster:
 
         with psycopg.connect(self.pg_admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+
+
+def latest_attempt(instance: dg.DagsterInstance, run: dg.DagsterRun | None) -> dg.DagsterRun | None:
+    """`run`, or the last of the retries the daemon launched for it, following `dagster/auto_retry_run_id`."""
+    while run is not None and run.tags.get(AUTO_RETRY_TAG):
+        run = instance.get_run_by_id(run.tags[AUTO_RETRY_TAG])
+    return run
 
 
 def celery_steps(instance: dg.DagsterInstance, run_ids: Iterable[str]) -> list[tuple[str, str, str]]:
