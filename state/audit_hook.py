@@ -22,9 +22,11 @@ class AuditHook:
     def __call__(self, exchange: Any) -> None:
         if self.trail is None:
             return
+        deflated = getattr(exchange, "deflated_response", None)  # a streamed reply, compressed as it arrived
+        response = b"" if deflated is not None else getattr(exchange, "response", b"") or b""
         self.trail.record(
             system=self.system, kind=str(getattr(exchange, "operation", None) or getattr(exchange, "kind", "request")),
-            request=getattr(exchange, "request", b"") or b"", response=getattr(exchange, "response", b"") or b"",
+            request=getattr(exchange, "request", b"") or b"", response=response, response_deflated=deflated,
             run_id=self.run_id, flow=self.flow, source_ids=self.source_ids,
             outcome=str(getattr(exchange, "status", "") or ""), duration_ms=_ms(exchange),
             error=getattr(exchange, "error", None),
