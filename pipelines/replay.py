@@ -227,7 +227,7 @@ def tally_import(company: str, target: TallyTarget, entry: Entry, item: PostItem
     """The import the run sends TallyPrime for `item`: the voucher created, or altered or cancelled by the
     MasterId the ledger holds (`TallyTarget`'s own alter and cancel vouchers), indented."""
     verb = claim_action(entry, item)
-    voucher = item.payload if verb == "create" else target._identity_voucher(
+    voucher = item.payload if verb == "create" else target.identity_voucher(
         item, int(entry.target_id or 0), verb.capitalize())
     return pretty_xml(build_voucher_import(company, [voucher]))
 

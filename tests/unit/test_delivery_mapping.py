@@ -84,7 +84,7 @@ def test_voided_label_cancels_its_note_by_master_id():
     note = shipment_to_delivery_note(shipment(3, [(903311201, "1", "TEA-GRN-250", 3)], voided=True,
                                               voidDate="2024-11-05T09:00:00.0000000"), order(), "Anita Rao", SKUS, CFG)
     item = PostItem("shipment 3", "SS-3", note.date, {}, None, None)  # type: ignore[arg-type]
-    cancel = target._identity_voucher(item, 4242, "Cancel")
+    cancel = target.identity_voucher(item, 4242, "Cancel")
     assert (cancel.action, cancel.master_id, cancel.voucher_number) == ("Cancel", 4242, "SS-3")
     assert pretty(build_voucher_import(COMPANY, [cancel])) == (GOLDEN / "delivery_note_void.xml").read_text("utf-8")
 

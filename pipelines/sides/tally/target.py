@@ -159,13 +159,13 @@ class TallyTarget:
         return self._change(item, int(target_id), "Cancel")
 
     def _change(self, item: PostItem, master_id: int, action: str) -> Outcome:
-        result = self._send([self._identity_voucher(item, master_id, action)], [item])
+        result = self._send([self.identity_voucher(item, master_id, action)], [item])
         done = result.altered if action == "Alter" else (result.cancelled or result.altered)
         if done >= 1 and not result.errors and not result.exceptions and not result.line_errors:
             return Outcome()
         return Outcome(import_errors(result))
 
-    def _identity_voucher(self, item: PostItem, master_id: int, action: str) -> Voucher:
+    def identity_voucher(self, item: PostItem, master_id: int, action: str) -> Voucher:
         if item.payload is not None:
             return item.payload.model_copy(update={"action": action, "master_id": master_id})
         return Voucher(voucher_type=self.voucher_type, action=action, master_id=master_id, date=item.date,
