@@ -65,6 +65,16 @@ class TallySettings(BaseModel):
     tally_username: SecretStr = SecretStr("")  # a company with security (TallyPrime: Company > Alter > Security)
     tally_password: SecretStr = SecretStr("")
     tally_timezone: str = "Asia/Kolkata"  # the books' time zone: voucher dates are local days
+    # How long one request to Tally (through the agent) may take: above the agent's own bound
+    # (AGENT_REQUEST_TIMEOUT_SECONDS) plus its queue, so the agent answers before we give up.
+    tally_timeout_seconds: float = 180.0
+
+    @field_validator("tally_timeout_seconds")
+    @classmethod
+    def _positive_timeout(cls, value: float) -> float:
+        if not value > 0:
+            raise ValueError(f"TALLY_TIMEOUT_SECONDS must be above 0, not {value}")
+        return value
 
     @field_validator("tally_timezone")
     @classmethod
