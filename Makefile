@@ -53,7 +53,7 @@ bench-scale: $(STAMP)
 
 # Faults injected into every writing flow at 1,000 records; a table with 0 duplicates and 0 lost (an hour or more).
 faults: $(STAMP)
-	$(BIN)/python -m bench.faults --size 1000
+	$(BIN)/python -m bench.faults --size 1000 --jobs 3
 
 # The Dagster UI on the sandbox, with the demo's runs and sensors/schedules on (PORT=3000 by default).
 ui: $(STAMP)
