@@ -34,50 +34,18 @@ from pathlib import Path
 
 import httpx
 
+from bench.procs import group_cpu, group_peak_rss_mb
 from tests.rehearsal.cluster import Cluster
 from tests.rehearsal.world import start_world
 
 JOB = "shipstation_to_tally"
 
 
-def peak_rss_mb(pgid: int) -> float:
-    """The largest peak resident set (VmHWM) among the processes of process group `pgid`."""
-    peak = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[2]) != pgid:
-                continue
-            for line in (entry / "status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    peak = max(peak, int(line.split()[1]))
-        except (OSError, ValueError, IndexError):
-            continue
-    return peak / 1024
-
-
-def group_cpu_seconds(pgid: int) -> float:
-    """CPU seconds (user + system) of the processes of group `pgid`, with the children they have reaped."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) == pgid:
-                total += sum(int(v) for v in fields[11:15])  # utime, stime, cutime, cstime
-        except (OSError, ValueError, IndexError):
-            continue
-    return total / ticks
-
-
 def cpu_seconds(cluster) -> dict[str, float]:
     """CPU seconds so far of this process (the simulators) and of each process group the cluster started."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     return {"sandbox": own.ru_utime + own.ru_stime,
-            **{name: group_cpu_seconds(proc.pid) for name, proc in cluster.procs.items()}}
+            **{name: group_cpu(proc.pid) for name, proc in cluster.procs.items()}}
 
 
 def stats(world, system: str) -> dict:
@@ -105,7 +73,7 @@ def measure(merchants: int, orders: int, parallel: int, workers: int) -> dict:
                 runs = cluster.wait(instance, run_ids, timeout=3600, follow_retries=True)
                 seconds = time.perf_counter() - started
                 cpu = {k: v - cpu_before.get(k, 0.0) for k, v in cpu_seconds(cluster).items()}
-                memory = {name: peak_rss_mb(proc.pid) for name, proc in cluster.procs.items() if name != "daemon"}
+                memory = {name: group_peak_rss_mb(proc.pid) for name, proc in cluster.procs.items() if name != "daemon"}
             finally:
                 cluster.stop()
         expected = sum(len(w.expected()) for w in worlds)

@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 
 from bench.faults.proxy import FaultProxy, Rule
+from bench.procs import group_cpu
 from connectors.tally.agent import create_agent_app
 from sandbox.acumatica import Licence
 from sandbox.merchant_acumatica import ACUMATICA_SITE
@@ -143,25 +144,6 @@ class World:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def group_cpu(pgid: int) -> float:
-    """CPU seconds (user + system, with waited-for children) of every live process in a process group."""
-    total = 0
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", encoding="ascii") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:  # fields after the command: state, ppid, pgrp, ..., utime(11) stime cutime cstime
-            total += sum(int(f) for f in fields[11:15])
-    return total / CLOCK_TICKS
 
 
 class CpuWatch(threading.Thread):
