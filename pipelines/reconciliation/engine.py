@@ -22,7 +22,6 @@ from itertools import islice
 from typing import Any
 
 import duckdb
-import pandas as pd
 
 from pipelines.reconciliation import tables
 from pipelines.reconciliation.pack import RulePack
@@ -83,6 +82,8 @@ def load_ledger(conn: duckdb.DuckDBPyConnection, entries: Iterable[Entry], *, no
     process is gone (`owner_alive`). Only entries that are not `posted` explain exceptions, but a posted
     one lets a reason say which record ml-connector had posted; `entries` is read in chunks.
     """
+    import pandas as pd  # lazily: the order sync imports this module but never loads a frame
+
     conn.execute(f"CREATE OR REPLACE TABLE recon_ledger ({tables.LEDGER})")
     loaded, iterator = 0, iter(entries)
     while chunk := list(islice(iterator, _LEDGER_CHUNK)):
