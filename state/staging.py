@@ -10,6 +10,12 @@ Every connection is held under the merchant's staging writer lock (`state.backen
 PostgreSQL configured, workers on different machines that mount the same state directory take turns for
 the file through the server, since DuckDB's own file lock is not reliable over network storage. Without
 PostgreSQL the lock is a no-op and DuckDB's file lock (and the retry below) is the guard.
+
+Rows are written as column lists, one list parameter per column unnested side by side
+(`INSERT INTO t (a, b) SELECT unnest(?), unnest(?)`), with no pandas frame in between: pandas is
+~44 MB of a sync process's resident memory, and the order sync needs no frame anywhere. DuckDB casts
+each column to the table's own type on insert (VARCHAR text to DECIMAL exactly, so Decimal values are
+handed over as their text, never as floats; aware datetimes to TIMESTAMPTZ).
 """
 
 from __future__ import annotations
@@ -17,14 +23,13 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import pandas as pd
 
 from state.backends.locks import staging_writer_lock
 
@@ -105,38 +110,38 @@ class StagingStore:
         """Stage one page of raw ShipStation orders for `run_id`; returns the next sequence number."""
         if not orders:
             return first_seq
-        frame = pd.DataFrame({
-            "run_id": run_id,
-            "seq": range(first_seq, first_seq + len(orders)),
+        return self.stage_page("shipstation_orders_staged", run_id, first_seq, fetched_at, {
             "order_id": [int(o["orderId"]) for o in orders],
             "order_number": [str(o.get("orderNumber") or "") for o in orders],
             "order_status": [o.get("orderStatus") for o in orders],
-            "modify_date": pd.Series(list(modify_dates), dtype="object"),
-            "fetched_at": fetched_at,
+            "modify_date": list(modify_dates),
             "raw": [json.dumps(o, default=str, ensure_ascii=False) for o in orders],
         })
-        return self._stage_page("shipstation_orders_staged", frame, run_id, first_seq)
 
     def iter_staged_orders(self, run_id: str, chunk: int = 500) -> Iterator[list[dict[str, Any]]]:
         """Yield the raw orders staged by `run_id`, in staging order, `chunk` at a time."""
         return self._iter_staged("shipstation_orders_staged", run_id, chunk)
 
-    def _stage_page(self, table: str, frame: pd.DataFrame, run_id: str, first_seq: int) -> int:
-        """Replace rows `first_seq..` of `run_id` in `table` by `frame`, so staging a page again is harmless."""
+    def stage_page(self, table: str, run_id: str, first_seq: int, fetched_at: datetime,
+                   columns: Mapping[str, Sequence[Any]]) -> int:
+        """Replace rows `first_seq..` of `run_id` in the staged `table` by one page, given as one list per
+        column (besides run_id, seq and fetched_at), so staging a page again is harmless; returns the next seq."""
+        rows = _row_count(table, columns)
+        page = {"seq": range(first_seq, first_seq + rows), **columns}
+        constants = {"run_id": run_id, "fetched_at": fetched_at}
         try:
-            self._write_page(table, frame, run_id, first_seq, PAGE_MEMORY_LIMIT)
+            self._write_page(table, page, constants, run_id, first_seq, rows, PAGE_MEMORY_LIMIT)
         except duckdb.OutOfMemoryException:  # nothing was committed: the same page, with more room
-            self._write_page(table, frame, run_id, first_seq, MEMORY_LIMIT)
-        return first_seq + len(frame)
+            self._write_page(table, page, constants, run_id, first_seq, rows, MEMORY_LIMIT)
+        return first_seq + rows
 
-    def _write_page(self, table: str, frame: pd.DataFrame, run_id: str, first_seq: int, memory_limit: str) -> None:
+    def _write_page(self, table: str, page: Mapping[str, Sequence[Any]], constants: Mapping[str, Any], run_id: str,
+                    first_seq: int, rows: int, memory_limit: str) -> None:
         with self.connect(memory_limit) as conn:
-            conn.register("page", frame)
             conn.execute("BEGIN")
             conn.execute(f"DELETE FROM {table} WHERE run_id = ? AND seq >= ? AND seq < ?",
-                         [run_id, first_seq, first_seq + len(frame)])
-            columns = ", ".join(frame.columns)
-            conn.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM page")
+                         [run_id, first_seq, first_seq + rows])
+            insert_columns(conn, table, page, constants)
             conn.execute("COMMIT")
 
     def _iter_staged(self, table: str, run_id: str, chunk: int) -> Iterator[list[dict[str, Any]]]:
@@ -174,18 +179,14 @@ class StagingStore:
         """Stage one page of raw shipments (with their parsed create/void dates); returns the next seq."""
         if not shipments:
             return first_seq
-        frame = pd.DataFrame({
-            "run_id": run_id, "seq": range(first_seq, first_seq + len(shipments)),
+        return self.stage_page("shipstation_shipments_staged", run_id, first_seq, fetched_at, {
             "shipment_id": [int(s["shipmentId"]) for s in shipments],
-            "order_id": pd.Series([_int_or_none(s.get("orderId")) for s in shipments], dtype="Int64"),
+            "order_id": [_int_or_none(s.get("orderId")) for s in shipments],
             "order_number": [str(s.get("orderNumber") or "") for s in shipments],
             "voided": [bool(s.get("voided")) for s in shipments],
-            "create_date": pd.Series([d[0] for d in dates], dtype="object"),
-            "void_date": pd.Series([d[1] for d in dates], dtype="object"),
-            "fetched_at": fetched_at,
+            "create_date": [d[0] for d in dates], "void_date": [d[1] for d in dates],
             "raw": [json.dumps(s, default=str, ensure_ascii=False) for s in shipments],
         })
-        return self._stage_page("shipstation_shipments_staged", frame, run_id, first_seq)
 
     def iter_staged_shipments(self, run_id: str, chunk: int = 500) -> Iterator[list[dict[str, Any]]]:
         """Yield the raw shipments staged by `run_id`, in staging order, `chunk` at a time."""
@@ -198,18 +199,15 @@ class StagingStore:
         return [r[0] for r in rows]
 
     def replace_shipstation_products(self, fetched_at: datetime, rows: Sequence[dict[str, Any]]) -> None:
-        frame = pd.DataFrame({
-            "product_id": pd.Series([_int_or_none(r.get("productId")) for r in rows], dtype="Int64"),
+        self._replace("shipstation_products", fetched_at, {
+            "product_id": [_int_or_none(r.get("productId")) for r in rows],
             "sku": [str(r.get("sku") or "").strip() for r in rows], "name": [r.get("name") for r in rows],
-            "active": [bool(r.get("active", True)) for r in rows], "fetched_at": fetched_at})
-        self._replace("shipstation_products", frame)
+            "active": [bool(r.get("active", True)) for r in rows]})
 
     def replace_shipstation_customers(self, fetched_at: datetime, rows: Sequence[dict[str, Any]]) -> None:
-        frame = pd.DataFrame({
-            "customer_id": pd.Series([_int_or_none(r.get("customerId")) for r in rows], dtype="Int64"),
-            "name": [r.get("name") for r in rows], "email": [r.get("email") for r in rows],
-            "fetched_at": fetched_at})
-        self._replace("shipstation_customers", frame)
+        self._replace("shipstation_customers", fetched_at, {
+            "customer_id": [_int_or_none(r.get("customerId")) for r in rows],
+            "name": [r.get("name") for r in rows], "email": [r.get("email") for r in rows]})
 
     def shipstation_products(self) -> list[tuple[str, str | None, bool]]:
         with self.connect() as conn:
@@ -222,27 +220,23 @@ class StagingStore:
 
     # --- Tally masters --------------------------------------------------------------------------
     def replace_tally_ledgers(self, fetched_at: datetime, rows: Sequence[tuple[str, str | None, list[str]]]) -> None:
-        frame = pd.DataFrame({"name": [r[0] for r in rows], "parent": [r[1] for r in rows],
-                              "aliases": [json.dumps(r[2], ensure_ascii=False) for r in rows],
-                              "fetched_at": fetched_at})
-        self._replace("tally_ledgers", frame)
+        self._replace("tally_ledgers", fetched_at, {
+            "name": [r[0] for r in rows], "parent": [r[1] for r in rows],
+            "aliases": [json.dumps(r[2], ensure_ascii=False) for r in rows]})
 
     def replace_tally_stock_items(self, fetched_at: datetime, rows: Sequence[dict[str, Any]]) -> None:
-        frame = pd.DataFrame({
+        self._replace("tally_stock_items", fetched_at, {
             "name": [r["name"] for r in rows],
             "aliases": [json.dumps(r.get("aliases") or [], ensure_ascii=False) for r in rows],
             "base_unit": [r.get("base_unit") for r in rows], "parent": [r.get("parent") for r in rows],
-            "closing_qty": [r.get("closing_qty") for r in rows], "fetched_at": fetched_at,
-        })
-        self._replace("tally_stock_items", frame)
+            "closing_qty": [decimal_text(r.get("closing_qty")) for r in rows]})
 
-    def _replace(self, table: str, frame: pd.DataFrame) -> None:
+    def _replace(self, table: str, fetched_at: datetime, columns: Mapping[str, Sequence[Any]]) -> None:
+        """Replace the whole snapshot in `table` by these rows (one list per column), fetched at `fetched_at`."""
         with self.connect() as conn:
-            conn.register("incoming", frame)
             conn.execute("BEGIN")
             conn.execute(f"DELETE FROM {table}")
-            if len(frame):
-                conn.execute(f"INSERT INTO {table} SELECT * FROM incoming")
+            insert_columns(conn, table, columns, {"fetched_at": fetched_at})
             conn.execute("COMMIT")
 
     def add_tally_ledgers(self, fetched_at: datetime, names: Sequence[str]) -> None:
@@ -284,3 +278,36 @@ def _int_or_none(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def insert_columns(conn: duckdb.DuckDBPyConnection, table: str, columns: Mapping[str, Sequence[Any]],
+                   constants: Mapping[str, Any] | None = None) -> int:
+    """Insert rows given as one list per column (equal lengths), plus `constants` repeated on every row.
+
+    Each list is one parameter, unnested beside the others, and DuckDB casts every column to the table's
+    type on insert: no frame library in between. Hand Decimal values over as text (`decimal_text`): DuckDB
+    casts text to DECIMAL exactly. Returns the number of rows inserted."""
+    rows = _row_count(table, columns)
+    if not rows:
+        return 0
+    constants = constants or {}
+    names = ", ".join([*columns, *constants])
+    values = ", ".join(["unnest(?)"] * len(columns) + ["?"] * len(constants))
+    conn.execute(f"INSERT INTO {table} ({names}) SELECT {values}",
+                 [*(list(v) for v in columns.values()), *constants.values()])
+    return rows
+
+
+def decimal_text(value: Any) -> str | None:
+    """A Decimal (or int, or numeric text) as the text DuckDB casts to DECIMAL exactly; None stays None.
+    A float is refused: it is not the amount it was meant to be."""
+    if isinstance(value, float):
+        raise TypeError(f"a float is not an exact amount: {value!r}")
+    return None if value is None else str(value)
+
+
+def _row_count(table: str, columns: Mapping[str, Sequence[Any]]) -> int:
+    lengths = {name: len(values) for name, values in columns.items()}
+    if len(set(lengths.values())) > 1:  # unnest would pad the shorter lists with NULLs
+        raise ValueError(f"{table}: columns of unequal length {lengths}")
+    return next(iter(lengths.values()), 0)

@@ -18,14 +18,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from pipelines.reconciliation.pack import Match, RulePack, TotalRow
 from pipelines.reconciliation.report_html import as_date, decimal_or_none, number_text, render_html
 from pipelines.reconciliation.report_xlsx import write_xlsx
 from pipelines.reconciliation.tables import AMOUNT_COLUMNS, EXCEPTION_COLUMNS
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from pipelines.reconciliation.rollup import MonthResult, PairMonth
 
 SORT_KEYS = ["day", "pair", "category", "order_number", "source_id", "target_id", "reason"]
@@ -112,6 +112,8 @@ def write_report(data: ReportData, out_dir: Path) -> ReportFiles:
 
 def sorted_exceptions(exceptions: pd.DataFrame | None) -> pd.DataFrame:
     """The rows with exactly EXCEPTION_COLUMNS, in a stable order (day, category, order, ids, reason)."""
+    import pandas as pd  # lazily: the order sync's process never loads pandas
+
     frame = pd.DataFrame(columns=list(EXCEPTION_COLUMNS)) if exceptions is None else exceptions
     frame = frame.reindex(columns=list(EXCEPTION_COLUMNS)).reset_index(drop=True)
     if not len(frame):

@@ -13,8 +13,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from pipelines.reconciliation.report_html import as_date, decimal_or_none
 from pipelines.reconciliation.tables import AMOUNT_COLUMNS, EXCEPTION_COLUMNS
 
@@ -116,6 +114,8 @@ def _excel_number(value: Any) -> float | int | None:
 
 def _utc_naive(value: Any) -> datetime | None:
     """Excel has no time zones: times go in as UTC wall-clock time."""
+    import pandas as pd  # lazily: the order sync's process never loads pandas
+
     if value is None:
         return None
     stamp = pd.Timestamp(value)

@@ -12,12 +12,14 @@ import json
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import duckdb
-import pandas as pd
 
 from pipelines.reconciliation import tables
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class StockDrift(NamedTuple):
@@ -116,6 +118,8 @@ def _pair_month(conn: duckdb.DuckDBPyConnection, pair: str, description: dict[st
 
 
 def _exceptions(conn: duckdb.DuckDBPyConnection, first: date, last: date) -> pd.DataFrame:
+    import pandas as pd  # lazily: the order sync's process never loads pandas
+
     cursor = conn.execute("SELECT * FROM recon_exceptions WHERE day BETWEEN ? AND ?"
                           " ORDER BY day, pair, category, order_number, source_id, target_id", [first, last])
     names = [column[0] for column in cursor.description]

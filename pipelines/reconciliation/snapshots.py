@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-import pandas as pd
-
 from connectors.common.timezones import local_date
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Row = dict[str, Any]
 WINDOW_MARGIN = timedelta(hours=1)
@@ -97,4 +98,6 @@ class RangeSnapshot:
 
 def frame(rows: Iterable[Row]) -> pd.DataFrame:
     """Rows as a DataFrame of Python objects: Decimals, aware datetimes and None survive untouched."""
+    import pandas as pd  # lazily: the order sync's process never loads pandas
+
     return pd.DataFrame(list(rows), dtype=object)

@@ -14,12 +14,15 @@ from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 
 from pipelines.reconciliation import tables
 from state.staging import StagingStore
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class ReconStore:
@@ -107,6 +110,8 @@ class ReconStore:
 
     def read_range(self, table: str, first: date, last: date) -> pd.DataFrame:
         """Every row of `table` from `first` to `last` inclusive, ordered by day."""
+        import pandas as pd  # lazily: the order sync's process never loads pandas
+
         self._columns(table)
         with self.staging.connect() as conn:
             cursor = conn.execute(f"SELECT * FROM {table} WHERE day BETWEEN ? AND ? ORDER BY day", [first, last])

@@ -15,8 +15,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import pandas as pd
-
 from state.staging import StagingStore
 
 TABLE = "walmart_feeds_outstanding"
@@ -40,6 +38,8 @@ class OutstandingFeeds:
             conn.execute(SCHEMA)
 
     def add(self, kind: str, feed_id: str, rows: Iterable[tuple[str, str]], at: datetime | None = None) -> None:
+        import pandas as pd  # lazily: the order sync's process never loads pandas
+
         frame = pd.DataFrame([(kind, feed_id, sku, digest, at or datetime.now(UTC)) for sku, digest in rows],
                              columns=["kind", "feed_id", "sku", "digest", "submitted_at"])
         with self.store.connect() as conn:
@@ -48,6 +48,8 @@ class OutstandingFeeds:
 
     def forget(self, kind: str, skus: Iterable[str]) -> None:
         """These SKUs are being sent again: no older feed speaks for them any more."""
+        import pandas as pd  # lazily: the order sync's process never loads pandas
+
         frame = pd.DataFrame({"sku": list(skus)}, dtype=object)
         if frame.empty:
             return

@@ -13,8 +13,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import pandas as pd
-
 from state.staging import StagingStore
 
 SCHEMA = [
@@ -57,11 +55,9 @@ class WalmartStaging:
         if not rows:
             return first_seq
         id_column = "purchase_order_id" if kind == "orders" else "return_order_id"
-        frame = pd.DataFrame({
-            "run_id": run_id, "seq": range(first_seq, first_seq + len(rows)), id_column: list(ids),
-            "customer_order_id": list(customer_orders), "last_change": pd.Series(list(changes), dtype="object"),
-            "fetched_at": fetched_at, "raw": [json.dumps(r, default=str, ensure_ascii=False) for r in rows]})
-        return self.store._stage_page(f"walmart_{kind}_staged", frame, run_id, first_seq)
+        return self.store.stage_page(f"walmart_{kind}_staged", run_id, first_seq, fetched_at, {
+            id_column: list(ids), "customer_order_id": list(customer_orders), "last_change": list(changes),
+            "raw": [json.dumps(r, default=str, ensure_ascii=False) for r in rows]})
 
     def iter_staged(self, kind: str, run_id: str, chunk: int = 500) -> Iterator[list[dict[str, Any]]]:
         return self.store._iter_staged(f"walmart_{kind}_staged", run_id, chunk)

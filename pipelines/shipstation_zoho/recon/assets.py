@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import dagster as dg
-import pandas as pd
 
 from connectors.common.errors import RecordError
 from connectors.common.timezones import local_date, start_of_local_day
@@ -94,6 +93,8 @@ def _window(week: list[date], timezone: str) -> tuple[datetime, datetime]:
 
 def _store(store: ReconStore, table: str, week: list[date], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Replace each day of the week with its rows (a day without any is emptied too)."""
+    import pandas as pd  # lazily: the order sync's process never loads pandas
+
     out = []
     for day in week:
         mine = [r for r in rows if r["day"] == day]

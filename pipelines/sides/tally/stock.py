@@ -24,8 +24,6 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import pandas as pd
-
 from connectors.tally.client import TallyClient
 from connectors.tally.stock_models import StockItemPrices
 from state.staging import StagingStore
@@ -124,6 +122,8 @@ class StockStage:
     def save(self, cursor: StockCursor, items: Iterable[StockItemPrices], deleted_keys: Iterable[str],
              quantities: dict[str, Decimal | None] | None, *, full: bool) -> None:
         """Write items, deletions, quantities and the cursor in one transaction (`full` replaces everything)."""
+        import pandas as pd  # lazily: the order sync's process never loads pandas
+
         now = datetime.now(UTC)
         frame = pd.DataFrame([_row(item, now) for item in items], columns=_COLUMNS)
         gone = pd.DataFrame({"key": list(deleted_keys)}, dtype=object)
