@@ -4,13 +4,15 @@ Prints, per order count and TallyPrime cost mode: orders per second through the 
 per 1,000 orders of the sync process and of the sandbox (both simulators, during the job only:
 figures that hold on a loaded machine, where wall-clock ones do not), TallyPrime exports and
 imports per 1,000 orders, ShipStation requests per 1,000 orders, the vouchers the simulator walked
-for exports, and the sync process's peak resident memory. Two load-independent figures beside them:
-`model s/1k`, the seconds the simulator's cost model waited per 1,000 orders (walks and imported
-objects; sleeps, not CPU), and `serial/s`, 1,000 / (sync CPU + sandbox CPU + model seconds per
-1,000): the orders per second if the two processes took turns on one otherwise idle core (a quiet
-2-core machine does somewhat better, as the two overlap a little). Then, per mode, the largest
-run's orders per second as a share of the smallest's (issue 15's target: at least 80%), measured
-and serial. The sandbox runs in its
+for exports, and the sync process's peak resident memory (`peak MB`) beside its peak before the
+job began (`loaded MB`: imports, the code location's definitions and the Dagster instance), so what
+the run itself adds is the difference; a sync process that loaded pandas is flagged (it should not).
+Two load-independent figures beside them: `model s/1k`, the seconds the simulator's cost model
+waited per 1,000 orders (walks and imported objects; sleeps, not CPU), and `serial/s`, 1,000 /
+(sync CPU + sandbox CPU + model seconds per 1,000): the orders per second if the two processes took
+turns on one otherwise idle core (a quiet 2-core machine does somewhat better, as the two overlap a
+little). Then, per mode, the largest run's orders per second as a share of the smallest's (issue
+15's target: at least 80%), measured and serial. The sandbox runs in its
 own process so its in-memory merchant does not count against ours.
 
 Cost modes (the simulator's `SANDBOX_TALLY_COST`): `off`, and `pessimistic`, where every export
@@ -36,20 +38,6 @@ import httpx
 
 CHILD = """
 import json, os, resource, sys, time
-if os.environ.get("BENCH_AUDIT_DEFLATED"):  # the audit hook as proposed to the lead (see --audit-deflated)
-    from state import audit_hook
-    def _record(self, exchange, _ms=audit_hook._ms):
-        if self.trail is None:
-            return
-        deflated = getattr(exchange, "deflated_response", None)
-        self.trail.record(
-            system=self.system, kind=str(getattr(exchange, "operation", None) or getattr(exchange, "kind", "request")),
-            request=getattr(exchange, "request", b"") or b"",
-            response=b"" if deflated is not None else getattr(exchange, "response", b"") or b"",
-            response_deflated=deflated, run_id=self.run_id, flow=self.flow, source_ids=self.source_ids,
-            outcome=str(getattr(exchange, "status", "") or ""), duration_ms=_ms(exchange),
-            error=getattr(exchange, "error", None))
-    audit_hook.AuditHook.__call__ = _record
 if os.environ.get("BENCH_RSS_SAMPLES"):  # resident size every half second, with the innermost of our frames
     import atexit, threading
     samples, main = [], threading.main_thread()
@@ -69,11 +57,14 @@ from ml_connector.config import Settings
 from ml_connector.runner import instance_for, run_job
 from pipelines.definitions import build_definitions
 settings = Settings.from_env()
+defs, instance = build_definitions(settings), instance_for(settings.state_dir)
+loaded_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # imports, definitions and the Dagster instance
 started = time.perf_counter()
-summary = run_job(build_definitions(settings), "shipstation_to_tally", instance_for(settings.state_dir))
+summary = run_job(defs, "shipstation_to_tally", instance)
 elapsed = time.perf_counter() - started
 usage = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({"success": summary.success, "error": summary.error, "seconds": elapsed, "peak_kb": usage.ru_maxrss,
+                  "loaded_kb": loaded_kb, "pandas": "pandas" in sys.modules,
                   "cpu": usage.ru_utime + usage.ru_stime,
                   "created": summary.metric("tally/order_vouchers", "created"),
                   "failed": summary.metric("tally/order_vouchers", "failed"),
@@ -118,7 +109,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measure(orders: int, mode: str = "off", *, audit_deflated: bool = False, rss_samples: str = "") -> dict:
+def measure(orders: int, mode: str = "off", *, rss_samples: str = "") -> dict:
     with tempfile.TemporaryDirectory(prefix="mlc-bench-") as tmp:
         work = Path(tmp)
         proc, ports = start_sandbox(orders, work, MODES[mode])
@@ -127,8 +118,6 @@ def measure(orders: int, mode: str = "off", *, audit_deflated: bool = False, rss
                 httpx.post(f"{url}/__sandbox/reset-stats", timeout=30)
             env = os.environ | ports["env"] | {"ML_CONNECTOR_HOME": str(work / "state"),
                                                "DAGSTER_HOME": str(work / "state" / "dagster")}
-            if audit_deflated:
-                env["BENCH_AUDIT_DEFLATED"] = "1"
             if rss_samples:
                 env["BENCH_RSS_SAMPLES"] = f"{rss_samples}-{orders}-{mode}.json"
             sandbox_cpu = cpu_seconds(proc.pid)
@@ -156,21 +145,18 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--orders", type=int, action="append", help="order counts (default 10000, 50000, 100000)")
     parser.add_argument("--mode", choices=sorted(MODES), action="append", help="Tally cost mode (default both)")
-    parser.add_argument("--audit-deflated", action="store_true",
-                        help="store streamed Tally replies in the audit trail as they were compressed on arrival"
-                             " (the audit hook change proposed in issue 15's note), instead of inflating each")
     parser.add_argument("--rss-samples", default="", metavar="PREFIX",
                         help="write the sync process's resident size every 0.5 s, with where it was,"
                              " to PREFIX-N-MODE.json")
     args = parser.parse_args()
     print(f"{'orders':>8} {'mode':>12} {'seconds':>8} {'orders/s':>9} {'sync CPU/1k':>11} {'sbx CPU/1k':>10} "
           f"{'exports/1k':>11} {'imports/1k':>11} "
-          f"{'SS req/1k':>10} {'walked/1k':>10} {'peak MB':>8} {'model s/1k':>10} {'serial/s':>8}")
+          f"{'SS req/1k':>10} {'walked/1k':>10} {'loaded MB':>9} {'peak MB':>8} {'model s/1k':>10} {'serial/s':>8}")
     for mode in args.mode or ["off", "pessimistic"]:
         rates: dict[int, float] = {}
         serial: dict[int, float] = {}
         for n in args.orders or [10_000, 50_000, 100_000]:
-            r = measure(n, mode, audit_deflated=args.audit_deflated, rss_samples=args.rss_samples)
+            r = measure(n, mode, rss_samples=args.rss_samples)
             if not r["success"]:
                 print(f"{n:>8} {mode:>12} run failed: {r['error']}")
                 continue
@@ -182,7 +168,8 @@ def main() -> None:
                   f"{r['sandbox_cpu'] * per_k:>10.2f} "
                   f"{r['tally_exports'] * per_k:>11.2f} {r['tally_imports'] * per_k:>11.2f} "
                   f"{r['shipstation_requests'] * per_k:>10.2f} {r['vouchers_walked'] * per_k:>10.0f} "
-                  f"{r['peak_kb'] / 1024:>8.1f} {model:>10.3f} {serial[n]:>8.1f}", flush=True)
+                  f"{r['loaded_kb'] / 1024:>9.1f} {r['peak_kb'] / 1024:>8.1f} {model:>10.3f} {serial[n]:>8.1f}"
+                  f"{'  (pandas loaded)' if r['pandas'] else ''}", flush=True)
         if len(rates) > 1:  # the target: the largest run's orders/s within 20% of the smallest's
             print(f"{'':>8} {mode:>12} orders/s at {max(rates):,} is {rates[max(rates)] / rates[min(rates)]:.0%}"
                   f" of that at {min(rates):,} (serial: {serial[max(serial)] / serial[min(serial)]:.0%})", flush=True)
