@@ -8,7 +8,8 @@
 Prints one row per (flow, fault): records expected (the fault-free baseline), posted, duplicates, lost,
 failed with a reason and the permanent failures expected (the merchant's own bad records plus those
 the fault injects), runs, seconds. Exits 1 if any row has a duplicate, a loss, or a failure count
-other than the expected one.
+other than the expected one, or if its fault did not meet the run (`ok` = "no — fault not met": a fault
+that never fired proves nothing).
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
 
     def progress(row: Row, rows: list[Row]) -> None:
-        print(f"{'ok ' if row.ok else 'BAD'} {row.flow} / {row.fault}: expected {row.expected}, posted {row.posted}, "
+        mark = "ok " if row.ok else "BAD" if not row.counts_ok else "NOT MET"
+        print(f"{mark} {row.flow} / {row.fault}: expected {row.expected}, posted {row.posted}, "
               f"dup {row.duplicates}, lost {row.lost}, failed {row.failed}/{row.permanent}, {row.runs} runs "
               f"({row.seconds:.0f} s) {row.note}", flush=True)
         if args.markdown:  # the table so far: a long run cut short keeps what it did

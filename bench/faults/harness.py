@@ -7,10 +7,15 @@ the same sync without faults until a run succeeds with no claim left pending (at
 The target is then counted through the simulator's control plane and compared with the fault-free
 baseline of the same flow: `lost` = baseline records the target does not hold and the ledger does
 not hold as failed; `duplicates` = objects beyond one per record.
+
+A row is only as good as its fault: each row also says whether the fault met the run (`fault_met`:
+every proxy rule hit its request, the kill fired, Tally's fault fired, the simulator counted the refusal,
+a write was refused for the full disk). A row whose fault did not is not ok, whatever its counts.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from collections import Counter
@@ -19,7 +24,7 @@ from dataclasses import dataclass, replace
 
 from bench.faults.flows import BY_NAME, ORACLES, FlowCase, counter, held, sync_args
 from bench.faults.proxy import Rule
-from bench.faults.scenarios import SOURCE_READ, Baseline, Plan, target_proxy
+from bench.faults.scenarios import SOURCE_READ, Baseline, Plan, disk_cap, target_proxy
 from bench.faults.webhook_race import DRAIN, receiver, wait_for_events
 from bench.faults.world import Outcome, World, ledger_bytes, open_world
 
@@ -42,12 +47,19 @@ class Row:
     note: str = ""
     refused: tuple[int, int] | None = None  # (refusals injected, records failed with a reason by the fault run)
     intact: bool = True  # the ledger passed SQLite's integrity check after the fault (disk full)
+    met: bool | None = None  # the fault met the run (None: nothing to miss, e.g. a baseline or two syncs)
 
     @property
-    def ok(self) -> bool:
+    def counts_ok(self) -> bool:
+        """Nothing duplicated, lost or failed beyond what is expected, and the ledger intact."""
         refusals_ok = self.refused is None or self.refused[0] == self.refused[1]
         return (self.duplicates == 0 and self.lost == 0 and self.failed == self.permanent and refusals_ok
                 and self.intact)
+
+    @property
+    def ok(self) -> bool:
+        """The counts are right and the fault was met: a fault that never fired proves nothing."""
+        return self.counts_ok and self.met is not False
 
 
 def prepare(world: World, case: FlowCase) -> Counter[str]:
@@ -71,7 +83,7 @@ def baseline(case: FlowCase, size: int, seed: int) -> tuple[Baseline, Row]:
         world.arm({target_proxy(case): counting, case.source: [source]})
         started = time.monotonic()
         proc = world.start("sync", *sync_args(case, world.sandbox))
-        cpu = world.watch_cpu(proc)
+        cpu = world.watch_cpu(proc, files=True)
         outcome = world.finish(proc)
         seconds = time.monotonic() - started
         cpu.join()
@@ -84,7 +96,7 @@ def baseline(case: FlowCase, size: int, seed: int) -> tuple[Baseline, Row]:
             raise RuntimeError(f"{case.name}: the fault-free run did not post {sorted(missing)[:5]}")
         base = Baseline(frozenset(found), failed, counting[0].seen, counting[1].seen, ledger_bytes(world.home),
                         seconds, sum(n - 1 for n in found.values()), all_failed(world), counting[2].seen, source.seen,
-                        cpu.used)
+                        cpu.used, disk_cap(cpu.sizes))
     row = Row(case.name, "none (baseline)", len(found), len(found), base.duplicates, 0, failed, failed, seconds,
               note=f"{base.writes} writes, {base.read_backs} read-backs, {base.target_reads} {case.target.kind} "
                    f"reads, {base.source_reads} {case.source} reads")
@@ -97,9 +109,11 @@ def run_plan(case: FlowCase, plan: Plan, base: Baseline, size: int, seed: int) -
         before = prepare(world, case)
         args = sync_args(case, world.sandbox)
         started = time.monotonic()
+        probed, tally_fired = plan.probe(world) if plan.probe else 0, tally_log(world) if plan.tally else 0
         world.arm(plan.rules)
         if plan.tally:
             world.tally_faults(plan.tally)
+        watches: list = []
         if plan.race_webhook:
             first, extra = race(world, args)
             base = replace(base, keys=base.keys | extra)
@@ -108,6 +122,10 @@ def run_plan(case: FlowCase, plan: Plan, base: Baseline, size: int, seed: int) -
             watches = [world.watch_cpu(proc, plan.kill_at) for proc in procs if plan.kill_at]
             first = [world.finish(proc) for proc in procs]
         injected = plan.permanent(world)
+        if plan.probe:
+            probed = plan.probe(world) - probed
+        if plan.tally:
+            tally_fired = tally_log(world) - tally_fired
         integrity = ledger_integrity(world) if plan.fsize else "ok"
         refused = all_failed(world) - base.failed_anywhere if plan.refusals else None
         world.disarm()
@@ -116,12 +134,8 @@ def run_plan(case: FlowCase, plan: Plan, base: Baseline, size: int, seed: int) -
         row = count(world, case, base, before, seconds, first)
         row.fault, row.runs, row.failed, row.permanent = plan.kind, len(first) + len(runs), failed, base.failed
         row.note += "; then " + ", ".join(verdict(o) for o in runs)
-        if plan.kill_at is not None:
-            row.note += "; killed at that CPU second" if any(w.killed for w in watches) else "; ended before it"
-        elif plan.name.startswith("kill"):
-            row.note += f"; {sum(p.kills for p in world.proxies.values())} kill(s) fired"
-        elif plan.rules:  # a fault that never met its moment would prove nothing: say how often it hit
-            row.note += f"; injected {sum(r.fired for rules in plan.rules.values() for r in rules)}x"
+        row.met, said = fault_met(plan, world, watches, first, tally_fired, probed)
+        row.note += "".join(f"; {part}" for part in said)
         if integrity != "ok":
             row.intact, row.note = False, f"ledger corrupt after the fault: {integrity}; {row.note}"
         elif plan.fsize:
@@ -130,6 +144,60 @@ def run_plan(case: FlowCase, plan: Plan, base: Baseline, size: int, seed: int) -
             row.refused = (injected, refused)
             row.note += f"; {injected} refusals injected, {refused} records failed with a reason"
         return row
+
+
+DISK_SIGNS = ("File too large", "[Errno 27]", "database or disk is full", "disk I/O error", "No space left")
+
+
+def fault_met(plan: Plan, world: World, watches: list, first: list[Outcome], tally_fired: int = 0,
+              probed: int = 0) -> tuple[bool | None, list[str]]:
+    """Whether the plan's fault met the run, and what shows it (None: a plan with nothing that can miss,
+    e.g. two syncs started together). Every part of the fault must have met it: each proxy rule its
+    request (the re-run's too: a kill during read-back), a CPU-second kill its moment, Tally's armed
+    fault an import, the count a `probe` reads a rise (a request refused for it), a file cap a write
+    (the first run's output names the refused write)."""
+    checks: list[tuple[bool, str]] = []
+    if plan.kill_at is not None:
+        killed = any(w.killed for w in watches)
+        checks.append((killed, "killed at that CPU second" if killed else "ended before it"))
+    rules = [r for rules in (*plan.rules.values(), *(plan.then or {}).values()) for r in rules]
+    if rules:
+        missed = sum(1 for r in rules if not r.fired)
+        said = (f"{sum(p.kills for p in world.proxies.values())} kill(s) fired" if plan.name.startswith("kill")
+                else f"injected {sum(r.fired for r in rules)}x")
+        checks.append((not missed, said + (f" ({missed} of {len(rules)} never met their request)" if missed else "")))
+    if plan.tally:
+        checks.append((tally_fired > 0, f"Tally's fault fired {tally_fired}x"))
+    if plan.probe is not None:
+        checks.append((probed > 0, f"{probed} request(s) refused for it"))
+    if plan.fsize:
+        refused = refused_write(first)
+        checks.append((refused is not None, f"a write refused: {refused}" if refused else "no write refused"))
+    if not checks:
+        return None, []
+    met = all(ok for ok, _ in checks)
+    return met, [said for _, said in checks] + ([] if met else ["fault not met"])
+
+
+OUR_FRAME = re.compile(r'File "[^"]*/((?:state|pipelines|connectors|ml_connector)/[^"]+)", line \d+, in (\w+)')
+
+
+def refused_write(outcomes: list[Outcome]) -> str | None:
+    """The first line of the runs' output that says a write was refused for the file cap, and the product's
+    own frame that made it, when a traceback shows one (None: no write was refused)."""
+    for outcome in outcomes:
+        lines = outcome.output.splitlines()
+        for n, line in enumerate(lines):
+            if any(sign in line for sign in DISK_SIGNS):
+                said = " ".join(line.split())[:160]
+                frames = [m for later in lines[n:] for m in [OUR_FRAME.search(later)] if m]
+                return said + (f" (in {frames[-1][1]} {frames[-1][2]})" if frames else "")
+    return None
+
+
+def tally_log(world: World) -> int:
+    """How many faults Tally's control plane has fired so far in this world."""
+    return len(world.tally_control("GET", "/__sandbox/faults")["fired"])
 
 
 def race(world: World, args: list[str]) -> tuple[list[Outcome], frozenset[str]]:

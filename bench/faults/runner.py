@@ -25,7 +25,7 @@ def plans(case: FlowCase, base: Baseline, kills: int, quick: bool) -> list[Plan]
     out = kill_plans(case, base, kills) + transport_plans(case, quick, base)
     if case.target.kind == "tally":
         out += tally_plans(case, quick, base)
-    return out + token_plans(case) + [disk_full(base)]
+    return out + token_plans(case, base) + [disk_full(base)]
 
 
 def chosen(case: FlowCase, base: Baseline, kills: int, quick: bool, faults: list[str]) -> list[Plan]:

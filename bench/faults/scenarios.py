@@ -21,7 +21,8 @@ CPU seconds.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from bisect import bisect_right
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,7 @@ class Baseline:
     target_reads: int = 0  # requests of the target's `read` kind a fault-free run makes
     source_reads: int = 0  # GETs to the source system a fault-free run makes
     cpu_seconds: float = 0.0  # CPU the fault-free run's process group used
+    disk_cap: int = 0  # bytes no file may pass for the state directory to fill up half-way through (`disk_cap`)
 
 
 @dataclass
@@ -67,6 +69,9 @@ class Plan:
     race_webhook: bool = False  # new orders by webhook: a webhook-driven run races a polling sync
     kill_at: float | None = None  # SIGKILL the faulted run once it has used this many CPU seconds (off the wire)
     world: Any = None  # the World it runs in, set by the harness (hooks reach the simulators through it)
+    # A count a simulator keeps that the fault raises when it meets the run (e.g. Walmart's 401s): read before
+    # and after the faulted run; unchanged means the fault never reached the product.
+    probe: Callable[[Any], int] | None = None
 
     def hook(self, system: str, path: str, body: Any = None) -> Callable[[], None]:
         """An `on_hit` that posts `body` to a simulator's control plane (`system` as in World.sandbox_url)."""
@@ -211,8 +216,25 @@ def tally_plans(case: FlowCase, quick: bool, base: Baseline | None = None) -> li
         Plan("tally-blank", "Tally answers blank EXCEPTIONS (3 imports)", tally={"blank": 3, "blank_kind": "vouchers"},
              permanent=blanked_singles, refusals=True),
         partial(write, nth),
-        Plan("tally-closed", "Tally company closed mid-run", tally={"close_after": nth}),
+        closed(case, base),
     ]
+
+
+def closed(case: FlowCase, base: Baseline | None = None) -> Plan:
+    """The company closed in the GUI mid-run. A run of more imports than `moments`' write meets it at the
+    import after that one (Tally closes it then). A run of one or two imports (a return batch, a
+    settlement) would end first: its company is closed during the read-back after its first write, so
+    that read-back exports nothing and every later import is refused; with no read-back, before its
+    first import."""
+    nth, _ = moments(base)
+    if base is None or base.writes > nth:
+        return Plan("tally-closed", "Tally company closed mid-run", tally={"close_after": nth})
+    if base.read_backs:
+        plan = Plan("tally-closed", "Tally company closed mid-run (at the read-back after write 1)")
+        plan.rules = {target_proxy(case): [Rule("pass", nth=1, **case.target.read_back,
+                                                on_hit=plan.hook("tally", "/__sandbox/company", {"loaded": False}))]}
+        return plan
+    return Plan("tally-closed", "Tally company closed mid-run (before its first import)", tally={"close_after": 0})
 
 
 def partial(write: dict[str, str], nth: int = 2) -> Plan:
@@ -227,12 +249,18 @@ def blanked_singles(world: Any) -> int:
     return sum(1 for f in fired if f["fault"] == "blank" and f["objects"] == 1)
 
 
-def token_plans(case: FlowCase) -> list[Plan]:
+def token_plans(case: FlowCase, base: Baseline | None = None) -> list[Plan]:
     """Credentials lost mid-run: Walmart's token revoked, Zoho's clock past the token's hour, Acumatica's
-    session dropped."""
+    session dropped.
+
+    Walmart's token is revoked after it was issued, as the run's 2nd read leaves (its only one, for a run
+    of one read: a return batch), so that read meets the revoked token (a 401) and the client must get a
+    new one; the row counts Walmart's 401s to show it did. Without a baseline to say how many reads the run
+    makes (the CI check's `combined`: 80 purchase orders are one page), as its first read leaves."""
     if case.source == "walmart":
-        plan = Plan("token-revoked", "Walmart token revoked mid-run")
-        plan.rules = {"walmart": [Rule("pass", method="GET", path="^/v3/", nth=2,
+        nth = moments(base)[1](2) if base is not None else 1
+        plan = Plan("token-revoked", "Walmart token revoked mid-run", probe=walmart_401s)
+        plan.rules = {"walmart": [Rule("pass", method="GET", path="^/v3/", nth=nth,
                                        on_hit=plan.hook("walmart", "/__sandbox/tokens/revoke"))]}
     elif case.target.kind == "zoho":
         plan = Plan("token-expired", "Zoho token expires mid-run (clock +1 h)")
@@ -249,14 +277,67 @@ def token_plans(case: FlowCase) -> list[Plan]:
     return [plan]
 
 
+def walmart_401s(world: Any) -> int:
+    """Walmart's count of the requests it refused for their token (the sandbox's stats)."""
+    stats = httpx.get(f"{world.sandbox_url('walmart')}/__sandbox/stats", timeout=30).json()
+    return int(stats["by_status"].get("401", 0))
+
+
+DISK_FLOOR = 64 * 1024  # below this the sync could not start at all: a disk full at start, not mid-run
+
+
+def ours(name: str) -> bool:
+    """A file of the product's own state (the ledger, staging, tokens), not Dagster's run storage."""
+    return not name.startswith("dagster/")
+
+
+def disk_cap(samples: Sequence[tuple[float, Mapping[str, int]]], floor: int = DISK_FLOOR,
+             prefer: Callable[[str], bool] = ours) -> int:
+    """The size no file may pass (whole KiB) for the state directory to fill up half-way through a run.
+
+    `samples` are a fault-free run's (CPU seconds, {file: bytes}) from before it started to its end. With
+    the cap C, the run's first write that takes a file past C fails: at the first sample where a file
+    that grew is larger than C (a file already past C fails as it grows at all). The cap chosen is the
+    one whose first failing write comes nearest the middle of the run's CPU seconds, whatever the files
+    held before: a flow run after others finds the ledger already large and grows mostly its WAL, so
+    half the ledger's size is no measure of what it writes. Caps whose first failing write is in a
+    `prefer` file (the product's own: the ledger, staging) come first; Dagster's event log only when
+    no such cap exists (its writes fail as the job ends, after the product's work is done). 0 when no
+    file grew past `floor`."""
+    if len(samples) < 2:
+        return 0
+    high = dict(samples[0][1])
+    grown: list[tuple[int, float, bool]] = []  # (size, moment, a preferred file) of every growth seen
+    for moment, sizes in samples[1:]:
+        for name, size in sizes.items():
+            if size > high.get(name, 0):
+                high[name] = size
+                grown.append((size, moment, prefer(name)))
+    grown.sort()
+    sizes = [size for size, _, _ in grown]
+    inf = float("inf")
+    first_any, first_preferred = [inf] * (len(grown) + 1), [inf] * (len(grown) + 1)
+    for i in range(len(grown) - 1, -1, -1):  # [i]: the earliest moment a file reached a size of grown[i:]
+        _, moment, preferred = grown[i]
+        first_any[i] = min(first_any[i + 1], moment)
+        first_preferred[i] = min(first_preferred[i + 1], moment if preferred else inf)
+    middle = samples[-1][0] / 2
+    caps = {(size - 1) // 1024 * 1024 for size in sizes if size - 1 >= floor}
+    fails = {cap: bisect_right(sizes, cap) for cap in caps}
+    mine = {cap for cap, i in fails.items() if first_preferred[i] <= first_any[i] < inf}
+    return min(mine or caps, key=lambda cap: (abs(first_any[fails[cap]] - middle), -cap), default=0)
+
+
 def disk_full(base: Baseline) -> Plan:
-    limit = max(64 * 1024, base.ledger_bytes // 2)
+    """Files capped where the baseline's run was half-way through (`Baseline.disk_cap`); a baseline measured
+    without file sizes: at half the ledger's size."""
+    limit = base.disk_cap or max(DISK_FLOOR, base.ledger_bytes // 2)
     return Plan("disk-full", f"state directory full mid-run (no file past {limit // 1024} KiB)", fsize=limit)
 
 
-def combined(case: FlowCase) -> Plan:
+def combined(case: FlowCase, base: Baseline | None = None) -> Plan:
     """One run with this flow's credential fault and a kill after a write: the reduced check for CI."""
-    [token] = token_plans(case) or [Plan("none", "")]
+    [token] = token_plans(case, base) or [Plan("none", "")]
     target = target_proxy(case)
     nth = {"zoho": 15, "acumatica": 8}.get(case.target.kind, 1)  # past the credential fault's moment
     kill = Rule("kill_after", nth=nth, **case.target.write)

@@ -112,10 +112,11 @@ class World:
         except ProcessLookupError:
             pass
 
-    def watch_cpu(self, proc: subprocess.Popen, kill_at: float | None = None) -> CpuWatch:
+    def watch_cpu(self, proc: subprocess.Popen, kill_at: float | None = None, files: bool = False) -> CpuWatch:
         """Follow the CPU seconds a run's process group has used (its own progress, whatever the machine's
-        load); SIGKILL it once they reach `kill_at`."""
-        watch = CpuWatch(proc, kill_at, self.kill)
+        load); SIGKILL it once they reach `kill_at`. With `files`, also the size of every file in the state
+        directory at each sample (`CpuWatch.sizes`: where a full disk would stop the run)."""
+        watch = CpuWatch(proc, kill_at, self.kill, self.home if files else None)
         watch.start()
         return watch
 
@@ -147,25 +148,45 @@ class World:
 
 
 class CpuWatch(threading.Thread):
-    """Samples a run's CPU seconds every 50 ms until it ends (`used`), killing it at `kill_at` if given."""
+    """Samples a run's CPU seconds every 50 ms until it ends (`used`), killing it at `kill_at` if given; with
+    a `home`, also the size of each file under it (`sizes`: (CPU seconds, {path: bytes}), the first sample
+    taken before the run's first CPU second counts)."""
 
-    def __init__(self, proc: subprocess.Popen, kill_at: float | None, kill: Callable[[subprocess.Popen], None]):
+    def __init__(self, proc: subprocess.Popen, kill_at: float | None, kill: Callable[[subprocess.Popen], None],
+                 home: Path | None = None):
         super().__init__(daemon=True)
         self.proc, self.kill_at, self._kill, self.used, self.killed = proc, kill_at, kill, 0.0, False
+        self.home, self.sizes = home, [] if home is None else [(0.0, file_sizes(home))]
 
     def run(self) -> None:
         while self.proc.poll() is None:
             self.used = max(self.used, group_cpu(self.proc.pid))
+            if self.home is not None:
+                self.sizes.append((self.used, file_sizes(self.home)))
             if self.kill_at is not None and self.used >= self.kill_at:
                 self.killed = True
                 self._kill(self.proc)
                 return
             time.sleep(0.05)
+        if self.home is not None:  # what it wrote as it closed (a checkpoint of the ledger's WAL)
+            self.sizes.append((self.used, file_sizes(self.home)))
 
 
 def _cap_files(limit: int) -> None:
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
+def file_sizes(home: Path) -> dict[str, int]:
+    """Every file under the state directory and its size (files vanish while we walk: skipped)."""
+    sizes = {}
+    for path in home.rglob("*"):
+        try:
+            if path.is_file():
+                sizes[str(path.relative_to(home))] = path.stat().st_size
+        except OSError:
+            continue
+    return sizes
 
 
 def ledger_bytes(home: Path) -> int:
