@@ -13,24 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from lxml import etree
 
-from connectors.tally.models import (
-    InventoryEntry,
-    Ledger,
-    LedgerEntry,
-    Master,
-    StockItem,
-    Unit,
-    Voucher,
-)
-from connectors.tally.settings import ENVELOPE_VERSION, INVOICE_VIEW
-from connectors.tally.xml_values import fmt_amount, fmt_bool, fmt_date, fmt_quantity, fmt_rate
+from connectors.tally.models import Ledger, Master, StockItem, Unit, Voucher
+from connectors.tally.settings import ENVELOPE_VERSION
+from connectors.tally.xml_values import fmt_amount, fmt_bool, fmt_date
+from connectors.tally.xml_vouchers import voucher_xml
 
 Element = etree._Element
-PRIMARY_COST_CATEGORY = "Primary Cost Category"  # Tally's default category (reference §4 COSTCENTRE sample)
 
 # Reference §4: dependencies first (Group -> Ledger; Unit/Stock Group/Godown -> Stock Item).
 _MASTER_RANK = {"GROUP": 0, "STOCKGROUP": 0, "UNIT": 0, "GODOWN": 0, "LEDGER": 1, "STOCKITEM": 1}
@@ -110,20 +101,25 @@ def envelope(request: str, type_: str, id_: str, company: str | None,
     return root, desc
 
 
-def _import_envelope(company: str, id_: str, objects: Sequence[Element]) -> str:
+def _import_envelope(company: str, id_: str, objects: Sequence[str]) -> str:
+    """The envelope around objects already written as text (`voucher_xml`, or serialised elements)."""
     if not objects:
         raise ValueError("nothing to import")
     root, desc = envelope("Import", "Data", id_, company)
     # Reference §2 Skeleton B: TALLYMESSAGE sits under BODY/DATA, never under DESC.
-    data = sub(desc.getparent(), "DATA")
-    for obj in objects:
-        sub(data, "TALLYMESSAGE").append(obj)
-    return to_text(root)
+    sub(desc.getparent(), "DATA")
+    head, _, tail = to_text(root).rpartition("<DATA/>")
+    return "".join([head, "<DATA>", *(f"<TALLYMESSAGE>{obj}</TALLYMESSAGE>" for obj in objects), "</DATA>", tail])
 
 
 def build_voucher_import(company: str, vouchers: Sequence[Voucher]) -> str:
     """Import envelope (ID Vouchers) for `vouchers` into `company`."""
-    return _import_envelope(company, "Vouchers", [voucher_element(v) for v in vouchers])
+    return _import_envelope(company, "Vouchers", [voucher_xml(v) for v in vouchers])
+
+
+def voucher_element(v: Voucher) -> Element:
+    """One VOUCHER element (as `build_voucher_import` writes it), for callers that want a tree."""
+    return etree.fromstring(voucher_xml(v), _OWN_XML)
 
 
 def build_master_import(company: str, masters: Sequence[Master]) -> str:
@@ -132,118 +128,7 @@ def build_master_import(company: str, masters: Sequence[Master]) -> str:
         rank = _MASTER_RANK[master.kind]
         return (1, -rank) if master.action == "Delete" else (0, rank)
 
-    return _import_envelope(company, "All Masters", [master_element(m) for m in sorted(masters, key=key)])
-
-
-def _voucher_attrs(v: Voucher) -> dict[str, str]:
-    attrs: dict[str, str] = {}
-    if v.action != "Create":
-        # Reference §3.7: identify by MasterId; date+number ignores the voucher type.
-        attrs.update(DATE=fmt_date(v.date), TAGNAME="MasterId", TAGVALUE=str(v.master_id))
-    if v.remote_id:
-        attrs["REMOTEID"] = v.remote_id
-    attrs.update(VCHTYPE=v.voucher_type, ACTION=v.action)
-    if v.action in ("Create", "Alter"):
-        attrs["OBJVIEW"] = v.view
-    return attrs
-
-
-def voucher_element(v: Voucher) -> Element:
-    """One VOUCHER element; Delete is attributes only, Cancel adds date, type and narration."""
-    el = etree.Element("VOUCHER", _voucher_attrs(v))
-    if v.action == "Delete":
-        return el
-    sub(el, "DATE", fmt_date(v.date))
-    sub(el, "VOUCHERTYPENAME", v.voucher_type)
-    if v.action == "Cancel":
-        _opt(el, "NARRATION", v.narration)
-        return el
-    _voucher_header(el, v)
-    for ref in v.order_refs:
-        order = sub(el, "INVOICEORDERLIST.LIST")
-        sub(order, "BASICORDERDATE", fmt_date(ref.basic_order_date))
-        sub(order, "BASICPURCHASEORDERNO", ref.order_no)
-    for item in v.inventory_entries:
-        el.append(inventory_element(item))
-    ledger_tag = "LEDGERENTRIES.LIST" if v.view == INVOICE_VIEW else "ALLLEDGERENTRIES.LIST"
-    for entry in v.ledger_entries:
-        el.append(ledger_entry_element(entry, ledger_tag))
-    return el
-
-
-def _voucher_header(el: Element, v: Voucher) -> None:
-    _opt(el, "VOUCHERNUMBER", v.voucher_number)
-    _opt(el, "REFERENCE", v.reference)
-    if v.reference_date is not None:
-        sub(el, "REFERENCEDATE", fmt_date(v.reference_date))
-    _opt(el, "PARTYLEDGERNAME", v.party_ledger)
-    sub(el, "PERSISTEDVIEW", v.view)
-    sub(el, "ISINVOICE", fmt_bool(v.is_invoice))
-    _opt(el, "NARRATION", v.narration)
-
-
-def ledger_entry_element(entry: LedgerEntry, tag: str = "LEDGERENTRIES.LIST") -> Element:
-    """A ledger line; ISDEEMEDPOSITIVE follows the sign of the amount (reference §3)."""
-    el = etree.Element(tag)
-    sub(el, "LEDGERNAME", entry.ledger_name)
-    sub(el, "ISDEEMEDPOSITIVE", fmt_bool(entry.is_deemed_positive))
-    if entry.is_party:
-        sub(el, "ISPARTYLEDGER", "Yes")
-    sub(el, "AMOUNT", fmt_amount(entry.amount))
-    for bill in entry.bill_allocations:
-        alloc = sub(el, "BILLALLOCATIONS.LIST")
-        sub(alloc, "NAME", bill.name)
-        sub(alloc, "BILLTYPE", bill.bill_type)
-        _opt(alloc, "BILLCREDITPERIOD", bill.credit_period)
-        sub(alloc, "AMOUNT", fmt_amount(bill.amount))
-    _cost_centre(el, entry.cost_centre, entry.amount)
-    return el
-
-
-def _cost_centre(el: Element, name: str | None, amount: Decimal) -> None:
-    """The whole line to one cost centre of the primary category (reference §3: CATEGORYALLOCATIONS.LIST)."""
-    if not name:
-        return
-    category = sub(el, "CATEGORYALLOCATIONS.LIST")
-    sub(category, "CATEGORY", PRIMARY_COST_CATEGORY)
-    sub(category, "ISDEEMEDPOSITIVE", fmt_bool(amount < 0))
-    centre = sub(category, "COSTCENTREALLOCATIONS.LIST")
-    sub(centre, "NAME", name)
-    sub(centre, "AMOUNT", fmt_amount(amount))
-
-
-def inventory_element(item: InventoryEntry) -> Element:
-    """An ALLINVENTORYENTRIES.LIST line with its batch and accounting allocations."""
-    el = etree.Element("ALLINVENTORYENTRIES.LIST")
-    sub(el, "STOCKITEMNAME", item.stock_item)
-    if item.description is not None:
-        # Reference §3: a flat BASICUSERDESCRIPTION is silently ignored; it must be a list.
-        desc = sub(el, "BASICUSERDESCRIPTION.LIST", TYPE="String")
-        for line in item.description.splitlines() or [""]:
-            sub(desc, "BASICUSERDESCRIPTION", line)
-    sub(el, "ISDEEMEDPOSITIVE", fmt_bool(item.is_deemed_positive))
-    sub(el, "RATE", fmt_rate(item.rate, item.unit))
-    sub(el, "AMOUNT", fmt_amount(item.amount))
-    quantity = fmt_quantity(item.quantity, item.unit)
-    sub(el, "ACTUALQTY", quantity)
-    sub(el, "BILLEDQTY", quantity)
-    batch = sub(el, "BATCHALLOCATIONS.LIST")
-    _opt(batch, "GODOWNNAME", item.godown)
-    sub(batch, "BATCHNAME", item.batch)
-    _opt(batch, "ORDERNO", item.order_no)
-    if item.order_due_date is not None:
-        sub(batch, "ORDERDUEDATE", fmt_date(item.order_due_date))
-    _opt(batch, "TRACKINGNUMBER", item.tracking_number)
-    sub(batch, "AMOUNT", fmt_amount(item.amount))
-    sub(batch, "ACTUALQTY", quantity)
-    sub(batch, "BILLEDQTY", quantity)
-    if item.accounting_ledger is not None:
-        alloc = sub(el, "ACCOUNTINGALLOCATIONS.LIST")
-        sub(alloc, "LEDGERNAME", item.accounting_ledger)
-        sub(alloc, "ISDEEMEDPOSITIVE", fmt_bool(item.is_deemed_positive))
-        sub(alloc, "AMOUNT", fmt_amount(item.amount))
-        _cost_centre(alloc, item.cost_centre, item.amount)
-    return el
+    return _import_envelope(company, "All Masters", [to_text(master_element(m)) for m in sorted(masters, key=key)])
 
 
 def _parent(el: Element, parent: str | None) -> None:
