@@ -7,7 +7,7 @@ forbids and lxml will not serialise) and pads numbers with a leading space (refe
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from lxml import etree
 
@@ -82,9 +82,9 @@ def parse(text: str) -> etree._Element:
     return root
 
 
-def kids(el: etree._Element) -> Iterator[etree._Element]:
+def kids(el: etree._Element) -> list[etree._Element]:
     """Element children only (entities and other node kinds are skipped)."""
-    return (c for c in el if isinstance(c.tag, str))
+    return [c for c in el if isinstance(c.tag, str)]
 
 
 def tag_of(el: etree._Element) -> str:
@@ -94,9 +94,12 @@ def tag_of(el: etree._Element) -> str:
 
 def text(el: etree._Element | None) -> str:
     """The element's own text as sent, with `&#4;` restored to the sentinel character."""
-    if el is None or el.text is None:
+    if el is None:
         return ""
-    return el.text.replace(_PUA, SENTINEL)
+    raw = el.text
+    if raw is None:
+        return ""
+    return raw.replace(_PUA, SENTINEL) if _PUA in raw else raw
 
 
 def value(el: etree._Element | None) -> str:
@@ -106,7 +109,10 @@ def value(el: etree._Element | None) -> str:
 
 
 def child(el: etree._Element, tag: str) -> etree._Element | None:
-    return next((c for c in kids(el) if c.tag == tag), None)
+    for c in el:  # a comment's or an entity's tag is not a str, so never equal to `tag`
+        if c.tag == tag:
+            return c
+    return None
 
 
 def child_value(el: etree._Element, tag: str) -> str:
@@ -140,7 +146,12 @@ def typed(tag: str, text: str, type_: str) -> E:
     return E(tag, text, {"TYPE": type_})
 
 
+_SPECIAL = re.compile(f"[&<>{SENTINEL}]")
+
+
 def escape(s: str) -> str:
+    if _SPECIAL.search(s) is None:  # most texts are plain: four replaces are three times the cost of a search
+        return s
     s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return s.replace(SENTINEL, "&#4;")
 
@@ -158,11 +169,11 @@ def to_xml(node: E) -> str:
 
 def _render(node: E, depth: int, out: list[str]) -> None:
     pad = " " * depth
-    attrs = "".join(f' {k}="{_escape_attr(v)}"' for k, v in (node.attrs or {}).items())
+    attrs = "".join(f' {k}="{_escape_attr(v)}"' for k, v in node.attrs.items()) if node.attrs else ""
     if node.kids:
         out.append(f"{pad}<{node.tag}{attrs}>")
         for kid in node.kids:
             _render(kid, depth + 1, out)
         out.append(f"{pad}</{node.tag}>")
     else:
-        out.append(f"{pad}<{node.tag}{attrs}>{escape(node.text or '')}</{node.tag}>")
+        out.append(f"{pad}<{node.tag}{attrs}>{escape(node.text) if node.text else ''}</{node.tag}>")
