@@ -22,6 +22,7 @@ from collections import Counter
 from contextlib import closing
 from dataclasses import dataclass, replace
 
+from bench.faults import disk
 from bench.faults.flows import BY_NAME, ORACLES, FlowCase, counter, held, sync_args
 from bench.faults.proxy import Rule
 from bench.faults.scenarios import SOURCE_READ, Baseline, Plan, disk_cap, target_proxy
@@ -96,7 +97,7 @@ def baseline(case: FlowCase, size: int, seed: int) -> tuple[Baseline, Row]:
             raise RuntimeError(f"{case.name}: the fault-free run did not post {sorted(missing)[:5]}")
         base = Baseline(frozenset(found), failed, counting[0].seen, counting[1].seen, ledger_bytes(world.home),
                         seconds, sum(n - 1 for n in found.values()), all_failed(world), counting[2].seen, source.seen,
-                        cpu.used, disk_cap(cpu.sizes))
+                        cpu.used, disk_cap(cpu.sizes), disk.disk_room(cpu.sizes))
     row = Row(case.name, "none (baseline)", len(found), len(found), base.duplicates, 0, failed, failed, seconds,
               note=f"{base.writes} writes, {base.read_backs} read-backs, {base.target_reads} {case.target.kind} "
                    f"reads, {base.source_reads} {case.source} reads")
@@ -113,6 +114,7 @@ def run_plan(case: FlowCase, plan: Plan, base: Baseline, size: int, seed: int) -
         world.arm(plan.rules)
         if plan.tally:
             world.tally_faults(plan.tally)
+        filled = bool(plan.room) and disk.fill_up(world.home, plan.room)
         watches: list = []
         if plan.race_webhook:
             first, extra = race(world, args)
@@ -126,7 +128,9 @@ def run_plan(case: FlowCase, plan: Plan, base: Baseline, size: int, seed: int) -
             probed = plan.probe(world) - probed
         if plan.tally:
             tally_fired = tally_log(world) - tally_fired
-        integrity = ledger_integrity(world) if plan.fsize else "ok"
+        integrity = ledger_integrity(world) if plan.fsize or plan.room else "ok"
+        if filled:
+            disk.free_up(world.home)
         refused = all_failed(world) - base.failed_anywhere if plan.refusals else None
         world.disarm()
         runs, failed = recover(world, case, plan, args)
@@ -138,15 +142,18 @@ def run_plan(case: FlowCase, plan: Plan, base: Baseline, size: int, seed: int) -
         row.note += "".join(f"; {part}" for part in said)
         if integrity != "ok":
             row.intact, row.note = False, f"ledger corrupt after the fault: {integrity}; {row.note}"
-        elif plan.fsize:
+        elif plan.fsize or plan.room:
             row.note += "; ledger intact after the fault (PRAGMA integrity_check)"
+        if plan.room and not filled:
+            row.note += "; no tmpfs could be mounted"
         if refused is not None:
             row.refused = (injected, refused)
             row.note += f"; {injected} refusals injected, {refused} records failed with a reason"
         return row
 
 
-DISK_SIGNS = ("File too large", "[Errno 27]", "database or disk is full", "disk I/O error", "No space left")
+DISK_SIGNS = ("File too large", "[Errno 27]", "database or disk is full", "disk I/O error", "No space left",
+              "[Errno 28]")
 
 
 def fault_met(plan: Plan, world: World, watches: list, first: list[Outcome], tally_fired: int = 0,
@@ -154,8 +161,8 @@ def fault_met(plan: Plan, world: World, watches: list, first: list[Outcome], tal
     """Whether the plan's fault met the run, and what shows it (None: a plan with nothing that can miss,
     e.g. two syncs started together). Every part of the fault must have met it: each proxy rule its
     request (the re-run's too: a kill during read-back), a CPU-second kill its moment, Tally's armed
-    fault an import, the count a `probe` reads a rise (a request refused for it), a file cap a write
-    (the first run's output names the refused write)."""
+    fault an import, the count a `probe` reads a rise (a request refused for it), a full disk a write
+    (the first run's output names the refused write, and the product's frame that made it)."""
     checks: list[tuple[bool, str]] = []
     if plan.kill_at is not None:
         killed = any(w.killed for w in watches)
@@ -170,7 +177,7 @@ def fault_met(plan: Plan, world: World, watches: list, first: list[Outcome], tal
         checks.append((tally_fired > 0, f"Tally's fault fired {tally_fired}x"))
     if plan.probe is not None:
         checks.append((probed > 0, f"{probed} request(s) refused for it"))
-    if plan.fsize:
+    if plan.fsize or plan.room:
         refused = refused_write(first)
         checks.append((refused is not None, f"a write refused: {refused}" if refused else "no write refused"))
     if not checks:
@@ -190,7 +197,10 @@ def refused_write(outcomes: list[Outcome]) -> str | None:
         for n, line in enumerate(lines):
             if any(sign in line for sign in DISK_SIGNS):
                 said = " ".join(line.split())[:160]
-                frames = [m for later in lines[n:] for m in [OUR_FRAME.search(later)] if m]
+                # The traceback that follows, up to the error it ends with: its deepest frame of ours.
+                until = next((k for k in range(n + 1, len(lines)) if any(sign in lines[k] for sign in DISK_SIGNS)),
+                             len(lines))
+                frames = [m for later in lines[n + 1:until] for m in [OUR_FRAME.search(later)] if m]
                 return said + (f" (in {frames[-1][1]} {frames[-1][2]})" if frames else "")
     return None
 

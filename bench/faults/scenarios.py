@@ -28,6 +28,7 @@ from typing import Any
 
 import httpx
 
+from bench.faults import disk
 from bench.faults.flows import FlowCase
 from bench.faults.proxy import Rule
 
@@ -50,6 +51,7 @@ class Baseline:
     source_reads: int = 0  # GETs to the source system a fault-free run makes
     cpu_seconds: float = 0.0  # CPU the fault-free run's process group used
     disk_cap: int = 0  # bytes no file may pass for the state directory to fill up half-way through (`disk_cap`)
+    disk_room: int = 0  # bytes the state directory grew by half-way through the run's writing (`disk.disk_room`)
 
 
 @dataclass
@@ -59,7 +61,8 @@ class Plan:
     rules: dict[str, list[Rule]] = field(default_factory=dict)
     tally: dict[str, Any] | None = None  # knobs for sandbox/tally/faults.py, armed before the run
     twins: int = 1  # syncs started together
-    fsize: int | None = None  # RLIMIT_FSIZE of the sync (disk full)
+    fsize: int | None = None  # RLIMIT_FSIZE of the sync (disk full, where no tmpfs can be mounted)
+    room: int | None = None  # disk full: the state directory a tmpfs with this many bytes free (bench/faults/disk.py)
     then: dict[str, list[Rule]] | None = None  # rules for the first recovery run
     replay: bool = False  # recovery also re-drives failed records (`ml-connector replay`)
     # Refusals the fault injected (the fault-free baseline's own failures aside): each must leave its
@@ -329,8 +332,13 @@ def disk_cap(samples: Sequence[tuple[float, Mapping[str, int]]], floor: int = DI
 
 
 def disk_full(base: Baseline) -> Plan:
-    """Files capped where the baseline's run was half-way through (`Baseline.disk_cap`); a baseline measured
-    without file sizes: at half the ledger's size."""
+    """The state directory's disk fills up half-way through the run's writing: as root, a tmpfs with the room
+    the baseline's run had used by then (`Baseline.disk_room`); elsewhere, files capped where the baseline's
+    run was half-way through (`Baseline.disk_cap`; a baseline measured without file sizes: at half the
+    ledger's size)."""
+    if base.disk_room and disk.can_mount():
+        return Plan("disk-full", f"state directory's disk full mid-run ({base.disk_room // 1024} KiB free at "
+                                 "the start)", room=base.disk_room)
     limit = base.disk_cap or max(DISK_FLOOR, base.ledger_bytes // 2)
     return Plan("disk-full", f"state directory full mid-run (no file past {limit // 1024} KiB)", fsize=limit)
 

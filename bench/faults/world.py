@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from bench.faults import disk
 from bench.faults.proxy import FaultProxy, Rule
 from bench.procs import group_cpu
 from connectors.tally.agent import create_agent_app
@@ -138,6 +139,8 @@ class World:
             proxy.stop()
         self.agent.stop()
         self.sandbox.stop()
+        if disk.mounted(self.home):  # a disk-full row's tmpfs
+            disk.unmount(self.home)
         shutil.rmtree(self.home, ignore_errors=True)
 
     def __enter__(self) -> World:

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from bench.faults import __main__ as cli
+from bench.faults import disk
 from bench.faults.flows import BY_NAME
 from bench.faults.harness import Row, fault_met
 from bench.faults.proxy import Rule
@@ -145,7 +146,13 @@ def test_the_company_closes_where_a_short_run_still_goes():
     assert next(p for p in tally_plans(SETTLEMENTS, False, base(2, 2)) if p.name == "tally-closed").rules
 
 
-def test_the_disk_cap_falls_half_way_through_a_run_whose_ledger_was_already_large():
+@pytest.fixture
+def per_file_caps(monkeypatch):
+    """The plans as where no tmpfs can be mounted (the tests of the tmpfs say otherwise)."""
+    monkeypatch.setattr(disk, "can_mount", lambda: False)
+
+
+def test_the_disk_cap_falls_half_way_through_a_run_whose_ledger_was_already_large(per_file_caps):
     """The returns flow at 1,000 (as measured): the ledger (888 KiB) is the orders flow's and only its WAL grows
     (to 193 KiB); Dagster's run database (148 KiB) is written at the start. Half the ledger (444 KiB) is
     never reached by any file."""
@@ -186,8 +193,46 @@ def test_the_disk_cap_aims_at_the_products_own_files_before_dagsters_event_log()
     assert abs(disk_cap(only_dagster) - (131_072 + 600 * 50)) <= 1024  # then Dagster's, in the middle
 
 
-def test_without_growth_the_disk_full_row_falls_back_to_half_the_ledger():
+def test_without_growth_the_disk_full_row_falls_back_to_half_the_ledger(per_file_caps):
     assert disk_cap([(0.0, {"a": 10}), (1.0, {"a": 10})]) == 0
     assert disk_cap([(0.0, {})]) == 0
     assert disk_full(base(1, ledger=1_000_000)).fsize == 500_000
     assert disk_full(base(1, ledger=0)).fsize == 64 * 1024
+
+
+def test_disk_room_is_the_growth_half_way_through_the_writing_not_through_the_start_up():
+    samples = [(0.0, {"ledger": 1000}), (2.0, {"ledger": 1000}), (3.0, {"ledger": 1000, "wal": 100}),
+               (4.0, {"ledger": 1000, "wal": 400}), (5.0, {"ledger": 1000, "wal": 0}), (7.0, {"ledger": 2000})]
+    assert disk.disk_room(samples) == 400  # writing from 3.0 to 7.0: its highest growth by 5.0
+    assert disk.disk_room([(0.0, {"a": 5}), (1.0, {"a": 5})]) == 0 and disk.disk_room([]) == 0
+
+
+def test_disk_full_is_a_tmpfs_of_the_measured_room_where_one_can_be_mounted(monkeypatch):
+    monkeypatch.setattr(disk, "can_mount", lambda: True)
+    plan = disk_full(Baseline(frozenset(), 0, 1, 1, 0, 1.0, 0, disk_cap=150_000, disk_room=80 * 1024))
+    assert (plan.room, plan.fsize, plan.name) == (80 * 1024, None, "disk-full") and "80 KiB free" in plan.kind
+    monkeypatch.setattr(disk, "can_mount", lambda: False)
+    assert disk_full(Baseline(frozenset(), 0, 1, 1, 0, 1.0, 0, disk_cap=150_000, disk_room=80 * 1024)).fsize == 150_000
+
+
+@pytest.mark.skipif(not disk.can_mount(), reason="mounting a tmpfs needs root")
+def test_a_filled_state_directory_keeps_its_files_and_refuses_the_write_past_its_room(tmp_path):
+    home = tmp_path / "home"
+    (home / "dagster").mkdir(parents=True)
+    (home / "ledger.sqlite3").write_bytes(b"x" * 300_000)
+    (home / "dagster" / "runs.db").write_bytes(b"y" * 5_000)
+    try:
+        assert disk.fill_up(home, 64 * 1024) and disk.mounted(home)
+        assert (home / "ledger.sqlite3").read_bytes() == b"x" * 300_000  # what it held, on the tmpfs
+        assert (home / "dagster" / "runs.db").stat().st_size == 5_000
+        with open(home / "ledger.sqlite3-wal", "wb") as wal:
+            wal.write(b"w" * 32 * 1024)
+            wal.flush()
+            with pytest.raises(OSError, match="No space left"):
+                wal.write(b"w" * 64 * 1024)
+                wal.flush()
+        disk.free_up(home)  # the merchant frees space: the next run writes
+        (home / "ledger.sqlite3-wal").write_bytes(b"w" * 1_000_000)
+    finally:
+        disk.unmount(home)
+    assert not disk.mounted(home)
