@@ -68,12 +68,12 @@ def test_token_set_refuses_to_be_empty_and_never_reveals_tokens() -> None:
 
 def test_a_caller_over_its_rate_gets_429_with_retry_after_before_any_token_check(fake) -> None:
     tally, upstream = fake
-    with serve_agent(upstream.base_url, rate_per_minute=60, rate_burst=2) as served:
+    with serve_agent(upstream.base_url, rate_per_minute=1, rate_burst=2) as served:  # no refill during the test
         answers = [httpx.post(served.base_url, content=EXPORT_XML, headers=headers(OLD)) for _ in range(2)]
         guessed = httpx.post(served.base_url, content=EXPORT_XML, headers=headers("guess-" * 5))
     assert [a.status_code for a in answers] == [200, 200]
     assert guessed.status_code == 429 and guessed.json()["error"] == "rate_limited"
-    assert 1 <= int(guessed.headers["Retry-After"]) <= 2
+    assert 1 <= int(guessed.headers["Retry-After"]) <= 60
     assert len(tally.calls) == 2
 
 
@@ -201,7 +201,7 @@ def test_make_cert_files_says_what_to_set_on_each_side(tmp_path: Path) -> None:
 
 def test_health_is_rate_limited_too(fake) -> None:
     _, upstream = fake
-    with serve_agent(upstream.base_url, rate_per_minute=60, rate_burst=1) as served:
+    with serve_agent(upstream.base_url, rate_per_minute=1, rate_burst=1) as served:
         first = httpx.get(served.base_url + "/health")
         second = httpx.get(served.base_url + "/health")
     assert first.status_code in (200, 503) and second.status_code == 429

@@ -52,7 +52,7 @@ def test_concurrent_copies_of_one_delivery_are_stored_once(store: WebhookStore) 
 
 
 def test_a_sender_over_its_rate_gets_429_and_nothing_is_stored(store: WebhookStore) -> None:
-    served, _ = start(store, None, rate_per_minute=60, rate_burst=2)
+    served, _ = start(store, None, rate_per_minute=1, rate_burst=2)  # one token a minute: none refills mid-test
     with served:
         ok = [post(served.base_url, delivery(f"{ORDER_URL}-{i}")) for i in range(2)]
         flooded = post(served.base_url, delivery(f"{ORDER_URL}-3"))
