@@ -67,8 +67,10 @@ READ_ROWS = 2000  # staged rows read per connection (their raw JSON text only; d
 MEMORY_LIMIT = "128MB"  # DuckDB defaults to 80% of RAM and caches scans up to it; staging stays small
 # Staging a page needs little, but the checkpoint on close fills the buffer pool up to the limit with the
 # table's last row group (122,880 rows): at 100,000 orders 128MB put ~150 MB on the step's peak RSS, 32MB
-# ~50 MB (measured: 200 pages of 500 orders, one connection each). A page too big for it gets MEMORY_LIMIT.
-PAGE_MEMORY_LIMIT = "32MB"
+# ~50 MB, 16MB ~33 MB (measured: 200 pages of 500 orders, one connection each; 16MB against 32MB lowered
+# the peak by 14-19 MB at 60,000 and 100,000 orders for the same CPU, and 8MB gained nothing more). A page
+# too big for it gets MEMORY_LIMIT.
+PAGE_MEMORY_LIMIT = "16MB"
 _LOCK_MARKERS = ("lock", "Conflicting lock", "being used by another process")
 
 
