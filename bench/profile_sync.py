@@ -30,10 +30,10 @@ from bench.run import CHILD, MODES, cpu_seconds, stop
 
 # The sandbox with a profiler in every uvicorn serving thread, each dumped when its server stops.
 SANDBOX = """
-import cProfile, sys, uvicorn
+import cProfile, sys, time, uvicorn
 _run = uvicorn.Server.run
 def _profiled(self, *args, **kwargs):
-    profile = cProfile.Profile()
+    profile = cProfile.Profile(time.thread_time)  # CPU of this serving thread, not its waits
     try:
         return profile.runcall(_run, self, *args, **kwargs)
     finally:
@@ -61,11 +61,14 @@ def profile(orders: int, mode: str, out: str) -> dict:
             for url in (ports["shipstation"], ports["tally"]):
                 httpx.post(f"{url}/__sandbox/reset-stats", timeout=30)
             child = work / "child.py"
-            child.write_text(CHILD)
+            # CPU time of the whole process (DuckDB's threads too), so waits on the simulators do not count
+            child.write_text("import cProfile, sys, time\nprofile = cProfile.Profile(time.process_time)\n"
+                             f"try:\n    profile.runctx({CHILD!r}, {{'__name__': '__main__'}}, {{}})\n"
+                             f"finally:\n    profile.dump_stats({out + '-sync.prof'!r})\n")
             env = os.environ | ports["env"] | {"ML_CONNECTOR_HOME": str(work / "state"),
                                                "DAGSTER_HOME": str(work / "state" / "dagster")}
             before = cpu_seconds(sandbox.pid)
-            done = subprocess.run([sys.executable, "-m", "cProfile", "-o", f"{out}-sync.prof", str(child)],
+            done = subprocess.run([sys.executable, str(child)],
                                   env=env, capture_output=True, text=True, check=True)
             sandbox_cpu = cpu_seconds(sandbox.pid) - before
         finally:
@@ -88,6 +91,8 @@ def main() -> None:
     parser.add_argument("--sort", default="tottime", help="pstats sort key (tottime, cumulative, ...)")
     parser.add_argument("--top", type=int, default=30)
     args = parser.parse_args()
+    for old in Path(args.out).parent.glob(f"{Path(args.out).name}-sandbox-*.prof"):
+        old.unlink()  # the ports differ from run to run: an earlier run's files would be summed in
     r = profile(args.orders, args.mode, args.out)
     per_k = 1000 / args.orders
     print(f"orders {args.orders}  success {r['success']}  created {r['created']}  failed {r['failed']}"

@@ -26,7 +26,7 @@ from .model import (
 from .raw import raw_node
 from .replies import Rejected
 from .values import fmt_amount, human_date, is_yes, parse_amount, parse_quantity, parse_rate, parse_ymd, round_qty
-from .xmlio import attr, child, child_value, kids, text, value
+from .xmlio import attr, first_children, kids, text, value
 
 _HEADER = frozenset({"DATE", "VOUCHERTYPENAME", "VOUCHERNUMBER", "REFERENCE", "PARTYLEDGERNAME", "NARRATION",
                      "ISCANCELLED", "ISOPTIONAL", "PERSISTEDVIEW", "GUID", "MASTERID", "ALTERID", "VOUCHERKEY"})
@@ -105,31 +105,33 @@ def _ledger(company: Company, name: str) -> Master:
 
 def ledger_line(company: Company, node: etree._Element) -> LedgerLine | None:
     """A ledger entry or accounting allocation; an empty placeholder list yields None."""
-    name = child_value(node, "LEDGERNAME")
-    if not name and child(node, "AMOUNT") is None:
+    first = first_children(node)
+    name = value(first.get("LEDGERNAME"))
+    if not name and "AMOUNT" not in first:
         return None
     ledger = _ledger(company, name)
     check_allocations(company, node)
     extra = [raw_node(c) for c in kids(node) if c.tag not in _LINE_TAGS]
     return LedgerLine(
-        ledger, _amount(child_value(node, "AMOUNT")),
-        is_yes(child_value(node, "ISDEEMEDPOSITIVE")), is_yes(child_value(node, "ISPARTYLEDGER")),
+        ledger, _amount(value(first.get("AMOUNT"))),
+        is_yes(value(first.get("ISDEEMEDPOSITIVE"))), is_yes(value(first.get("ISPARTYLEDGER"))),
         node.tag, extra,
     )
 
 
 def _inventory_line(company: Company, node: etree._Element) -> InventoryLine:
-    name = child_value(node, "STOCKITEMNAME")
+    first = first_children(node)
+    name = value(first.get("STOCKITEMNAME"))
     item = company.master(STOCKITEM, name)
     if item is None:
         raise Rejected(f"Stock Item '{name}' does not exist!")
-    actual = _quantity(company, item, child_value(node, "ACTUALQTY"))
-    billed = _quantity(company, item, child_value(node, "BILLEDQTY"))
+    actual = _quantity(company, item, value(first.get("ACTUALQTY")))
+    billed = _quantity(company, item, value(first.get("BILLEDQTY")))
     actual = actual if actual is not None else billed
     billed = billed if billed is not None else actual
-    line = InventoryLine(item, is_yes(child_value(node, "ISDEEMEDPOSITIVE")),
-                         _amount(child_value(node, "AMOUNT")), actual or ZERO, billed or ZERO,
-                         _rate(item, child_value(node, "RATE")), tag=node.tag)
+    line = InventoryLine(item, is_yes(value(first.get("ISDEEMEDPOSITIVE"))),
+                         _amount(value(first.get("AMOUNT"))), actual or ZERO, billed or ZERO,
+                         _rate(item, value(first.get("RATE"))), tag=node.tag)
     for sub in kids(node):
         if sub.tag == "BATCHALLOCATIONS.LIST":
             line.batches.append(_batch(company, item, sub))
@@ -146,13 +148,18 @@ def _inventory_line(company: Company, node: etree._Element) -> InventoryLine:
 
 
 def _batch(company: Company, item: Master, node: etree._Element) -> Batch:
-    def qty(tag: str) -> Decimal | None:
-        return _quantity(company, item, child_value(node, tag))
+    first = first_children(node)
 
-    raw_amount = child_value(node, "AMOUNT")
+    def field(tag: str) -> str:
+        return value(first.get(tag))
+
+    def qty(tag: str) -> Decimal | None:
+        return _quantity(company, item, field(tag))
+
+    raw_amount = field("AMOUNT")
     return Batch(
-        _godown(company, child_value(node, "GODOWNNAME")), child_value(node, "BATCHNAME") or DEFAULT_BATCH,
-        child_value(node, "ORDERNO"), child_value(node, "TRACKINGNUMBER"), child_value(node, "ORDERDUEDATE"),
+        _godown(company, field("GODOWNNAME")), field("BATCHNAME") or DEFAULT_BATCH,
+        field("ORDERNO"), field("TRACKINGNUMBER"), field("ORDERDUEDATE"),
         _amount(raw_amount) if raw_amount.strip() else None, qty("ACTUALQTY"), qty("BILLEDQTY"),
         [raw_node(c) for c in kids(node) if c.tag not in _BATCH_TAGS],
     )

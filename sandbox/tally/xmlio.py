@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from lxml import etree
 
@@ -119,6 +120,15 @@ def child_value(el: etree._Element, tag: str) -> str:
     return value(child(el, tag))
 
 
+def first_children(el: etree._Element) -> dict[str, etree._Element]:
+    """Each tag's first element child (what `child` finds), in one pass over the children."""
+    found: dict[str, etree._Element] = {}
+    for c in el:
+        if isinstance(c.tag, str) and c.tag not in found:
+            found[c.tag] = c
+    return found
+
+
 def attr(el: etree._Element, name: str) -> str:
     """An attribute looked up case-insensitively (Tally does not care about attribute case)."""
     for key, val in el.attrib.items():
@@ -160,6 +170,12 @@ def _escape_attr(s: str) -> str:
     return escape(s).replace('"', "&quot;")
 
 
+@lru_cache(maxsize=4096)
+def _attribute(key: str, val: str) -> str:
+    # an export writes TYPE="String", TYPE="Amount"... on nearly every node: each is escaped once
+    return f' {key}="{_escape_attr(val)}"'
+
+
 def to_xml(node: E) -> str:
     """Serialise like Tally: one-space indent, CRLF line ends, no XML declaration."""
     out: list[str] = []
@@ -169,7 +185,7 @@ def to_xml(node: E) -> str:
 
 def _render(node: E, depth: int, out: list[str]) -> None:
     pad = " " * depth
-    attrs = "".join(f' {k}="{_escape_attr(v)}"' for k, v in node.attrs.items()) if node.attrs else ""
+    attrs = "".join([_attribute(k, v) for k, v in node.attrs.items()]) if node.attrs else ""
     if node.kids:
         out.append(f"{pad}<{node.tag}{attrs}>")
         for kid in node.kids:
