@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import time
 from collections import Counter
 from datetime import date, timedelta
 
@@ -133,7 +132,5 @@ def test_the_month_report_is_written_and_the_cli_says_where(synced):
     assert [p.rsplit(".", 1)[1] for p in paths] == ["html", "csv", "xlsx"]
     html = open(paths[0], encoding="utf-8").read()
     assert "2026-03" in html and "match rate" in html.lower()
-    started = time.monotonic()
     summary = run(synced, "month_end_report", partitions=("2026-03-01", "2026-03-01"))
     assert summary.metric("recon/month_report", "days_reconciled") == 31
-    assert time.monotonic() - started < 120
