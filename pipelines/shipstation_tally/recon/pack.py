@@ -64,7 +64,7 @@ def rule_pack(*, order_voucher_type: str = "Sales Order", note_voucher_type: str
     return RulePack(
         pair=PAIR, label="ShipStation ↔ TallyPrime", sides=("ShipStation", "TallyPrime"), snapshots=SNAPSHOTS,
         categories=CATEGORIES, macros=scope.MACROS, scope=scope.SCOPE,
-        rules=[*rules.ORDER_RULES, *rules.LABEL_RULES, *rules.ORPHAN_RULES, rules.STOCK_RULE],
+        rules=rules.RULES,
         ledger_flows=(scope.ORDERS_FLOW, scope.SHIPMENTS_FLOW), ledger_rules=rules.LEDGER_RULES,
         measures=MEASURES, total_rows=TOTAL_ROWS, match=Match("matched", "orders", "orders"),
         drift=Drift("stock_drift", "stock_checked", "Stock drift per SKU"),

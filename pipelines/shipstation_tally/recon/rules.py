@@ -52,26 +52,6 @@ ORDER_RULES: list[str] = [
     FROM _r_match WHERE NOT cancelled AND active = 1 AND order_total IS NOT NULL
         AND order_total IS DISTINCT FROM abs(voucher_amount)""",
 
-    # One pass over both sides' lines, summed per order and item; lines of an unknown item stay apart, a side each.
-    _INSERT + """WITH lines AS (
-        SELECT l.order_id, coalesce(m.stock_item, l.sku) AS item, l.quantity AS ordered, NULL AS posted
-        FROM _r_order_lines l LEFT JOIN _r_sku_items m ON m.day = l.day AND m.sku = l.sku WHERE l.quantity <> 0
-        UNION ALL
-        SELECT order_id, stock_item, NULL, quantity FROM _r_voucher_lines WHERE quantity <> 0),
-    differ AS (
-        SELECT order_id, item, sum(ordered) AS ordered, sum(posted) AS posted FROM lines
-        GROUP BY order_id, item, CASE WHEN item IS NULL THEN posted IS NULL END
-        HAVING sum(ordered) IS DISTINCT FROM sum(posted))
-    SELECT 'quantity_mismatch' AS category, one.day, one.order_number, 'shipstation' AS source_system,
-        one.order_id::VARCHAR AS source_id, 'tally' AS target_system, one.master_id::VARCHAR AS target_id,
-        coalesce(d.ordered, 0) AS source_amount, coalesce(d.posted, 0) AS target_amount,
-        coalesce(d.posted, 0) - coalesce(d.ordered, 0) AS difference,
-        one.why IS NOT NULL AS explained, one.why AS explanation,
-        format('Order {} has {} of {} in ShipStation but its {} in Tally (MasterId {}) has {}',
-               coalesce(nullif(one.order_number, ''), 'orderId ' || one.order_id), _r_qty(d.ordered),
-               coalesce(d.item, 'an item without a name'), $order_type, one.master_id, _r_qty(d.posted)) AS reason
-    FROM differ d JOIN _r_match one ON one.order_id = d.order_id AND NOT one.cancelled AND one.active = 1""",
-
     _INSERT + f"""SELECT 'customer_mismatch' AS category, order_number, {_ORDER}, master_id::VARCHAR AS target_id,
         {_KNOWN},
         format('Order {{}} is for "{{}}" in ShipStation but its {{}} in Tally (MasterId {{}}) is made out to {{}}',
@@ -117,43 +97,27 @@ ORDER_RULES: list[str] = [
     WHERE coalesce(l.live, 0) = 0 AND coalesce(l.notes, 0) = 0""",
 ]
 
-LABEL_RULES: list[str] = [
-    # Order lines the order's live labels (any day) ship more of than was ordered. A label's line is the order
-    # line with its line key, else the order's line of the same SKU (as delivery.py matches them).
-    # Only the orders that can be over-shipped are mapped line by line: those with a line whose labels' lines of
-    # the same line key ship more than it orders, or with a label line matched by SKU (its key matches no line).
-    """CREATE OR REPLACE TEMP TABLE _r_over AS
-    WITH keyed AS (
-        SELECT order_id, line_key, count(*) FILTER (WHERE is_order) AS order_lines,
-            count(*) FILTER (WHERE NOT is_order) AS label_lines, sum(quantity) FILTER (WHERE is_order) AS ordered,
-            sum(quantity) FILTER (WHERE NOT is_order) AS shipped
-        FROM (SELECT order_id, line_key, quantity, true AS is_order FROM _r_order_lines
-              UNION ALL
-              SELECT order_id, line_key, quantity, false FROM _r_ship_lines WHERE live AND order_id IS NOT NULL)
-        GROUP BY order_id, line_key),
-    suspect AS (
-        SELECT DISTINCT order_id FROM keyed
-        WHERE shipped > ordered OR (label_lines > 0 AND (order_lines = 0 OR line_key IS NULL))),
-    ordered AS (
-        SELECT order_id, line_key, min(sku) AS sku, sum(quantity) AS quantity
-        FROM _r_order_lines WHERE order_id IN (SELECT order_id FROM suspect) GROUP BY ALL),
-    by_sku AS (SELECT order_id, sku, min(line_key) AS line_key FROM ordered GROUP BY ALL),
-    mapped AS (
-        SELECT l.order_id, l.shipment_id, l.quantity, l.day, coalesce(k.line_key, b.line_key) AS line_key
-        FROM _r_ship_lines l
-        LEFT JOIN ordered k ON k.order_id = l.order_id AND k.line_key = l.line_key
-        LEFT JOIN by_sku b ON b.order_id = l.order_id AND b.sku = l.sku
-        WHERE l.live AND l.order_id IN (SELECT order_id FROM suspect)),
-    shipped AS (SELECT order_id, line_key, sum(quantity) AS quantity, max(day) AS last_day FROM mapped GROUP BY ALL),
-    over AS (
-        SELECT s.order_id, s.line_key, coalesce(d.sku, s.line_key) AS line, d.quantity AS ordered,
-            s.quantity AS shipped, s.last_day
-        FROM shipped s JOIN ordered d USING (order_id, line_key) WHERE s.quantity > d.quantity)
-    SELECT v.order_id, v.line, v.ordered, v.shipped, v.last_day,
-        string_agg(DISTINCT m.shipment_id::VARCHAR, ', ' ORDER BY m.shipment_id::VARCHAR) AS labels
-    FROM over v JOIN mapped m USING (order_id, line_key)
-    GROUP BY v.order_id, v.line_key, v.line, v.ordered, v.shipped, v.last_day""",
+# One pass over both sides' lines, summed per order and item; lines of an unknown item stay apart, a side each.
+QUANTITY_RULE = _INSERT + """WITH lines AS (
+        SELECT l.order_id, coalesce(m.stock_item, l.sku) AS item, l.quantity AS ordered, NULL AS posted
+        FROM _r_order_lines l LEFT JOIN _r_sku_items m ON m.day = l.day AND m.sku = l.sku WHERE l.quantity <> 0
+        UNION ALL
+        SELECT order_id, stock_item, NULL, quantity FROM _r_voucher_lines WHERE quantity <> 0),
+    differ AS (
+        SELECT order_id, item, sum(ordered) AS ordered, sum(posted) AS posted FROM lines
+        GROUP BY order_id, item, CASE WHEN item IS NULL THEN posted IS NULL END
+        HAVING sum(ordered) IS DISTINCT FROM sum(posted))
+    SELECT 'quantity_mismatch' AS category, one.day, one.order_number, 'shipstation' AS source_system,
+        one.order_id::VARCHAR AS source_id, 'tally' AS target_system, one.master_id::VARCHAR AS target_id,
+        coalesce(d.ordered, 0) AS source_amount, coalesce(d.posted, 0) AS target_amount,
+        coalesce(d.posted, 0) - coalesce(d.ordered, 0) AS difference,
+        one.why IS NOT NULL AS explained, one.why AS explanation,
+        format('Order {} has {} of {} in ShipStation but its {} in Tally (MasterId {}) has {}',
+               coalesce(nullif(one.order_number, ''), 'orderId ' || one.order_id), _r_qty(d.ordered),
+               coalesce(d.item, 'an item without a name'), $order_type, one.master_id, _r_qty(d.posted)) AS reason
+    FROM differ d JOIN _r_match one ON one.order_id = d.order_id AND NOT one.cancelled AND one.active = 1"""
 
+LABEL_RULES: list[str] = [
     # A label the sync held back as an over-shipment is reported by over_shipment while its order is over-shipped.
     _INSERT + f"""SELECT 'shipment_without_note' AS category, day, order_number, 'shipstation' AS source_system,
         shipment_id::VARCHAR AS source_id, 'tally' AS target_system, {_KNOWN},
@@ -211,16 +175,20 @@ LABEL_RULES: list[str] = [
     FROM c""",
 ]
 
-def _unmatched(key: str, voucher_type: str, working: str, snapshots: str) -> str:
-    """The day's active vouchers of `voucher_type` whose `key` is NULL or in no snapshot of its record (a query).
+def _unmatched(key: str, kind: str, working: str, snapshots: str) -> str:
+    """The day's active vouchers of a `kind` (`is_order`, `is_note`) whose `key` is NULL or in no snapshot of its
+    record, with their snapshot row's number, reference and party (a query).
 
     The working set's records (`working`) answer for nearly all; only the other keys are looked up in `snapshots`.
     """
     return f"""(WITH loose AS (
-        SELECT * FROM _r_range_vouchers v WHERE v.of_day AND v.active AND v.voucher_type = {voucher_type}
-            AND (v.{key} IS NULL OR v.{key} NOT IN (SELECT {key} FROM {working} WHERE {key} IS NOT NULL)))
-    SELECT * FROM loose WHERE {key} IS NULL OR {key} NOT IN (
-        SELECT {key} FROM {snapshots} WHERE {key} IN (SELECT {key} FROM loose)))"""
+        SELECT * FROM _r_range_vouchers v WHERE v.of_day AND v.active AND v.{kind}
+            AND (v.{key} IS NULL OR v.{key} NOT IN (SELECT {key} FROM {working} WHERE {key} IS NOT NULL))),
+    orphans AS (
+        SELECT * FROM loose WHERE {key} IS NULL OR {key} NOT IN (
+            SELECT {key} FROM {snapshots} WHERE {key} IN (SELECT {key} FROM loose)))
+    SELECT o.* EXCLUDE (party), s.voucher_number, s.reference, s.party
+    FROM orphans o JOIN recon_tally_vouchers s ON s.master_id = o.master_id AND s.rowid = o.snapshot_row)"""
 
 
 ORPHAN_RULES: list[str] = [
@@ -235,7 +203,7 @@ ORPHAN_RULES: list[str] = [
                     ELSE 'is keyed to ShipStation order ' || v.order_id
                          || ', but no such order was read from ShipStation' END)
             AS reason
-    FROM """ + _unmatched("order_id", "$order_type", "_r_range_orders", "recon_ss_orders")
+    FROM """ + _unmatched("order_id", "is_order", "_r_range_orders", "recon_ss_orders")
     + " v ORDER BY v.master_id",
 
     _INSERT + """SELECT 'note_without_shipment' AS category, v.day,
@@ -248,7 +216,7 @@ ORPHAN_RULES: list[str] = [
                     ELSE 'is keyed to ShipStation label ' || v.shipment_id
                          || ', but no such label was read from ShipStation' END)
             AS reason
-    FROM """ + _unmatched("shipment_id", "$note_type", "_r_range_ships", "recon_ss_shipments")
+    FROM """ + _unmatched("shipment_id", "is_note", "_r_range_ships", "recon_ss_shipments")
     + " v ORDER BY v.master_id",
 ]
 
@@ -270,6 +238,15 @@ STOCK_RULE = _INSERT + """WITH tally AS (
                t.stock_item, t.day, _r_qty(t.quantity), _r_qty(ss.quantity), ss.skus) AS reason
     FROM tally t JOIN ss USING (day, stock_item) WHERE t.quantity IS DISTINCT FROM ss.quantity"""
 
+# The order the pack runs them in. A working table is dropped as soon as its last reader is done: at a million
+# orders a month a ten-day working set is about twice the staging store's 128 MB, and what does not fit is paged
+# out to disk and back, so the heaviest statements run with less of it held (scope.py drops label lines early).
+RULES: list[str] = [
+    *ORPHAN_RULES, QUANTITY_RULE,
+    "DROP VIEW _r_voucher_lines", "DROP TABLE _r_order_lines", "DROP TABLE _r_range_vouchers",
+    *ORDER_RULES, *LABEL_RULES, STOCK_RULE,
+]
+
 # Ledger records that are themselves exceptions, on the day of the record they are about (the order's or
 # the label's day, so a March order that failed shows in March's report however late it was last tried);
 # a record in no snapshot falls on the local day it last changed (failed) or was claimed (stuck).
@@ -281,13 +258,18 @@ _RECORD = f"""CASE flow
 
 
 def _placed(state: str, when: str) -> str:
-    """`_r_ledger` rows in `state`, with `record_day`: their source record's snapshot day, else `when`'s."""
+    """`_r_ledger` rows in `state`, with `record_day`: their source record's snapshot day, else `when`'s.
+
+    The snapshots are narrowed by integer id (no cast of every snapshot's id to text); the join on the id as
+    text then keeps only a source id in its exact form, as before.
+    """
     return f"""WITH held AS (SELECT * FROM _r_ledger WHERE state = '{state}'),
     order_days AS (SELECT order_id::VARCHAR AS source_id, arg_max(day, fetched_at) AS record_day FROM recon_ss_orders
-        WHERE order_id::VARCHAR IN (SELECT source_id FROM held WHERE flow = '{ORDERS_FLOW}') GROUP BY order_id),
+        WHERE order_id IN (SELECT TRY_CAST(source_id AS BIGINT) FROM held WHERE flow = '{ORDERS_FLOW}')
+        GROUP BY order_id),
     label_days AS (SELECT shipment_id::VARCHAR AS source_id, arg_max(day, fetched_at) AS record_day
         FROM recon_ss_shipments
-        WHERE shipment_id::VARCHAR IN (SELECT source_id FROM held WHERE flow = '{SHIPMENTS_FLOW}')
+        WHERE shipment_id IN (SELECT TRY_CAST(source_id AS BIGINT) FROM held WHERE flow = '{SHIPMENTS_FLOW}')
         GROUP BY shipment_id),
     placed AS (SELECT h.*, coalesce(o.record_day, l.record_day, ({when} AT TIME ZONE $timezone)::DATE) AS record_day
         FROM held h LEFT JOIN order_days o ON h.flow = '{ORDERS_FLOW}' AND o.source_id = h.source_id

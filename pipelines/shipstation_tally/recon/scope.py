@@ -48,7 +48,8 @@ SCOPE: list[str] = [
         lower(coalesce(o.order_status, '')) = 'cancelled' AS cancelled, o.fetched_at
     FROM recon_ss_orders o
     WHERE o.order_id IN (SELECT order_id FROM recon_ss_orders WHERE day BETWEEN $first AND $last
-        UNION SELECT order_id FROM recon_ss_shipments WHERE day BETWEEN $first AND $last AND order_id IS NOT NULL)""",
+        UNION ALL
+        SELECT order_id FROM recon_ss_shipments WHERE day BETWEEN $first AND $last AND order_id IS NOT NULL)""",
     drop_older("_r_range_orders", "order_id"),
 
     # The order lines the rules compare (adjustment lines are not goods), with the order's day.
@@ -70,21 +71,64 @@ SCOPE: list[str] = [
     SELECT l.shipment_id, s.order_id, l.line_key, l.sku, l.quantity, s.live, s.day
     FROM recon_ss_shipment_lines l JOIN _r_range_ships s ON l.shipment_id = s.shipment_id AND l.day = s.day""",
 
+    # `_r_over`, for over_shipment and shipment_without_note: order lines the order's live labels (any day) ship
+    # more of than was ordered. A label's line is the order line with its line key, else the order's line of the
+    # same SKU (as delivery.py matches them). Only the orders that can be over-shipped are mapped line by line:
+    # those with a line whose labels' lines of the same line key ship more than it orders, or with a label line
+    # matched by SKU (its key matches no line).
+    """CREATE OR REPLACE TEMP TABLE _r_over AS
+    WITH keyed AS (
+        SELECT order_id, line_key, count(*) FILTER (WHERE is_order) AS order_lines,
+            count(*) FILTER (WHERE NOT is_order) AS label_lines, sum(quantity) FILTER (WHERE is_order) AS ordered,
+            sum(quantity) FILTER (WHERE NOT is_order) AS shipped
+        FROM (SELECT order_id, line_key, quantity, true AS is_order FROM _r_order_lines
+              UNION ALL
+              SELECT order_id, line_key, quantity, false FROM _r_ship_lines WHERE live AND order_id IS NOT NULL)
+        GROUP BY order_id, line_key),
+    suspect AS (
+        SELECT DISTINCT order_id FROM keyed
+        WHERE shipped > ordered OR (label_lines > 0 AND (order_lines = 0 OR line_key IS NULL))),
+    ordered AS (
+        SELECT order_id, line_key, min(sku) AS sku, sum(quantity) AS quantity
+        FROM _r_order_lines WHERE order_id IN (SELECT order_id FROM suspect) GROUP BY ALL),
+    by_sku AS (SELECT order_id, sku, min(line_key) AS line_key FROM ordered GROUP BY ALL),
+    mapped AS (
+        SELECT l.order_id, l.shipment_id, l.quantity, l.day, coalesce(k.line_key, b.line_key) AS line_key
+        FROM _r_ship_lines l
+        LEFT JOIN ordered k ON k.order_id = l.order_id AND k.line_key = l.line_key
+        LEFT JOIN by_sku b ON b.order_id = l.order_id AND b.sku = l.sku
+        WHERE l.live AND l.order_id IN (SELECT order_id FROM suspect)),
+    shipped AS (SELECT order_id, line_key, sum(quantity) AS quantity, max(day) AS last_day FROM mapped GROUP BY ALL),
+    over AS (
+        SELECT s.order_id, s.line_key, coalesce(d.sku, s.line_key) AS line, d.quantity AS ordered,
+            s.quantity AS shipped, s.last_day
+        FROM shipped s JOIN ordered d USING (order_id, line_key) WHERE s.quantity > d.quantity)
+    SELECT v.order_id, v.line, v.ordered, v.shipped, v.last_day,
+        string_agg(DISTINCT m.shipment_id::VARCHAR, ', ' ORDER BY m.shipment_id::VARCHAR) AS labels
+    FROM over v JOIN mapped m USING (order_id, line_key)
+    GROUP BY v.order_id, v.line_key, v.line, v.ordered, v.shipped, v.last_day""",
+    "DROP TABLE _r_ship_lines",  # read by _r_over only: not held while the rest is built
+
     # The vouchers dated in the range or keyed to one of its orders or labels, in two steps: as one statement
     # DuckDB builds its hash table on the whole voucher table, and spills. A key is matched only in its exact
     # form (`ss-order-` and the id as written by us), so as a string: each voucher's key probes the keys of the
-    # range's orders and labels.
+    # range's orders and labels. The ids are not made distinct: the semi-join below needs no distinct build side,
+    # and a voucher is nearly always snapshotted once (a DISTINCT was a hash aggregate of every id).
     """CREATE OR REPLACE TEMP TABLE _r_voucher_ids AS
-    SELECT DISTINCT master_id FROM recon_tally_vouchers WHERE day BETWEEN $first AND $last
+    SELECT master_id FROM recon_tally_vouchers WHERE day BETWEEN $first AND $last
         OR ext_key IN (SELECT 'ss-order-' || order_id FROM _r_range_orders WHERE of_day
                        UNION ALL SELECT 'ss-shipment-' || shipment_id FROM _r_range_ships)""",
 
+    # Narrow (at a million orders a month the working set outgrows the staging store's memory and pages to disk):
+    # the voucher type as two flags, the party of order vouchers only, and no number or reference. The orphan
+    # rules, the only ones that print those, read them back from the voucher's snapshot row (`snapshot_row`).
     f"""CREATE OR REPLACE TEMP TABLE _r_range_vouchers AS
-    SELECT v.master_id, v.day, v.voucher_type, v.voucher_number, v.reference, v.party, v.amount,
+    SELECT v.master_id, v.day, v.voucher_type = $order_type AS is_order, v.voucher_type = $note_type AS is_note,
+        CASE WHEN v.voucher_type = $order_type THEN v.party END AS party, v.amount,
         NOT coalesce(v.cancelled, false) AS active, v.day BETWEEN $first AND $last AS of_day,
         CASE WHEN v.voucher_type = $order_type THEN {_key_id('ss-order-')} END AS order_id,
         CASE WHEN v.voucher_type = $note_type THEN {_key_id('ss-shipment-')} END AS shipment_id,
-        v.fetched_at
+        v.fetched_at, v.rowid AS snapshot_row
     FROM recon_tally_vouchers v SEMI JOIN _r_voucher_ids USING (master_id)
     WHERE v.voucher_type IN ($order_type, $note_type)""",
     drop_older("_r_range_vouchers", "master_id"),
@@ -151,9 +195,9 @@ SCOPE: list[str] = [
         SELECT day, count(*) AS orders, sum(order_total) FILTER (WHERE NOT cancelled) AS order_total
         FROM _r_range_orders WHERE of_day GROUP BY day),
     vouchers AS (
-        SELECT day, count(*) FILTER (WHERE voucher_type = $order_type) AS vouchers,
-            sum(abs(amount)) FILTER (WHERE voucher_type = $order_type) AS voucher_amount,
-            count(*) FILTER (WHERE voucher_type = $note_type) AS delivery_notes
+        SELECT day, count(*) FILTER (WHERE is_order) AS vouchers,
+            sum(abs(amount)) FILTER (WHERE is_order) AS voucher_amount,
+            count(*) FILTER (WHERE is_note) AS delivery_notes
         FROM _r_range_vouchers WHERE of_day AND active GROUP BY day),
     ships AS (SELECT day, count(*) AS shipments FROM _r_range_ships WHERE of_day AND live GROUP BY day),
     matches AS (
