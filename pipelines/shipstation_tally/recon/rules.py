@@ -20,6 +20,7 @@ _INSERT = "INSERT INTO _r_exc BY NAME "
 _ORDER = "day, 'shipstation' AS source_system, order_id::VARCHAR AS source_id, 'tally' AS target_system"
 _LABEL = "coalesce(nullif(order_number, ''), 'orderId ' || order_id)"
 _KNOWN = "why IS NOT NULL AS explained, why AS explanation"
+_IDS = "coalesce(several_ids, master_id::VARCHAR)"  # a record's active vouchers' MasterIds (scope.py lists several)
 
 ORDER_RULES: list[str] = [
     _INSERT + f"""SELECT 'order_without_voucher' AS category, order_number, {_ORDER},
@@ -36,12 +37,12 @@ ORDER_RULES: list[str] = [
                          {_LABEL}, _r_money(order_total), $order_type) END AS reason
     FROM _r_match WHERE NOT cancelled AND active = 0""",
 
-    _INSERT + f"""SELECT 'duplicate_vouchers' AS category, order_number, {_ORDER}, master_ids AS target_id,
+    _INSERT + f"""SELECT 'duplicate_vouchers' AS category, order_number, {_ORDER}, {_IDS} AS target_id,
         order_total AS source_amount, voucher_total AS target_amount, voucher_total - order_total AS difference,
         false AS explained,
         format('Order {{}} ({{}}) has {{}} active {{}}s in Tally (MasterIds {{}}) adding up to {{}}; '
                'it should have one',
-               {_LABEL}, _r_money(order_total), active, $order_type, master_ids, _r_money(voucher_total)) AS reason
+               {_LABEL}, _r_money(order_total), active, $order_type, {_IDS}, _r_money(voucher_total)) AS reason
     FROM _r_match WHERE NOT cancelled AND active > 1""",
 
     _INSERT + f"""SELECT 'amount_mismatch' AS category, order_number, {_ORDER}, master_id::VARCHAR AS target_id,
@@ -65,10 +66,10 @@ ORDER_RULES: list[str] = [
                {_LABEL}, day, $order_type, master_id, voucher_day) AS reason
     FROM _r_match WHERE NOT cancelled AND active = 1 AND voucher_day <> day""",
 
-    _INSERT + f"""SELECT 'cancelled_voucher_active' AS category, order_number, {_ORDER}, master_ids AS target_id,
+    _INSERT + f"""SELECT 'cancelled_voucher_active' AS category, order_number, {_ORDER}, {_IDS} AS target_id,
         voucher_total AS target_amount, voucher_total AS difference, {_KNOWN},
         format('Order {{}} is cancelled in ShipStation but its {{}} in Tally (MasterId {{}}, {{}}) is still active',
-               {_LABEL}, $order_type, master_ids, _r_money(voucher_total)) AS reason
+               {_LABEL}, $order_type, {_IDS}, _r_money(voucher_total)) AS reason
     FROM _r_match WHERE cancelled AND active > 0""",
 
     # Only orders none of whose labels is live or has a note can qualify: their labels alone are summed up.
@@ -97,25 +98,16 @@ ORDER_RULES: list[str] = [
     WHERE coalesce(l.live, 0) = 0 AND coalesce(l.notes, 0) = 0""",
 ]
 
-# One pass over both sides' lines, summed per order and item; lines of an unknown item stay apart, a side each.
-QUANTITY_RULE = _INSERT + """WITH lines AS (
-        SELECT l.order_id, coalesce(m.stock_item, l.sku) AS item, l.quantity AS ordered, NULL AS posted
-        FROM _r_order_lines l LEFT JOIN _r_sku_items m ON m.day = l.day AND m.sku = l.sku WHERE l.quantity <> 0
-        UNION ALL
-        SELECT order_id, stock_item, NULL, quantity FROM _r_voucher_lines WHERE quantity <> 0),
-    differ AS (
-        SELECT order_id, item, sum(ordered) AS ordered, sum(posted) AS posted FROM lines
-        GROUP BY order_id, item, CASE WHEN item IS NULL THEN posted IS NULL END
-        HAVING sum(ordered) IS DISTINCT FROM sum(posted))
-    SELECT 'quantity_mismatch' AS category, one.day, one.order_number, 'shipstation' AS source_system,
-        one.order_id::VARCHAR AS source_id, 'tally' AS target_system, one.master_id::VARCHAR AS target_id,
-        coalesce(d.ordered, 0) AS source_amount, coalesce(d.posted, 0) AS target_amount,
-        coalesce(d.posted, 0) - coalesce(d.ordered, 0) AS difference,
+# The differing quantities (scope.py's `_r_qty_differ`) of the orders with exactly one active voucher.
+QUANTITY_RULE = _INSERT + """SELECT 'quantity_mismatch' AS category, one.day, one.order_number,
+        'shipstation' AS source_system, one.order_id::VARCHAR AS source_id, 'tally' AS target_system,
+        one.master_id::VARCHAR AS target_id, coalesce(d.ordered, 0) AS source_amount,
+        coalesce(d.posted, 0) AS target_amount, coalesce(d.posted, 0) - coalesce(d.ordered, 0) AS difference,
         one.why IS NOT NULL AS explained, one.why AS explanation,
         format('Order {} has {} of {} in ShipStation but its {} in Tally (MasterId {}) has {}',
                coalesce(nullif(one.order_number, ''), 'orderId ' || one.order_id), _r_qty(d.ordered),
                coalesce(d.item, 'an item without a name'), $order_type, one.master_id, _r_qty(d.posted)) AS reason
-    FROM differ d JOIN _r_match one ON one.order_id = d.order_id AND NOT one.cancelled AND one.active = 1"""
+    FROM _r_qty_differ d JOIN _r_match one ON one.order_id = d.order_id AND NOT one.cancelled AND one.active = 1"""
 
 LABEL_RULES: list[str] = [
     # A label the sync held back as an over-shipment is reported by over_shipment while its order is over-shipped.
@@ -128,11 +120,11 @@ LABEL_RULES: list[str] = [
                  AND order_id IN (SELECT order_id FROM _r_over))""",
 
     _INSERT + f"""SELECT 'voided_label_note_active' AS category, day, order_number, 'shipstation' AS source_system,
-        shipment_id::VARCHAR AS source_id, 'tally' AS target_system, master_ids AS target_id, {_KNOWN},
+        shipment_id::VARCHAR AS source_id, 'tally' AS target_system, {_IDS} AS target_id, {_KNOWN},
         format('Label {{}} of order {{}} was voided in ShipStation{{}} but its {{}} in Tally (MasterId {{}}) '
                'is still active',
                shipment_id, {_LABEL}, coalesce(' on ' || strftime(void_date, '%Y-%m-%d'), ''), $note_type,
-               master_ids) AS reason
+               {_IDS}) AS reason
     FROM _r_labels WHERE of_day AND NOT live AND notes > 0""",
 
     # Placed on the day of the latest live label shipping the line, so a month counts each order line once.
@@ -242,9 +234,8 @@ STOCK_RULE = _INSERT + """WITH tally AS (
 # orders a month a ten-day working set is about twice the staging store's 128 MB, and what does not fit is paged
 # out to disk and back, so the heaviest statements run with less of it held (scope.py drops label lines early).
 RULES: list[str] = [
-    *ORPHAN_RULES, QUANTITY_RULE,
-    "DROP VIEW _r_voucher_lines", "DROP TABLE _r_order_lines", "DROP TABLE _r_range_vouchers",
-    *ORDER_RULES, *LABEL_RULES, STOCK_RULE,
+    *ORPHAN_RULES, "DROP TABLE _r_range_vouchers",
+    QUANTITY_RULE, *ORDER_RULES, *LABEL_RULES, STOCK_RULE,
 ]
 
 # Ledger records that are themselves exceptions, on the day of the record they are about (the order's or

@@ -134,12 +134,6 @@ SCOPE: list[str] = [
     drop_older("_r_range_vouchers", "master_id"),
     "DROP TABLE _r_voucher_ids",
 
-    # The lines of the active order vouchers, with the order each is keyed to (a view: one rule reads them, once).
-    """CREATE OR REPLACE TEMP VIEW _r_voucher_lines AS
-    SELECT v.order_id, l.stock_item, abs(l.quantity) AS quantity
-    FROM recon_tally_voucher_lines l JOIN _r_range_vouchers v ON l.master_id = v.master_id AND l.day = v.day
-    WHERE v.order_id IS NOT NULL AND v.active""",
-
     # SKU -> stock item as of each day: the mapping of the latest snapshot day on or before it, else the nearest
     # after (the first); of two items on one snapshot day, the first by name.
     """CREATE OR REPLACE TEMP TABLE _r_sku_items AS
@@ -148,8 +142,24 @@ SCOPE: list[str] = [
     SELECT d.day, f.sku, coalesce(s.stock_item, f.stock_item) AS stock_item
     FROM _r_days d CROSS JOIN firsts f ASOF LEFT JOIN snaps s ON s.sku = f.sku AND s.snapped <= d.day""",
 
-    # Each order of the range with its active order vouchers (any day) and its ledger entry. The MasterIds
-    # are listed only where an order has several (a list of one is its MasterId).
+    # Where the two sides' quantities of an order's item differ (summed per order and item; lines of an unknown
+    # item stay apart, a side each): one pass over the order lines and the lines of the active order vouchers, run
+    # while little else is held; the order lines go after it. `quantity_mismatch` reports the orders with one voucher.
+    """CREATE OR REPLACE TEMP TABLE _r_qty_differ AS
+    WITH lines AS (
+        SELECT l.order_id, coalesce(m.stock_item, l.sku) AS item, l.quantity AS ordered, NULL AS posted
+        FROM _r_order_lines l LEFT JOIN _r_sku_items m ON m.day = l.day AND m.sku = l.sku WHERE l.quantity <> 0
+        UNION ALL
+        SELECT v.order_id, l.stock_item, NULL, abs(l.quantity)
+        FROM recon_tally_voucher_lines l JOIN _r_range_vouchers v ON l.master_id = v.master_id AND l.day = v.day
+        WHERE v.order_id IS NOT NULL AND v.active AND l.quantity <> 0)
+    SELECT order_id, item, sum(ordered) AS ordered, sum(posted) AS posted FROM lines
+    GROUP BY order_id, item, CASE WHEN item IS NULL THEN posted IS NULL END
+    HAVING sum(ordered) IS DISTINCT FROM sum(posted)""",
+    "DROP TABLE _r_order_lines",
+
+    # Each order of the range with its active order vouchers (any day) and its ledger entry. `master_id` is the
+    # lowest active one; the MasterIds are listed (`several_ids`) only where an order has several.
     f"""CREATE OR REPLACE TEMP TABLE _r_match AS
     WITH v AS (
         SELECT order_id, count(*) FILTER (WHERE active) AS active, min(master_id) FILTER (WHERE active) AS master_id,
@@ -165,7 +175,7 @@ SCOPE: list[str] = [
         GROUP BY order_id)
     SELECT o.order_id, o.order_number, o.day, o.customer, o.order_total, o.cancelled,
         coalesce(v.active, 0) AS active, v.master_id,
-        CASE WHEN v.active = 1 THEN v.master_id::VARCHAR ELSE several.master_ids END AS master_ids,
+        several.master_ids AS several_ids,
         v.voucher_total, v.cancelled_master_id, CASE WHEN v.active = 1 THEN v.one_amount END AS voucher_amount,
         CASE WHEN v.active = 1 THEN v.one_party END AS party, CASE WHEN v.active = 1 THEN v.one_day END AS voucher_day,
         l.state, l.target_id AS posted_id, _r_why(l.state, l.last_error, l.stuck) AS why
@@ -173,7 +183,7 @@ SCOPE: list[str] = [
     LEFT JOIN _r_ledger l ON l.flow = '{ORDERS_FLOW}' AND l.source_id = o.order_id::VARCHAR
     WHERE o.of_day""",
 
-    # Each label in the working set with its active Delivery Notes and its ledger entry.
+    # Each label in the working set with its active Delivery Notes and its ledger entry (MasterIds as in _r_match).
     f"""CREATE OR REPLACE TEMP TABLE _r_labels AS
     WITH v AS (
         SELECT shipment_id, count(*) AS notes, min(master_id) AS master_id FROM _r_range_vouchers
@@ -184,7 +194,7 @@ SCOPE: list[str] = [
         GROUP BY shipment_id)
     SELECT s.shipment_id, s.order_id, s.order_number, s.day, s.of_day, s.live, s.void_date, s.tracking_number,
         coalesce(v.notes, 0) AS notes,
-        CASE WHEN v.notes = 1 THEN v.master_id::VARCHAR ELSE several.master_ids END AS master_ids,
+        v.master_id, several.master_ids AS several_ids,
         l.state, l.last_error, _r_why(l.state, l.last_error, l.stuck) AS why
     FROM _r_range_ships s LEFT JOIN v USING (shipment_id) LEFT JOIN several USING (shipment_id)
     LEFT JOIN _r_ledger l ON l.flow = '{SHIPMENTS_FLOW}' AND l.source_id = s.shipment_id::VARCHAR""",
