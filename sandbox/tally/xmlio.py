@@ -7,8 +7,9 @@ forbids and lxml will not serialise) and pads numbers with a leading space (refe
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
+from types import MappingProxyType
 
 from lxml import etree
 
@@ -143,7 +144,7 @@ class E:
     __slots__ = ("tag", "text", "attrs", "kids")
 
     def __init__(
-        self, tag: str, text: str | None = None, attrs: dict[str, str] | None = None,
+        self, tag: str, text: str | None = None, attrs: Mapping[str, str] | None = None,
         kids: Iterable[E] | None = None,
     ) -> None:
         self.tag = tag
@@ -152,8 +153,15 @@ class E:
         self.kids = list(kids) if kids is not None else None
 
 
+_TYPES: dict[str, Mapping[str, str]] = {}
+
+
 def typed(tag: str, text: str, type_: str) -> E:
-    return E(tag, text, {"TYPE": type_})
+    # most nodes of an export are typed: they share one read-only TYPE mapping per type
+    attrs = _TYPES.get(type_)
+    if attrs is None:
+        attrs = _TYPES[type_] = MappingProxyType({"TYPE": type_})
+    return E(tag, text, attrs)
 
 
 _SPECIAL = re.compile(f"[&<>{SENTINEL}]")
@@ -185,11 +193,22 @@ def to_xml(node: E) -> str:
 
 def _render(node: E, depth: int, out: list[str]) -> None:
     pad = " " * depth
-    attrs = "".join([_attribute(k, v) for k, v in node.attrs.items()]) if node.attrs else ""
-    if node.kids:
-        out.append(f"{pad}<{node.tag}{attrs}>")
-        for kid in node.kids:
+    if not node.kids:
+        out.append(_leaf(node, pad))
+        return
+    out.append(f"{pad}<{node.tag}{_attributes(node)}>")
+    inner = pad + " "
+    for kid in node.kids:  # leaves (most nodes) are written here, without a call of _render each
+        if kid.kids:
             _render(kid, depth + 1, out)
-        out.append(f"{pad}</{node.tag}>")
-    else:
-        out.append(f"{pad}<{node.tag}{attrs}>{escape(node.text) if node.text else ''}</{node.tag}>")
+        else:
+            out.append(_leaf(kid, inner))
+    out.append(f"{pad}</{node.tag}>")
+
+
+def _leaf(node: E, pad: str) -> str:
+    return f"{pad}<{node.tag}{_attributes(node)}>{escape(node.text) if node.text else ''}</{node.tag}>"
+
+
+def _attributes(node: E) -> str:
+    return "".join([_attribute(k, v) for k, v in node.attrs.items()]) if node.attrs else ""
