@@ -128,9 +128,9 @@ def run_plan(case: FlowCase, plan: Plan, base: Baseline, size: int, seed: int) -
             probed = plan.probe(world) - probed
         if plan.tally:
             tally_fired = tally_log(world) - tally_fired
-        integrity = ledger_integrity(world) if plan.fsize or plan.room else "ok"
-        if filled:
+        if filled:  # space freed (reading the ledger's WAL needs a little), files as the run left them
             disk.free_up(world.home)
+        integrity = ledger_integrity(world) if plan.fsize or plan.room else "ok"
         refused = all_failed(world) - base.failed_anywhere if plan.refusals else None
         world.disarm()
         runs, failed = recover(world, case, plan, args)

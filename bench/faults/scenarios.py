@@ -338,7 +338,7 @@ def disk_full(base: Baseline) -> Plan:
     ledger's size)."""
     if base.disk_room and disk.can_mount():
         return Plan("disk-full", f"state directory's disk full mid-run ({base.disk_room // 1024} KiB free at "
-                                 "the start)", room=base.disk_room)
+                                 "the start; Dagster's storage elsewhere)", room=base.disk_room)
     limit = base.disk_cap or max(DISK_FLOOR, base.ledger_bytes // 2)
     return Plan("disk-full", f"state directory full mid-run (no file past {limit // 1024} KiB)", fsize=limit)
 

@@ -200,10 +200,19 @@ def test_without_growth_the_disk_full_row_falls_back_to_half_the_ledger(per_file
     assert disk_full(base(1, ledger=0)).fsize == 64 * 1024
 
 
-def test_disk_room_is_the_growth_half_way_through_the_writing_not_through_the_start_up():
-    samples = [(0.0, {"ledger": 1000}), (2.0, {"ledger": 1000}), (3.0, {"ledger": 1000, "wal": 100}),
-               (4.0, {"ledger": 1000, "wal": 400}), (5.0, {"ledger": 1000, "wal": 0}), (7.0, {"ledger": 2000})]
-    assert disk.disk_room(samples) == 400  # writing from 3.0 to 7.0: its highest growth by 5.0
+def test_disk_room_fills_the_disk_half_way_through_the_products_own_writing():
+    """Starting up writes nothing; then Dagster's run storage and the ledger's WAL take turns to grow. Only the
+    product's files are on the disk that fills (Dagster's storage is elsewhere)."""
+    samples = [(0.0, {"ledger": 1000}), (2.0, {"ledger": 1000})]
+    for tick in range(1, 11):  # from 3.0 to 7.5 s: odd ticks Dagster's event log, even ones the WAL
+        previous = dict(samples[-1][1])
+        name = "dagster/runs/index.db" if tick % 2 else "ledger.sqlite3-wal"
+        previous[name] = previous.get(name, 0) + 10_000
+        samples.append((2.5 + tick / 2, previous))
+    # The WAL writes from 3.5 to 7.5: the middle is 5.5, its step from 20,000 to 30,000. Half-way through it.
+    assert disk.disk_room(samples) == 25_000
+    dagster_only = [(t, {k: v for k, v in sizes.items() if k.startswith("dagster/")}) for t, sizes in samples]
+    assert disk.disk_room(dagster_only) == 0  # the product wrote nothing to its own disk
     assert disk.disk_room([(0.0, {"a": 5}), (1.0, {"a": 5})]) == 0 and disk.disk_room([]) == 0
 
 
@@ -231,8 +240,11 @@ def test_a_filled_state_directory_keeps_its_files_and_refuses_the_write_past_its
             with pytest.raises(OSError, match="No space left"):
                 wal.write(b"w" * 64 * 1024)
                 wal.flush()
+        # Dagster's storage is not on the full disk: moved beside it, linked from where it was.
+        assert (home / "dagster").is_symlink() and disk.aside(home).is_dir()
+        (home / "dagster" / "index.db").write_bytes(b"z" * 200_000)
         disk.free_up(home)  # the merchant frees space: the next run writes
         (home / "ledger.sqlite3-wal").write_bytes(b"w" * 1_000_000)
     finally:
         disk.unmount(home)
-    assert not disk.mounted(home)
+    assert not disk.mounted(home) and not disk.aside(home).exists()
