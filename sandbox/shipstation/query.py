@@ -18,6 +18,7 @@ Assumptions where the docs are silent (also listed in the package docstring):
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -314,7 +315,7 @@ def cached_page(views: dict[Any, list[Record]], listing: Listing,
     cache_key = ("query", listing.key)
     rows = views.get(cache_key)
     if rows is None:
-        rows = [r for r in sorted_rows(listing.sort_by) if listing.matches(r)]
+        rows = [r for r in _in_sorted_range(sorted_rows(listing.sort_by), listing) if listing.matches(r)]
         if listing.descending:
             rows.reverse()
         if len(views) > QUERY_CACHE_SIZE:
@@ -322,3 +323,27 @@ def cached_page(views: dict[Any, list[Record]], listing: Listing,
                 del views[key]
         views[cache_key] = rows
     return listing.window(rows), len(rows)
+
+
+_DATETIME_RANGES = frozenset(ORDER_RANGES) | frozenset(SHIPMENT_RANGES)  # filters built by `_between`
+
+
+def _in_sorted_range(rows: list[Record], listing: Listing) -> list[Record]:
+    """The part of `rows` (sorted by `listing.sort_by`, nulls first) a Start/End filter on that same field
+    can match, found by bisection; every filter is still applied to it. A keyset scan (modifyDateStart moved
+    on each page, sorted by modifyDate) asks a new query per page: filtering every order for each page made
+    a scan's CPU grow with the square of the orders, not its answers."""
+    field_name = listing.sort_by
+    if field_name not in _DATETIME_RANGES or not listing.key:
+        return rows
+    bounds = next((value for name, value in listing.key[0] if name == field_name), None)
+    if bounds is None:
+        return rows
+    low, high = bounds
+
+    def key(record: Record) -> tuple[bool, Any]:
+        return sort_value(record.get(field_name))
+
+    start = 0 if low is None else bisect_left(rows, (True, low), key=key)
+    end = len(rows) if high is None else bisect_right(rows, (True, high), key=key)
+    return rows[start:end]
