@@ -4,11 +4,11 @@ The fault is "the disk the product's state lives on is full". As root (where the
 table) the directory becomes a tmpfs holding exactly what it held, with `room` bytes free: the first write
 that needs more space than that fails with ENOSPC, whichever of the product's files it is for (the ledger,
 its WAL, staging, the token cache), as on a real full disk. Dagster's run storage stays where it was (a
-link to it is left in the directory): deployed, it is PostgreSQL on another host (deploy/), and on one disk
-with the ledger it writes its event log all through a run, so its write was the one refused (the step
-failed as Dagster stored its output, after the product's own writes had all gone through): the row tested
-Dagster, not the product. The room is measured from the fault-free baseline (`disk_room`): the disk fills
-half-way through the run's writing. After the
+link to it is left in the directory): deployed, it is PostgreSQL (deploy/dagster.yaml). In a one-machine
+install it shares the state directory's disk, and there it is the write refused first (tried: it writes
+its event log all through a run; the step failed as Dagster stored its output, after the product's own
+writes had gone through, and the re-run completed): such a row tests Dagster, not the product. The room
+is measured from the fault-free baseline (`disk_room`): the disk fills half-way through the run's writing. After the
 faulted run the tmpfs grows (the merchant freed space) and recovery runs on the same files.
 
 Without root (or where mounting is refused) the harness falls back to RLIMIT_FSIZE on the sync: no file may
