@@ -10,9 +10,10 @@ in its own process, on a connection limited like the staging store's, so its pea
     python -m bench.recon --orders 20000        # a quick look
     python -m bench.recon --rules 30            # and the 30 slowest pack statements at each size
 
-Besides wall seconds it prints the reconciling process's CPU seconds (every DuckDB thread together; on a
-shared machine wall time follows the load, CPU time much less) and the seconds each statement of the pack
-took, summed over the month's spans (engine.reconcile_days(timings=...)).
+Besides wall seconds it prints the machine's load average before and after reconciling, the reconciling
+process's CPU seconds (every DuckDB thread together; on a shared machine wall time follows the load, CPU time
+much less) and the seconds each statement of the pack took, summed over the month's spans
+(engine.reconcile_days(timings=...)).
 """
 
 from __future__ import annotations
@@ -262,10 +263,17 @@ def measure(orders: int, per_category: int) -> dict:
         Path(path + ".json").write_text(json.dumps(
             {"expected": [(d.isoformat(), c, r) for d, c, r in month.expected], "ledger": ledger}))
         size_mb = Path(path).stat().st_size / 2**20
+        load = [_load()]
         out = subprocess.run([sys.executable, "-m", "bench.recon", "--child", path, "--orders", str(orders)],
                              capture_output=True, text=True, check=True)
+        load.append(_load())
     return {**json.loads(out.stdout.strip().splitlines()[-1]), "generate_s": generated, "file_mb": size_mb,
-            "planted": len(month.expected)}
+            "planted": len(month.expected), "load": load}
+
+
+def _load() -> float:
+    """The machine's 1-minute load average (wall seconds follow it on a shared machine; CPU seconds much less)."""
+    return float(Path("/proc/loadavg").read_text().split()[0]) if Path("/proc/loadavg").exists() else float("nan")
 
 
 def main() -> None:
@@ -281,13 +289,14 @@ def main() -> None:
     print(f"memory_limit {MEMORY_LIMIT} (the staging store's), {DAYS} days, {args.per_category} exceptions planted "
           f"per category; `cpu s` is the reconciling process's CPU time, all DuckDB threads together")
     print(f"{'orders':>9} {'file MB':>8} {'gen s':>6} {'recon s':>8} {'cpu s':>6} {'threads':>7} {'s/day':>6} "
-          f"{'peak MB':>8} {'found':>6} {'planted':>8} {'correct':>8} {'report s':>9}")
+          f"{'peak MB':>8} {'found':>6} {'planted':>8} {'correct':>8} {'report s':>9} {'load':>11}")
     slowest = {}
     for n in args.orders or [100_000, 1_000_000]:
         r = measure(n, args.per_category)
         print(f"{n:>9,} {r['file_mb']:>8.0f} {r['generate_s']:>6.1f} {r['seconds']:>8.1f} {r['cpu']:>6.1f} "
               f"{r['threads']:>7} {r['seconds'] / max(r['days'], 1):>6.2f} {r['peak_mb']:>8.0f} {r['exceptions']:>6} "
-              f"{r['planted']:>8} {str(r['correct']):>8} {r['report_s']:>9.2f}")
+              f"{r['planted']:>8} {str(r['correct']):>8} {r['report_s']:>9.2f} "
+              f"{r['load'][0]:>5.1f}-{r['load'][1]:<5.1f}")
         slowest[n] = r["timings"]
     for n, timings in slowest.items():
         if args.rules:

@@ -67,7 +67,8 @@ SCOPE: list[str] = [
         WHERE day BETWEEN $first AND $last OR order_id IN (SELECT order_id FROM _r_range_orders))""",
     drop_older("_r_range_ships", "shipment_id"),
 
-    """CREATE OR REPLACE TEMP TABLE _r_ship_lines AS
+    # A view: _r_over alone reads it (all lines once, then the suspect orders' lines), so it is never held.
+    """CREATE OR REPLACE TEMP VIEW _r_ship_lines AS
     SELECT l.shipment_id, s.order_id, l.line_key, l.sku, l.quantity, s.live, s.day
     FROM recon_ss_shipment_lines l JOIN _r_range_ships s ON l.shipment_id = s.shipment_id AND l.day = s.day""",
 
@@ -107,7 +108,6 @@ SCOPE: list[str] = [
         string_agg(DISTINCT m.shipment_id::VARCHAR, ', ' ORDER BY m.shipment_id::VARCHAR) AS labels
     FROM over v JOIN mapped m USING (order_id, line_key)
     GROUP BY v.order_id, v.line_key, v.line, v.ordered, v.shipped, v.last_day""",
-    "DROP TABLE _r_ship_lines",  # read by _r_over only: not held while the rest is built
 
     # The vouchers dated in the range or keyed to one of its orders or labels, in two steps: as one statement
     # DuckDB builds its hash table on the whole voucher table, and spills. A key is matched only in its exact
