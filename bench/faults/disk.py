@@ -41,11 +41,13 @@ def disk_room(samples: Sequence[tuple[float, Mapping[str, int]]], keep: Callable
     """Bytes free on the state directory's disk for its first refused write to fall half-way through a
     fault-free run's writing (from its first write to its end, by the run's CPU seconds). 0: it wrote nothing.
 
-    `samples` are the run's (CPU seconds, {file: bytes}), the first before it started; only the files
-    `keep` names are on that disk (not Dagster's). Their growth (their total size over the start's, at its
-    highest so far) passes a room R at one sample: R is half-way through the step nearest the middle.
-    Half-way through the writing, not through the CPU seconds: a run spends its first seconds importing
-    and reading, and a disk full before its first write would stop it before it did anything."""
+    `samples` are the run's (CPU seconds, {file: bytes on disk}), the first before it started; only the
+    files `keep` names are on that disk (not Dagster's). Their growth (their total over the start's, at its
+    highest so far) passes a room R at one sample: R is half-way through the step nearest the middle, and
+    at most 3/4 of the run's whole growth (a faulted run's writes differ a little from its baseline's: one
+    whose room came near its end grew less than that once, and met no full disk). Half-way through the
+    writing, not through the CPU seconds: a run spends its first seconds importing and reading, and a disk
+    full before its first write would stop it before it did anything."""
     if len(samples) < 2:
         return 0
     totals = [(moment, sum(size for name, size in sizes.items() if keep(name))) for moment, sizes in samples]
@@ -59,7 +61,7 @@ def disk_room(samples: Sequence[tuple[float, Mapping[str, int]]], keep: Callable
         return 0
     middle = (steps[0][0] + totals[-1][0]) / 2
     _, low, high = min(steps, key=lambda step: abs(step[0] - middle))
-    return (low + high) // 2
+    return min((low + high) // 2, peak * 3 // 4)
 
 
 @functools.cache
@@ -84,14 +86,13 @@ def fill_up(home: Path, room: int) -> bool:
     keep = Path(tempfile.mkdtemp(prefix="ml-faults-keep-", dir=home.parent))
     for entry in list(home.iterdir()):
         shutil.move(str(entry), (aside(home) if entry.name == DAGSTER else keep / entry.name))
+    aside(home).mkdir(exist_ok=True)  # a run that is the world's first creates Dagster's storage there
     if not _run("mount", "-t", "tmpfs", "-o", f"size={ROOMY},mode=0700", "tmpfs", str(home)):
         _move_all(keep, home)
-        if aside(home).exists():
-            shutil.move(str(aside(home)), home / DAGSTER)
+        shutil.move(str(aside(home)), home / DAGSTER)
         return False
     _move_all(keep, home)  # across file systems: copied, then removed
-    if aside(home).exists():
-        (home / DAGSTER).symlink_to(aside(home), target_is_directory=True)
+    (home / DAGSTER).symlink_to(aside(home), target_is_directory=True)
     stat = os.statvfs(home)
     used = (stat.f_blocks - stat.f_bfree) * stat.f_frsize
     if not _run("mount", "-o", f"remount,size={used + room}", str(home)):

@@ -97,7 +97,7 @@ def baseline(case: FlowCase, size: int, seed: int) -> tuple[Baseline, Row]:
             raise RuntimeError(f"{case.name}: the fault-free run did not post {sorted(missing)[:5]}")
         base = Baseline(frozenset(found), failed, counting[0].seen, counting[1].seen, ledger_bytes(world.home),
                         seconds, sum(n - 1 for n in found.values()), all_failed(world), counting[2].seen, source.seen,
-                        cpu.used, disk_cap(cpu.sizes), disk.disk_room(cpu.sizes))
+                        cpu.used, disk_cap(cpu.sizes), disk.disk_room(cpu.blocks))
     row = Row(case.name, "none (baseline)", len(found), len(found), base.duplicates, 0, failed, failed, seconds,
               note=f"{base.writes} writes, {base.read_backs} read-backs, {base.target_reads} {case.target.kind} "
                    f"reads, {base.source_reads} {case.source} reads")

@@ -152,27 +152,34 @@ class World:
 
 class CpuWatch(threading.Thread):
     """Samples a run's CPU seconds every 50 ms until it ends (`used`), killing it at `kill_at` if given; with
-    a `home`, also the size of each file under it (`sizes`: (CPU seconds, {path: bytes}), the first sample
-    taken before the run's first CPU second counts)."""
+    a `home`, also each file under it (`sizes`: (CPU seconds, {path: size}); `blocks`: the bytes each takes
+    on disk), the first sample taken before the run's first CPU second counts."""
 
     def __init__(self, proc: subprocess.Popen, kill_at: float | None, kill: Callable[[subprocess.Popen], None],
                  home: Path | None = None):
         super().__init__(daemon=True)
         self.proc, self.kill_at, self._kill, self.used, self.killed = proc, kill_at, kill, 0.0, False
-        self.home, self.sizes = home, [] if home is None else [(0.0, file_sizes(home))]
+        self.home, self.sizes, self.blocks = home, [], []
+        if home is not None:
+            self._sample(0.0)
 
     def run(self) -> None:
         while self.proc.poll() is None:
             self.used = max(self.used, group_cpu(self.proc.pid))
             if self.home is not None:
-                self.sizes.append((self.used, file_sizes(self.home)))
+                self._sample(self.used)
             if self.kill_at is not None and self.used >= self.kill_at:
                 self.killed = True
                 self._kill(self.proc)
                 return
             time.sleep(0.05)
         if self.home is not None:  # what it wrote as it closed (a checkpoint of the ledger's WAL)
-            self.sizes.append((self.used, file_sizes(self.home)))
+            self._sample(self.used)
+
+    def _sample(self, moment: float) -> None:
+        sizes, blocks = file_sizes(self.home)
+        self.sizes.append((moment, sizes))
+        self.blocks.append((moment, blocks))
 
 
 def _cap_files(limit: int) -> None:
@@ -180,16 +187,18 @@ def _cap_files(limit: int) -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
 
-def file_sizes(home: Path) -> dict[str, int]:
-    """Every file under the state directory and its size (files vanish while we walk: skipped)."""
-    sizes = {}
+def file_sizes(home: Path) -> tuple[dict[str, int], dict[str, int]]:
+    """Every file under the state directory: its size, and the bytes it takes on disk (a sparse or mapped
+    file, e.g. SQLite's -shm, takes less than its size). Files vanish while we walk: skipped."""
+    sizes, blocks = {}, {}
     for path in home.rglob("*"):
         try:
             if path.is_file():
-                sizes[str(path.relative_to(home))] = path.stat().st_size
+                stat, name = path.stat(), str(path.relative_to(home))
+                sizes[name], blocks[name] = stat.st_size, stat.st_blocks * 512
         except OSError:
             continue
-    return sizes
+    return sizes, blocks
 
 
 def ledger_bytes(home: Path) -> int:

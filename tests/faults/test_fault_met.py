@@ -214,6 +214,9 @@ def test_disk_room_fills_the_disk_half_way_through_the_products_own_writing():
     dagster_only = [(t, {k: v for k, v in sizes.items() if k.startswith("dagster/")}) for t, sizes in samples]
     assert disk.disk_room(dagster_only) == 0  # the product wrote nothing to its own disk
     assert disk.disk_room([(0.0, {"a": 5}), (1.0, {"a": 5})]) == 0 and disk.disk_room([]) == 0
+    # A middle that falls in the run's last burst: at most 3/4 of its growth, so a run a little different meets it.
+    assert disk.disk_room([(0.0, {}), (1.0, {"wal": 90_000}), (9.0, {"wal": 100_000}), (9.5, {"wal": 100_000})]) \
+        == 75_000
 
 
 def test_disk_full_is_a_tmpfs_of_the_measured_room_where_one_can_be_mounted(monkeypatch):
@@ -248,3 +251,15 @@ def test_a_filled_state_directory_keeps_its_files_and_refuses_the_write_past_its
     finally:
         disk.unmount(home)
     assert not disk.mounted(home) and not disk.aside(home).exists()
+
+
+@pytest.mark.skipif(not disk.can_mount(), reason="mounting a tmpfs needs root")
+def test_a_world_whose_first_run_fills_the_disk_keeps_dagster_off_it(tmp_path):
+    home = tmp_path / "fresh"
+    home.mkdir()
+    try:
+        assert disk.fill_up(home, 16 * 1024)
+        assert (home / "dagster").is_symlink()  # created by the run on the disk it was on
+        (home / "dagster" / "runs.db").write_bytes(b"r" * 100_000)
+    finally:
+        disk.unmount(home)
