@@ -24,7 +24,7 @@ import json
 import random
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -71,6 +71,11 @@ MEMORY_LIMIT = "128MB"  # DuckDB defaults to 80% of RAM and caches scans up to i
 # the peak by 14-19 MB at 60,000 and 100,000 orders for the same CPU, and 8MB gained nothing more). A page
 # too big for it gets MEMORY_LIMIT.
 PAGE_MEMORY_LIMIT = "16MB"
+# The store's own units of work run on one thread: a page or a block of rows is too little to share out, and
+# every DuckDB worker thread brings allocator arenas of its own that keep what it freed: with a second thread
+# staging 60,000 orders peaked ~10 MB higher (and reading 100,000 back ~3 MB) for the same CPU. `connect()`
+# for callers' own SQL over whole tables (reconciliation) keeps DuckDB's default of every core.
+THREADS = 1
 _LOCK_MARKERS = ("lock", "Conflicting lock", "being used by another process")
 
 
@@ -81,25 +86,35 @@ class StagingStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.lock_timeout = lock_timeout
-        with self.connect() as conn:
+        with self._unit() as conn:
             for statement in SCHEMA:
                 conn.execute(statement)
 
     @contextmanager
-    def connect(self, memory_limit: str = MEMORY_LIMIT) -> Iterator[duckdb.DuckDBPyConnection]:
+    def connect(self, memory_limit: str = MEMORY_LIMIT,
+                threads: int | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A short-lived connection under the writer lock; `threads` None is DuckDB's default (every core),
+        which SQL over whole tables (reconciliation) wants; the store's own units of work use `THREADS`."""
         with staging_writer_lock(self.path.name, timeout=self.lock_timeout):
-            conn = self._open(memory_limit)
+            conn = self._open(memory_limit, threads)
             try:
                 yield conn
             finally:
                 conn.close()
 
-    def _open(self, memory_limit: str = MEMORY_LIMIT) -> duckdb.DuckDBPyConnection:
+    def _unit(self, memory_limit: str = MEMORY_LIMIT) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+        """A connection for one of the store's own units of work (a page, a block of rows, a snapshot)."""
+        return self.connect(memory_limit, THREADS)
+
+    def _open(self, memory_limit: str, threads: int | None) -> duckdb.DuckDBPyConnection:
         deadline = time.monotonic() + self.lock_timeout
         delay = 0.02
+        config: dict[str, str | int] = {"memory_limit": memory_limit}
+        if threads is not None:
+            config["threads"] = threads
         while True:
             try:
-                return duckdb.connect(str(self.path), config={"memory_limit": memory_limit})
+                return duckdb.connect(str(self.path), config=config)
             except duckdb.IOException as exc:
                 if not any(m in str(exc) for m in _LOCK_MARKERS) or time.monotonic() > deadline:
                     raise
@@ -139,7 +154,7 @@ class StagingStore:
 
     def _write_page(self, table: str, page: Mapping[str, Sequence[Any]], constants: Mapping[str, Any], run_id: str,
                     first_seq: int, rows: int, memory_limit: str) -> None:
-        with self.connect(memory_limit) as conn:
+        with self._unit(memory_limit) as conn:
             conn.execute("BEGIN")
             conn.execute(f"DELETE FROM {table} WHERE run_id = ? AND seq >= ? AND seq < ?",
                          [run_id, first_seq, first_seq + rows])
@@ -149,7 +164,7 @@ class StagingStore:
     def _iter_staged(self, table: str, run_id: str, chunk: int) -> Iterator[list[dict[str, Any]]]:
         last, block = -1, max(chunk, READ_ROWS)
         while True:
-            with self.connect() as conn:  # a run's seqs are contiguous from 0: a range, not a sort of the table
+            with self._unit() as conn:  # a run's seqs are contiguous from 0: a range, not a sort of the table
                 rows = conn.execute(f"SELECT seq, raw FROM {table} WHERE run_id = ? AND seq > ? AND seq <= ?"
                                     " ORDER BY seq", [run_id, last, last + block]).fetchall()
             if not rows:
@@ -164,13 +179,13 @@ class StagingStore:
         """The newest staged snapshot of each of these orders (those never staged are absent)."""
         if not order_ids:
             return {}
-        with self.connect() as conn:
+        with self._unit() as conn:
             rows = conn.execute("SELECT order_id, raw FROM shipstation_orders WHERE order_id IN (SELECT unnest(?))",
                                 [list(order_ids)]).fetchall()
         return {order_id: json.loads(raw) for order_id, raw in rows}
 
     def staged_order_ids(self, run_id: str) -> list[int]:
-        with self.connect() as conn:
+        with self._unit() as conn:
             rows = conn.execute("SELECT DISTINCT order_id FROM shipstation_orders_staged WHERE run_id = ?",
                                 [run_id]).fetchall()
         return [r[0] for r in rows]
@@ -195,7 +210,7 @@ class StagingStore:
         return self._iter_staged("shipstation_shipments_staged", run_id, chunk)
 
     def staged_shipment_ids(self, run_id: str) -> list[int]:
-        with self.connect() as conn:
+        with self._unit() as conn:
             rows = conn.execute("SELECT DISTINCT shipment_id FROM shipstation_shipments_staged WHERE run_id = ?",
                                 [run_id]).fetchall()
         return [r[0] for r in rows]
@@ -212,11 +227,11 @@ class StagingStore:
             "name": [r.get("name") for r in rows], "email": [r.get("email") for r in rows]})
 
     def shipstation_products(self) -> list[tuple[str, str | None, bool]]:
-        with self.connect() as conn:
+        with self._unit() as conn:
             return conn.execute("SELECT sku, name, active FROM shipstation_products ORDER BY sku").fetchall()
 
     def shipstation_customers(self) -> list[tuple[int | None, str | None, str | None]]:
-        with self.connect() as conn:
+        with self._unit() as conn:
             return conn.execute("SELECT customer_id, name, email FROM shipstation_customers"
                                 " ORDER BY customer_id").fetchall()
 
@@ -235,7 +250,7 @@ class StagingStore:
 
     def _replace(self, table: str, fetched_at: datetime, columns: Mapping[str, Sequence[Any]]) -> None:
         """Replace the whole snapshot in `table` by these rows (one list per column), fetched at `fetched_at`."""
-        with self.connect() as conn:
+        with self._unit() as conn:
             conn.execute("BEGIN")
             conn.execute(f"DELETE FROM {table}")
             insert_columns(conn, table, columns, {"fetched_at": fetched_at})
@@ -245,18 +260,18 @@ class StagingStore:
         """Add ledgers we created to the snapshot without waiting for the next full read."""
         if not names:
             return
-        with self.connect() as conn:
+        with self._unit() as conn:
             conn.executemany("INSERT OR IGNORE INTO tally_ledgers VALUES (?, NULL, '[]', ?)",
                              [(name, fetched_at) for name in names])
 
     def tally_ledgers(self) -> list[tuple[str, list[str]]]:
-        with self.connect() as conn:
+        with self._unit() as conn:
             rows = conn.execute("SELECT name, aliases FROM tally_ledgers").fetchall()
         return [(name, json.loads(aliases or "[]")) for name, aliases in rows]
 
     def tally_closing_stock(self) -> dict[str, Any]:
         """Closing quantity per stock item name, as of the last snapshot."""
-        with self.connect() as conn:
+        with self._unit() as conn:
             rows = conn.execute("SELECT name, closing_qty FROM tally_stock_items").fetchall()
         return dict(rows)
 
@@ -264,12 +279,12 @@ class StagingStore:
         """Add stock items we created (name, unit, parent) to the snapshot."""
         if not rows:
             return
-        with self.connect() as conn:
+        with self._unit() as conn:
             conn.executemany("INSERT OR IGNORE INTO tally_stock_items VALUES (?, '[]', ?, ?, 0, ?)",
                              [(name, unit, parent, fetched_at) for name, unit, parent in rows])
 
     def tally_stock_items(self) -> list[tuple[str, list[str], str | None]]:
-        with self.connect() as conn:
+        with self._unit() as conn:
             rows = conn.execute("SELECT name, aliases, base_unit FROM tally_stock_items").fetchall()
         return [(name, json.loads(aliases or "[]"), unit) for name, aliases, unit in rows]
 

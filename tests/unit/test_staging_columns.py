@@ -91,6 +91,30 @@ def test_columns_of_unequal_length_are_refused_by_table_name(tmp_path):
     assert store.shipstation_products() == []
 
 
+def test_the_stores_own_work_runs_on_one_thread_and_callers_sql_on_every_core(tmp_path, monkeypatch):
+    store, seen = StagingStore(tmp_path / "s.duckdb"), []
+    real = store._open
+
+    def noted(memory_limit, threads):
+        conn = real(memory_limit, threads)
+        seen.append(conn.execute("SELECT current_setting('threads')").fetchone()[0])
+        return conn
+
+    monkeypatch.setattr(store, "_open", noted)
+    store.stage_orders("run", 0, FETCHED, [{"orderId": 1}], [None])
+    assert [len(c) for c in store.iter_staged_orders("run")] == [1]
+    assert seen == [1, 1]
+    with store.connect() as conn:  # reconciliation's SQL over whole tables
+        assert conn.execute("SELECT current_setting('threads')").fetchone()[0] == duckdb_default_threads()
+
+
+def duckdb_default_threads() -> int:
+    import duckdb
+
+    with duckdb.connect() as conn:
+        return conn.execute("SELECT current_setting('threads')").fetchone()[0]
+
+
 def test_a_float_amount_is_refused():
     assert decimal_text(Decimal("2.50")) == "2.50" and decimal_text(None) is None and decimal_text(3) == "3"
     with pytest.raises(TypeError, match="float"):
