@@ -7,6 +7,7 @@ Quantities are compared before the order lines are dropped. Each test is a recor
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from decimal import Decimal
 
@@ -87,3 +88,14 @@ def test_the_working_set_is_gone_after_a_span(books):
     left = books.conn.execute("SELECT table_name FROM duckdb_tables() WHERE temporary UNION ALL "
                               "SELECT view_name FROM duckdb_views() WHERE temporary").fetchall()
     assert [name for (name,) in left if name.startswith("_r_")] == []
+
+
+def test_an_orphan_whose_snapshot_row_went_meanwhile_is_still_listed(books):
+    """A day re-snapshotted while the span runs rewrites its rows: the orphan is kept, without its number."""
+    books.voucher(55, None, ext_key=None, party="Walk-in", amount="99.00")
+    pack = rule_pack()
+    gone = "DELETE FROM recon_tally_vouchers WHERE master_id = 55"  # after the working set is read
+    pack = dataclasses.replace(pack, rules=[gone, *pack.rules])
+    engine.reconcile_day(books.conn, pack, D1, now=NOW, timezone=TZ)
+    row = books.only("voucher_without_order")
+    assert row["target_id"] == "55" and "Sales Order without a number in Tally (MasterId 55, no party" in row["reason"]

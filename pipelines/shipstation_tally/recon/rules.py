@@ -172,6 +172,8 @@ def _unmatched(key: str, kind: str, working: str, snapshots: str) -> str:
     record, with their snapshot row's number, reference and party (a query).
 
     The working set's records (`working`) answer for nearly all; only the other keys are looked up in `snapshots`.
+    A snapshot row rewritten since the working set was read (a day re-snapshotted meanwhile) leaves the orphan
+    listed, without its number and party, rather than lost.
     """
     return f"""(WITH loose AS (
         SELECT * FROM _r_range_vouchers v WHERE v.of_day AND v.active AND v.{kind}
@@ -180,7 +182,7 @@ def _unmatched(key: str, kind: str, working: str, snapshots: str) -> str:
         SELECT * FROM loose WHERE {key} IS NULL OR {key} NOT IN (
             SELECT {key} FROM {snapshots} WHERE {key} IN (SELECT {key} FROM loose)))
     SELECT o.* EXCLUDE (party), s.voucher_number, s.reference, s.party
-    FROM orphans o JOIN recon_tally_vouchers s ON s.master_id = o.master_id AND s.rowid = o.snapshot_row)"""
+    FROM orphans o LEFT JOIN recon_tally_vouchers s ON s.master_id = o.master_id AND s.rowid = o.snapshot_row)"""
 
 
 ORPHAN_RULES: list[str] = [
