@@ -5,7 +5,10 @@
 - `world.py`: a fresh sandbox with every system behind a proxy, the LAN agent, a state directory;
 - `flows.py`: the writing flows and how to count what each target holds (simulators' control planes);
 - `scenarios.py`: the faults per flow (20 kill points, transport, TallyPrime, credentials, disk full);
-- `harness.py`: one flow under one fault, recovery, the count against the fault-free baseline;
+- `disk.py`: the state directory's disk full (a tmpfs with the room measured from the baseline, as root;
+  else a cap per file);
+- `harness.py`: one flow under one fault, recovery, the count against the fault-free baseline, and
+  whether the fault met the run at all (a row whose fault did not is `no — fault not met`, a failure);
 - `gauntlet.py`: every fault kind in turn in one world (the reduced run CI uses);
 - `webhook_race.py`: a webhook-driven run racing a polling run;
 - `report.py`, `__main__.py`: the table (terminal and Markdown) and the command line.
