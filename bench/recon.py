@@ -232,10 +232,11 @@ def _child(path: str, orders: int) -> None:
 def _run_queue_wait() -> float | None:
     """Seconds this process's main thread has waited, runnable, for a CPU (Linux schedstat), else None.
 
-    Wall seconds less this wait is what a quiet machine would take at most: the main thread drives every
-    statement (DuckDB runs on it and one worker per further thread), so every second it waited for a CPU that
-    another process held is a second a quiet machine would not spend; the time it spent blocked on a worker that
-    waited too is still counted, so the figure errs high.
+    Wall seconds less this wait estimates a quiet machine's: the main thread drives every statement (DuckDB runs
+    on it and one worker per further thread), so a second it waited for a CPU another process held is a second a
+    quiet machine would not spend. A rough figure: time blocked on a worker that waited too is still counted,
+    and CPU seconds themselves grow on a busy machine. At load ~4 it said 5.7 s for a 1M month that took 6.3-6.6 s
+    at load ~2.
     """
     try:
         return int(Path(f"/proc/self/task/{os.getpid()}/schedstat").read_text().split()[1]) / 1e9
@@ -306,7 +307,7 @@ def main() -> None:
     print(f"memory_limit {MEMORY_LIMIT} (the staging store's), {DAYS} days, {args.per_category} exceptions planted "
           f"per category; `cpu s` is the reconciling process's CPU time, all DuckDB threads together")
     print("`quiet s` is wall seconds less the run-queue wait of the reconciling thread, not under CPU s / threads "
-          "(about what a quiet machine would take, erring high)")
+          "(a rough estimate of a quiet machine's wall seconds)")
     print(f"{'orders':>9} {'file MB':>8} {'gen s':>6} {'recon s':>8} {'quiet s':>7} {'cpu s':>6} {'threads':>7} "
           f"{'s/day':>6} {'peak MB':>8} {'found':>6} {'planted':>8} {'correct':>8} {'report s':>9} {'load':>11}")
     slowest = {}

@@ -78,17 +78,16 @@ SCOPE: list[str] = [
     # those with a line whose labels' lines of the same line key ship more than it orders, or with a label line
     # matched by SKU (its key matches no line).
     """CREATE OR REPLACE TEMP TABLE _r_over AS
-    WITH keyed AS (
-        SELECT order_id, line_key, count(*) FILTER (WHERE is_order) AS order_lines,
-            count(*) FILTER (WHERE NOT is_order) AS label_lines, sum(quantity) FILTER (WHERE is_order) AS ordered,
-            sum(quantity) FILTER (WHERE NOT is_order) AS shipped
+    WITH keyed AS (  -- a suspect is only mapped, never reported as it is: more suspects cost time, not results
+        SELECT order_id, line_key, bool_or(is_order) AS has_order, bool_or(NOT is_order) AS has_label,
+            sum(quantity) AS unshipped
         FROM (SELECT order_id, line_key, quantity, true AS is_order FROM _r_order_lines
               UNION ALL
-              SELECT order_id, line_key, quantity, false FROM _r_ship_lines WHERE live AND order_id IS NOT NULL)
+              SELECT order_id, line_key, -quantity, false FROM _r_ship_lines WHERE live AND order_id IS NOT NULL)
         GROUP BY order_id, line_key),
     suspect AS (
         SELECT DISTINCT order_id FROM keyed
-        WHERE shipped > ordered OR (label_lines > 0 AND (order_lines = 0 OR line_key IS NULL))),
+        WHERE has_label AND (unshipped < 0 OR NOT has_order OR line_key IS NULL)),
     ordered AS (
         SELECT order_id, line_key, min(sku) AS sku, sum(quantity) AS quantity
         FROM _r_order_lines WHERE order_id IN (SELECT order_id FROM suspect) GROUP BY ALL),
