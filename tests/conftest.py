@@ -38,6 +38,7 @@ LONGEST_FIRST = (
     "tests/rehearsal/test_distributed.py",
     "tests/browser/test_console.py",
     "tests/pipelines/test_recon_snapshots.py",
+    "tests/faults/test_harness_gauntlet.py",
     "tests/faults/test_harness.py",
     "tests/pipelines/test_cli.py",
     "tests/pipelines/test_shipstation_tally_flow.py",
