@@ -18,7 +18,8 @@ from connectors.tally.settings import ACCOUNTING_VIEW, BATCH_PRIMARY, INVOICE_VI
 
 _CENT = Decimal("0.01")
 # What XML 1.0 cannot hold (tab, newline and carriage return it can), lone surrogates included.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+NOT_XML_CHARS = "\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff"  # a regex character class's body
+_NOT_XML = re.compile(f"[{NOT_XML_CHARS}]")
 
 
 # Found by the fuzzer: a rate of 1E+26 passed the model and broke Decimal's 28 digits only when the batch's

@@ -14,15 +14,15 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from connectors.tally.models import InventoryEntry, LedgerEntry, Voucher
+from connectors.tally.models import NOT_XML_CHARS, InventoryEntry, LedgerEntry, Voucher
 from connectors.tally.settings import INVOICE_VIEW
 from connectors.tally.xml_values import fmt_amount, fmt_date, fmt_quantity, fmt_rate
 
 PRIMARY_COST_CATEGORY = "Primary Cost Category"  # Tally's default category (reference §4 COSTCENTRE sample)
 
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-_TEXT_SPECIAL = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-_ATTR_SPECIAL = re.compile("[&<>\"\t\n\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_NOT_XML = re.compile(f"[{NOT_XML_CHARS}]")  # what the models refuse, refused again here before sending
+_TEXT_SPECIAL = re.compile(f"[&<>\r{NOT_XML_CHARS}]")
+_ATTR_SPECIAL = re.compile(f"[&<>\"\t\n\r{NOT_XML_CHARS}]")
 _NOT_XML_MESSAGE = "All strings must be XML compatible: Unicode or ASCII, no NULL bytes or control characters"
 
 
