@@ -31,6 +31,7 @@ Element = etree._Element
 _HOSTILE = re.compile(r"<!\s*(?:DOCTYPE|ENTITY|ELEMENT|ATTLIST)", re.IGNORECASE)
 _DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _SENTINEL = re.compile(r"(?:&#0*4;|&#[xX]0*4;|\x04)(?:[ \t]*(?:Not Applicable|Primary|Any)(?=\s*<))?")
+_SENTINEL_REF = re.compile(r"&#[xX]?0*4;(?:[ \t]*(?:Not Applicable|Primary|Any)(?=\s*<))?")  # _SENTINEL less \x04
 _CONTROL = re.compile(r"[\x00-\x08\x0B\x0C\x0E-\x1F]")
 _BAD_CHARREF = re.compile(r"&#(?:0*(?:[0-8]|1[124-9]|2\d|3[01]));|&#[xX]0*(?:[0-8bBcCeEfF]|1[0-9a-fA-F]);")
 # Only tags that mention UDF: text content cannot hold a raw "<", so this is markup only.
@@ -38,6 +39,12 @@ _UDF_MARKUP = re.compile(r"<[^<>]*UDF[^<>]*>")
 _UDF_NAME = re.compile(r"(^</?|\s)UDF:")
 _UDF_XMLNS = re.compile(r"""\s+xmlns:UDF\s*=\s*(?:"[^"]*"|'[^']*')""")
 _BARE_AMP = re.compile(r"&(?!(?:amp|lt|gt|quot|apos|#\d+|#[xX][0-9a-fA-F]+);)")
+# Whether _repair_rest has anything to do, asked of the UTF-8 bytes the parser is fed (a control character is
+# a control byte there, and ASCII patterns match bytes as they match text), each a fraction of its pattern's cost
+# over the text. Conservative: any "&" but a named or ASCII numeric reference, or a bad one, means run the repairs.
+_CONTROL_BYTES = bytes(c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D))  # _CONTROL's characters
+_AMP_SUSPECT = re.compile(rb"&(?:(?!(?:amp|lt|gt|quot|apos|#[0-9]+|#[xX][0-9a-fA-F]+);)"
+                          rb"|#0*(?:[0-8]|1[124-9]|2[0-9]|3[01]);|#[xX]0*(?:[0-8bBcCeEfF]|1[0-9a-fA-F]);)")
 
 _COUNTERS = {
     "created": "CREATED", "altered": "ALTERED", "deleted": "DELETED", "cancelled": "CANCELLED",
@@ -54,11 +61,24 @@ _SLICE_CHARS = 1 << 20
 
 def sanitise(text: str) -> str:
     """Repair what TallyPrime really emits so a strict XML parser accepts it."""
-    return _repair(_DECLARATION.sub("", text.lstrip("\ufeff"), count=1))
+    return _repair(_undeclared(text))
+
+
+def _undeclared(text: str) -> str:
+    return _DECLARATION.sub("", text.lstrip("\ufeff"), count=1)
 
 
 def _repair(text: str) -> str:
-    text = _SENTINEL.sub("", text)
+    return _repair_rest(_drop_sentinels(text))
+
+
+def _drop_sentinels(text: str) -> str:
+    # Where no raw \x04 occurs, _SENTINEL matches exactly what _SENTINEL_REF does: half its cost.
+    return _SENTINEL.sub("", text) if "\x04" in text else _SENTINEL_REF.sub("", text)
+
+
+def _repair_rest(text: str) -> str:
+    """The repairs after the sentinels, in their order (each may uncover work for the next)."""
     text = _CONTROL.sub("", text)
     text = _BAD_CHARREF.sub("", text)
     if "UDF" in text:  # a scan for the word is a fifth of what the markup pattern costs where there is none
@@ -100,14 +120,33 @@ def _refuse_doctype(root: Element) -> None:
 
 
 def _slices(text: str) -> Iterator[str]:
-    """`text` repaired in slices of about _SLICE_CHARS, each ending just after a `>`."""
+    """`text` in slices of about _SLICE_CHARS, each ending just after a `>` (unrepaired: see `_repaired_utf8`)."""
     start = 0
     while start < len(text):
         cut = text.find(">", start + _SLICE_CHARS)
         end = len(text) if cut < 0 else cut + 1
-        piece = text[start:end]
-        yield sanitise(piece) if start == 0 else _repair(piece)
+        yield text[start:end]
         start = end
+
+
+def _repaired_utf8(piece: str, first: bool) -> bytes:
+    """`sanitise(piece)` (the first slice of a reply) or `_repair(piece)`, refused if hostile, as UTF-8.
+
+    The same bytes, in the same order of checks: the repairs after the sentinels run only where the encoded
+    slice shows they could change something (a slice that cannot be encoded takes the whole path too).
+    """
+    text = _drop_sentinels(_undeclared(piece) if first else piece)
+    try:
+        data: bytes | None = text.encode("utf-8")
+    except UnicodeEncodeError:
+        data = None
+    if (data is None or len(data.translate(None, _CONTROL_BYTES)) != len(data) or b"UDF" in data
+            or _AMP_SUSPECT.search(data)):
+        text = _repair_rest(text)
+        _refuse_hostile(text)
+        return text.encode("utf-8")
+    _refuse_hostile(text)
+    return data
 
 
 def stream_objects(text: str | Iterable[str], tag: str) -> Iterator[Element]:
@@ -125,9 +164,9 @@ def stream_objects(text: str | Iterable[str], tag: str) -> Iterator[Element]:
     errors: list[str] = []
     status: int | None = None
     try:
-        for piece in _slices(text) if isinstance(text, str) else _arriving_slices(text):
-            _refuse_hostile(piece)
-            parser.feed(piece.encode("utf-8"))
+        pieces = _slices(text) if isinstance(text, str) else _arriving_slices(text)
+        for index, piece in enumerate(pieces):
+            parser.feed(_repaired_utf8(piece, index == 0))
             for _event, el in parser.read_events():
                 parent = el.getparent()
                 if el.tag == "LINEERROR":
@@ -154,7 +193,7 @@ _EMPTY = "Tally returned an empty body: no company is loaded"
 def _arriving_slices(pieces: Iterable[str]) -> Iterator[str]:
     """As `_slices`, for a reply arriving in pieces: about _SLICE_CHARS gathered, cut just after the last `>`."""
     held: list[str] = []
-    size, first, blank = 0, True, True
+    size, blank = 0, True
     for piece in pieces:
         if blank and (not piece or piece.isspace()):
             continue  # leading whitespace: nothing to parse yet
@@ -168,14 +207,14 @@ def _arriving_slices(pieces: Iterable[str]) -> Iterator[str]:
         if cut < 0:
             held = [text]
             continue
-        yield sanitise(text[:cut + 1]) if first else _repair(text[:cut + 1])
-        first, rest = False, text[cut + 1:]
+        yield text[:cut + 1]
+        rest = text[cut + 1:]
         held, size = [rest], len(rest)
     if blank:
         raise CompanyNotLoaded(_EMPTY)
     text = "".join(held)
     if text:
-        yield sanitise(text) if first else _repair(text)
+        yield text
 
 
 def is_blank(text: str) -> bool:
