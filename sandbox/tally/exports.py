@@ -30,7 +30,7 @@ from .model import COSTCENTRE, GODOWN, GROUP, LEDGER, STOCKGROUP, STOCKITEM, UNI
 from .replies import envelope, export_error
 from .reports import run_report
 from .values import parse_any_date
-from .xmlio import E, attr, kids, text
+from .xmlio import E, attr, kids, text, typed_line
 
 # Collection TYPE → (master kind or special, field registry, element tag of each object).
 _TYPES: dict[str, tuple[str, dict[str, Field], str]] = {
@@ -96,7 +96,8 @@ def _collection(loaded: Iterable[Company], company: Company, request: Request, w
     tests = [_formula(request.tdl, name, registry, ctx) for name in spec.filters]
     objects = _objects(loaded, company, kind, ctx, tests)
     passed = (o for o in objects if all(t.test(o) for t in tests))
-    rows = [_object_e(o, tag, spec.fetch, registry, ctx) for o in passed]
+    plan = [(method, registry.get(method)) for method in dict.fromkeys(spec.fetch)]
+    rows = [_object_e(o, tag, plan, ctx) for o in passed]
     return envelope("1", E("DATA", kids=[E("COLLECTION", kids=rows)]))
 
 
@@ -175,16 +176,16 @@ def _objects(loaded: Iterable[Company], company: Company, kind: str, ctx: Contex
     return company.between(start, end)
 
 
-def _object_e(obj: Any, tag: str, fetch: list[str], registry: dict[str, Field], ctx: Context) -> E:
+def _object_e(obj: Any, tag: str, plan: list[tuple[str, Field | None]], ctx: Context) -> E:
+    """One object of the collection: its fetched fields (`plan`: each method once, its registry field)."""
     if tag == "VOUCHER":
         attrs = {"REMOTEID": "", "VCHTYPE": obj.vtype.name, "ACTION": "Create", "OBJVIEW": obj.view}
     else:
         attrs = {"NAME": obj.name, "RESERVEDNAME": ""}
-    kids_: list[E] = []
-    for method in dict.fromkeys(fetch):
-        spec = registry.get(method)
+    kids_: list[E | str] = []
+    for method, spec in plan:
         if spec is not None:
-            kids_ += render(spec, spec.read(obj, ctx))
+            kids_ += render(spec, spec.read(obj, ctx), typed_line)
         elif (found := generic(getattr(obj, "fields", {}), method)) is not None:
-            kids_ += render(found[0], found[0].read(obj, ctx))
+            kids_ += render(found[0], found[0].read(obj, ctx), typed_line)
     return E(tag, attrs=attrs, kids=kids_)

@@ -26,7 +26,7 @@ from .values import (
     fmt_rate,
     parse_ymd,
 )
-from .xmlio import NOT_APPLICABLE, PRIMARY, E, typed
+from .xmlio import NOT_APPLICABLE, PRIMARY, E, typed, typed_writer
 
 
 class Qty(NamedTuple):
@@ -82,31 +82,26 @@ def normalise(method: str) -> str:
     return "".join(method.split()).lower()
 
 
-def render(spec: Field, value: Any) -> list[E]:
-    """The tags for one fetched field (lists expand to several `.LIST` elements)."""
+def render(spec: Field, value: Any, leaf: Callable[[str, str, str], E | str] = typed) -> list[E | str]:
+    """The children one fetched field adds (lists expand to several `.LIST` elements); a value is one
+    typed leaf, a node or (``leaf=typed_line``) written at once."""
     if spec.type == "Attr":
         return []
     if spec.type == "List":
         return list(value)
-    return [typed(spec.tag, format_value(spec.type, value), spec.type)]
+    return [leaf(spec.tag, format_value(spec.type, value), spec.type)]
+
+
+_FORMATS: dict[str, Callable[[Any], str]] = {
+    "Date": fmt_date, "Number": fmt_number, "Amount": fmt_amount, "Logical": fmt_logical,
+    "Quantity": lambda q: fmt_quantity(q.value, q.unit, q.places), "Rate": lambda r: fmt_rate(r.value, r.unit),
+}
 
 
 def format_value(type_: str, value: Any) -> str:
     if value is None or value == "":
         return ""
-    if type_ == "Date":
-        return fmt_date(value)
-    if type_ == "Number":
-        return fmt_number(value)
-    if type_ == "Amount":
-        return fmt_amount(value)
-    if type_ == "Logical":
-        return fmt_logical(value)
-    if type_ == "Quantity":
-        return fmt_quantity(value.value, value.unit, value.places)
-    if type_ == "Rate":
-        return fmt_rate(value.value, value.unit)
-    return str(value)
+    return _FORMATS.get(type_, str)(value)
 
 
 def generic(fields: dict[str, str], method: str) -> tuple[Field, Any] | None:
@@ -125,12 +120,21 @@ def generic(fields: dict[str, str], method: str) -> tuple[Field, Any] | None:
 
 # ---- lines --------------------------------------------------------------------------------
 
+_LEDGERNAME, _STOCKITEMNAME, _GODOWNNAME, _BATCHNAME, _ORDERNO, _TRACKINGNUMBER = (
+    typed_writer(tag, "String") for tag in ("LEDGERNAME", "STOCKITEMNAME", "GODOWNNAME", "BATCHNAME", "ORDERNO",
+                                            "TRACKINGNUMBER"))
+_ISDEEMEDPOSITIVE, _ISPARTYLEDGER = (typed_writer(tag, "Logical") for tag in ("ISDEEMEDPOSITIVE", "ISPARTYLEDGER"))
+_AMOUNT, _RATE = typed_writer("AMOUNT", "Amount"), typed_writer("RATE", "Rate")
+_ACTUALQTY, _BILLEDQTY = typed_writer("ACTUALQTY", "Quantity"), typed_writer("BILLEDQTY", "Quantity")
+_ORDERDUEDATE = typed_writer("ORDERDUEDATE", "Date")
+
+
 def ledger_line_e(line: LedgerLine, tag: str) -> E:
     return E(tag, kids=[
-        typed("LEDGERNAME", line.ledger.name, "String"),
-        typed("ISDEEMEDPOSITIVE", fmt_logical(line.deemed_positive), "Logical"),
-        typed("ISPARTYLEDGER", fmt_logical(line.is_party), "Logical"),
-        typed("AMOUNT", fmt_amount(line.amount), "Amount"),
+        _LEDGERNAME(line.ledger.name),
+        _ISDEEMEDPOSITIVE(fmt_logical(line.deemed_positive)),
+        _ISPARTYLEDGER(fmt_logical(line.is_party)),
+        _AMOUNT(fmt_amount(line.amount)),
         *(raw_to_e(r) for r in line.extra),
     ])
 
@@ -138,12 +142,12 @@ def ledger_line_e(line: LedgerLine, tag: str) -> E:
 def inventory_line_e(line: InventoryLine, tag: str, ctx: Context) -> E:
     unit, places = line.item.base_unit, ctx.places(line.item.base_unit)
     kids = [
-        typed("STOCKITEMNAME", line.item.name, "String"),
-        typed("ISDEEMEDPOSITIVE", fmt_logical(line.deemed_positive), "Logical"),
-        typed("RATE", fmt_rate(line.rate, unit) if line.rate is not None else "", "Rate"),
-        typed("AMOUNT", fmt_amount(line.amount), "Amount"),
-        typed("ACTUALQTY", fmt_quantity(line.actual_qty, unit, places), "Quantity"),
-        typed("BILLEDQTY", fmt_quantity(line.billed_qty, unit, places), "Quantity"),
+        _STOCKITEMNAME(line.item.name),
+        _ISDEEMEDPOSITIVE(fmt_logical(line.deemed_positive)),
+        _RATE(fmt_rate(line.rate, unit) if line.rate is not None else ""),
+        _AMOUNT(fmt_amount(line.amount)),
+        _ACTUALQTY(fmt_quantity(line.actual_qty, unit, places)),
+        _BILLEDQTY(fmt_quantity(line.billed_qty, unit, places)),
         *(raw_to_e(r) for r in line.extra),
         *(_batch_e(b, unit, places) for b in line.batches),
         *(ledger_line_e(a, "ACCOUNTINGALLOCATIONS.LIST") for a in line.allocations),
@@ -156,15 +160,15 @@ def _batch_e(batch: Batch, unit: str, places: int) -> E:
         return "" if value is None else fmt_quantity(value, unit, places)
 
     return E("BATCHALLOCATIONS.LIST", kids=[
-        typed("GODOWNNAME", batch.godown.name, "String"),
-        typed("BATCHNAME", batch.batch_name, "String"),
+        _GODOWNNAME(batch.godown.name),
+        _BATCHNAME(batch.batch_name),
         # Empty links come back as Tally's "not applicable" sentinel (reference §3).
-        typed("ORDERNO", batch.order_no or NOT_APPLICABLE, "String"),
-        typed("TRACKINGNUMBER", batch.tracking_number or NOT_APPLICABLE, "String"),
-        *([typed("ORDERDUEDATE", batch.order_due_date, "Date")] if batch.order_due_date else []),
-        typed("AMOUNT", "" if batch.amount is None else fmt_amount(batch.amount), "Amount"),
-        typed("ACTUALQTY", qty(batch.actual_qty), "Quantity"),
-        typed("BILLEDQTY", qty(batch.billed_qty), "Quantity"),
+        _ORDERNO(batch.order_no or NOT_APPLICABLE),
+        _TRACKINGNUMBER(batch.tracking_number or NOT_APPLICABLE),
+        *([_ORDERDUEDATE(batch.order_due_date)] if batch.order_due_date else []),
+        _AMOUNT("" if batch.amount is None else fmt_amount(batch.amount)),
+        _ACTUALQTY(qty(batch.actual_qty)),
+        _BILLEDQTY(qty(batch.billed_qty)),
         *(raw_to_e(r) for r in batch.extra),
     ])
 
