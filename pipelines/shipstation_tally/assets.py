@@ -6,16 +6,16 @@ from itertools import chain
 
 import dagster as dg
 
+from connectors.common.prefetch import Prefetch
 from pipelines.metadata import FINANCE, OPERATIONS
 from pipelines.shipstation_tally import checks
-from pipelines.shipstation_tally.customers import CustomerLedgerCreator
+from pipelines.shipstation_tally.customers import CustomerLedgerCreator, staged_party
 from pipelines.shipstation_tally.mapping import SkuResolver
 from pipelines.shipstation_tally.posting import FLOW, TARGET, OrderVoucherPoster
 from pipelines.shipstation_tally.settings import ShipStationTallySettings
 from pipelines.shipstation_tally.window import parse_instant, resolve_window
 from pipelines.sides.shipstation import reading
 from pipelines.sides.shipstation.config import OrdersWindowConfig
-from pipelines.sides.tally.masters import party_ledger_name
 from pipelines.sides.tally.target import TallyTarget
 from pipelines.staged import local_key, staged_run
 from resources import ShipStationResource, StateResource, TallyResource
@@ -32,14 +32,17 @@ ORDER_VOUCHERS = dg.AssetKey(["tally", "order_vouchers"])
 @dg.asset(key=ORDERS, group_name=GROUP, kinds={"shipstation", "duckdb"}, owners=[OPERATIONS])
 def shipstation_orders(context: dg.AssetExecutionContext, config: OrdersWindowConfig, shipstation: ShipStationResource,
                        state: StateResource, flow: ShipStationTallySettings) -> dg.MaterializeResult:
-    """Orders modified in the window (or the given orders), staged page by page in DuckDB."""
+    """Orders modified in the window (or the given orders), staged in DuckDB a few pages at a time."""
     now = datetime.now(UTC)
     window = resolve_window(config.modify_date_start, config.modify_date_end, parse_instant(flow.sync_start), now)
-    store, seq, gone = state.staging(), 0, []
+    store, gone = state.staging(), []
     with shipstation.client() as client:
-        for page in reading.order_pages(client, start=window.start, end=window.end, order_ids=config.order_ids,
-                                        resource_urls=config.resource_urls, gone=gone):
-            seq = store.stage_orders(context.run_id, seq, now, page, [reading.modify_date(r) for r in page])
+        pages = reading.order_pages(client, start=window.start, end=window.end, order_ids=config.order_ids,
+                                    resource_urls=config.resource_urls, gone=gone)
+        # page N+1 is read (and made columns) on a worker thread while page N is written to DuckDB
+        with Prefetch(store.order_columns(page, [reading.modify_date(r) for r in page],
+                                          [staged_party(r) for r in page]) for page in pages) as ahead:
+            seq = store.stage_order_pages(context.run_id, now, ahead)
     if gone:
         state.ledger().record_skipped(FLOW, TARGET, [(str(i), "no longer in ShipStation (deleted or merged)")
                                                      for i in gone])
@@ -74,10 +77,7 @@ def tally_customer_ledgers(context: dg.AssetExecutionContext, tally: TallyResour
     hook = AuditHook(ledger.audit, run_id=context.run_id, flow="shipstation_tally.customers")
     creator = CustomerLedgerCreator(tally.client(hook), ledger, flow.customer_group, known, context.run_id,
                                     audit=hook)
-    for chunk in store.iter_staged_orders(staged_run(context, ORDERS)):
-        # an order whose party Tally has already needs nothing here: only the others are parsed whole
-        unknown = (raw for raw in chunk if not _party_known(raw, creator.known))
-        creator.ensure(order for order, _ in reading.parse_orders(unknown) if order is not None)
+    creator.ensure_staged(store, staged_run(context, ORDERS))  # reads only orders whose party Tally lacks
     store.add_tally_ledgers(datetime.now(UTC), sorted(creator.created_names))
     report = creator.report
     return dg.MaterializeResult(metadata={
@@ -108,13 +108,6 @@ def tally_order_vouchers(context: dg.AssetExecutionContext, tally: TallyResource
             tally.client(hook), flow.voucher_config(), poster.totals), poster.settled_check),
     )
 
-
-
-def _party_known(raw: object, known: set[str]) -> bool:
-    """Whether the order's party ledger (`mapping.customer_ledger_name`) is certainly in `known`, read
-    from the raw record without parsing the whole order; False whenever it is not certain."""
-    candidates = reading.party_candidates(raw)
-    return candidates is not None and party_ledger_name(*candidates) in known
 
 
 ASSETS = [shipstation_orders, tally_masters, tally_customer_ledgers, tally_order_vouchers]

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from connectors.shipstation.models import Order
 from connectors.tally.client import TallyClient
 from pipelines.shipstation_tally.mapping import customer_ledger_name
 from pipelines.sides.errors import MappingError
-from pipelines.sides.tally.masters import MasterCreator, MasterWant, party_ledger
+from pipelines.sides.shipstation import reading
+from pipelines.sides.tally.masters import MasterCreator, MasterWant, party_ledger, party_ledger_name
 from state.audit_hook import AuditHook
 from state.ledger import SyncLedger
+from state.staging import StagingStore
 
 FLOW = "shipstation_tally.customers"
 
@@ -26,6 +29,20 @@ class CustomerReport:
     created: int = 0
     failed: int = 0
     failures: list[dict[str, str]] = field(default_factory=list)
+
+
+def staged_party(raw: Any) -> str | None:
+    """The party ledger an order's records use (`mapping.customer_ledger_name`), read from the raw record
+    without parsing it, to stage beside the order; None when that is not certain (read the order then)."""
+    candidates = reading.party_candidates(raw)
+    return None if candidates is None else party_ledger_name(*candidates)
+
+
+def party_known(raw: Any, known: set[str]) -> bool:
+    """Whether the order's party ledger is certainly in `known`, read from the raw record without parsing
+    the whole order; False whenever it is not certain."""
+    party = staged_party(raw)
+    return party is not None and party in known
 
 
 def missing_parties(orders: Iterable[Order], known: set[str]) -> dict[str, Order]:
@@ -53,6 +70,15 @@ class CustomerLedgerCreator:
                                       batch_size=batch_size, audit=audit)
         self.report = CustomerReport()
         self.created_names: list[str] = []
+
+    def ensure_staged(self, store: StagingStore, run_id: str) -> CustomerReport:
+        """Create the ledgers that the orders staged by `run_id` need: the staging store is asked for the
+        orders whose party Tally lacks (or whose party was not staged), and only those are decoded and parsed,
+        in staging order, 500 staged orders at a time as `ensure` always took them."""
+        for chunk in store.iter_staged_orders_of_unknown_party(run_id, self.known):
+            unknown = (raw for raw in chunk if not party_known(raw, self.known))
+            self.ensure(order for order, _ in reading.parse_orders(unknown) if order is not None)
+        return self.report
 
     def ensure(self, orders: Iterable[Order]) -> CustomerReport:
         missing = missing_parties(orders, self.known)

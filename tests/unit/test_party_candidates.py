@@ -1,5 +1,6 @@
-"""The customer-ledger step reads an order's party from the raw record and parses the whole order only
-when its party is not known: the name read so must be the one the parsed order gives, or nothing."""
+"""The customer-ledger step reads an order's party from the raw record (staged beside the order as its
+`party`) and parses the whole order only when its party is not known: the name read so must be the one
+the parsed order gives, or nothing."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from hypothesis import strategies as st
 
 from connectors.common.errors import RecordError
 from connectors.shipstation.models import Order
-from pipelines.shipstation_tally.assets import _party_known
+from pipelines.shipstation_tally.customers import party_known, staged_party
 from pipelines.shipstation_tally.mapping import MappingError, customer_ledger_name
 from pipelines.sides.shipstation.reading import party_candidates
 from pipelines.sides.tally.masters import party_ledger_name
@@ -42,8 +43,8 @@ def test_the_party_read_from_the_raw_record_is_the_parsed_orders_or_nothing(bill
         return  # the whole order does not parse: the step never needs its party, known or not
     if candidates is None:
         return  # not plain enough: the step parses it, as before
-    assert party_ledger_name(*candidates) == expected
-    assert _party_known(raw, {expected} if expected else set()) == (expected is not None)
+    assert party_ledger_name(*candidates) == expected == staged_party(raw)
+    assert party_known(raw, {expected} if expected else set()) == (expected is not None)
 
 
 def test_plain_records_are_read_and_odd_ones_left_to_the_parser() -> None:
@@ -52,4 +53,5 @@ def test_plain_records_are_read_and_odd_ones_left_to_the_parser() -> None:
     assert party_candidates(sample_order(shipTo="Main St")) is None
     assert party_candidates(sample_order(customerEmail=3)) is None
     assert party_candidates("not an order") is None
-    assert not _party_known(sample_order(billTo={"name": "Ram"}), {"Shyam"})
+    assert not party_known(sample_order(billTo={"name": "Ram"}), {"Shyam"})
+    assert staged_party(sample_order(billTo={"name": 7})) is None  # staged as NULL: the step parses it

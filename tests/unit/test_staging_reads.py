@@ -19,7 +19,11 @@ def orders(n: int) -> list[dict]:
 
 @pytest.fixture
 def store(tmp_path, monkeypatch):
-    store = StagingStore(tmp_path / "s.duckdb")
+    return counting_opens(StagingStore(tmp_path / "s.duckdb"), monkeypatch)
+
+
+def counting_opens(store: StagingStore, monkeypatch) -> StagingStore:
+    """The store, counting the DuckDB connections it opens in `store.opens`."""
     store.opens = 0
     real = store._open
 
