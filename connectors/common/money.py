@@ -19,19 +19,21 @@ CENT = Decimal("0.01")
 
 def parse_decimal(value: Any) -> Decimal:
     """Turn a JSON number or numeric string into a finite ``Decimal``; raise ``ValueError`` otherwise."""
-    if isinstance(value, bool) or value is None:
-        raise ValueError(f"expected a number, got {value!r}")
-    if isinstance(value, Decimal):
-        result = value
-    elif isinstance(value, int):
-        result = Decimal(value)
-    elif isinstance(value, float):
-        result = Decimal(repr(value))
-    elif isinstance(value, str) and value.strip():
+    # the common kinds first (every amount of every record comes through here); bool is an int, refused below
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            raise ValueError(f"expected a number, got {value!r}")
         try:
-            result = Decimal(value.strip())
+            result = Decimal(text)
         except InvalidOperation:
             raise ValueError(f"not a number: {value!r}") from None
+    elif isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)  # always finite
+    elif isinstance(value, float):
+        result = Decimal(repr(value))
     else:
         raise ValueError(f"expected a number, got {value!r}")
     if not result.is_finite():

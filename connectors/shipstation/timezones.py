@@ -39,7 +39,9 @@ def pacific_to_utc(value: datetime) -> datetime:
         raise ValueError(f"timestamp {value.isoformat()} is out of range")
     if naive:  # what value.replace(tzinfo=PACIFIC, fold=0).astimezone(UTC) gives, for a third of its cost
         wall = value.replace(fold=0) if value.fold else value
-        return (wall - PACIFIC.utcoffset(wall)).replace(tzinfo=UTC)
+        utc = wall - PACIFIC.utcoffset(wall)
+        # datetime.replace is slow on 3.11 (~1.3 us, three times combine's); a subclass keeps its type through replace
+        return datetime.combine(utc, utc.time(), UTC) if type(utc) is datetime else utc.replace(tzinfo=UTC)
     return value.astimezone(UTC)
 
 
@@ -52,22 +54,30 @@ def parse_pacific(text: str) -> datetime:
     """
     if not isinstance(text, str):
         raise TypeError(f"expected a string, got {type(text).__name__}")
-    return _parse_pacific_text(text)
+    return pacific_text_to_utc(text)
 
 
 # An order says the same instants several times (order, payment and item dates; each page's orders
 # share minutes), and parsing one was half the cost of reading an order. Datetimes are immutable,
 # so a parsed one is shared safely; a text that does not parse raises every time (nothing cached).
 @lru_cache(maxsize=8192)
-def _parse_pacific_text(text: str) -> datetime:
+def pacific_text_to_utc(text: str) -> datetime:
+    """:func:`parse_pacific` for a value already known to be a ``str`` (what the models call: one call less)."""
+    try:  # Python 3.11's fromisoformat truncates a fraction beyond 6 digits itself: the usual text needs no regex
+        parsed = datetime.fromisoformat(text)
+    except ValueError:  # surrounding blanks, or not a timestamp at all
+        parsed = _parse_loose(text)
+    return pacific_to_utc(parsed)
+
+
+def _parse_loose(text: str) -> datetime:
     cleaned = text.strip()
     if _FRACTION.search(cleaned):
         cleaned = _FRACTION.sub(_six_digits, cleaned)
     try:
-        parsed = datetime.fromisoformat(cleaned)
+        return datetime.fromisoformat(cleaned)
     except ValueError:
         raise ValueError(f"not a ShipStation timestamp: {text!r}") from None
-    return pacific_to_utc(parsed)
 
 
 def _six_digits(match: re.Match[str]) -> str:

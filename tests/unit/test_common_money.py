@@ -75,3 +75,47 @@ def test_money_value() -> None:
 @given(st.decimals(allow_nan=False, allow_infinity=False, places=4, min_value=-(10**9), max_value=10**9))
 def test_parse_decimal_round_trips_json_text(value: Decimal) -> None:
     assert parse_decimal(decode_json(f"[{value}]")[0]) == value
+
+
+def reference_parse_decimal(value: object) -> Decimal:
+    """The rules as first written (one isinstance ladder): what the reordered fast path must still give."""
+    if isinstance(value, bool) or value is None:
+        raise ValueError(f"expected a number, got {value!r}")
+    if isinstance(value, Decimal | int):
+        result = Decimal(value)
+    elif isinstance(value, float):
+        result = Decimal(repr(value))
+    elif isinstance(value, str) and value.strip():
+        try:
+            result = Decimal(value.strip())
+        except ArithmeticError:
+            raise ValueError(f"not a number: {value!r}") from None
+    else:
+        raise ValueError(f"expected a number, got {value!r}")
+    if not result.is_finite():
+        raise ValueError(f"not a finite number: {value!r}")
+    return result
+
+
+class _Text(str):
+    pass
+
+
+_ANY_VALUE = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True),
+                       st.decimals(allow_nan=True, allow_infinity=True), st.text(max_size=12),
+                       st.from_regex(r"\s*[-+]?\d{0,6}(\.\d{0,4})?([eE][-+]?\d{1,3})?\s*", fullmatch=True),
+                       st.sampled_from(["NaN", "-inf", "sNaN", " Infinity ", "1_000", "\u00a012\u2003", "٣"]),
+                       st.text(max_size=5).map(_Text), st.lists(st.integers(), max_size=2))
+
+
+def _outcome(parse: object, value: object) -> tuple[str, str]:
+    try:
+        result = parse(value)  # type: ignore[operator]
+    except ValueError as exc:
+        return "refused", str(exc)
+    return type(result).__name__, str(result)
+
+
+@given(_ANY_VALUE)
+def test_parse_decimal_gives_what_the_first_rules_gave(value: object) -> None:
+    assert _outcome(parse_decimal, value) == _outcome(reference_parse_decimal, value)

@@ -187,3 +187,33 @@ def test_parse_page() -> None:
     page = parse_page(envelope, "orders", Order)
     assert isinstance(page, Page) and (page.total, page.page, page.pages) == (2, 1, 0)
     assert page.items[0].order_id == 512340871
+
+
+class _Text(str):
+    pass
+
+
+def test_optional_fields_read_null_and_empty_as_absent_and_refuse_blanks() -> None:
+    raw = sample_order(paymentDate="", shipByDate=None, shipDate="", holdUntilDate=_Text(""),
+                       orderDate=_Text("2024-11-03T10:15:00.0000000"))
+    raw["items"][0].update(taxAmount="", shippingAmount=None, createDate=_Text(""), modifyDate="")
+    raw["weight"]["value"] = " 27.50 "
+    order = Order.from_raw(raw)
+    assert (order.payment_date, order.ship_by_date, order.ship_date, order.hold_until_date) == (None,) * 4
+    assert order.order_date == datetime(2024, 11, 3, 18, 15, tzinfo=UTC)
+    line = order.items[0]
+    assert (line.tax_amount, line.shipping_amount, line.create_date, line.modify_date) == (None,) * 4
+    assert order.weight is not None and order.weight.value == Decimal("27.50")
+    for field, value in (("paymentDate", " "), ("orderDate", ["2024-11-03"]), ("shipDate", "3 Nov")):
+        with pytest.raises(RecordError) as caught:
+            Order.from_raw(sample_order(**{field: value}))
+        assert caught.value.field == field
+
+
+def test_amounts_out_of_range_and_not_finite_name_the_field() -> None:
+    for value, words in (("1E+12", "out of range"), ("-1e13", "out of range"), ("NaN", "not a finite number"),
+                         (True, "expected a number"), ("", "expected a number")):
+        with pytest.raises(RecordError) as caught:
+            Order.from_raw(sample_order(orderTotal=value))
+        assert caught.value.field == "orderTotal" and words in str(caught.value)
+    assert Order.from_raw(sample_order(orderTotal="999999999999.99")).order_total == Decimal("999999999999.99")

@@ -76,3 +76,39 @@ def test_a_bad_timestamp_raises_every_time_it_is_parsed() -> None:
             parse_pacific("2026-02-30T10:00:00")
     with pytest.raises(ValueError, match="out of range"):
         parse_pacific("9999-12-31T10:00:00")
+
+
+# Texts near the accepted forms: timestamps with any fraction and offset, surrounded by blanks or cut, with
+# a stray comma, letter or digit: the fast path (fromisoformat first) must agree with the plain parse on
+# each, value for value, or raise the same error.
+_PIECES = st.sampled_from(["2026-11-01", "2026-03-08T02:30:00", "1970-01-01 00:00:00", "9999-12-31T23:59:59",
+                           "0001-01-01", "2024-02-29T10:15", "20260206T041559", ".", ",", ":", "+05:30", "-08:00",
+                           "Z", "T", " ", "\t", "1234567", "0", "+05:30:00.1234567", "x", "٣"])
+_SHAPED = st.tuples(st.sampled_from(["", " ", "\t", "\u3000"]),
+                    st.sampled_from(["2026-11-01", "2026-03-08", "9999-12-31", "0001-01-01", "20260206"]),
+                    st.sampled_from(["", "T", " ", "x"]),
+                    st.sampled_from(["", "01:30", "02:30:00", "013000", "23:59:59"]),
+                    st.sampled_from(["", ".", ","]), st.text(alphabet="0123456789", max_size=9),
+                    st.sampled_from(["", "Z", "+05:30", "-08:00", "+05:30:00.1234567", "+0530"]),
+                    st.sampled_from(["", " ", "\n"])).map("".join)
+_NEAR_TEXT = st.one_of(_SHAPED, st.lists(_PIECES, min_size=1, max_size=5).map("".join))
+
+
+@given(st.one_of(_NEAR_TEXT, st.text(alphabet="0123456789-:T .,+Z", max_size=40)))
+def test_any_text_parses_as_the_plain_parse_or_fails_alike(text: str) -> None:
+    try:
+        expected = plain_parse(text)
+    except ValueError as exc:
+        with pytest.raises(ValueError) as caught:
+            parse_pacific(text)
+        assert ("out of range" in str(caught.value)) == ("out of range" in str(exc))
+        return
+    got = parse_pacific(text)
+    assert got == expected and type(got) is datetime and got.tzinfo is UTC
+
+
+def test_the_usual_texts_give_plain_utc_datetimes() -> None:
+    for text in ("2026-02-06T04:15:59.9890000", "2026-02-06T04:15:59.989", "2026-02-06"):
+        got = parse_pacific(text)
+        assert type(got) is datetime and got.tzinfo is UTC and got == plain_parse(text)
+    assert parse_pacific("2026-02-06T04:15:59.9999999") == datetime(2026, 2, 6, 12, 15, 59, 999999, tzinfo=UTC)
