@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 _NUMBER = r"[+-]?\d+(?:\.\d+)?"
 _AMOUNT = re.compile(rf"^\s*({_NUMBER})\s*$")
@@ -15,6 +16,7 @@ _TEXT_DATE_FORMATS = ("%d-%b-%Y", "%d-%b-%y", "%d-%m-%Y", "%d/%m/%Y")
 CENT = Decimal("0.01")
 
 
+@lru_cache(maxsize=1 << 14)  # the same amounts recur across an import's lines and vouchers
 def parse_amount(raw: str) -> Decimal:
     match = _AMOUNT.match(raw)
     if not match:
@@ -22,6 +24,7 @@ def parse_amount(raw: str) -> Decimal:
     return Decimal(match.group(1))
 
 
+@lru_cache(maxsize=4096)  # an import reads the same few quantities (" 2 Nos") four times a stock line
 def parse_quantity(raw: str) -> tuple[Decimal, str]:
     """" 5 Nos" -> (5, "Nos"); the unit may be missing."""
     match = _QTY.match(raw)
@@ -30,6 +33,7 @@ def parse_quantity(raw: str) -> tuple[Decimal, str]:
     return Decimal(match.group(1)), match.group(2) or ""
 
 
+@lru_cache(maxsize=4096)
 def parse_rate(raw: str) -> tuple[Decimal, str]:
     """"100.00/Nos" -> (100.00, "Nos")."""
     match = _RATE.match(raw)
@@ -38,6 +42,7 @@ def parse_rate(raw: str) -> tuple[Decimal, str]:
     return Decimal(match.group(1)), match.group(2) or ""
 
 
+@lru_cache(maxsize=4096)  # vouchers share their dates, and strptime is the slowest step of reading one
 def parse_ymd(raw: str) -> date | None:
     """A voucher DATE: exactly yyyymmdd (TallyPrime 6.1 refuses other forms, reference §5)."""
     raw = raw.strip()
@@ -67,7 +72,13 @@ def is_yes(raw: str) -> bool:
 
 
 def round_qty(qty: Decimal, places: int) -> Decimal:
-    return qty.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    quantum = _QUANTA.get(places)
+    if quantum is None:
+        quantum = _QUANTA[places] = Decimal(1).scaleb(-places)
+    return qty.quantize(quantum, rounding=ROUND_HALF_UP)
+
+
+_QUANTA: dict[int, Decimal] = {}
 
 
 def fmt_amount(amount: Decimal) -> str:

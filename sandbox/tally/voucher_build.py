@@ -8,7 +8,7 @@ from decimal import Decimal
 from lxml import etree
 
 from .company import Company
-from .costcentres import check_allocations
+from .costcentres import CATEGORY_LIST, check_allocations
 from .model import (
     DEFAULT_BATCH,
     GODOWN,
@@ -26,7 +26,7 @@ from .model import (
 from .raw import raw_node
 from .replies import Rejected
 from .values import fmt_amount, human_date, is_yes, parse_amount, parse_quantity, parse_rate, parse_ymd, round_qty
-from .xmlio import attr, first_children, kids, text, value
+from .xmlio import attr, kids, scan, text, value
 
 _HEADER = frozenset({"DATE", "VOUCHERTYPENAME", "VOUCHERNUMBER", "REFERENCE", "PARTYLEDGERNAME", "NARRATION",
                      "ISCANCELLED", "ISOPTIONAL", "PERSISTEDVIEW", "GUID", "MASTERID", "ALTERID", "VOUCHERKEY"})
@@ -34,15 +34,15 @@ LEDGER_LISTS = ("ALLLEDGERENTRIES.LIST", "LEDGERENTRIES.LIST")
 INVENTORY_LISTS = ("ALLINVENTORYENTRIES.LIST", "INVENTORYENTRIES.LIST", "INVENTORYENTRIESIN.LIST",
                    "INVENTORYENTRIESOUT.LIST")
 _LINE_TAGS = frozenset({"LEDGERNAME", "ISDEEMEDPOSITIVE", "ISPARTYLEDGER", "AMOUNT"})
-_ITEM_TAGS = frozenset({"STOCKITEMNAME", "ISDEEMEDPOSITIVE", "AMOUNT", "RATE", "ACTUALQTY", "BILLEDQTY",
-                        "BATCHALLOCATIONS.LIST", "ACCOUNTINGALLOCATIONS.LIST"})
+_ITEM_FIELDS = frozenset({"STOCKITEMNAME", "ISDEEMEDPOSITIVE", "AMOUNT", "RATE", "ACTUALQTY", "BILLEDQTY"})
 _BATCH_TAGS = frozenset({"GODOWNNAME", "BATCHNAME", "ORDERNO", "TRACKINGNUMBER", "ORDERDUEDATE", "AMOUNT",
                          "ACTUALQTY", "BILLEDQTY"})
 
 
 def build_voucher(company: Company, el: etree._Element, *, default_number: str = "") -> Voucher:
     """Validate in Tally's order (type, date, masters, signs, totals); raise `Rejected` on the first fault."""
-    head = {node.tag: node for node in kids(el) if node.tag in _HEADER}
+    children = kids(el)
+    head = {node.tag: node for node in children if node.tag in _HEADER}
     vtype = _voucher_type(company, value(head.get("VOUCHERTYPENAME")) or attr(el, "VCHTYPE"))
     number = value(head.get("VOUCHERNUMBER")) or default_number
     voucher = Voucher(vtype, _date(company, vtype, text(head.get("DATE")), number), number)
@@ -54,15 +54,15 @@ def build_voucher(company: Company, el: etree._Element, *, default_number: str =
     voucher.optional = is_yes(text(head.get("ISOPTIONAL")))
     party = value(head.get("PARTYLEDGERNAME"))
     voucher.party = _ledger(company, party) if party else None
-    _read_body(company, el, voucher)
+    _read_body(company, children, voucher)
     check_signs(voucher)
     check_totals(voucher)
     voucher.number = voucher.number or company.next_number(vtype)
     return voucher
 
 
-def _read_body(company: Company, el: etree._Element, voucher: Voucher) -> None:
-    for node in kids(el):
+def _read_body(company: Company, children: list[etree._Element], voucher: Voucher) -> None:
+    for node in children:
         if node.tag in LEDGER_LISTS:
             line = ledger_line(company, node)
             if line is not None:
@@ -105,40 +105,43 @@ def _ledger(company: Company, name: str) -> Master:
 
 def ledger_line(company: Company, node: etree._Element) -> LedgerLine | None:
     """A ledger entry or accounting allocation; an empty placeholder list yields None."""
-    first = first_children(node)
+    first, others = scan(node, _LINE_TAGS)
     name = value(first.get("LEDGERNAME"))
     if not name and "AMOUNT" not in first:
         return None
     ledger = _ledger(company, name)
-    check_allocations(company, node)
-    extra = [raw_node(c) for c in kids(node) if c.tag not in _LINE_TAGS]
+    if any(c.tag == CATEGORY_LIST for c in others):
+        check_allocations(company, node)
     return LedgerLine(
         ledger, _amount(value(first.get("AMOUNT"))),
         is_yes(value(first.get("ISDEEMEDPOSITIVE"))), is_yes(value(first.get("ISPARTYLEDGER"))),
-        node.tag, extra,
+        node.tag, [raw_node(c) for c in others],
     )
 
 
 def _inventory_line(company: Company, node: etree._Element) -> InventoryLine:
-    first = first_children(node)
+    # BATCHALLOCATIONS / ACCOUNTINGALLOCATIONS come back with the unknown tags, in document order
+    first, subs = scan(node, _ITEM_FIELDS)
     name = value(first.get("STOCKITEMNAME"))
     item = company.master(STOCKITEM, name)
     if item is None:
         raise Rejected(f"Stock Item '{name}' does not exist!")
-    actual = _quantity(company, item, value(first.get("ACTUALQTY")))
-    billed = _quantity(company, item, value(first.get("BILLEDQTY")))
+    unit = company.master(UNIT, item.base_unit)
+    places = unit.decimal_places if unit else None
+    actual = _quantity(item, places, value(first.get("ACTUALQTY")))
+    billed = _quantity(item, places, value(first.get("BILLEDQTY")))
     actual = actual if actual is not None else billed
     billed = billed if billed is not None else actual
     line = InventoryLine(item, is_yes(value(first.get("ISDEEMEDPOSITIVE"))),
                          _amount(value(first.get("AMOUNT"))), actual or ZERO, billed or ZERO,
                          _rate(item, value(first.get("RATE"))), tag=node.tag)
-    for sub in kids(node):
+    for sub in subs:
         if sub.tag == "BATCHALLOCATIONS.LIST":
-            line.batches.append(_batch(company, item, sub))
+            line.batches.append(_batch(company, item, places, sub))
         elif sub.tag == "ACCOUNTINGALLOCATIONS.LIST":
             if (alloc := ledger_line(company, sub)) is not None:
                 line.allocations.append(alloc)
-        elif sub.tag not in _ITEM_TAGS:
+        else:
             line.extra.append(raw_node(sub))
     if not line.batches:
         # Tally always keeps one batch allocation (godown + Primary Batch), reference §3.
@@ -147,21 +150,19 @@ def _inventory_line(company: Company, node: etree._Element) -> InventoryLine:
     return line
 
 
-def _batch(company: Company, item: Master, node: etree._Element) -> Batch:
-    first = first_children(node)
+def _batch(company: Company, item: Master, places: int | None, node: etree._Element) -> Batch:
+    first, others = scan(node, _BATCH_TAGS)
 
     def field(tag: str) -> str:
         return value(first.get(tag))
-
-    def qty(tag: str) -> Decimal | None:
-        return _quantity(company, item, field(tag))
 
     raw_amount = field("AMOUNT")
     return Batch(
         _godown(company, field("GODOWNNAME")), field("BATCHNAME") or DEFAULT_BATCH,
         field("ORDERNO"), field("TRACKINGNUMBER"), field("ORDERDUEDATE"),
-        _amount(raw_amount) if raw_amount.strip() else None, qty("ACTUALQTY"), qty("BILLEDQTY"),
-        [raw_node(c) for c in kids(node) if c.tag not in _BATCH_TAGS],
+        _amount(raw_amount) if raw_amount.strip() else None,
+        _quantity(item, places, field("ACTUALQTY")), _quantity(item, places, field("BILLEDQTY")),
+        [raw_node(c) for c in others],
     )
 
 
@@ -185,7 +186,8 @@ def _amount(raw: str) -> Decimal:
         raise Rejected(str(exc), structural=True) from exc
 
 
-def _quantity(company: Company, item: Master, raw: str) -> Decimal | None:
+def _quantity(item: Master, places: int | None, raw: str) -> Decimal | None:
+    """A quantity in the item's base unit, rounded to that unit's places (None: no such unit master)."""
     if not raw.strip():
         return None
     try:
@@ -193,8 +195,7 @@ def _quantity(company: Company, item: Master, raw: str) -> Decimal | None:
     except ValueError as exc:
         raise Rejected(str(exc), structural=True) from exc
     _check_unit(item, unit)
-    unit_master = company.master(UNIT, item.base_unit)
-    return round_qty(qty, unit_master.decimal_places) if unit_master else qty
+    return qty if places is None else round_qty(qty, places)
 
 
 def _rate(item: Master, raw: str) -> Decimal | None:
@@ -216,17 +217,17 @@ def _check_unit(item: Master, unit: str) -> None:
 
 def check_signs(voucher: Voucher) -> None:
     """Reference §3: ISDEEMEDPOSITIVE Yes goes with a negative AMOUNT, No with a positive one."""
-    lines: list[tuple[str, bool, Decimal]] = [
-        (f"Ledger '{ln.ledger.name}'", ln.deemed_positive, ln.amount) for ln in voucher.ledger_lines
+    lines: list[tuple[str, Master, bool, Decimal]] = [
+        ("Ledger", ln.ledger, ln.deemed_positive, ln.amount) for ln in voucher.ledger_lines
     ]
     for item in voucher.inventory_lines:
-        lines.append((f"Stock Item '{item.item.name}'", item.deemed_positive, item.amount))
-        lines += [(f"Ledger '{a.ledger.name}'", a.deemed_positive, a.amount) for a in item.allocations]
-    for label, positive, amount in lines:
+        lines.append(("Stock Item", item.item, item.deemed_positive, item.amount))
+        lines += [("Ledger", a.ledger, a.deemed_positive, a.amount) for a in item.allocations]
+    for kind, master, positive, amount in lines:
         if amount and (amount < 0) != positive:
             flag = "Yes" if positive else "No"
             raise Rejected(f"[sandbox] ISDEEMEDPOSITIVE {flag} disagrees with AMOUNT {fmt_amount(amount)} "
-                           f"of {label}: Yes = debit = negative amount")
+                           f"of {kind} '{master.name}': Yes = debit = negative amount")
 
 
 def check_totals(voucher: Voucher) -> None:

@@ -106,7 +106,14 @@ def text(el: etree._Element | None) -> str:
 
 def value(el: etree._Element | None) -> str:
     """Text with Tally's `&#4; ...` placeholders read as empty."""
-    raw = text(el)
+    if el is None:
+        return ""
+    raw = el.text
+    if not raw:
+        return ""
+    if _PUA not in raw:  # the sentinel only ever comes from &#4; (XML refuses the character itself)
+        return raw
+    raw = raw.replace(_PUA, SENTINEL)
     return "" if raw.lstrip().startswith(SENTINEL) else raw
 
 
@@ -128,6 +135,20 @@ def first_children(el: etree._Element) -> dict[str, etree._Element]:
         if isinstance(c.tag, str) and c.tag not in found:
             found[c.tag] = c
     return found
+
+
+def scan(el: etree._Element, known: frozenset[str]) -> tuple[dict[str, etree._Element], list[etree._Element]]:
+    """`first_children(el)`, and in the same pass the element children whose tag is not in `known`, in order."""
+    found: dict[str, etree._Element] = {}
+    rest: list[etree._Element] = []
+    for c in el:
+        tag = c.tag
+        if isinstance(tag, str):
+            if tag not in found:
+                found[tag] = c
+            if tag not in known:
+                rest.append(c)
+    return found, rest
 
 
 def attr(el: etree._Element, name: str) -> str:
