@@ -12,6 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 _CENT = Decimal("0.01")
+_SHORT = 20  # characters of an amount whose quantize to the cent cannot exceed Decimal's 28 digits
 _NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
 _PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")  # nothing for _clean_number to do, and Decimal() takes it
 _QUANTITY = re.compile(r"^(-?\d+(?:\.\d+)?)\s*(.*)$")
@@ -19,6 +20,9 @@ _QUANTITY = re.compile(r"^(-?\d+(?:\.\d+)?)\s*(.*)$")
 
 def fmt_amount(value: Decimal) -> str:
     """Format an amount with exactly two decimals ("-500.00")."""
+    text = str(value)
+    if len(text) <= _SHORT and text[-3:-2] == ".":
+        return text  # plain, two places already (str writes no exponent then): what quantize and :f would write
     return f"{value.quantize(_CENT):f}"
 
 
@@ -40,6 +44,8 @@ def fmt_rate(value: Decimal, unit: str) -> str:
 
 def fmt_date(value: date) -> str:
     """Format a date as yyyymmdd (reference §5: other formats fail on TallyPrime 6.1)."""
+    if value.year >= 1000:  # four digits: what strftime writes, for a fifth of its cost
+        return f"{value.year}{value.month:02d}{value.day:02d}"
     return value.strftime("%Y%m%d")
 
 

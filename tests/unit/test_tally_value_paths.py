@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from datetime import date
+from decimal import Decimal, InvalidOperation
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -38,3 +39,32 @@ def test_parsers_agree_with_the_general_path(text: str | None) -> None:
     if fast[0] == "ok" and isinstance(fast[1], Decimal):
         assert str(fast[1]) == str(general[1])  # the same digits and exponent, not only an equal value
     assert outcome(xml_values.parse_int, text) == outcome(general_int, text)
+
+
+def reference_amount(value: Decimal) -> str:
+    return f"{value.quantize(Decimal('0.01')):f}"
+
+
+@settings(max_examples=2000, deadline=None)
+@given(value=st.decimals(allow_nan=True, allow_infinity=True) | st.decimals(places=2) | st.decimals(places=1)
+       | st.builds(Decimal, st.sampled_from(["-0.00", "0.00", "1E+2", "1.00E+2", "12345678901234567.89",
+                                            "123456789012345678901234567.89", "-1.5E-7", "0E-2", "5.000"])))
+def test_amounts_are_written_as_quantize_writes_them(value: Decimal) -> None:
+    try:
+        expected: object = reference_amount(value)
+    except InvalidOperation as exc:
+        expected = type(exc)
+    try:
+        got: object = xml_values.fmt_amount(value)
+    except InvalidOperation as exc:
+        got = type(exc)
+    assert got == expected
+
+
+@settings(max_examples=1000, deadline=None)
+@given(day=st.dates())
+@example(date(5, 1, 1))
+@example(date(999, 12, 31))
+@example(date(1000, 1, 1))
+def test_dates_are_written_as_strftime_writes_them(day: date) -> None:
+    assert xml_values.fmt_date(day) == day.strftime("%Y%m%d")

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
 
 from pydantic import ValidationError
 
@@ -55,7 +56,7 @@ class StockLine:
     tracking_number: str | None = None
     cost_centre: str | None = None  # of the income line (e.g. a marketplace ship node)
 
-    @property
+    @cached_property  # read three times a line as a voucher is mapped and built; its fields cannot change
     def amount(self) -> Decimal:
         return money(self.quantity * self.rate)
 
@@ -147,17 +148,19 @@ def journal(h: Header, lines: Sequence[JournalLine]) -> Voucher:
         return _voucher(h, entries, [], view=ACCOUNTING_VIEW)
 
 
+_HASH_EXCLUDE: dict = {"action": True, "master_id": True}
+_HASH_EXCLUDE_CENTRES: dict = {**_HASH_EXCLUDE, "ledger_entries": {"__all__": {"cost_centre"}},
+                               "inventory_entries": {"__all__": {"cost_centre"}}}
+
+
 def payload_hash(voucher: Voucher) -> str:
     """A stable hash of what a voucher says, independent of how it will be sent (create or alter).
 
     Cost centres count only when the voucher has one, so vouchers posted before cost centres existed
     keep their hash (and are not altered for nothing).
     """
-    exclude: dict = {"action": True, "master_id": True}
-    if not any(e.cost_centre for e in (*voucher.ledger_entries, *voucher.inventory_entries)):
-        exclude |= {"ledger_entries": {"__all__": {"cost_centre"}},
-                    "inventory_entries": {"__all__": {"cost_centre"}}}
-    body = voucher.model_dump_json(exclude=exclude)
+    with_centres = any(e.cost_centre for e in (*voucher.ledger_entries, *voucher.inventory_entries))
+    body = voucher.model_dump_json(exclude=_HASH_EXCLUDE if with_centres else _HASH_EXCLUDE_CENTRES)
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
