@@ -20,7 +20,7 @@ from connectors.shipstation.client import ShipStationClient
 from connectors.tally.client import TallyClient
 from pipelines.posting import PostingReport
 from pipelines.shipstation_tally import posting
-from pipelines.shipstation_tally.customers import CustomerLedgerCreator
+from pipelines.shipstation_tally.customers import CustomerLedgerCreator, staged_party
 from pipelines.shipstation_tally.delivery import DeliveryNoteConfig
 from pipelines.shipstation_tally.mapping import OrderVoucherConfig, SkuResolver
 from pipelines.shipstation_tally.shipments import FLOW, DeliveryNotePoster
@@ -123,7 +123,8 @@ class ShipmentSync:
         if fetched:
             rows = list(fetched.values())
             self._seq = self.store.stage_orders(f"{self.run_id}:orders-for-shipments", self._seq,
-                                                datetime.now(UTC), rows, [None] * len(rows))
+                                                datetime.now(UTC), rows, [None] * len(rows),
+                                                [staged_party(r) for r in rows])
         return fetched
 
     def _sync_orders_first(self, chunk: list[dict], orders: dict[int, dict]) -> None:

@@ -124,3 +124,16 @@ def test_a_file_staged_before_the_party_column_still_works(tmp_path):
     with store.connect() as conn:
         assert conn.execute("SELECT order_id, party FROM shipstation_orders_staged ORDER BY order_id").fetchall() == [
             (7, None), (8, "Asha")]
+
+
+def test_masters_we_created_join_the_snapshot_in_one_connection_once_each(store):
+    store.replace_tally_ledgers(T0, [("Asha", "Sundry Debtors", ["asha@example.in"])])
+    store.replace_tally_stock_items(T0, [{"name": "TEA-1", "aliases": ["8901"], "base_unit": "pcs", "closing_qty": 4}])
+    store.opens = 0
+    store.add_tally_ledgers(T0, ["Ravi", "Asha", "Meera", "Ravi"])
+    store.add_tally_stock_items(T0, [("TEA-2", "kg", "Teas"), ("TEA-1", "box", None)])
+    store.add_tally_ledgers(T0, [])
+    assert store.opens == 2
+    assert sorted(store.tally_ledgers()) == [("Asha", ["asha@example.in"]), ("Meera", []), ("Ravi", [])]
+    assert sorted(store.tally_stock_items()) == [("TEA-1", ["8901"], "pcs"), ("TEA-2", [], "kg")]
+    assert store.tally_closing_stock() == {"TEA-1": 4, "TEA-2": 0}
