@@ -315,7 +315,8 @@ def cached_page(views: dict[Any, list[Record]], listing: Listing,
     cache_key = ("query", listing.key)
     rows = views.get(cache_key)
     if rows is None:
-        rows = [r for r in _in_sorted_range(sorted_rows(listing.sort_by), listing) if listing.matches(r)]
+        candidates, checks = _in_sorted_range(sorted_rows(listing.sort_by), listing)
+        rows = [r for r in candidates if all(check(r) for check in checks)] if checks else list(candidates)
         if listing.descending:
             rows.reverse()
         if len(views) > QUERY_CACHE_SIZE:
@@ -328,22 +329,24 @@ def cached_page(views: dict[Any, list[Record]], listing: Listing,
 _DATETIME_RANGES = frozenset(ORDER_RANGES) | frozenset(SHIPMENT_RANGES)  # filters built by `_between`
 
 
-def _in_sorted_range(rows: list[Record], listing: Listing) -> list[Record]:
+def _in_sorted_range(rows: list[Record], listing: Listing) -> tuple[list[Record], tuple[Predicate, ...]]:
     """The part of `rows` (sorted by `listing.sort_by`, nulls first) a Start/End filter on that same field
-    can match, found by bisection; every filter is still applied to it. A keyset scan (modifyDateStart moved
-    on each page, sorted by modifyDate) asks a new query per page: filtering every order for each page made
-    a scan's CPU grow with the square of the orders, not its answers."""
+    can match, found by bisection, and the filters left to apply to it (all but that one: every row of the
+    part passes it). A keyset scan (modifyDateStart moved on each page, sorted by modifyDate) asks a new
+    query per page: filtering every order for each page made a scan's CPU grow with the square of the
+    orders, not its answers; testing the rest of the orders against the range it was cut by did too."""
     field_name = listing.sort_by
     if field_name not in _DATETIME_RANGES or not listing.key:
-        return rows
-    bounds = next((value for name, value in listing.key[0] if name == field_name), None)
-    if bounds is None:
-        return rows
-    low, high = bounds
+        return rows, listing.predicates
+    at = next((n for n, (name, _) in enumerate(listing.key[0]) if name == field_name), None)
+    if at is None:
+        return rows, listing.predicates
+    low, high = listing.key[0][at][1]
 
     def key(record: Record) -> tuple[bool, Any]:
         return sort_value(record.get(field_name))
 
-    start = 0 if low is None else bisect_left(rows, (True, low), key=key)
+    # (True,) sorts after every null and before every value: the range's rows all have one
+    start = bisect_left(rows, (True,) if low is None else (True, low), key=key)
     end = len(rows) if high is None else bisect_right(rows, (True, high), key=key)
-    return rows[start:end]
+    return rows[start:end], listing.predicates[:at] + listing.predicates[at + 1:]
