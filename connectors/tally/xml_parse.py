@@ -57,6 +57,7 @@ _HARDENED = {
     "huge_tree": False, "remove_comments": True, "remove_pis": True,
 }
 _SLICE_CHARS = 1 << 20
+_FEED_BYTES = 1 << 14  # bytes fed to the parser at a time (see `_fed`)
 
 
 def sanitise(text: str) -> str:
@@ -164,20 +165,17 @@ def stream_objects(text: str | Iterable[str], tag: str) -> Iterator[Element]:
     errors: list[str] = []
     status: int | None = None
     try:
-        pieces = _slices(text) if isinstance(text, str) else _arriving_slices(text)
-        for index, piece in enumerate(pieces):
-            parser.feed(_repaired_utf8(piece, index == 0))
-            for _event, el in parser.read_events():
-                parent = el.getparent()
-                if el.tag == "LINEERROR":
-                    errors.extend(line_errors(el))
-                elif el.tag == "STATUS":
-                    status = _int(el) if parent is not None and parent.tag == "HEADER" else status
-                elif parent is not None and parent.tag == "COLLECTION":
-                    while el.getprevious() is not None:  # objects already read, and what lay between
-                        del parent[0]
-                    yield el
-                    el.clear()
+        for el in _fed(parser, text):
+            parent = el.getparent()
+            if el.tag == "LINEERROR":
+                errors.extend(line_errors(el))
+            elif el.tag == "STATUS":
+                status = _int(el) if parent is not None and parent.tag == "HEADER" else status
+            elif parent is not None and parent.tag == "COLLECTION":
+                while el.getprevious() is not None:  # objects already read, and what lay between
+                    del parent[0]
+                yield el
+                el.clear()
         root = parser.close()
     except etree.XMLSyntaxError as exc:
         raise TallyProtocolError(f"reply is not well-formed XML: {exc.msg}") from None
@@ -188,6 +186,19 @@ def stream_objects(text: str | Iterable[str], tag: str) -> Iterator[Element]:
 
 
 _EMPTY = "Tally returned an empty body: no company is loaded"
+
+
+def _fed(parser: etree.XMLPullParser, text: str | Iterable[str]) -> Iterator[Element]:
+    """The elements `parser` reports as the reply is fed to it: each slice repaired whole, then fed in pieces
+    of _FEED_BYTES, each piece's events read before the next (fed a megabyte at once, the parser built its
+    tree ~1.3x slower: the tree outgrew the CPU's caches before its objects were read and dropped)."""
+    pieces = _slices(text) if isinstance(text, str) else _arriving_slices(text)
+    for index, piece in enumerate(pieces):
+        data = _repaired_utf8(piece, index == 0)
+        for start in range(0, len(data), _FEED_BYTES):
+            parser.feed(data[start:start + _FEED_BYTES])
+            for _event, el in parser.read_events():
+                yield el
 
 
 def _arriving_slices(pieces: Iterable[str]) -> Iterator[str]:

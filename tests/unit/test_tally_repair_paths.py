@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.tally import xml_parse
+from connectors.tally import codec, xml_parse
 from connectors.tally.errors import HostileXmlError
 
 # Pieces that make or defeat each repair, alone and joined (a sentinel removed between "&" and "amp;" ...).
@@ -76,3 +76,34 @@ def test_a_plain_slice_skips_the_later_repairs(monkeypatch) -> None:
     monkeypatch.setattr(xml_parse, "_repair_rest", fail)
     assert xml_parse._repaired_utf8("<A>Ram &amp; Shyam &#13;&#10;&#4; Not Applicable</A>", False) == \
         b"<A>Ram &amp; Shyam &#13;&#10;</A>"
+
+
+MULTIBYTE = ('<VOUCHER VCHTYPE="Sales Order"><DATE>20260402</DATE><VOUCHERTYPENAME>Sales Order</VOUCHERTYPENAME>'
+             '<PARTYLEDGERNAME>राम कुमार ₹</PARTYLEDGERNAME><NARRATION>चाय &amp; कप [ext:ss-order-{n}]</NARRATION>'
+             '<MASTERID> {n}</MASTERID><ALTERID> {n}</ALTERID>'
+             '<ALLLEDGERENTRIES.LIST><LEDGERNAME>राम कुमार ₹</LEDGERNAME>'
+             '<ISPARTYLEDGER>Yes</ISPARTYLEDGER><AMOUNT>-1{n}.50</AMOUNT></ALLLEDGERENTRIES.LIST>'
+             '<ALLLEDGERENTRIES.LIST><LEDGERNAME>Sales</LEDGERNAME><AMOUNT>1{n}.50</AMOUNT></ALLLEDGERENTRIES.LIST>'
+             '</VOUCHER>')
+HEAD = "<ENVELOPE><HEADER><VERSION>1</VERSION><STATUS>1</STATUS></HEADER><BODY><DATA><COLLECTION>"
+TAIL = "</COLLECTION></DATA></BODY></ENVELOPE>"
+
+
+def read(text: str, feed_bytes: int, monkeypatch) -> object:
+    monkeypatch.setattr(xml_parse, "_FEED_BYTES", feed_bytes)
+    try:
+        return codec.parse_voucher_amounts(text)
+    except Exception as exc:  # noqa: BLE001 - the refusal itself is compared
+        return type(exc), str(exc)
+
+
+@pytest.mark.parametrize("body", [
+    HEAD + "".join(MULTIBYTE.format(n=n) for n in range(1, 40)) + TAIL,
+    HEAD + "".join(MULTIBYTE.format(n=n) for n in range(1, 9)) + "<VOUCHER><DATE>2026" + TAIL,
+    HEAD + MULTIBYTE.format(n=1) + "<LINEERROR>Voucher totals do not match!</LINEERROR>" + TAIL,
+    HEAD + MULTIBYTE.format(n=1) + "<A>राम</B>" + TAIL,
+])
+def test_what_is_read_does_not_depend_on_how_the_bytes_are_fed(body: str, monkeypatch) -> None:
+    whole = read(body, 1 << 30, monkeypatch)
+    for feed_bytes in (1, 2, 3, 7, 64, 1000):  # pieces that split the UTF-8 of every Devanagari letter
+        assert read(body, feed_bytes, monkeypatch) == whole
