@@ -21,12 +21,21 @@ _QUANTITY = re.compile(r"^(-?\d+(?:\.\d+)?)\s*(.*)$")
 def fmt_amount(value: Decimal) -> str:
     """Format an amount with exactly two decimals ("-500.00")."""
     text = str(value)
-    if len(text) <= _SHORT and text[-3:-2] == ".":
-        return text  # plain, two places already (str writes no exponent then): what quantize and :f would write
+    if _at_cents(text):
+        return text
     return f"{value.quantize(_CENT):f}"
 
 
+def _at_cents(text: str) -> bool:
+    """Whether `str()` of a Decimal is plain with two places (str writes no exponent then): what quantize to the
+    cent and :f would write, where the value is short enough for quantize never to run out of digits."""
+    return len(text) <= _SHORT and text[-3:-2] == "."
+
+
 def _plain(value: Decimal) -> str:
+    text = str(value)
+    if len(text) <= _SHORT and text.isdigit():
+        return text  # a whole number with no exponent, as normalize and :f would write it
     text = f"{value.normalize():f}"
     return "0" if text in ("-0", "0") else text
 
@@ -38,7 +47,9 @@ def fmt_quantity(value: Decimal, unit: str) -> str:
 
 def fmt_rate(value: Decimal, unit: str) -> str:
     """Format a rate with at least two decimals ("100.00/Nos"; "33.333/Nos" keeps its precision)."""
-    number = fmt_amount(value) if value == value.quantize(_CENT) else _plain(value)
+    number = str(value)
+    if not _at_cents(number):
+        number = fmt_amount(value) if value == value.quantize(_CENT) else _plain(value)
     return f"{number}/{unit}"
 
 

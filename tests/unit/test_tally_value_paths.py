@@ -45,20 +45,36 @@ def reference_amount(value: Decimal) -> str:
     return f"{value.quantize(Decimal('0.01')):f}"
 
 
-@settings(max_examples=2000, deadline=None)
-@given(value=st.decimals(allow_nan=True, allow_infinity=True) | st.decimals(places=2) | st.decimals(places=1)
-       | st.builds(Decimal, st.sampled_from(["-0.00", "0.00", "1E+2", "1.00E+2", "12345678901234567.89",
-                                            "123456789012345678901234567.89", "-1.5E-7", "0E-2", "5.000"])))
-def test_amounts_are_written_as_quantize_writes_them(value: Decimal) -> None:
+def reference_plain(value: Decimal) -> str:
+    text = f"{value.normalize():f}"
+    return "0" if text in ("-0", "0") else text
+
+
+def reference_rate(value: Decimal, unit: str) -> str:
+    number = reference_amount(value) if value == value.quantize(Decimal("0.01")) else reference_plain(value)
+    return f"{number}/{unit}"
+
+
+def raised(fn, *args) -> object:
     try:
-        expected: object = reference_amount(value)
+        return fn(*args)
     except InvalidOperation as exc:
-        expected = type(exc)
-    try:
-        got: object = xml_values.fmt_amount(value)
-    except InvalidOperation as exc:
-        got = type(exc)
-    assert got == expected
+        return type(exc)
+
+
+DECIMALS = (st.decimals(allow_nan=True, allow_infinity=True) | st.decimals(places=2) | st.decimals(places=1)
+            | st.integers(-10**30, 10**30).map(Decimal)
+            | st.builds(Decimal, st.sampled_from(["-0.00", "0.00", "1E+2", "1.00E+2", "12345678901234567.89", "0",
+                                                 "-0", "20", "007", "123456789012345678901234567.89", "-1.5E-7",
+                                                 "12345678901234567890123456789", "0E-2", "5.000", "33.333"])))
+
+
+@settings(max_examples=3000, deadline=None)
+@given(value=DECIMALS)
+def test_amounts_quantities_and_rates_are_written_as_the_general_path_writes_them(value: Decimal) -> None:
+    assert raised(xml_values.fmt_amount, value) == raised(reference_amount, value)
+    assert raised(xml_values.fmt_quantity, value, "Nos") == raised(lambda v: f" {reference_plain(v)} Nos", value)
+    assert raised(xml_values.fmt_rate, value, "Nos") == raised(reference_rate, value, "Nos")
 
 
 @settings(max_examples=1000, deadline=None)
