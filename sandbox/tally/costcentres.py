@@ -15,6 +15,8 @@ allocations add up to the line's amount.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from lxml import etree
 
 from .company import Company
@@ -42,7 +44,7 @@ def check_allocations(company: Company, line: etree._Element) -> None:
                 raise Rejected(f"[sandbox] Cost Centre '{name}' does not exist!")
 
 
-def named_in(extra: list[Raw]) -> set[str]:
+def named_in(extra: Sequence[Raw]) -> set[str]:
     """The cost centres a line's kept-verbatim children allocate to."""
     names: set[str] = set()
     for tag, content in extra:

@@ -98,7 +98,7 @@ class LedgerLine:
     deemed_positive: bool
     is_party: bool = False
     tag: str = "ALLLEDGERENTRIES.LIST"
-    extra: list[Raw] = field(default_factory=list)
+    extra: tuple[Raw, ...] = ()  # usually none: the shared empty tuple, not a list per line
 
 
 @dataclass(slots=True, eq=False)
@@ -113,7 +113,7 @@ class Batch:
     amount: Decimal | None = None
     actual_qty: Decimal | None = None
     billed_qty: Decimal | None = None
-    extra: list[Raw] = field(default_factory=list)
+    extra: tuple[Raw, ...] = ()  # usually none: the shared empty tuple, not a list per line
 
 
 @dataclass(slots=True, eq=False)
@@ -129,7 +129,7 @@ class InventoryLine:
     batches: list[Batch] = field(default_factory=list)
     allocations: list[LedgerLine] = field(default_factory=list)
     tag: str = "ALLINVENTORYENTRIES.LIST"
-    extra: list[Raw] = field(default_factory=list)
+    extra: tuple[Raw, ...] = ()  # usually none: the shared empty tuple, not a list per line
 
     def tracked(self) -> bool:
         """Whether a batch links this line to a delivery/receipt note."""

@@ -115,7 +115,7 @@ def ledger_line(company: Company, node: etree._Element) -> LedgerLine | None:
     return LedgerLine(
         ledger, _amount(value(first.get("AMOUNT"))),
         is_yes(value(first.get("ISDEEMEDPOSITIVE"))), is_yes(value(first.get("ISPARTYLEDGER"))),
-        node.tag, [raw_node(c) for c in others],
+        node.tag, tuple(raw_node(c) for c in others),
     )
 
 
@@ -135,6 +135,7 @@ def _inventory_line(company: Company, node: etree._Element) -> InventoryLine:
     line = InventoryLine(item, is_yes(value(first.get("ISDEEMEDPOSITIVE"))),
                          _amount(value(first.get("AMOUNT"))), actual or ZERO, billed or ZERO,
                          _rate(item, value(first.get("RATE"))), tag=node.tag)
+    extra = []
     for sub in subs:
         if sub.tag == "BATCHALLOCATIONS.LIST":
             line.batches.append(_batch(company, item, places, sub))
@@ -142,7 +143,8 @@ def _inventory_line(company: Company, node: etree._Element) -> InventoryLine:
             if (alloc := ledger_line(company, sub)) is not None:
                 line.allocations.append(alloc)
         else:
-            line.extra.append(raw_node(sub))
+            extra.append(raw_node(sub))
+    line.extra = tuple(extra)
     if not line.batches:
         # Tally always keeps one batch allocation (godown + Primary Batch), reference §3.
         line.batches.append(Batch(_godown(company, ""), amount=line.amount, actual_qty=line.actual_qty,
@@ -162,7 +164,7 @@ def _batch(company: Company, item: Master, places: int | None, node: etree._Elem
         field("ORDERNO"), field("TRACKINGNUMBER"), field("ORDERDUEDATE"),
         _amount(raw_amount) if raw_amount.strip() else None,
         _quantity(item, places, field("ACTUALQTY")), _quantity(item, places, field("BILLEDQTY")),
-        [raw_node(c) for c in others],
+        tuple(raw_node(c) for c in others),
     )
 
 
