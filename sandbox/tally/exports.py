@@ -21,6 +21,7 @@ from .fields import (
     VOUCHER_FIELDS,
     Context,
     Field,
+    format_value,
     generic,
     normalise,
     render,
@@ -30,7 +31,7 @@ from .model import COSTCENTRE, GODOWN, GROUP, LEDGER, STOCKGROUP, STOCKITEM, UNI
 from .replies import envelope, export_error
 from .reports import run_report
 from .values import parse_any_date
-from .xmlio import E, attr, kids, text, typed_line
+from .xmlio import E, attr, kids, text, typed_line, typed_writer
 
 # Collection TYPE → (master kind or special, field registry, element tag of each object).
 _TYPES: dict[str, tuple[str, dict[str, Field], str]] = {
@@ -96,7 +97,7 @@ def _collection(loaded: Iterable[Company], company: Company, request: Request, w
     tests = [_formula(request.tdl, name, registry, ctx) for name in spec.filters]
     objects = _objects(loaded, company, kind, ctx, tests)
     passed = (o for o in objects if all(t.test(o) for t in tests))
-    plan = [(method, registry.get(method)) for method in dict.fromkeys(spec.fetch)]
+    plan = [_planned(method, registry.get(method)) for method in dict.fromkeys(spec.fetch)]
     rows = [_object_e(o, tag, plan, ctx) for o in passed]
     return envelope("1", E("DATA", kids=[E("COLLECTION", kids=rows)]))
 
@@ -176,16 +177,27 @@ def _objects(loaded: Iterable[Company], company: Company, kind: str, ctx: Contex
     return company.between(start, end)
 
 
-def _object_e(obj: Any, tag: str, plan: list[tuple[str, Field | None]], ctx: Context) -> E:
-    """One object of the collection: its fetched fields (`plan`: each method once, its registry field)."""
+Planned = tuple[str, Field | None, Callable[[str], str] | None]
+
+
+def _planned(method: str, spec: Field | None) -> Planned:
+    """A FETCH method, its registry field and, for a value, the writer of its typed leaf."""
+    scalar = spec is not None and spec.type not in ("List", "Attr")
+    return method, spec, typed_writer(spec.tag, spec.type) if scalar else None
+
+
+def _object_e(obj: Any, tag: str, plan: list[Planned], ctx: Context) -> E:
+    """One object of the collection: its fetched fields (`plan`: each method once, as `_planned`)."""
     if tag == "VOUCHER":
         attrs = {"REMOTEID": "", "VCHTYPE": obj.vtype.name, "ACTION": "Create", "OBJVIEW": obj.view}
     else:
         attrs = {"NAME": obj.name, "RESERVEDNAME": ""}
     kids_: list[E | str] = []
-    for method, spec in plan:
-        if spec is not None:
-            kids_ += render(spec, spec.read(obj, ctx), typed_line)
+    for method, spec, write in plan:
+        if write is not None:
+            kids_.append(write(format_value(spec.type, spec.read(obj, ctx))))
+        elif spec is not None:
+            kids_ += render(spec, spec.read(obj, ctx))
         elif (found := generic(getattr(obj, "fields", {}), method)) is not None:
             kids_ += render(found[0], found[0].read(obj, ctx), typed_line)
     return E(tag, attrs=attrs, kids=kids_)

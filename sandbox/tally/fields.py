@@ -123,7 +123,10 @@ def generic(fields: dict[str, str], method: str) -> tuple[Field, Any] | None:
 _LEDGERNAME, _STOCKITEMNAME, _GODOWNNAME, _BATCHNAME, _ORDERNO, _TRACKINGNUMBER = (
     typed_writer(tag, "String") for tag in ("LEDGERNAME", "STOCKITEMNAME", "GODOWNNAME", "BATCHNAME", "ORDERNO",
                                             "TRACKINGNUMBER"))
-_ISDEEMEDPOSITIVE, _ISPARTYLEDGER = (typed_writer(tag, "Logical") for tag in ("ISDEEMEDPOSITIVE", "ISPARTYLEDGER"))
+# the two lines each logical can be written as
+_DEEMED_YES, _DEEMED_NO, _PARTY_YES, _PARTY_NO = (
+    typed_writer(tag, "Logical")(fmt_logical(flag)) for tag in ("ISDEEMEDPOSITIVE", "ISPARTYLEDGER")
+    for flag in (True, False))
 _AMOUNT, _RATE = typed_writer("AMOUNT", "Amount"), typed_writer("RATE", "Rate")
 _ACTUALQTY, _BILLEDQTY = typed_writer("ACTUALQTY", "Quantity"), typed_writer("BILLEDQTY", "Quantity")
 _ORDERDUEDATE = typed_writer("ORDERDUEDATE", "Date")
@@ -132,8 +135,8 @@ _ORDERDUEDATE = typed_writer("ORDERDUEDATE", "Date")
 def ledger_line_e(line: LedgerLine, tag: str) -> E:
     return E(tag, kids=[
         _LEDGERNAME(line.ledger.name),
-        _ISDEEMEDPOSITIVE(fmt_logical(line.deemed_positive)),
-        _ISPARTYLEDGER(fmt_logical(line.is_party)),
+        _DEEMED_YES if line.deemed_positive else _DEEMED_NO,
+        _PARTY_YES if line.is_party else _PARTY_NO,
         _AMOUNT(fmt_amount(line.amount)),
         *(raw_to_e(r) for r in line.extra),
     ])
@@ -143,7 +146,7 @@ def inventory_line_e(line: InventoryLine, tag: str, ctx: Context) -> E:
     unit, places = line.item.base_unit, ctx.places(line.item.base_unit)
     kids = [
         _STOCKITEMNAME(line.item.name),
-        _ISDEEMEDPOSITIVE(fmt_logical(line.deemed_positive)),
+        _DEEMED_YES if line.deemed_positive else _DEEMED_NO,
         _RATE(fmt_rate(line.rate, unit) if line.rate is not None else ""),
         _AMOUNT(fmt_amount(line.amount)),
         _ACTUALQTY(fmt_quantity(line.actual_qty, unit, places)),

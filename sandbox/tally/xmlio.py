@@ -175,6 +175,7 @@ class E:
 
 
 _TYPES: dict[str, Mapping[str, str]] = {}
+_SPECIAL = re.compile(f"[&<>{SENTINEL}]")
 
 
 def typed(tag: str, text: str, type_: str) -> E:
@@ -197,17 +198,17 @@ def typed_writer(tag: str, type_: str) -> Callable[[str], str]:
     """`typed_line` for one tag and type, its tags put together once: an export writes tens of typed
     leaves per voucher."""
     open_, close = f"<{tag}{_attribute('TYPE', type_)}>", f"</{tag}>"
+    empty, plain = open_ + close, _SPECIAL.search
 
     def write(text: str) -> str:
-        return f"{open_}{escape(text) if text else ''}{close}"
+        if not text:
+            return empty
+        return open_ + (text if plain(text) is None else escape(text)) + close
 
     return write
 
 
 _TYPED_LINES: dict[tuple[str, str], Callable[[str], str]] = {}
-
-
-_SPECIAL = re.compile(f"[&<>{SENTINEL}]")
 
 
 def escape(s: str) -> str:
