@@ -1,0 +1,96 @@
+"""The Tally simulator's fast paths write and read exactly what the general ones do (issue 15).
+
+Exports write a voucher's leaves as strings (`typed_line`, `typed_writer`) instead of nodes; imports read
+a line's children in one pass (`scan`) and text without the sentinel work when there is no `&#4;`
+(`value`). Each is checked here against the plain definition it replaces, on generated input.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
+from sandbox.tally import TallyState
+from sandbox.tally.dispatch import answer
+from sandbox.tally.xmlio import SENTINEL, E, first_children, kids, parse, scan, text, to_xml, typed, typed_line, value
+
+_TEXT = st.text(alphabet=st.sampled_from(list("ab &<>\"'\r\n\t") + [SENTINEL, "\ue004", "é", "ह"]), max_size=12)
+_TAGS = st.sampled_from(["AMOUNT", "LEDGERNAME", "UDF:NOTE", "X.LIST"])
+_TYPES = st.sampled_from(["String", "Amount", "Logical", "Quantity", 'Odd "type" & <co>'])
+
+
+@given(leaves=st.lists(st.tuples(_TAGS, _TEXT, _TYPES), max_size=5))
+def test_a_typed_leaf_written_at_once_is_the_typed_node_written_later(leaves: list[tuple[str, str, str]]) -> None:
+    as_nodes = E("VOUCHER", kids=[E("L", kids=[typed(*leaf) for leaf in leaves])])
+    as_lines = E("VOUCHER", kids=[E("L", kids=[typed_line(*leaf) for leaf in leaves])])
+    assert to_xml(as_lines) == to_xml(as_nodes)
+
+
+def _reference_value(el: etree._Element | None) -> str:
+    raw = text(el)
+    return "" if raw.lstrip().startswith(SENTINEL) else raw
+
+
+_CHILD_TEXT = st.lists(st.sampled_from(list("ab 0 \t") + ["&#4;", "&amp;", "\ue004", "é"]), max_size=8).map("".join)
+_CHILD = st.tuples(st.sampled_from(["A", "B", "C", "D.LIST", "!--"]), _CHILD_TEXT)
+
+
+@given(children=st.lists(_CHILD, max_size=8), known=st.frozensets(st.sampled_from(["A", "B", "D.LIST", "Z"])))
+def test_one_pass_over_children_finds_what_separate_passes_find(children: list[tuple[str, str]],
+                                                                 known: frozenset[str]) -> None:
+    body = "".join(f"<!-- {t} -->" if tag == "!--" else f"<{tag}>{t}</{tag}>" for tag, t in children)
+    el = parse(f"<LINE>{body}</LINE>")
+    first, rest = scan(el, known)
+    assert first == first_children(el)
+    assert rest == [c for c in kids(el) if c.tag not in known]
+    for child in [*kids(el), None]:
+        assert value(child) == _reference_value(child)
+
+
+COMPANY = "Fast Paths Pvt Ltd"
+SPEC = {
+    "company": COMPANY, "books_from": "2025-04-01",
+    "ledgers": [{"name": "Sales", "parent": "Sales Accounts"}, {"name": "Acme", "parent": "Sundry Debtors"}],
+    "units": [{"name": "Nos", "decimal_places": 0}], "godowns": [{"name": "Main Location"}],
+    "stock_items": [{"name": "TEA", "unit": "Nos", "opening_qty": Decimal(10), "opening_rate": Decimal(5)}],
+}
+_VOUCHER = """<VOUCHER VCHTYPE="Sales" ACTION="Create"><DATE>20250410</DATE><VOUCHERNUMBER>{n}</VOUCHERNUMBER>
+<PARTYLEDGERNAME>Acme</PARTYLEDGERNAME>
+<ALLINVENTORYENTRIES.LIST><STOCKITEMNAME>TEA</STOCKITEMNAME><ISDEEMEDPOSITIVE>No</ISDEEMEDPOSITIVE>
+ <AMOUNT>{amount}</AMOUNT><ACTUALQTY>{qty}</ACTUALQTY><LINENOTE>{note}</LINENOTE>
+ <BATCHALLOCATIONS.LIST><GODOWNNAME>Main Location</GODOWNNAME><AMOUNT>{amount}</AMOUNT><ACTUALQTY>{qty}</ACTUALQTY>
+  <BATCHNOTE>{note}</BATCHNOTE></BATCHALLOCATIONS.LIST>
+ <ACCOUNTINGALLOCATIONS.LIST><LEDGERNAME>Sales</LEDGERNAME><AMOUNT>{amount}</AMOUNT><ALLOCNOTE>x</ALLOCNOTE>
+ </ACCOUNTINGALLOCATIONS.LIST></ALLINVENTORYENTRIES.LIST>
+<LEDGERENTRIES.LIST><LEDGERNAME>Acme</LEDGERNAME><ISDEEMEDPOSITIVE>Yes</ISDEEMEDPOSITIVE><AMOUNT>-{amount}</AMOUNT>
+ <PARTYNOTE>{note}</PARTYNOTE></LEDGERENTRIES.LIST></VOUCHER>"""
+_IMPORT = ("<ENVELOPE><HEADER><VERSION>1</VERSION><TALLYREQUEST>Import</TALLYREQUEST><TYPE>Data</TYPE>"
+           "<ID>Vouchers</ID></HEADER><BODY><DESC></DESC><DATA><TALLYMESSAGE>{}</TALLYMESSAGE></DATA></BODY></ENVELOPE>")
+_EXPORT = ("<ENVELOPE><HEADER><VERSION>1</VERSION><TALLYREQUEST>Export</TALLYREQUEST><TYPE>Collection</TYPE>"
+           "<ID>V</ID></HEADER><BODY><DESC><TDL><TDLMESSAGE><COLLECTION NAME=\"V\"><TYPE>Voucher</TYPE>"
+           "<FETCH>VoucherNumber, AllLedgerEntries, AllInventoryEntries, IsCancelled, LineNote</FETCH></COLLECTION>"
+           "</TDLMESSAGE></TDL></DESC></BODY></ENVELOPE>")
+
+
+@settings(max_examples=30, deadline=None)
+@given(amount=st.decimals("0.01", "99999.99", places=2), qty=st.sampled_from([" 3 Nos", "2", " 2.6 Nos", "7.4999"]),
+       note=st.sampled_from(["", "a &amp; b", "&#4; Not Applicable", "line\u00e9"]))
+def test_a_voucher_keeps_every_unmodelled_child_of_its_lines_through_import_and_export(amount: Decimal, qty: str,
+                                                                                        note: str) -> None:
+    state = TallyState.from_masters(SPEC)
+    body = _IMPORT.format(_VOUCHER.format(n="S-1", amount=amount, qty=qty, note=note)).encode()
+    imported = etree.fromstring(answer(state, body, "text/xml").body)
+    assert imported.findtext("BODY/DATA/IMPORTRESULT/CREATED") == "1", etree.tostring(imported)
+    reply = answer(state, _EXPORT.encode(), "text/xml").body.decode()
+    root = etree.fromstring(reply.replace("&#4;", "").encode())
+    voucher = root.find("BODY/DATA/COLLECTION/VOUCHER")
+    line = voucher.find("ALLINVENTORYENTRIES.LIST")
+    written = note.replace("&amp;", "&").replace("&#4;", "")
+    assert (line.findtext("LINENOTE"), line.findtext("BATCHALLOCATIONS.LIST/BATCHNOTE")) == (written, written)
+    assert line.findtext("ACCOUNTINGALLOCATIONS.LIST/ALLOCNOTE") == "x"
+    assert voucher.findtext("ALLLEDGERENTRIES.LIST/PARTYNOTE") == written
+    assert line.findtext("ACTUALQTY").split() == [str(round(Decimal(qty.split()[0]))), "Nos"]
+    assert voucher.findtext("ISCANCELLED") == "No" and "\r\n  <DATA>\r\n" in reply
