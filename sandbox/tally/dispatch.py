@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 
 from .company import Company
@@ -39,6 +40,19 @@ def answer(state: TallyState, raw: bytes, content_type: str, cost: CostModel | N
 
     Counts ``vouchers_walked`` and ``objects_imported`` in the stats; `cost` prices them (``cost.py``).
     """
+    # No cyclic GC while answering: an export holds a node per element of thousands of vouchers until it
+    # is written, and each pass meanwhile re-walked them and the company's vouchers (none of them cycles;
+    # refcounting frees them). At 10,000 orders that was ~a fifth of the simulator's CPU.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _answer(state, raw, content_type, cost)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _answer(state: TallyState, raw: bytes, content_type: str, cost: CostModel | None) -> Reply:
     if not raw.strip(b" \t\r\n\x00\xff\xfe\xef\xbb\xbf"):
         state.stats["ping"] += 1
         return running()
