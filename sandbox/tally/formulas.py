@@ -129,9 +129,13 @@ class _Parser:
         if self.pos < len(self.tokens) and self.tokens[self.pos].kind == "op":
             op = self.take().text
             right_tok = self.tokens[self.pos] if self.pos < len(self.tokens) else None
-            right = self.operand()
+            if right_tok is not None and right_tok.kind not in ("field", "paren"):
+                self.take()  # a constant (the usual `$Field op value`): its conversions are made once
+                test = _compare_constant(_OPS[op], left, _constant_value(right_tok))
+            else:
+                test = _compare(_OPS[op], left, self.operand())
             self._note_bound(self.tokens[start], op, right_tok)
-            return _compare(_OPS[op], left, right)
+            return test
         return left
 
     def operand(self) -> Getter:
@@ -163,6 +167,11 @@ class _Parser:
 
 
 def _constant(tok: _Token) -> Getter:
+    value = _constant_value(tok)
+    return lambda obj: value
+
+
+def _constant_value(tok: _Token) -> Any:
     value: Any
     if tok.kind == "date":
         value = parse_any_date(tok.text)
@@ -176,7 +185,7 @@ def _constant(tok: _Token) -> Getter:
         value = tok.text.upper() in ("YES", "TRUE")
     else:
         raise FormulaError(f"'{tok.text}' is not supported by the simulator")
-    return lambda obj: value
+    return value
 
 
 def _or(left: Getter, right: Getter) -> Getter:
@@ -193,6 +202,26 @@ def _compare(op: Callable[[Any, Any], bool], left: Getter, right: Getter) -> Get
         if pair is None:
             return op is operator.ne
         return op(*pair)
+
+    return test
+
+
+def _compare_constant(op: Callable[[Any, Any], bool], left: Getter, constant: Any) -> Getter:
+    """`_compare(op, left, lambda obj: constant)`, with the constant's side of `_coerce` done once per
+    kind the left side may have (an export tests every voucher it walks)."""
+    kind_b = _kind(constant)
+    sides = {}
+    for kind_a in _RANK:
+        convert = _CONVERT[kind_a if _RANK[kind_a] >= _RANK[kind_b] else kind_b]
+        sides[kind_a] = (convert, convert(constant))
+
+    def test(obj: Any) -> bool:
+        a = left(obj)
+        convert, y = sides[_kind(a)]
+        x = convert(a)
+        if x is None or y is None:
+            return op is operator.ne
+        return op(x, y)
 
     return test
 

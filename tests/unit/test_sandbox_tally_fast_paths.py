@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from sandbox.tally import TallyState
+from sandbox.tally import TallyState, formulas
 from sandbox.tally.dispatch import answer
 from sandbox.tally.xmlio import SENTINEL, E, first_children, kids, parse, scan, text, to_xml, typed, typed_line, value
 
@@ -94,3 +94,15 @@ def test_a_voucher_keeps_every_unmodelled_child_of_its_lines_through_import_and_
     assert voucher.findtext("ALLLEDGERENTRIES.LIST/PARTYNOTE") == written
     assert line.findtext("ACTUALQTY").split() == [str(round(Decimal(qty.split()[0]))), "Nos"]
     assert voucher.findtext("ISCANCELLED") == "No" and "\r\n  <DATA>\r\n" in reply
+
+
+_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-3, 3), st.decimals("-3", "3", places=1), st.dates(),
+    st.sampled_from(["", "yes", " No", "abc", "ABC", "12.5", "20250401", "1-Apr-2025", "Sales Order", "sales order"]),
+)
+
+
+@given(left=_VALUES, constant=_VALUES, op=st.sampled_from(sorted(formulas._OPS)))
+def test_a_comparison_with_a_constant_tests_as_the_general_comparison(left: object, constant: object, op: str) -> None:
+    general = formulas._compare(formulas._OPS[op], lambda obj: obj, lambda obj: constant)
+    assert formulas._compare_constant(formulas._OPS[op], lambda obj: obj, constant)(left) == general(left)
