@@ -16,6 +16,7 @@ from pipelines.sides.tally.builders import (
     Header,
     JournalLine,
     StockLine,
+    _named,
     credit_note,
     journal,
     order_voucher,
@@ -89,3 +90,18 @@ def test_every_inventory_voucher_nets_to_zero(lines, charges, inward):
     v = order_voucher(H, [line(str(q), str(r)) for q, r in lines],
                       [Charge(f"L{i}", c) for i, c in enumerate(charges)], inward=inward)
     assert v.balance() == 0
+
+
+def test_a_refused_model_or_an_amount_out_of_range_is_a_mapping_error_naming_the_record():
+    bad_party = H.__class__(**{**H.__dict__, "party": "Acme\x01 Retail"})
+    with pytest.raises(MappingError) as refused:
+        order_voucher(bad_party, [line()])
+    assert (refused.value.record, refused.value.field) == ("order 1001", "voucher")
+    assert str(refused.value).endswith("ledger_name holds a character XML cannot carry (a control character)")
+    assert refused.value.__cause__ is None and refused.value.__suppress_context__
+    with pytest.raises(MappingError) as huge:
+        order_voucher(H, [line(qty="1E+30", rate="1E+30")])
+    assert (huge.value.record, huge.value.field) == ("order 1001", "amount")
+    assert "amount out of range (InvalidOperation)" in str(huge.value)
+    with pytest.raises(KeyError), _named(H):  # anything else passes through untouched
+        raise KeyError("x")
