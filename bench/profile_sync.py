@@ -5,7 +5,7 @@ process), with cProfile on the job's process and on each simulator's serving thr
 both profiles ranked by self time, and the CPU seconds per 1,000 orders of each process (figures a
 loaded machine does not distort; cProfile itself adds to them, so compare them with each other,
 not with `bench.run`'s). Profiles are kept as `<out>-sync.prof` and `<out>-sandbox-<port>.prof` for
-`python -m pstats`.
+`python -m pstats`. The poster's sender thread (the target's calls) is profiled apart, as `<out>-sender.prof`.
 
     python -m bench.profile_sync --orders 10000
     python -m bench.profile_sync --orders 2000 --top 40 --sort cumulative
@@ -44,6 +44,21 @@ sys.exit(main(["sandbox", "--orders", sys.argv[2], "--rate-limit", "0", "--ports
 """
 
 
+# The poster's sender thread (target calls: XML built, sent, replies and read-backs parsed) gets a profile of
+# its own, on its own CPU clock; in the run's profile that time shows as waits on the sender's futures.
+SENDER = """import concurrent.futures.thread as _cft
+sender = cProfile.Profile(time.thread_time)
+_work = _cft._WorkItem.run
+def _profiled(self):
+    sender.enable()
+    try:
+        _work(self)
+    finally:
+        sender.disable()
+_cft._WorkItem.run = _profiled
+"""
+
+
 def profile(orders: int, mode: str, out: str) -> dict:
     """Run the job once under cProfile; returns CPU seconds of the job and of the sandbox."""
     with tempfile.TemporaryDirectory(prefix="mlc-prof-") as tmp:
@@ -63,8 +78,10 @@ def profile(orders: int, mode: str, out: str) -> dict:
             child = work / "child.py"
             # CPU time of the whole process (DuckDB's threads too), so waits on the simulators do not count
             child.write_text("import cProfile, sys, time\nprofile = cProfile.Profile(time.process_time)\n"
+                             f"{SENDER}"
                              f"try:\n    profile.runctx({CHILD!r}, {{'__name__': '__main__'}}, {{}})\n"
-                             f"finally:\n    profile.dump_stats({out + '-sync.prof'!r})\n")
+                             f"finally:\n    profile.dump_stats({out + '-sync.prof'!r})\n"
+                             f"    sender.dump_stats({out + '-sender.prof'!r})\n")
             env = os.environ | ports["env"] | {"ML_CONNECTOR_HOME": str(work / "state"),
                                                "DAGSTER_HOME": str(work / "state" / "dagster")}
             before = cpu_seconds(sandbox.pid)
@@ -99,6 +116,8 @@ def main() -> None:
           f"  sync CPU/1k {r['cpu'] * per_k:.2f} (profiled)  sandbox CPU/1k {r['sandbox_cpu'] * per_k:.2f} (profiled)")
     print("=" * 40, "sync")
     show([f"{args.out}-sync.prof"], args.sort, args.top)
+    print("=" * 40, "sync: the poster's sender thread (thread CPU; in the profile above it is waits on futures)")
+    show([f"{args.out}-sender.prof"], args.sort, args.top)
     print("=" * 40, "sandbox (all serving threads)")
     show(sorted(str(p) for p in Path(args.out).parent.glob(f"{Path(args.out).name}-sandbox-*.prof")),
          args.sort, args.top)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -103,6 +104,7 @@ class SyncLedger(LedgerQueries):
     def __init__(self, path: Path | str, *, lease_seconds: float = 900.0, url: str | None = None) -> None:
         """The ledger in the SQLite file `path`, or in PostgreSQL when `url` (or $ML_CONNECTOR_DATABASE_URL) is set."""
         self.lease_seconds = lease_seconds
+        self._thread_lock = threading.RLock()
         self.url = database_url(path, url)
         if self.url:
             self.path = Path(".") if is_postgres_url(path) else Path(path)  # a URL may hold a password
@@ -161,13 +163,14 @@ class SyncLedger(LedgerQueries):
             with self._conn.write() as conn:  # type: ignore[attr-defined]
                 yield conn
             return
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._conn
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
+        with self._thread_lock:  # one connection: a poster's sender thread writes the audit trail beside the run
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
 
     # --- claiming -------------------------------------------------------------------------
     def claim(self, flow: str, target: str, candidates: Sequence[Candidate], owner: str) -> list[Claim]:

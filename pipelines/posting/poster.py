@@ -19,15 +19,18 @@ from __future__ import annotations
 import json
 import time
 from collections import ChainMap, Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date
 from itertools import islice
-from typing import Any
+from typing import Any, TypeVar
 
 from pipelines.posting.memory import give_back_freed_memory
 from pipelines.posting.target import Created, Outcome, Target
 from state.ledger import Candidate, Claim, SyncLedger, current_owner
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -86,11 +89,70 @@ class BatchSizer:
     def __post_init__(self) -> None:
         self.size = max(self.floor, min(self.size, self.ceiling))
 
+    @property
+    def ahead(self) -> int:
+        """The size of the batch after one in flight if that one answers cleanly and fast: a batch cut
+        while another is in flight is cut this big, and sent in parts if the size shrank meanwhile."""
+        return min(self.ceiling, self.size * 2)
+
     def record(self, clean: bool, seconds: float) -> None:
         if not clean:
             self.size = max(self.floor, self.size // 2)
         elif seconds <= self.fast_seconds:
             self.size = min(self.ceiling, self.size * 2)
+
+
+@dataclass
+class _Batch:
+    """A claimed batch: the items to create, then the (item, target id, action) to alter or cancel."""
+
+    creates: list[PostItem]
+    changes: list[tuple[PostItem, str, str]]
+    settle_first: bool = False  # read back the window the target deferred before writing this batch
+    looked_up: set[str] = field(default_factory=set)  # source ids whose claim resolved an earlier unknown write
+
+    def source_ids(self) -> list[str]:
+        return [i.candidate.source_id for i in self.creates] + [i.candidate.source_id for i, _, _ in self.changes]
+
+
+@dataclass
+class _Sent:
+    """One target call the sender made: its outcome, or the exception it raised (and the batch's calls that
+    were therefore never made)."""
+
+    action: str
+    items: list[PostItem]
+    target_id: str
+    result: Any = None
+    seconds: float = 0.0
+    error: BaseException | None = None
+    never_sent: list[str] = field(default_factory=list)
+
+
+class _Sender:
+    """Runs a poster's target calls on one thread, one call at a time (TallyPrime takes one request at a
+    time; every target's client is used from this thread only while a run posts), or inline when off."""
+
+    def __init__(self, enabled: bool) -> None:
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="poster-send") if enabled else None
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+        if self._pool is not None:
+            return self._pool.submit(fn, *args)
+        done: Future[T] = Future()
+        try:
+            done.set_result(fn(*args))
+        except BaseException as exc:  # noqa: BLE001 - raised by `result()`, as from the thread
+            done.set_exception(exc)
+        return done
+
+    def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Call on the sender and wait: a lookup or a read-back never runs beside a write."""
+        return fn(*args) if self._pool is None else self._pool.submit(fn, *args).result()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
 
 
 class Poster:
@@ -99,9 +161,13 @@ class Poster:
     flow = "posting"
     report_keys: tuple[str, str] = ("number", "source_id")
     retain_source = True  # whether `on_posted` reads `PostItem.source` of a create settled later
+    # Whether the target's calls may run on a sender thread while the next batch is prepared here: only for
+    # a poster whose `prepare` never calls the target's system itself (a Zoho invoice's prepare looks its
+    # contact and items up in Zoho: overlapping would put two calls in flight and move where a cap falls).
+    overlap = False
 
     def __init__(self, target: Target, ledger: SyncLedger, run_id: str, *, batch_size: int = 25,
-                 batch_ceiling: int | None = None, settle_every: int = 5000) -> None:
+                 batch_ceiling: int | None = None, settle_every: int = 5000, overlap: bool | None = None) -> None:
         self.target, self.ledger = target, ledger
         self.owner = current_owner(run_id)
         self.sizer = BatchSizer(size=batch_size, floor=min(5, batch_size),
@@ -109,6 +175,11 @@ class Poster:
         self.settle_every = settle_every
         self.report = PostingReport(keys=self.report_keys)
         self._deferred: dict[str, PostItem] = {}
+        if overlap is not None:
+            self.overlap = overlap
+        self._sender = _Sender(False)
+        self._inflight: tuple[_Batch, Future[list[_Sent]]] | None = None
+        self._unsent: _Batch | None = None  # claimed, not yet handed to the sender
 
     @property
     def batch_size(self) -> int:
@@ -119,24 +190,53 @@ class Poster:
         raise NotImplementedError
 
     def post(self, records: Iterable[Any]) -> PostingReport:
-        """Post every record, a batch at a time, and settle what the target deferred."""
+        """Post every record, a batch at a time, and settle what the target deferred.
+
+        With `overlap`, the target's calls run on one sender thread (still one call at a time): while a
+        batch is in flight, the next is read, prepared and claimed here, and the batch's outcomes are
+        recorded here once it is back, before the next is sent. A batch claimed but never sent when the
+        run stops is released: it certainly never reached the target."""
         iterator = iter(records)
+        self._sender = _Sender(self.overlap)
         try:
-            while chunk := list(islice(iterator, self.sizer.size)):
-                self._post_batch(chunk)
-                if len(self._deferred) >= self.settle_every:
-                    self.settle()
+            while True:
+                if self._inflight is not None and self._inflight[1].done():
+                    self._finish_inflight()  # back already (always, without overlap): cut the next at the size now
+                if not (chunk := list(islice(iterator, self.sizer.ahead if self._inflight else self.sizer.size))):
+                    break
+                batch = self._claim_batch(chunk)
+                self._finish_inflight()
+                # a window to settle is read back on the sender just before this batch is written, while
+                # the next one is prepared here
+                batch.settle_first = len(self._deferred) >= self.settle_every
+                self._send(batch)
+            self._finish_inflight()
             self.settle()
         except BaseException:
-            self._abandon_deferred()
+            self._stop()
             raise
+        finally:
+            self._sender.close()
+            self._sender = _Sender(False)
         return self.report
 
     def settle(self) -> None:
         """Learn the ids of every deferred create (one read-back for TallyPrime) and record them."""
         if self._deferred:
-            self._record_created(self.target.settle(), dict(self._deferred))
+            self._record_created(self._sender.call(self.target.settle), dict(self._deferred))
             give_back_freed_memory()  # the window's read-back and batches are freed: keep the resident size flat
+
+    def _stop(self) -> None:
+        """The run stops: record what the batch in flight did, give back what was claimed and never sent,
+        and leave creates confirmed but not settled for the next run's lookup."""
+        try:
+            self._finish_inflight()
+        except BaseException:  # its own bookkeeping is done; the error that stopped the run is the one raised
+            pass
+        if self._unsent is not None:
+            self._give_back(self._unsent, self._unsent.source_ids())
+            self._unsent = None
+        self._abandon_deferred()
 
     def _abandon_deferred(self) -> None:
         """The run stops with creates confirmed but not settled: leave them for the next run's lookup."""
@@ -157,7 +257,8 @@ class Poster:
         """Hook: these created items were read back from the target; `records` by key (`Created.records`)."""
 
     # --- one batch ------------------------------------------------------------------------------
-    def _post_batch(self, chunk: Sequence[Any]) -> None:
+    def _claim_batch(self, chunk: Sequence[Any]) -> _Batch:
+        """Prepare and claim a chunk (here, while the batch before it may be in flight); returns what to send."""
         items = [item for record in chunk if (item := self.prepare(record)) is not None and self._acceptable(item)]
         claims = self.ledger.claim(self.flow, self.target.name, [i.candidate for i in items], self.owner)
         by_id = {i.candidate.source_id: i for i in items}
@@ -169,14 +270,77 @@ class Poster:
                 self.report.busy += 1
             else:
                 todo[claim.action].append((by_id[claim.source_id], claim))
-        for pair, action in self._resolve(todo.pop("resolve")):
-            todo[action].append(pair)
+        batch = _Batch([i for i, _ in todo["create"]],
+                       [(i, c.target_id or "", c.action) for c in ("alter", "cancel") for i, c in todo[c]])
+        self._unsent = batch
+        if todo["resolve"]:
+            self._finish_inflight()  # a lookup is a target call too: after the batch in flight, never beside it
+            for (item, claim), action in self._resolve(todo.pop("resolve")):
+                batch.looked_up.add(item.candidate.source_id)
+                if action == "create":
+                    batch.creates.append(item)
+                else:
+                    batch.changes.append((item, claim.target_id or "", action))
         self.on_claimed(by_id, claims)
-        self._create([i for i, _ in todo["create"]])
-        for item, claim in todo["alter"]:
-            self._change(item, claim.target_id or "", "alter")
-        for item, claim in todo["cancel"]:
-            self._change(item, claim.target_id or "", "cancel")
+        return batch
+
+    def _send(self, batch: _Batch) -> None:
+        """Hand the batch to the sender; its outcomes are recorded by `_finish_inflight`. A batch cut bigger
+        than the size is now (the one before it was refused or slow) sends its creates in parts."""
+        while len(batch.creates) > self.sizer.size:
+            part = _Batch(batch.creates[:self.sizer.size], [], batch.settle_first, batch.looked_up)
+            batch = _Batch(batch.creates[self.sizer.size:], batch.changes, looked_up=batch.looked_up)
+            self._unsent = batch
+            self._inflight = (part, self._sender.submit(self._send_batch, part))
+            self._finish_inflight()
+        if batch.creates or batch.changes or batch.settle_first:
+            self._inflight = (batch, self._sender.submit(self._send_batch, batch))
+        self._unsent = None
+
+    def _send_batch(self, batch: _Batch) -> list[_Sent]:
+        """On the sender: the window's read-back if asked, the batch's create, then its alters and cancels one
+        by one, stopping at the first call that raises. Nothing here touches the ledger: the outcomes go back
+        to `_finish_inflight`."""
+        sent: list[_Sent] = []
+        calls: list[tuple[str, list[PostItem], Any, tuple[Any, ...], str]] = []
+        if batch.settle_first:
+            calls.append(("settle", [], self.target.settle, (), ""))
+        if batch.creates:
+            calls.append(("create", batch.creates, self.target.create, (batch.creates,), ""))
+        for item, target_id, action in batch.changes:
+            call = self.target.cancel if action == "cancel" else self.target.alter
+            calls.append((action, [item], call, (item, target_id), target_id))
+        for n, (action, items, fn, args, target_id) in enumerate(calls):
+            started = time.monotonic()
+            try:
+                result = fn(*args)
+            except BaseException as exc:  # noqa: BLE001 - handed back to the run's thread, which raises it
+                never_sent = [i.candidate.source_id for later in calls[n + 1:] for i in later[1]]
+                sent.append(_Sent(action, items, target_id, error=exc, never_sent=never_sent))
+                return sent
+            sent.append(_Sent(action, items, target_id, result, time.monotonic() - started))
+        return sent
+
+    def _finish_inflight(self) -> None:
+        """Wait for the batch in flight and record every outcome; a call that raised is accounted for (its
+        claims left unresolved or released, the batch's calls after it released: never sent) and raised."""
+        if self._inflight is None:
+            return
+        batch, future = self._inflight
+        self._inflight = None
+        sent = future.result()
+        for done in sent:
+            if done.error is not None:
+                self._give_back(batch, done.never_sent)
+                self._account(done.items, done.error)
+                raise done.error
+            if done.action == "settle":  # recorded against what was deferred when it was sent, as it read
+                self._record_created(done.result, dict(self._deferred))
+                give_back_freed_memory()
+            elif done.action == "create":
+                self._created(done.items, done.result, done.seconds)
+            else:
+                self._changed(done.items[0], done.target_id, done.action, done.result)
 
     def _acceptable(self, item: PostItem) -> bool:
         error = self.target.check(item) if item.payload is not None else None
@@ -198,7 +362,7 @@ class Poster:
     def _resolve(self, pending: list[tuple[PostItem, Claim]]) -> list[tuple[tuple[PostItem, Claim], str]]:
         """A create left pending may have reached the target: look its key up before sending again."""
         creates = [(i, c) for i, c in pending if c.prior_action == "create" or c.target_id is None]
-        found = self.target.find(creates) if creates else {}
+        found = self._sender.call(self.target.find, creates) if creates else {}
         out: list[tuple[tuple[PostItem, Claim], str]] = []
         for item, claim in pending:
             self.report.resolved += 1
@@ -218,13 +382,9 @@ class Poster:
         self.ledger.record_skipped(self.flow, self.target.name, [(item.candidate.source_id, reason)])
         self.report.skip(reason)
 
-    # --- sending --------------------------------------------------------------------------------
-    def _create(self, items: list[PostItem]) -> None:
-        if not items:
-            return
-        started = time.monotonic()
-        result: Created = self._call(items, self.target.create, items)
-        self.sizer.record(not result.refused and not result.unknown, time.monotonic() - started)
+    # --- outcomes -------------------------------------------------------------------------------
+    def _created(self, items: list[PostItem], result: Created, seconds: float) -> None:
+        self.sizer.record(not result.refused and not result.unknown, seconds)
         batch = {i.key: i for i in items}
         # a create that was not clean settles what waited too; ChainMap spares copying a window of thousands
         by_key: Mapping[str, PostItem] = ChainMap(batch, dict(self._deferred) if result.landed or result.unknown
@@ -255,9 +415,7 @@ class Poster:
                                          [by_key[k].candidate.source_id for k in result.unknown],
                                          next(iter(result.unknown.values())))
 
-    def _change(self, item: PostItem, target_id: str, action: str) -> None:
-        call = self.target.cancel if action == "cancel" else self.target.alter
-        outcome: Outcome = self._call([item], call, item, target_id)
+    def _changed(self, item: PostItem, target_id: str, action: str, outcome: Outcome) -> None:
         if outcome.error is not None:
             self.record_failure(item, outcome.error)
             return
@@ -270,18 +428,26 @@ class Poster:
             self.report.altered += 1
         self.on_posted([item], action)
 
-    def _call(self, items: list[PostItem], fn: Any, *args: Any) -> Any:
-        """Call the target; a write that certainly never arrived gives its claims back (transient)."""
-        try:
-            return fn(*args)
-        except self.target.outcome_unknown as exc:  # may have landed: the next run looks them up first
-            self.ledger.leave_unresolved(self.flow, self.target.name, [i.candidate.source_id for i in items],
-                                         f"outcome unknown: {exc}")
-            raise
-        except self.target.not_delivered as exc:
-            self.ledger.release(self.flow, self.target.name, [i.candidate.source_id for i in items],
-                                f"not posted: {exc}")
-            raise
+    def _give_back(self, batch: _Batch, source_ids: list[str]) -> None:
+        """Claims the run stopped before sending. One that resolved an earlier write whose outcome is unknown
+        stays pending, unowned, to be looked up again (what this run's lookup found is not in the ledger, and
+        the write it resolves may have landed); the others certainly never reached the target: released."""
+        reason = "not posted: the run stopped before sending it"
+        unknown = [sid for sid in source_ids if sid in batch.looked_up]
+        if unknown:
+            self.ledger.leave_unresolved(self.flow, self.target.name, unknown, reason + " (an earlier write of it"
+                                         " may have landed: looked up before anything is sent)")
+        if released := [sid for sid in source_ids if sid not in batch.looked_up]:
+            self.ledger.release(self.flow, self.target.name, released, reason)
+
+    def _account(self, items: list[PostItem], exc: BaseException) -> None:
+        """A call that raised: a write that may have landed stays pending for a lookup; one that certainly
+        never arrived gives its claims back (transient)."""
+        ids = [i.candidate.source_id for i in items]
+        if isinstance(exc, self.target.outcome_unknown):  # may have landed: the next run looks them up first
+            self.ledger.leave_unresolved(self.flow, self.target.name, ids, f"outcome unknown: {exc}")
+        elif isinstance(exc, self.target.not_delivered):
+            self.ledger.release(self.flow, self.target.name, ids, f"not posted: {exc}")
 
     def record_failure(self, item: PostItem, error: str) -> None:
         """The target refused this record: failed with its reason, payload kept for replay."""

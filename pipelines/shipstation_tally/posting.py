@@ -39,6 +39,8 @@ CENT = Decimal("0.01")
 class OrderVoucherPoster(Poster):
     """Posts order vouchers for staged orders; every outcome lands in the ledger."""
 
+    overlap = True  # prepare only maps and reads the ledger: Tally answers while the next batch is mapped
+
     flow = FLOW
     report_keys = ("order_number", "order_id")
     retain_source = False  # no `on_posted`: a settled create needs nothing of its order

@@ -48,6 +48,8 @@ Record = tuple[Shipment | None, Order | None, dict]  # (parsed shipment or None,
 class DeliveryNotePoster(Poster):
     """Posts one Delivery Note per shipment; cancels it when the label is voided."""
 
+    overlap = True  # prepare only maps and reads the ledger: Tally answers while the next batch is mapped
+
     flow = FLOW
     report_keys = ("shipment", "shipment_id")
 

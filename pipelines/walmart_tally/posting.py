@@ -52,6 +52,8 @@ def parse_order(raw: dict) -> tuple[Order | None, str | None]:
 class SalesPoster(Poster):
     """One Sales voucher per staged purchase order: created, altered (a line cancelled) or cancelled."""
 
+    overlap = True  # prepare only maps and reads the ledger: Tally answers while the next batch is mapped
+
     flow = SALES_FLOW
     report_keys = ("purchase_order", "purchase_order")
 
@@ -84,6 +86,8 @@ class SalesPoster(Poster):
 class CreditNotePoster(Poster):
     """A Credit Note per refunded return and PO, against the sale's bill; waits while the sale is unposted."""
 
+    overlap = True  # prepare only maps and reads the ledger: Tally answers while the next batch is mapped
+
     flow = CREDIT_NOTE_FLOW
     report_keys = ("return_order", "source_id")
 
@@ -114,6 +118,8 @@ class CreditNotePoster(Poster):
 
 class VoucherPoster(Poster):
     """Posts vouchers a mapping already built, keyed by their external key (settlement Receipts, Journal)."""
+
+    overlap = True  # prepare only maps and reads the ledger: Tally answers while the next batch is mapped
 
     report_keys = ("voucher", "source_id")
 

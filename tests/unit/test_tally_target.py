@@ -193,13 +193,13 @@ def test_batches_grow_while_clean_and_shrink_after_a_refusal(ledger):
     tally = FakeTally()
     poster = RecordPoster(TallyTarget(tally, TYPE), ledger, "run", batch_size=10, batch_ceiling=80)
     sizes = []
-    original = poster._create
+    original = poster.target.create
 
     def spy(items):
         sizes.append(len(items))
-        original(items)
+        return original(items)
 
-    poster._create = spy
+    poster.target.create = spy
     poster.post([*orders(150), ("refuse-me", date(2026, 3, 2), "refuse"), *orders(120, first=151)])
     assert sizes[:4] == [10, 20, 40, 80] and max(sizes) == 80
     refused_at = next(i for i, n in enumerate(sizes) if sum(sizes[:i + 1]) > 150)
