@@ -15,13 +15,16 @@ from pipelines.sides.errors import MappingError
 from pipelines.sides.tally import builders
 from pipelines.sides.tally.builders import BillPayment, Charge, Header, JournalLine, StockLine
 from pipelines.sides.tally.skus import StockItemRef
-from tests.fuzz.strategies import NASTY_NAMES, amounts, text
+from tests.fuzz.strategies import NASTY_NAMES, text
 
 RECORD = "order WC-1 (orderId 1)"
 names = st.one_of(st.sampled_from(NASTY_NAMES), text)
+# Decimals drawn directly (the Decimal branches of `amounts`, and more): filtered out of `amounts`, half its draws
+# were thrown away and Hypothesis's health check failed the test now and then (filter_too_much).
 numbers = st.one_of(st.decimals(allow_nan=True, allow_infinity=True),
-                    st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=-10**6, max_value=10**6),
-                    amounts.filter(lambda v: isinstance(v, Decimal)))
+                    st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=-10**7, max_value=10**7),
+                    st.decimals(allow_nan=False, allow_infinity=False, min_value=-10**9, max_value=10**9),
+                    st.sampled_from([Decimal("1E+30"), Decimal("-0.000000001"), Decimal("0.005"), Decimal("1e-30")]))
 days = st.dates(min_value=date(1, 1, 2), max_value=date(9999, 12, 30))
 
 
