@@ -8,11 +8,14 @@ temporary one `dagster dev` makes when DAGSTER_HOME is unset).
 from __future__ import annotations
 
 import fcntl
+import gc
 import os
 import socket
 import sys
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +65,19 @@ def ensure_tally_pool(instance: dg.DagsterInstance) -> None:
     storage = instance.event_log_storage
     if storage.supports_global_concurrency_limits and storage.get_concurrency_info(POOL).slot_count != 1:
         storage.set_concurrency_slots(POOL, 1)
+
+
+@contextmanager
+def frozen_heap() -> Iterator[None]:
+    """What is loaded before a run (Dagster, the definitions, the instance: ~150,000 objects) is moved out
+    of the cyclic GC's reach while the run runs: its full collections otherwise re-walk all of it, about
+    1.6 CPU s of a 10,000-order sync (0.8 s left with it frozen). Unfrozen after, so a later collection
+    can still free whatever of it became garbage (the demo runs many jobs in one process)."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 @dataclass
@@ -134,7 +150,7 @@ def run_job(defs: dg.Definitions, job_name: str, instance: dg.DagsterInstance,
     ranged = {"dagster/asset_partition_range_start": partitions[0],
               "dagster/asset_partition_range_end": partitions[1]} if partitions else {}
     run_id = str(uuid.uuid4())
-    with StepProgress(instance, run_id, len(job.nodes), job_name, enabled=progress):
+    with frozen_heap(), StepProgress(instance, run_id, len(job.nodes), job_name, enabled=progress):
         result = job.execute_in_process(instance=instance, run_config=config, run_id=run_id,
                                         tags={**process_tags(), **ranged, **(tags or {})}, raise_on_error=False)
     summary = RunSummary(run_id=result.run_id, success=result.success)
