@@ -6,9 +6,11 @@ rate limiter) sees every attempt before it is sent and every response after it a
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import random
+import ssl
 import time
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
@@ -129,6 +131,14 @@ def classify_response(
     raise BadRequest(message, **context)
 
 
+@functools.cache
+def default_tls() -> ssl.SSLContext:
+    """httpx's default TLS context (certifi's CAs, or SSL_CERT_FILE / SSL_CERT_DIR), built once per process:
+    building one reads the CA bundle (20-40 ms), and each client a run opens would otherwise build its own
+    (five in a ShipStation -> TallyPrime run). A context is safe to share between clients and threads."""
+    return httpx.create_ssl_context()
+
+
 class BaseClient:
     """httpx client + retry policy + pacer; subclasses set ``system`` and add typed methods."""
 
@@ -151,7 +161,8 @@ class BaseClient:
     ) -> None:
         self.base_url = base_url
         self._auth = auth
-        self._http = httpx.Client(base_url=base_url, auth=auth, timeout=timeout, transport=transport, headers=headers)
+        self._http = httpx.Client(base_url=base_url, auth=auth, timeout=timeout, transport=transport, headers=headers,
+                                  verify=default_tls())
         self._retry = retry
         self._pacer = pacer
         self._secrets = tuple(s for s in secrets if s)

@@ -35,6 +35,7 @@ from typing import TypeVar
 
 import httpx
 
+from connectors.common.http import default_tls
 from connectors.tally import codec, stock_xml
 from connectors.tally.errors import (
     CompanyLoginRequired,
@@ -136,7 +137,7 @@ class TallyClient:
         self._on_exchange = on_exchange
         connect = min(timeout, CLIENT_CONNECT_TIMEOUT_SECONDS)
         # `ca_cert`: the agent's self-signed certificate (TALLY_CA_CERT): trusted alone, no public CA.
-        verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=ca_cert) if ca_cert else True
+        verify = ssl.create_default_context(cafile=ca_cert) if ca_cert else default_tls()
         self._http = httpx.Client(transport=transport, timeout=httpx.Timeout(timeout, connect=connect), verify=verify)
 
     def __repr__(self) -> str:

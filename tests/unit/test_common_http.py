@@ -154,3 +154,51 @@ def test_json_floats_are_decimal_and_none_params_dropped() -> None:
     with make_client(handler) as client:
         assert client.get_json("/x", {"a": 1, "b": None}) == {"amount": Decimal("41.55")}
     assert dict(seen[0].url.params) == {"a": "1"}
+
+
+def _tls_of(http: httpx.Client):
+    return http._transport._pool._ssl_context  # httpx's own transport, as each client built it
+
+
+def test_every_client_shares_one_verifying_tls_context_built_once():
+    """Building a TLS context reads the CA bundle (20-40 ms): the clients of a run share one, still verifying."""
+    import ssl
+
+    from connectors.common.auth.oauth import OAuth2ClientCredentials
+    from connectors.common.http import default_tls
+    from connectors.tally.client import TallyClient
+
+    first = BaseClient(base_url="https://a.example.test", auth=None, timeout=5)
+    second = BaseClient(base_url="https://b.example.test", auth=None, timeout=5)
+    tally = TallyClient("https://tally.example.test", "Co")
+    oauth = OAuth2ClientCredentials(token_url="https://auth.example.test/token", client_id="id", client_secret="s")
+    contexts = {id(_tls_of(c._http)) for c in (first, second, tally, oauth)}
+    assert contexts == {id(default_tls())}
+    assert default_tls().verify_mode == ssl.CERT_REQUIRED and default_tls().check_hostname
+
+
+def test_a_tally_agent_certificate_gets_a_context_of_its_own(tmp_path):
+    """TALLY_CA_CERT (the agent's self-signed certificate) is trusted alone, never added to the shared context."""
+    from connectors.common.http import default_tls
+    from connectors.tally.client import TallyClient
+
+    cert = tmp_path / "agent.pem"
+    cert.write_bytes(_self_signed_pem())
+    agent = TallyClient("https://agent.example.test", "Co", ca_cert=str(cert))
+    assert _tls_of(agent._http) is not default_tls()
+
+
+def _self_signed_pem() -> bytes:
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "agent")])
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now).not_valid_after(now + timedelta(days=1)).sign(key, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.PEM)

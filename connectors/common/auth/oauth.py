@@ -28,7 +28,7 @@ from pydantic import SecretStr
 from connectors.common.auth.cache import CachedToken, TokenCache, cache_key
 from connectors.common.auth.static import Secret, basic_token, reveal, sha256_fingerprint
 from connectors.common.errors import AuthError, BadRequest, ServerError, TransportError, excerpt
-from connectors.common.http import classify_response, decode_json, response_text
+from connectors.common.http import classify_response, decode_json, default_tls, response_text
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class _TokenAuth(httpx.Auth):
         self.header_name, self.header_format = header_name, header_format
         self._client_id, self._client_secret = SecretStr(cid), SecretStr(secret)
         self._extra_headers = extra_headers
-        self._http = httpx.Client(timeout=timeout, transport=transport)
+        self._http = httpx.Client(timeout=timeout, transport=transport, verify=default_tls())
         self._clock = clock
         self._lock = threading.Lock()
         self._token: SecretStr | None = None

@@ -17,7 +17,7 @@ import httpx
 
 from connectors.common.auth.static import sha256_fingerprint
 from connectors.common.errors import AuthError, BadRequest, ConnectorError, TransportError, excerpt
-from connectors.common.http import classify_response
+from connectors.common.http import classify_response, default_tls
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class CookieSession(httpx.Auth):
         self.login_path, self.logout_path, self.system = login_path, logout_path, system
         self._credentials = dict(credentials)
         self._secrets = tuple(str(self._credentials[f]) for f in secret_fields if self._credentials.get(f))
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport, verify=default_tls())
         self._lock = threading.Lock()
         self._cookies = httpx.Cookies()
         self._generation = 0  # bumps on every login, so parallel 401s log in once
