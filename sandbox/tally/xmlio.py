@@ -190,7 +190,9 @@ def typed_line(tag: str, text: str, type_: str) -> str:
     """What `typed(tag, text, type_)` is written as (without its indent), with no node built."""
     write = _TYPED_LINES.get((tag, type_))
     if write is None:
-        write = _TYPED_LINES[(tag, type_)] = typed_writer(tag, type_)
+        write = typed_writer(tag, type_)
+        if len(_TYPED_LINES) < 4096:  # tags kept verbatim from imports are the client's: keep the table small
+            _TYPED_LINES[(tag, type_)] = write
     return write(text)
 
 
