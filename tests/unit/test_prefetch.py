@@ -123,7 +123,7 @@ def test_a_failing_page_leaves_the_pages_before_it_staged_and_none_after(tmp_pat
 def test_a_failing_write_stops_the_reading(tmp_path, monkeypatch):
     monkeypatch.setattr(staging, "STAGE_ROWS", 6)  # two pages a unit
     store = StagingStore(tmp_path / "s.duckdb")
-    real, writes = store.stage_page, []
+    real, writes = store._stage_unit, []
 
     def refused(*args, **kwargs):
         writes.append(args[2])
@@ -131,7 +131,7 @@ def test_a_failing_write_stops_the_reading(tmp_path, monkeypatch):
             raise OSError("disk full")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(store, "stage_page", refused)
+    monkeypatch.setattr(store, "_stage_unit", refused)
     source = Source(50)
     with pytest.raises(OSError, match="disk full"), Prefetch(columns(p) for p in source) as ahead:
         store.stage_order_pages("run", T0, ahead)

@@ -55,7 +55,7 @@ def test_empty_pages_add_nothing_and_a_run_of_none_opens_nothing(store):
 
 def test_pages_with_other_columns_than_the_runs_are_refused(store):
     other = {k: v for k, v in page(5, 2).items() if k != "party"}
-    with pytest.raises(ValueError, match="shipstation_orders_staged: a page's columns"):
+    with pytest.raises(ValueError, match="shipstation_orders_staged: page columns"):
         store.stage_order_pages("run", T0, [page(0, 2), other])
 
 
@@ -98,15 +98,18 @@ def test_when_every_party_is_known_one_connection_reads_nothing(store):
     assert store.opens == 1
 
 
-def test_a_group_split_between_two_reads_is_decoded_once_whole(store, monkeypatch):
-    monkeypatch.setattr(staging, "READ_ROWS", 3)
-    n = 11
-    store.stage_orders("run", 0, T0, [{"orderId": i, "orderNumber": f"SO-{i}"} for i in range(n)], [T0] * n,
-                       [f"P{i}" for i in range(n)])
-    store.opens = 0
-    groups = [[o["orderId"] for o in c] for c in store.iter_staged_orders_of_unknown_party("run", set(), chunk=5)]
-    assert groups == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9], [10]]
-    assert store.opens == 1 + 4  # the parties, then 3 + 3 + 3 + 2 rows
+def test_blocks_hold_whole_groups_and_a_block_whose_parties_became_known_is_not_read(store, monkeypatch):
+    monkeypatch.setattr(staging, "READ_ROWS", 7)  # blocks of one group of 5 (whole groups only)
+    n = 16
+    parties = ["Asha", "Ravi", "Asha", "Ravi", "Asha", "Ravi", "Meera", "Asha", "Ravi", "Asha",
+               "Asha", "Ravi", "Asha", "Ravi", "Asha", "Zed"]
+    store.stage_orders("run", 0, T0, [{"orderId": i, "orderNumber": f"SO-{i}"} for i in range(n)], [T0] * n, parties)
+    store.opens, known, groups = 0, set(), []
+    for chunk in store.iter_staged_orders_of_unknown_party("run", known, chunk=5):
+        groups.append([o["orderId"] for o in chunk])
+        known.update({"Asha", "Ravi"})  # the caller created their ledgers from the first group
+    assert groups == [[0, 1, 2, 3, 4], [6], [15]]
+    assert store.opens == 1 + 2 + 1  # the blocks, then seqs 0-4, 5-9 (Meera's), not 10-14, then 15
 
 
 def test_a_file_staged_before_the_party_column_still_works(tmp_path):
