@@ -121,8 +121,10 @@ class OrderTotals(Mapping[str, Decimal | None]):
 
 
 def staged_total(value: object) -> Decimal | None:
-    """A raw order's orderTotal to the cent (None when absent or not a number)."""
+    """A raw order's orderTotal to the cent (None when absent, not a number, NaN or infinite: `quantize`
+    passes a quiet NaN through, and the run's totals keep whole cents)."""
     try:
-        return None if value is None else Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
-    except InvalidOperation:
+        total = None if value is None else Decimal(str(value))
+        return total.quantize(CENT, rounding=ROUND_HALF_UP) if total is not None and total.is_finite() else None
+    except InvalidOperation:  # not a number, or too many digits to hold to the cent
         return None

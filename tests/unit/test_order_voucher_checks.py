@@ -35,6 +35,15 @@ def test_an_order_total_counts_to_the_cent_and_junk_reads_as_absent() -> None:
         Decimal("10.50"), Decimal("7.00"), Decimal("0.13"), None, None, Decimal("100.00")]
 
 
+def test_a_total_that_is_not_a_finite_number_reads_as_absent_and_the_run_keeps_it() -> None:
+    """A hostile orderTotal ("NaN", "Infinity", 1e400) is no total: noting it must not stop the run."""
+    totals = OrderTotals()
+    for sid, value in (("1", "NaN"), ("2", "-Infinity"), ("3", "sNaN"), ("4", "1E+400000000")):
+        assert staged_total(value) is None
+        totals.note(sid, staged_total(value))
+    assert dict(totals) == {"1": None, "2": None, "3": None, "4": None}
+
+
 def test_a_voucher_matching_its_order_passes_and_each_departure_is_named() -> None:
     good = [("Asha", "-354.00", True), ("Sales", "350.00", False), ("Shipping", "4.00", False)]
     assert problems(voucher(good)) == []
