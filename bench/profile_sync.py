@@ -45,7 +45,7 @@ sys.exit(main(["sandbox", "--orders", sys.argv[2], "--rate-limit", "0", "--ports
 
 
 # The poster's sender thread (target calls: XML built, sent, replies and read-backs parsed) gets a profile of
-# its own, on its own CPU clock; in the run's profile that time shows as waits on the sender's futures.
+# its own; each profile counts its own thread's CPU (the run's thread waits on the sender's futures meanwhile).
 SENDER = """import concurrent.futures.thread as _cft
 sender = cProfile.Profile(time.thread_time)
 _work = _cft._WorkItem.run
@@ -76,8 +76,9 @@ def profile(orders: int, mode: str, out: str) -> dict:
             for url in (ports["shipstation"], ports["tally"]):
                 httpx.post(f"{url}/__sandbox/reset-stats", timeout=30)
             child = work / "child.py"
-            # CPU time of the whole process (DuckDB's threads too), so waits on the simulators do not count
-            child.write_text("import cProfile, sys, time\nprofile = cProfile.Profile(time.process_time)\n"
+            # CPU time of the run's thread (DuckDB works on it: THREADS = 1), so waits on the simulators and the
+            # sender thread's CPU (profiled apart) do not count
+            child.write_text("import cProfile, sys, time\nprofile = cProfile.Profile(time.thread_time)\n"
                              f"{SENDER}"
                              f"try:\n    profile.runctx({CHILD!r}, {{'__name__': '__main__'}}, {{}})\n"
                              f"finally:\n    profile.dump_stats({out + '-sync.prof'!r})\n"
@@ -116,7 +117,7 @@ def main() -> None:
           f"  sync CPU/1k {r['cpu'] * per_k:.2f} (profiled)  sandbox CPU/1k {r['sandbox_cpu'] * per_k:.2f} (profiled)")
     print("=" * 40, "sync")
     show([f"{args.out}-sync.prof"], args.sort, args.top)
-    print("=" * 40, "sync: the poster's sender thread (thread CPU; in the profile above it is waits on futures)")
+    print("=" * 40, "sync: the poster's sender thread (its own thread CPU, apart from the run thread's above)")
     show([f"{args.out}-sender.prof"], args.sort, args.top)
     print("=" * 40, "sandbox (all serving threads)")
     show(sorted(str(p) for p in Path(args.out).parent.glob(f"{Path(args.out).name}-sandbox-*.prof")),
