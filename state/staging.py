@@ -96,6 +96,13 @@ PAGE_MEMORY_LIMIT = "16MB"
 # staging 60,000 orders peaked ~10 MB higher (and reading 100,000 back ~3 MB) for the same CPU. `connect()`
 # for callers' own SQL over whole tables (reconciliation) keeps DuckDB's default of every core.
 THREADS = 1
+# A unit of pages ends in a checkpoint that, by default, also vacuums: it merges the small row groups earlier
+# units left into bigger ones, rewriting them, more the more units came before (binary-counter fashion: at
+# 50,000 orders one close in 16 took 0.35-1.4 s, and closing took 5.1 of the step's 7.1 CPU s). A run's units
+# but its last are written without it (a close stays ~15-40 ms at any size); the last one's checkpoint merges
+# them all once, in the page's small buffer pool. Left unmerged, the next write to any table of the file
+# merges them (with that connection's memory: a snapshot of Tally's masters took 128 MB more for it).
+NO_VACUUM: dict[str, str | int] = {"max_vacuum_tasks": 0}
 # Files this process has made the schema in, by path, device and inode: a file deleted and made again
 # (or restored from a copy) is another inode and gets the schema again.
 _SCHEMA_MADE: set[tuple[str, int, int]] = set()
@@ -117,25 +124,28 @@ class StagingStore:
                 _SCHEMA_MADE.add(made)
 
     @contextmanager
-    def connect(self, memory_limit: str = MEMORY_LIMIT,
-                threads: int | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    def connect(self, memory_limit: str = MEMORY_LIMIT, threads: int | None = None, *,
+                settings: Mapping[str, str | int] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
         """A short-lived connection under the writer lock; `threads` None is DuckDB's default (every core),
-        which SQL over whole tables (reconciliation) wants; the store's own units of work use `THREADS`."""
+        which SQL over whole tables (reconciliation) wants; the store's own units of work use `THREADS`.
+        `settings`: more DuckDB settings for this connection."""
         with staging_writer_lock(self.path.name, timeout=self.lock_timeout):
-            conn = self._open(memory_limit, threads)
+            conn = self._open(memory_limit, threads, settings)
             try:
                 yield conn
             finally:
                 conn.close()
 
-    def _unit(self, memory_limit: str = MEMORY_LIMIT) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+    def _unit(self, memory_limit: str = MEMORY_LIMIT,
+              settings: Mapping[str, str | int] | None = None) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
         """A connection for one of the store's own units of work (a page, a block of rows, a snapshot)."""
-        return self.connect(memory_limit, THREADS)
+        return self.connect(memory_limit, THREADS, settings=settings)
 
-    def _open(self, memory_limit: str, threads: int | None) -> duckdb.DuckDBPyConnection:
+    def _open(self, memory_limit: str, threads: int | None,
+              settings: Mapping[str, str | int] | None = None) -> duckdb.DuckDBPyConnection:
         deadline = time.monotonic() + self.lock_timeout
         delay = 0.02
-        config: dict[str, str | int] = {"memory_limit": memory_limit}
+        config: dict[str, str | int] = {"memory_limit": memory_limit, **(settings or {})}
         if threads is not None:
             config["threads"] = threads
         while True:
@@ -214,8 +224,8 @@ class StagingStore:
                     first_seq: int = 0) -> int:
         """Stage a run's pages (each one list per column, as `stage_page` takes them) from `first_seq` on, in
         order, a unit of about `STAGE_ROWS` rows to a connection; returns the next seq. A page is written only
-        once it was read whole; when reading a page raises, the pages read before it are written, then the
-        error goes on."""
+        once it was read whole, a full unit once the page after it was (so the run's last unit is known); when
+        reading a page raises, the pages read before it are written, then the error goes on."""
         seq, gathered, rows, chars = first_seq, list[Mapping[str, Sequence[Any]]](), 0, 0
         source = iter(pages)
         while True:
@@ -223,19 +233,20 @@ class StagingStore:
                 page = next(source, None)
             except BaseException:
                 if rows:  # the pages read before the failure, as if each had been written when read
-                    self._stage_unit(table, run_id, seq, fetched_at, gathered)
+                    self._stage_unit(table, run_id, seq, fetched_at, gathered, last=True)
                 raise
-            if page is not None and (count := _row_count(table, page)):
-                if gathered and gathered[0].keys() != page.keys():
-                    raise ValueError(f"{table}: page columns {sorted(page)} are not the run's {sorted(gathered[0])}")
-                gathered.append(page)
-                rows += count
-                chars += sum(len(v) for v in page.get("raw", ()) if isinstance(v, str))
-            if rows and (page is None or rows >= STAGE_ROWS or chars >= STAGE_CHARS):
-                seq = self._stage_unit(table, run_id, seq, fetched_at, gathered)
-                gathered, rows, chars = [], 0, 0
             if page is None:
-                return seq
+                return self._stage_unit(table, run_id, seq, fetched_at, gathered, last=True) if rows else seq
+            if not (count := _row_count(table, page)):
+                continue
+            if gathered and gathered[0].keys() != page.keys():
+                raise ValueError(f"{table}: page columns {sorted(page)} are not the run's {sorted(gathered[0])}")
+            if rows >= STAGE_ROWS or chars >= STAGE_CHARS:  # a full unit, and a page after it: not the last
+                seq = self._stage_unit(table, run_id, seq, fetched_at, gathered, last=False)
+                gathered, rows, chars = [], 0, 0
+            gathered.append(page)
+            rows += count
+            chars += sum(len(v) for v in page.get("raw", ()) if isinstance(v, str))
 
     def stage_page(self, table: str, run_id: str, first_seq: int, fetched_at: datetime,
                    columns: Mapping[str, Sequence[Any]]) -> int:
@@ -244,20 +255,22 @@ class StagingStore:
         return self._stage_unit(table, run_id, first_seq, fetched_at, [columns])
 
     def _stage_unit(self, table: str, run_id: str, first_seq: int, fetched_at: datetime,
-                    pages: Sequence[Mapping[str, Sequence[Any]]]) -> int:
+                    pages: Sequence[Mapping[str, Sequence[Any]]], *, last: bool = True) -> int:
         """Replace rows `first_seq..` of `run_id` by these pages in one connection and transaction; returns the
         next seq. Each page is its own INSERT: one of the whole unit held every column's list twice more in
-        DuckDB (staging 10,000 orders of ~3 KB in units of four pages peaked ~9 MB higher)."""
+        DuckDB (staging 10,000 orders of ~3 KB in units of four pages peaked ~9 MB higher). Only a run's `last`
+        unit is closed by a checkpoint that vacuums (see `NO_VACUUM`)."""
         constants = {"run_id": run_id, "fetched_at": fetched_at}
+        settings = None if last else NO_VACUUM
         try:
-            return self._write_pages(table, pages, constants, run_id, first_seq, PAGE_MEMORY_LIMIT)
+            return self._write_pages(table, pages, constants, run_id, first_seq, PAGE_MEMORY_LIMIT, settings)
         except duckdb.OutOfMemoryException:  # nothing was committed: the same pages, with more room
-            return self._write_pages(table, pages, constants, run_id, first_seq, MEMORY_LIMIT)
+            return self._write_pages(table, pages, constants, run_id, first_seq, MEMORY_LIMIT, settings)
 
     def _write_pages(self, table: str, pages: Sequence[Mapping[str, Sequence[Any]]], constants: Mapping[str, Any],
-                     run_id: str, first_seq: int, memory_limit: str) -> int:
+                     run_id: str, first_seq: int, memory_limit: str, settings: Mapping[str, str | int] | None) -> int:
         rows = sum(_row_count(table, page) for page in pages)
-        with self._unit(memory_limit) as conn:
+        with self._unit(memory_limit, settings) as conn:
             conn.execute("BEGIN")
             conn.execute(f"DELETE FROM {table} WHERE run_id = ? AND seq >= ? AND seq < ?",
                          [run_id, first_seq, first_seq + rows])

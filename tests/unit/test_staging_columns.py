@@ -95,15 +95,15 @@ def test_the_stores_own_work_runs_on_one_thread_and_callers_sql_on_every_core(tm
     store, seen = StagingStore(tmp_path / "s.duckdb"), []
     real = store._open
 
-    def noted(memory_limit, threads):
-        conn = real(memory_limit, threads)
-        seen.append(conn.execute("SELECT current_setting('threads')").fetchone()[0])
+    def noted(*args):
+        conn = real(*args)
+        seen.append(conn.execute("SELECT current_setting('threads'), current_setting('max_vacuum_tasks')").fetchone())
         return conn
 
     monkeypatch.setattr(store, "_open", noted)
     store.stage_orders("run", 0, FETCHED, [{"orderId": 1}], [None])
     assert [len(c) for c in store.iter_staged_orders("run")] == [1]
-    assert seen == [1, 1]
+    assert seen == [(1, seen[0][1])] * 2 and seen[0][1] > 0  # one page: the run's last unit vacuums
     with store.connect() as conn:  # reconciliation's SQL over whole tables
         assert conn.execute("SELECT current_setting('threads')").fetchone()[0] == duckdb_default_threads()
 

@@ -140,3 +140,22 @@ def test_masters_we_created_join_the_snapshot_in_one_connection_once_each(store)
     assert sorted(store.tally_ledgers()) == [("Asha", ["asha@example.in"]), ("Meera", []), ("Ravi", [])]
     assert sorted(store.tally_stock_items()) == [("TEA-1", ["8901"], "pcs"), ("TEA-2", [], "kg")]
     assert store.tally_closing_stock() == {"TEA-1": 4, "TEA-2": 0}
+
+
+def test_only_a_runs_last_unit_vacuums_and_leaves_its_row_groups_merged(tmp_path, monkeypatch):
+    monkeypatch.setattr(staging, "STAGE_ROWS", 10)
+    store, vacuums = StagingStore(tmp_path / "s.duckdb"), []
+    real = store._open
+
+    def noted(*args):
+        conn = real(*args)
+        vacuums.append(conn.execute("SELECT current_setting('max_vacuum_tasks')").fetchone()[0])
+        return conn
+
+    monkeypatch.setattr(store, "_open", noted)
+    assert store.stage_order_pages("run", T0, (page(i * 10, 10) for i in range(5))) == 50
+    assert vacuums[:4] == [0] * 4 and vacuums[4] > 0 and len(vacuums) == 5
+    with store.connect() as conn:
+        groups = conn.execute("SELECT count(DISTINCT row_group_id)"
+                              " FROM pragma_storage_info('shipstation_orders_staged')").fetchone()[0]
+    assert groups == 1 and staged(store) == list(range(50))
