@@ -538,7 +538,9 @@ def test_a_client_that_gives_up_still_finds_the_voucher_committed() -> None:
         assert [v["number"] for v in tally.vouchers()] == ["SO-1"]  # committed before the answer
 
 
-def test_holds_100k_vouchers_and_answers_imports_and_dated_exports_quickly() -> None:
+def test_holds_100k_vouchers_and_answers_imports_and_dated_exports_without_walking_the_books() -> None:
+    """With 100,000 vouchers loaded, imports land and a one-day export walks only that day's vouchers (the
+    date index a period-bounded collection is served from), counted by the simulator, not timed."""
     state = TallyState.from_masters(SPEC)
     company = state.active
     assert company is not None
@@ -553,15 +555,15 @@ def test_holds_100k_vouchers_and_answers_imports_and_dated_exports_quickly() -> 
                                     inventory_lines=[line]))
     with ServedApp(create_app(state)) as served:
         tally = Tally(served.base_url)
-        started = time.monotonic()
         root = parse(tally.post(import_vouchers(*(order(f"SO-{n}") for n in range(50)))))
-        assert counters(root)["CREATED"] == 50 and time.monotonic() - started < 0.5
+        assert counters(root)["CREATED"] == 50
         tdl = """<COLLECTION NAME="Day"><TYPE>Voucher</TYPE><FETCH>VoucherNumber,MasterId</FETCH>
         <FILTER>fDay</FILTER></COLLECTION>
         <SYSTEM TYPE="Formulae" NAME="fDay">$Date = $$Date:"20250601" AND $VoucherTypeName = "Delivery Note"</SYSTEM>"""
-        started = time.monotonic()
         found = rows(tally.post(export_collection("Day", tdl)), "VOUCHER")
-        assert len(found) == 137 and time.monotonic() - started < 0.5
+        assert len(found) == 137
+        walked = httpx.get(f"{served.base_url}/__sandbox/stats").json()["vouchers_walked"]
+        assert 137 <= walked <= 2 * 137 + 50  # that day's two types (and today's 50 orders), not 100,000
 
 
 # ---- control plane -------------------------------------------------------------------------
