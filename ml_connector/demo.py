@@ -5,6 +5,7 @@ This module (with the tests) is the only place where the simulators and our own 
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import secrets
@@ -264,6 +265,10 @@ def serve_sandbox(orders: int, seed: int, rate_limit: int, ports_file: str | Non
     """Serve the simulators until Ctrl-C, printing (and optionally writing) how to reach them."""
     from sandbox.stack import start_sandbox
 
+    # The simulators keep the merchant's books in memory and add to them with every import: a larger
+    # first-generation threshold keeps the cyclic GC from re-walking them as often (measured at 50,000
+    # orders: the sandbox's GC 1.72 -> 0.75 s, its CPU 15.7 -> 14.5 s). Only this process: tests untouched.
+    gc.set_threshold(10_000, 10, 10)
     with start_sandbox(seed=seed, orders=orders, rate_limit=rate_limit) as sandbox:
         env = sandbox.env()
         out(f"ShipStation V1 sandbox: {sandbox.shipstation.base_url}")
