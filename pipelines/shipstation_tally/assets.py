@@ -8,6 +8,7 @@ import dagster as dg
 
 from connectors.common.prefetch import Prefetch
 from pipelines.metadata import FINANCE, OPERATIONS
+from pipelines.posting.memory import give_back_freed_memory
 from pipelines.shipstation_tally import checks
 from pipelines.shipstation_tally.customers import CustomerLedgerCreator, staged_party
 from pipelines.shipstation_tally.mapping import SkuResolver
@@ -79,6 +80,7 @@ def tally_customer_ledgers(context: dg.AssetExecutionContext, tally: TallyResour
                                     audit=hook)
     creator.ensure_staged(store, staged_run(context, ORDERS))  # reads only orders whose party Tally lacks
     store.add_tally_ledgers(datetime.now(UTC), sorted(creator.created_names))
+    give_back_freed_memory()  # what reading orders back freed, before the voucher step builds on it
     report = creator.report
     return dg.MaterializeResult(metadata={
         "ledgers_needed": report.needed, "ledgers_created": report.created, "ledgers_failed": report.failed,
