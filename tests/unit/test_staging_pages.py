@@ -159,3 +159,12 @@ def test_only_a_runs_last_unit_vacuums_and_leaves_its_row_groups_merged(tmp_path
         groups = conn.execute("SELECT count(DISTINCT row_group_id)"
                               " FROM pragma_storage_info('shipstation_orders_staged')").fetchone()[0]
     assert groups == 1 and staged(store) == list(range(50))
+
+
+def test_shipment_pages_are_gathered_too(store, monkeypatch):
+    monkeypatch.setattr(staging, "STAGE_ROWS", 4)
+    labels = [{"shipmentId": 100 + i, "orderId": i if i % 3 else None, "voided": i == 2} for i in range(9)]
+    pages = (StagingStore.shipment_columns(labels[i:i + 3], [(T0, None)] * 3) for i in range(0, 9, 3))
+    assert store.stage_shipment_pages("run", T0, pages) == 9 and store.opens == 2  # 6 rows, then 3
+    assert [s["shipmentId"] for c in store.iter_staged_shipments("run") for s in c] == list(range(100, 109))
+    assert sorted(store.staged_shipment_ids("run")) == list(range(100, 109))
