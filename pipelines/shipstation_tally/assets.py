@@ -40,10 +40,12 @@ def shipstation_orders(context: dg.AssetExecutionContext, config: OrdersWindowCo
     with shipstation.client() as client:
         pages = reading.order_pages(client, start=window.start, end=window.end, order_ids=config.order_ids,
                                     resource_urls=config.resource_urls, gone=gone)
-        # page N+1 is read (and made columns) on a worker thread while page N is written to DuckDB
-        with Prefetch(store.order_columns(page, [reading.modify_date(r) for r in page],
-                                          [staged_party(r) for r in page]) for page in pages) as ahead:
-            seq = store.stage_order_pages(context.run_id, now, ahead)
+        # page N+1 is read on a worker thread while page N is made columns and written to DuckDB here: the
+        # worker's chain (ShipStation answering, the page decoded, the next asked for) is the step's length
+        with Prefetch(pages) as ahead:
+            seq = store.stage_order_pages(context.run_id, now, (
+                store.order_columns(page, [reading.modify_date(r) for r in page], [staged_party(r) for r in page])
+                for page in ahead))
     if gone:
         state.ledger().record_skipped(FLOW, TARGET, [(str(i), "no longer in ShipStation (deleted or merged)")
                                                      for i in gone])
