@@ -5,7 +5,6 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from connectors.common.prefetch import Prefetch
 from pipelines.metadata import OPERATIONS
 from pipelines.shipstation_tally import shipment_checks
 from pipelines.shipstation_tally.assets import GROUP, STOCK_ITEMS
@@ -31,8 +30,7 @@ def shipstation_shipments(context: dg.AssetExecutionContext, config: LabelsWindo
     now = datetime.now(UTC)
     with shipstation.client() as client:
         pages = label_pages(client, config, parse_instant(flow.sync_start), now)
-        with Prefetch(pages) as ahead:  # page N+1 is read on a worker thread while page N is staged
-            seq = stage_label_pages(state.staging(), context.run_id, ahead, now)
+        seq = stage_label_pages(state.staging(), context.run_id, pages, now)  # reads a page ahead itself
     return dg.MaterializeResult(metadata={"shipments_read": seq, "staged_run_id": context.run_id,
                                           "from_webhooks": len(config.resource_urls)})
 

@@ -145,3 +145,27 @@ def test_replay_configs_reread_orders_by_id_and_labels_by_their_orders():
     by_detail = labels_of_orders("labels_op", lambda e: e.detail.get("order_id"))
     assert by_detail(entries)["ops"]["labels_op"]["config"]["order_ids"] == [9]
     assert LabelsWindowConfig(**labels_of_orders("op")(entries)["ops"]["op"]["config"]).order_ids == [5, 7]
+
+
+def test_label_pages_are_read_ahead_on_a_worker_and_staged_in_units_up_to_a_failing_page(tmp_path):
+    """Every pair's label staging reads the next page on a worker thread and writes pages a unit at a time;
+    a page that cannot be read leaves every page before it staged, and the error goes on."""
+    import threading
+
+    from pipelines.sides.shipstation.labels import stage_label_pages
+    from state.staging import StagingStore
+
+    store, readers = StagingStore(tmp_path / "staging.duckdb"), set()
+
+    def pages():
+        for n in range(3):
+            readers.add(threading.current_thread().name)
+            yield [{"shipmentId": n * 10 + i, "orderId": 500 + i, "orderNumber": f"WC-{i}", "voided": False,
+                    "createDate": "2026-03-02T10:00:00.0000000", "voidDate": None} for i in range(4)]
+        raise ConnectionError("page 4: connection reset")
+
+    with pytest.raises(ConnectionError, match="page 4"):
+        stage_label_pages(store, "run-1", pages(), datetime(2026, 3, 2, tzinfo=UTC))
+    assert sorted(store.staged_shipment_ids("run-1")) == [n * 10 + i for n in range(3) for i in range(4)]
+    assert readers and threading.current_thread().name not in readers
+    assert stage_label_pages(store, "run-2", iter([]), datetime(2026, 3, 2, tzinfo=UTC)) == 0

@@ -16,6 +16,7 @@ from typing import Any
 
 import dagster as dg
 
+from connectors.common.prefetch import Prefetch
 from connectors.shipstation.client import ShipStationClient
 from pipelines import polling
 from pipelines.polling import PollCursor, instance_of, poll_stream
@@ -61,11 +62,12 @@ def label_pages(client: ShipStationClient, config: LabelsWindowConfig, default_s
 
 
 def stage_label_pages(store: StagingStore, run_id: str, pages: Iterable[reading.RawPage], now: datetime) -> int:
-    """Stage the pages' labels for the run (with their create and void dates); how many were staged."""
-    seq = 0
-    for page in pages:
-        seq = store.stage_shipments(run_id, seq, now, page, [reading.shipment_dates(r) for r in page])
-    return seq
+    """Stage the pages' labels for the run (with their create and void dates); how many were staged. The next
+    page is read on a worker thread while one is staged (the caller must not use the pages' client meanwhile),
+    and pages are written a unit of several at a time, as the orders are (`StagingStore.stage_pages`)."""
+    with Prefetch(pages) as ahead:
+        return store.stage_shipment_pages(run_id, now, (
+            store.shipment_columns(page, [reading.shipment_dates(r) for r in page]) for page in ahead))
 
 
 def labels_run_config(op: str, created: Window | None, voided: Window | None, now: datetime) -> dict[str, Any]:
