@@ -284,3 +284,35 @@ def test_a_looked_up_record_the_run_stopped_before_sending_is_looked_up_again_ne
     again.post([*records(2), {"id": "r3", "amount": 33}, *records(1, first=4), *records(1, first=9)])
     assert created_twice == [] and again.report.resolved >= 1
     assert set(states(ledger).values()) == {"posted"} and target.records["key-r3"]["body"]["amount"] == 33
+
+
+def test_a_ledger_write_from_another_thread_waits_for_the_open_one_instead_of_failing(ledger):
+    """Both threads share the SQLite connection: a second transaction begun while one is open on it would be
+    refused ("cannot start a transaction within a transaction"); the ledger makes it wait its turn."""
+    opened, release, done = threading.Event(), threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def hold_open():
+        with ledger._write() as conn:
+            conn.execute("INSERT INTO audit (at, system, kind, request, response) VALUES (0, 'x', 'held', x'', x'')")
+            opened.set()
+            release.wait(timeout=10)
+
+    def audit_meanwhile():
+        try:
+            ledger.audit.record(system="upserts", kind="sent", request=b"r", response=b"ok", run_id="run")
+        except BaseException as exc:  # noqa: BLE001 - what the run's thread would have raised
+            errors.append(exc)
+        finally:
+            done.set()
+
+    holder = threading.Thread(target=hold_open)
+    holder.start()
+    assert opened.wait(timeout=10)
+    writer = threading.Thread(target=audit_meanwhile)
+    writer.start()
+    assert not done.wait(timeout=0.3)  # it waits for the open transaction (without the lock it fails at once)
+    release.set()
+    holder.join(timeout=10)
+    writer.join(timeout=10)
+    assert errors == [] and ledger.audit.count() == 2
