@@ -85,6 +85,8 @@ ORDERS_TABLE, SHIPMENTS_TABLE = "shipstation_orders_staged", "shipstation_shipme
 _RAW_JSON = json.JSONEncoder(default=str, ensure_ascii=False)
 READ_ROWS = 2000  # staged rows read per connection (their raw JSON text only; decoded a chunk at a time)
 MEMORY_LIMIT = "128MB"  # DuckDB defaults to 80% of RAM and caches scans up to it; staging stays small
+# How checkpoints compress VARCHAR columns (I5 experiment; empty: DuckDB chooses)
+COMPRESSION: dict[str, str] = {}
 # Staging a page needs little, but the checkpoint on close fills the buffer pool up to the limit with the
 # table's last row group (122,880 rows): at 100,000 orders 128MB put ~150 MB on the step's peak RSS, 32MB
 # ~50 MB, 16MB ~33 MB (measured: 200 pages of 500 orders, one connection each; 16MB against 32MB lowered
@@ -145,7 +147,7 @@ class StagingStore:
               settings: Mapping[str, str | int] | None = None) -> duckdb.DuckDBPyConnection:
         deadline = time.monotonic() + self.lock_timeout
         delay = 0.02
-        config: dict[str, str | int] = {"memory_limit": memory_limit, **(settings or {})}
+        config: dict[str, str | int] = {"memory_limit": memory_limit, **COMPRESSION, **(settings or {})}
         if threads is not None:
             config["threads"] = threads
         while True:
@@ -187,6 +189,11 @@ class StagingStore:
 
     def iter_staged_orders(self, run_id: str, chunk: int = 500) -> Iterator[list[dict[str, Any]]]:
         """Yield the raw orders staged by `run_id`, in staging order, `chunk` at a time."""
+        return (list(map(json.loads, texts)) for texts in self.iter_staged_order_texts(run_id, chunk))
+
+    def iter_staged_order_texts(self, run_id: str, chunk: int = 500) -> Iterator[list[str]]:
+        """As `iter_staged_orders`, each order still its staged JSON text: for a reader that decodes it
+        elsewhere (another process maps them: `pipelines.posting.ahead`)."""
         return self._iter_staged(ORDERS_TABLE, run_id, chunk)
 
     def iter_staged_orders_of_unknown_party(self, run_id: str, known: Collection[str],
@@ -282,7 +289,8 @@ class StagingStore:
             conn.execute("COMMIT")
         return seq
 
-    def _iter_staged(self, table: str, run_id: str, chunk: int) -> Iterator[list[dict[str, Any]]]:
+    def _iter_staged(self, table: str, run_id: str, chunk: int) -> Iterator[list[str]]:
+        """A run's staged raw JSON texts in staging order, `chunk` at a time (each decoded only when asked for)."""
         last, block = -1, max(chunk, READ_ROWS)
         while True:
             with self._unit() as conn:  # a run's seqs are contiguous from 0: a range, not a sort of the table
@@ -292,7 +300,7 @@ class StagingStore:
                 return
             last = rows[-1][0]
             for start in range(0, len(rows), chunk):
-                yield [json.loads(raw) for _, raw in rows[start:start + chunk]]
+                yield [raw for _, raw in rows[start:start + chunk]]
             if len(rows) < block:  # the run's last rows: no need to open again to learn that
                 return
 
@@ -340,7 +348,7 @@ class StagingStore:
 
     def iter_staged_shipments(self, run_id: str, chunk: int = 500) -> Iterator[list[dict[str, Any]]]:
         """Yield the raw shipments staged by `run_id`, in staging order, `chunk` at a time."""
-        return self._iter_staged(SHIPMENTS_TABLE, run_id, chunk)
+        return (list(map(json.loads, texts)) for texts in self._iter_staged(SHIPMENTS_TABLE, run_id, chunk))
 
     def staged_shipment_ids(self, run_id: str) -> list[int]:
         with self._unit() as conn:

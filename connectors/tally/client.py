@@ -73,6 +73,7 @@ from connectors.tally.streaming import AuditCopy, decode_chunks
 from connectors.tally.xml_build import REDACTED_LOGIN, Login, with_login
 from connectors.tally.xml_export import COMPANY_FETCH
 from connectors.tally.xml_parse import line_errors
+from connectors.tally.xml_vouchers import RenderedVoucher
 
 logger = logging.getLogger(__name__)
 
@@ -285,7 +286,7 @@ class TallyClient:
 
     # -- writing -----------------------------------------------------------------------------
 
-    def import_vouchers(self, vouchers: Sequence[Voucher]) -> ImportResult:
+    def import_vouchers(self, vouchers: Sequence[Voucher | RenderedVoucher]) -> ImportResult:
         """Import vouchers; raises TallyRejected (with `.result`) unless every one landed cleanly."""
         xml = codec.build_voucher_import(self.company_name, vouchers)
         return self._check(codec.parse_import_response(self._post("import_vouchers", "import", xml)),

@@ -19,7 +19,7 @@ from lxml import etree
 from connectors.tally.models import Ledger, Master, StockItem, Unit, Voucher
 from connectors.tally.settings import ENVELOPE_VERSION
 from connectors.tally.xml_values import fmt_amount, fmt_bool, fmt_date
-from connectors.tally.xml_vouchers import voucher_xml
+from connectors.tally.xml_vouchers import RenderedVoucher, voucher_xml
 
 Element = etree._Element
 
@@ -112,7 +112,7 @@ def _import_envelope(company: str, id_: str, objects: Sequence[str]) -> str:
     return "".join([head, "<DATA>", *(f"<TALLYMESSAGE>{obj}</TALLYMESSAGE>" for obj in objects), "</DATA>", tail])
 
 
-def build_voucher_import(company: str, vouchers: Sequence[Voucher]) -> str:
+def build_voucher_import(company: str, vouchers: Sequence[Voucher | RenderedVoucher]) -> str:
     """Import envelope (ID Vouchers) for `vouchers` into `company`."""
     return _import_envelope(company, "Vouchers", [voucher_xml(v) for v in vouchers])
 

@@ -61,12 +61,13 @@ class PostingReport:
 
 @dataclass
 class PostItem:
-    """One source record ready to post: `payload` is what the target is sent; None asks for a cancel."""
+    """One source record ready to post: `payload` is what the target is sent; None asks for a cancel.
+    `raw` is the record kept for replay, or its JSON text as it was staged (`replay_text`)."""
 
     label: str
     number: str
     date: date | None
-    raw: dict
+    raw: dict | str
     payload: Any
     candidate: Candidate
     source: Any = None
@@ -74,6 +75,11 @@ class PostItem:
     @property
     def key(self) -> str:
         return self.candidate.external_key
+
+
+def replay_text(raw: dict | str) -> str:
+    """A record as the ledger keeps it for replay: JSON text (a record read as text is kept as it was read)."""
+    return raw if isinstance(raw, str) else json.dumps(raw, default=str)
 
 
 @dataclass
@@ -351,11 +357,11 @@ class Poster:
                             detail=item.candidate.detail, group_key=item.candidate.group_key)
         return False
 
-    def fail_unclaimed(self, source_id: str, key: str, number: str, raw: dict, error: str,
+    def fail_unclaimed(self, source_id: str, key: str, number: str, raw: dict | str, error: str,
                        detail: dict | None = None, group_key: str | None = None) -> None:
         """A record that failed before any claim (it could not be mapped): kept with its payload for replay."""
         cand = Candidate(source_id, key, "", detail=detail or {self.report_keys[0]: number}, group_key=group_key)
-        self.ledger.record_failed_unclaimed(self.flow, self.target.name, cand, error, json.dumps(raw, default=str))
+        self.ledger.record_failed_unclaimed(self.flow, self.target.name, cand, error, replay_text(raw))
         self.report.fail(number, source_id, error)
 
     # --- claims a dead run left pending ---------------------------------------------------------
@@ -452,5 +458,5 @@ class Poster:
     def record_failure(self, item: PostItem, error: str) -> None:
         """The target refused this record: failed with its reason, payload kept for replay."""
         self.ledger.record_failed(self.flow, self.target.name, [(item.candidate.source_id, error,
-                                                                  json.dumps(item.raw, default=str))])
+                                                                  replay_text(item.raw))])
         self.report.fail(item.number, item.candidate.source_id, f"{item.label}: {error}")

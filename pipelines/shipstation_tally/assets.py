@@ -2,17 +2,17 @@
 
 
 from datetime import UTC, datetime
-from itertools import chain
 
 import dagster as dg
 
 from connectors.common.prefetch import Prefetch
 from pipelines.metadata import FINANCE, OPERATIONS
+from pipelines.posting.ahead import prepared_ahead
 from pipelines.posting.memory import give_back_freed_memory
 from pipelines.shipstation_tally import checks
 from pipelines.shipstation_tally.customers import CustomerLedgerCreator, staged_party
 from pipelines.shipstation_tally.mapping import SkuResolver
-from pipelines.shipstation_tally.posting import FLOW, TARGET, OrderVoucherPoster
+from pipelines.shipstation_tally.posting import FLOW, TARGET, OrderVoucherPoster, prepare_texts
 from pipelines.shipstation_tally.settings import ShipStationTallySettings
 from pipelines.shipstation_tally.window import parse_instant, resolve_window
 from pipelines.sides.shipstation import reading
@@ -28,6 +28,7 @@ LEDGERS = dg.AssetKey(["tally", "ledgers"])
 STOCK_ITEMS = dg.AssetKey(["tally", "stock_items"])
 CUSTOMER_LEDGERS = dg.AssetKey(["tally", "customer_ledgers"])
 ORDER_VOUCHERS = dg.AssetKey(["tally", "order_vouchers"])
+BLOCK = 250  # staged orders a helper process maps at a time (`prepared_ahead`)
 
 
 @dg.asset(key=ORDERS, group_name=GROUP, kinds={"shipstation", "duckdb"}, owners=[OPERATIONS])
@@ -104,7 +105,9 @@ def tally_order_vouchers(context: dg.AssetExecutionContext, tally: TallyResource
                                 batch_ceiling=flow.batch_ceiling)
     poster.settled_check = checks.SettledCheck(flow.voucher_config().is_inward)
     run_id = staged_run(context, ORDERS)
-    poster.post(reading.parse_orders(chain.from_iterable(store.iter_staged_orders(run_id))))  # streamed, one pass
+    # streamed, one pass; a run of over two blocks is decoded and mapped in a helper process (a second core)
+    poster.post(prepared_ahead(store.iter_staged_order_texts(run_id, BLOCK), prepare_texts, poster.mapping(),
+                               helper=flow.map_orders_in_helper))
     report = poster.report
     return dg.MaterializeResult(
         metadata=checks.report_metadata(report),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +14,7 @@ from pydantic import ValidationError
 from connectors.common.timezones import local_date
 from connectors.shipstation.models import Order
 from connectors.tally.models import Voucher
+from connectors.tally.xml_vouchers import RenderedVoucher, rendered
 from pipelines.posting import Poster, PostingReport, PostItem
 from pipelines.posting.keys import record_id
 from pipelines.shipstation_tally.mapping import (
@@ -22,6 +26,7 @@ from pipelines.shipstation_tally.mapping import (
     payload_hash,
 )
 from pipelines.sides.errors import MappingError
+from pipelines.sides.shipstation import reading
 from pipelines.sides.tally import TARGET
 from pipelines.sides.tally.skus import SkuResolver
 from pipelines.sides.tally.target import TallyTarget
@@ -30,7 +35,8 @@ from state.ledger import Candidate, SyncLedger
 if TYPE_CHECKING:
     from pipelines.shipstation_tally.checks import SettledCheck
 
-__all__ = ["FLOW", "TARGET", "OrderTotals", "OrderVoucherPoster", "PostingReport"]
+__all__ = ["FLOW", "TARGET", "OrderMapping", "OrderTotals", "OrderVoucherPoster", "PostingReport", "PreparedOrder",
+           "prepare_order", "prepare_texts"]
 
 FLOW = "shipstation_tally.orders"
 CENT = Decimal("0.01")
@@ -56,41 +62,96 @@ class OrderVoucherPoster(Poster):
         # the voucher check's share done at settle time, when the target reads amounts back (assets wire it)
         self.settled_check: SettledCheck | None = None
 
-    def prepare(self, record: tuple[Order | None, dict]) -> PostItem | None:
-        order, raw = record
+    def prepare(self, record: PreparedOrder | tuple[Order | None, dict]) -> PostItem | None:
+        """An order prepared elsewhere (`prepare_texts`), or an `(order, raw)` pair from `parse_orders`."""
+        if not isinstance(record, PreparedOrder):
+            record = prepare_order(self.mapping(), *record)
         self.report.read += 1
-        source_id = record_id(raw, "orderId")
-        number = str(raw.get("orderNumber", ""))
-        self.totals.note(source_id, staged_total(raw.get("orderTotal")))
-        if order is None:
-            self._fail(source_id, number, raw, raw.get("_parse_error", "record could not be parsed"))
+        self.totals.note(record.source_id, record.total)
+        if record.failure is not None:
+            self._fail(record.source_id, record.number, record.raw, record.failure)
             return None
-        try:
-            voucher, desired, digest = self._map(order)
-        except (MappingError, ValidationError) as exc:  # a model the mapping built refused it
-            self._fail(source_id, number, raw, str(exc))
-            return None
-        day = local_date(order.order_date, self.cfg.timezone)
-        detail = {"order_number": order.order_number, "date": day}
-        cand = Candidate(source_id, external_key(order), digest, desired,
-                         order.modify_date.isoformat() if order.modify_date else None, detail)
-        return PostItem(describe(order), order.order_number, day, raw, voucher, cand, order)
+        cand = Candidate(record.source_id, record.key, record.digest, record.desired, record.modify,
+                         {"order_number": record.number, "date": record.day})
+        return PostItem(record.label, record.number, record.day, record.raw, record.payload, cand, record.source)
+
+    def mapping(self) -> OrderMapping:
+        """What mapping an order needs of this run, as it stands now (a helper process gets it once)."""
+        return OrderMapping(self.cfg, self.skus, frozenset(self.known_ledgers))
 
     def on_read_back(self, items: list[PostItem], records: Mapping[str, Any]) -> None:
         if self.settled_check is not None:
             self.settled_check.add(items, records, self.totals)
 
-    def _fail(self, source_id: str, number: str, raw: dict, error: str) -> None:
+    def _fail(self, source_id: str, number: str, raw: dict | str, error: str) -> None:
         self.fail_unclaimed(source_id, f"ss-order-{source_id}", number, raw, error)
 
-    def _map(self, order: Order) -> tuple[Voucher | None, str, str]:
-        if order.order_status == "cancelled":
-            return None, "cancel", "cancelled"
-        party = customer_ledger_name(order)
-        if party not in self.known_ledgers:
-            raise MappingError(describe(order), "billTo.name", f"party ledger {party!r} does not exist in Tally")
-        voucher = order_to_voucher(order, party, self.skus, self.cfg)
-        return voucher, "upsert", payload_hash(voucher)
+
+@dataclass(frozen=True)
+class OrderMapping:
+    """What mapping an order needs besides the order: picklable, for a helper process (`prepare_texts`)."""
+
+    cfg: OrderVoucherConfig
+    skus: SkuResolver
+    known_ledgers: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedOrder:
+    """One order mapped and ready to claim (`prepare_order`), or, with `failure`, one that cannot be posted
+    (the field named). `raw` is kept for replay: the record, or its staged JSON text as it was read."""
+
+    source_id: str
+    number: str
+    total: Decimal | None
+    raw: dict | str
+    failure: str | None = None
+    label: str = ""
+    key: str = ""
+    digest: str = ""
+    desired: str = ""
+    modify: str | None = None
+    day: date | None = None
+    payload: Voucher | RenderedVoucher | None = None
+    source: Order | None = None
+
+
+def prepare_order(mapping: OrderMapping, order: Order | None, raw: dict, *, render: bool = False) -> PreparedOrder:
+    """Map one parsed order (None: it did not parse, `raw` says why); with `render`, the voucher comes back
+    written (`RenderedVoucher`) and without its order, to cross a process boundary cheaply."""
+    source_id = record_id(raw, "orderId")
+    total = staged_total(raw.get("orderTotal"))
+    if order is None:
+        return PreparedOrder(source_id, str(raw.get("orderNumber", "")), total, raw,
+                             raw.get("_parse_error", "record could not be parsed"))
+    try:
+        voucher, desired, digest = _map(mapping, order)
+    except (MappingError, ValidationError) as exc:  # a model the mapping built refused it
+        return PreparedOrder(source_id, str(raw.get("orderNumber", "")), total, raw, str(exc))
+    payload = rendered(voucher) if render and voucher is not None else voucher
+    return PreparedOrder(source_id, order.order_number, total, raw, None, describe(order), external_key(order), digest,
+                         desired, order.modify_date.isoformat() if order.modify_date else None,
+                         local_date(order.order_date, mapping.cfg.timezone), payload, None if render else order)
+
+
+def prepare_texts(mapping: OrderMapping, texts: list[str]) -> list[PreparedOrder]:
+    """Staged orders, as JSON text, decoded, parsed and mapped (`prepared_ahead` runs it in a helper process):
+    an order that maps keeps its text as `raw` (sent back as it came), one that does not its decoded record."""
+    out = []
+    for text, (order, raw) in zip(texts, reading.parse_orders(map(json.loads, texts)), strict=True):
+        prepared = prepare_order(mapping, order, raw, render=True)
+        out.append(prepared if prepared.failure is not None else replace(prepared, raw=text))
+    return out
+
+
+def _map(mapping: OrderMapping, order: Order) -> tuple[Voucher | None, str, str]:
+    if order.order_status == "cancelled":
+        return None, "cancel", "cancelled"
+    party = customer_ledger_name(order)
+    if party not in mapping.known_ledgers:
+        raise MappingError(describe(order), "billTo.name", f"party ledger {party!r} does not exist in Tally")
+    voucher = order_to_voucher(order, party, mapping.skus, mapping.cfg)
+    return voucher, "upsert", payload_hash(voucher)
 
 
 class OrderTotals(Mapping[str, Decimal | None]):

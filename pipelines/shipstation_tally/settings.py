@@ -38,6 +38,7 @@ class ShipStationTallyFlowSettings(BaseModel):
     tally_stock_item_unit: str = "Nos"
     tally_stock_item_group: str = ""  # empty: Primary
     tally_batch_ceiling: int = Field(default=MAX_VOUCHERS_PER_IMPORT, ge=1, le=500)  # vouchers per import, at most
+    tally_map_orders_in_helper: bool = True  # a run of over 500 orders maps them in a second process
 
 
 class ShipStationTallySettings(dg.ConfigurableResource):
@@ -55,6 +56,7 @@ class ShipStationTallySettings(dg.ConfigurableResource):
     sku_map_path: str = ""
     batch_size: int = Field(default=25, ge=1, le=500)  # the first import's size; it adapts up to batch_ceiling
     batch_ceiling: int = Field(default=MAX_VOUCHERS_PER_IMPORT, ge=1, le=500)
+    map_orders_in_helper: bool = True  # `pipelines.posting.ahead`: a second core maps while this one posts
     delivery_note_type: str = DeliveryNoteConfig.voucher_type
     delivery_godown: str = ""  # empty: the order godown
     create_missing_stock_items: bool = False
@@ -73,7 +75,8 @@ class ShipStationTallySettings(dg.ConfigurableResource):
             delivery_godown=flow.tally_delivery_godown,
             create_missing_stock_items=flow.tally_create_missing_stock_items,
             stock_item_unit=flow.tally_stock_item_unit, stock_item_group=flow.tally_stock_item_group,
-            batch_size=min(25, flow.tally_batch_ceiling), batch_ceiling=flow.tally_batch_ceiling)
+            batch_size=min(25, flow.tally_batch_ceiling), batch_ceiling=flow.tally_batch_ceiling,
+            map_orders_in_helper=flow.tally_map_orders_in_helper)
 
     def delivery_note_config(self) -> DeliveryNoteConfig:
         return DeliveryNoteConfig(voucher_type=self.delivery_note_type, godown=self.delivery_godown or self.godown,

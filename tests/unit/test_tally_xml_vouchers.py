@@ -12,7 +12,7 @@ from lxml import etree
 
 from connectors.tally import codec
 from connectors.tally.models import BillAllocation, InventoryEntry, LedgerEntry, OrderRef, Voucher
-from connectors.tally.xml_vouchers import escape_attr, escape_text, voucher_xml
+from connectors.tally.xml_vouchers import escape_attr, escape_text, rendered, voucher_xml
 
 # every character class that matters: markup, quotes, white space, controls, non-ASCII, surrogates
 _CHARS = st.characters()
@@ -82,3 +82,24 @@ def test_identity_actions_are_written_as_lxml_wrote_them(action: str) -> None:
     assert etree.tostring(etree.fromstring(written), encoding="unicode") == written
     assert f'TAGVALUE="42" VCHTYPE="Sales &quot;A&quot; &amp; B" ACTION="{action}"' in written
     assert ("<NARRATION>x &lt; y</NARRATION>" in written) == (action != "Delete")
+
+
+@given(name=_NAMES, other=_NAMES, centre=st.none() | _NAMES)
+def test_a_voucher_written_once_is_sent_as_the_model_would_be_for_every_action(name: str, other: str,
+                                                                                 centre: str | None) -> None:
+    voucher = Voucher(
+        voucher_type=name, date=date(2026, 2, 6), voucher_number=other, party_ledger=name, narration=other,
+        remote_id=other, inventory_entries=[InventoryEntry(stock_item=other, quantity=Decimal(2), unit="Nos",
+                                                           rate=Decimal(4), amount=Decimal("8.00"), godown=name)],
+        ledger_entries=[LedgerEntry(ledger_name=name, amount=Decimal("-9.00"), is_party=True),
+                        LedgerEntry(ledger_name=other, amount=Decimal("1.00"), cost_centre=centre)])
+    written = rendered(voucher)
+    assert voucher_xml(written) == voucher_xml(voucher)
+    assert written.balance() == voucher.balance() == 0
+    assert (written.date, written.voucher_number) == (voucher.date, voucher.voucher_number)
+    for action in ("Alter", "Cancel", "Delete"):
+        update = {"action": action, "master_id": 42}
+        assert voucher_xml(written.model_copy(update=update)) == voucher_xml(voucher.model_copy(update=update))
+    with pytest.raises(ValueError, match="Alter needs master_id"):
+        written.model_copy(update={"action": "Alter"})
+    assert codec.build_voucher_import(name, [written, voucher]).count(voucher_xml(voucher)) == 2
