@@ -85,8 +85,15 @@ ORDERS_TABLE, SHIPMENTS_TABLE = "shipstation_orders_staged", "shipstation_shipme
 _RAW_JSON = json.JSONEncoder(default=str, ensure_ascii=False)
 READ_ROWS = 2000  # staged rows read per connection (their raw JSON text only; decoded a chunk at a time)
 MEMORY_LIMIT = "128MB"  # DuckDB defaults to 80% of RAM and caches scans up to it; staging stays small
-# How checkpoints compress VARCHAR columns (I5 experiment; empty: DuckDB chooses)
-COMPRESSION: dict[str, str] = {}
+# How the checkpoint closing each of the store's own units of work compresses text columns. Left to itself
+# DuckDB 2.0.1 stores the raw JSON of staged records as DICT_FSST, and that compression was most of what
+# staging cost DuckDB: ZSTD (10,000 / 100,000 distinct sandbox orders, `bench.staging_compression`) took
+# DuckDB's CPU for staging from 0.91 to 0.71 s / 9.1 to 6.7 s, the file from 28 to 7 MB / 286 to 73 MB, and
+# left reading back (5.3 s per 100,000) and peak RSS as they were. Only the units: callers' own SQL
+# (`connect()`, reconciliation's short text columns) keeps DuckDB's choice, where ZSTD made the 1,000,000-
+# order reconciliation bench ~8% more CPU and its tables 67% bigger. Numbers, dates and booleans keep DuckDB's
+# choice in the units too (ZSTD is for text only). `{}`: DuckDB's own choice everywhere.
+STAGED_COMPRESSION: dict[str, str | int] = {"force_compression": "zstd"}
 # Staging a page needs little, but the checkpoint on close fills the buffer pool up to the limit with the
 # table's last row group (122,880 rows): at 100,000 orders 128MB put ~150 MB on the step's peak RSS, 32MB
 # ~50 MB, 16MB ~33 MB (measured: 200 pages of 500 orders, one connection each; 16MB against 32MB lowered
@@ -141,13 +148,13 @@ class StagingStore:
     def _unit(self, memory_limit: str = MEMORY_LIMIT,
               settings: Mapping[str, str | int] | None = None) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
         """A connection for one of the store's own units of work (a page, a block of rows, a snapshot)."""
-        return self.connect(memory_limit, THREADS, settings=settings)
+        return self.connect(memory_limit, THREADS, settings={**STAGED_COMPRESSION, **(settings or {})})
 
     def _open(self, memory_limit: str, threads: int | None,
               settings: Mapping[str, str | int] | None = None) -> duckdb.DuckDBPyConnection:
         deadline = time.monotonic() + self.lock_timeout
         delay = 0.02
-        config: dict[str, str | int] = {"memory_limit": memory_limit, **COMPRESSION, **(settings or {})}
+        config: dict[str, str | int] = {"memory_limit": memory_limit, **(settings or {})}
         if threads is not None:
             config["threads"] = threads
         while True:
