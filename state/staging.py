@@ -320,6 +320,12 @@ class StagingStore:
                                 [list(order_ids)]).fetchall()
         return {order_id: json.loads(raw) for order_id, raw in rows}
 
+    def staged_order_count(self, run_id: str) -> int:
+        """How many orders `run_id` staged (rows: an order staged twice in a run counts twice)."""
+        with self._unit() as conn:
+            row = conn.execute("SELECT count(*) FROM shipstation_orders_staged WHERE run_id = ?", [run_id]).fetchone()
+        return row[0] if row else 0
+
     def staged_order_ids(self, run_id: str) -> list[int]:
         with self._unit() as conn:
             rows = conn.execute("SELECT DISTINCT order_id FROM shipstation_orders_staged WHERE run_id = ?",

@@ -195,26 +195,35 @@ class Poster:
         """Map one source record; a record that cannot be posted is recorded here and gives None."""
         raise NotImplementedError
 
-    def post(self, records: Iterable[Any]) -> PostingReport:
+    def post(self, records: Iterable[Any], *, expected: int | None = None) -> PostingReport:
         """Post every record, a batch at a time, and settle what the target deferred.
 
         With `overlap`, the target's calls run on one sender thread (still one call at a time): while a
         batch is in flight, the next is read, prepared and claimed here, and the batch's outcomes are
         recorded here once it is back, before the next is sent. A batch claimed but never sent when the
-        run stops is released: it certainly never reached the target."""
+        run stops is released: it certainly never reached the target.
+
+        `expected`, how many records there are (when known), lets the run's last window be short: what
+        waits is read back once `tail` records are left, so the read-back after the last write (which
+        nothing overlaps) reads a quarter of a window, not up to a whole one."""
         iterator = iter(records)
         self._sender = _Sender(self.overlap)
+        consumed, tail = 0, self.settle_every // 4
         try:
             while True:
                 if self._inflight is not None and self._inflight[1].done():
                     self._finish_inflight()  # back already (always, without overlap): cut the next at the size now
                 if not (chunk := list(islice(iterator, self.sizer.ahead if self._inflight else self.sizer.size))):
                     break
+                consumed += len(chunk)
                 batch = self._claim_batch(chunk)
                 self._finish_inflight()
                 # a window to settle is read back on the sender just before this batch is written, while
                 # the next one is prepared here
-                batch.settle_first = len(self._deferred) >= self.settle_every
+                at_tail = expected is not None and expected - consumed <= tail < len(self._deferred)
+                batch.settle_first = at_tail or len(self._deferred) >= self.settle_every
+                if at_tail:
+                    tail = -1  # once only
                 self._send(batch)
             self._finish_inflight()
             self.settle()

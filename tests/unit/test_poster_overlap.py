@@ -316,3 +316,27 @@ def test_a_ledger_write_from_another_thread_waits_for_the_open_one_instead_of_fa
     holder.join(timeout=10)
     writer.join(timeout=10)
     assert errors == [] and ledger.audit.count() == 2
+
+
+def test_knowing_how_many_records_there_are_makes_the_last_window_short(ledger):
+    """The read-back after the last write overlaps nothing: with the count known, what waits is read back
+    once a quarter of a window is left, so the last read-back reads at most that much, whatever the count."""
+    sizes = {}
+    for count in (37, 40, 44):
+        target = DeferringTarget()
+        read = []
+        settle = target.settle
+        target.settle = lambda settle=settle, target=target, read=read: (read.append(len(target.waiting)), settle())[1]
+        poster = DictPoster(target, ledger, f"run-{count}", batch_size=2, settle_every=16)
+        poster.post(records(count, first=1000 * count), expected=count)
+        assert set(states(ledger).values()) == {"posted"} and poster.report.created == count
+        sizes[count] = read
+    for count, read in sizes.items():
+        assert sum(read) == count and read[-1] <= 16 // 4 + 2  # a quarter of a window, and the batch that cut it
+        assert max(read) <= 16 + 2
+    target = DeferringTarget()
+    read = []
+    settle = target.settle
+    target.settle = lambda: (read.append(len(target.waiting)), settle())[1]
+    DictPoster(target, ledger, "run-unknown", batch_size=2, settle_every=16).post(records(44, first=99000))
+    assert read == [16, 16, 12]  # without the count, the last window is whatever is left
