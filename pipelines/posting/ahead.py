@@ -101,10 +101,14 @@ class _Helper(Generic[C, B, R]):
 
 
 def prepared_ahead(blocks: Iterable[B], fn: Callable[[C, B], list[R]], context: C, *, helper: bool = True,
-                   start_after: int = START_AFTER, depth: int = DEPTH) -> Iterator[R]:
+                   start_after: int = START_AFTER, depth: int = DEPTH, expected: int | None = None) -> Iterator[R]:
     """`fn(context, block)` for each block, flattened, in order; with `helper`, in a helper process once the
     run has more than `start_after` blocks and the helper is up. `fn` must be a module-level function and
-    `context` picklable (sent once, when the helper starts); `fn` must not depend on this process's state."""
+    `context` picklable (sent once, when the helper starts); `fn` must not depend on this process's state.
+    `expected`, how many blocks there will be when known: a run known to be large starts its helper at once
+    (its start overlaps more of the run), one known to be small never does."""
+    if expected is not None:
+        helper, start_after = helper and expected > start_after, 0
     work: _Helper[C, B, R] = _Helper(fn, context)
     waiting: deque[tuple[B, Future[list[R]] | None]] = deque()
     finished = False

@@ -105,10 +105,10 @@ def tally_order_vouchers(context: dg.AssetExecutionContext, tally: TallyResource
                                 batch_ceiling=flow.batch_ceiling)
     poster.settled_check = checks.SettledCheck(flow.voucher_config().is_inward)
     run_id = staged_run(context, ORDERS)
+    staged = store.staged_order_count(run_id)  # lets the run's last read-back be short
     # streamed, one pass; a run of over two blocks is decoded and mapped in a helper process (a second core)
     poster.post(prepared_ahead(store.iter_staged_order_texts(run_id, BLOCK), prepare_texts, poster.mapping(),
-                               helper=flow.map_orders_in_helper),
-                expected=store.staged_order_count(run_id))  # lets the run's last read-back be short
+                               helper=flow.map_orders_in_helper, expected=-(-staged // BLOCK)), expected=staged)
     report = poster.report
     return dg.MaterializeResult(
         metadata=checks.report_metadata(report),

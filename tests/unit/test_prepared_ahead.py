@@ -61,3 +61,22 @@ def test_a_helper_that_dies_loses_nothing_the_rest_is_mapped_here() -> None:
 def test_an_error_in_the_mapping_is_raised_as_it_would_be_here() -> None:
     with pytest.raises(ValueError, match="record 540: field x"):
         run(200, context={"raise_at": {540}}, start_after=1)
+
+
+def test_a_run_known_to_be_large_starts_its_helper_at_once_one_known_to_be_small_never(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    drawn, started = [0], []
+    start = ahead._Helper.start
+    monkeypatch.setattr(ahead._Helper, "start", lambda self: (started.append(drawn[0]), start(self)))
+
+    def counted(count: int):
+        for block in blocks(count):
+            drawn[0] += 1
+            yield block
+
+    context = {"parent": os.getpid()}
+    out = list(prepared_ahead(counted(40), tag, context, expected=40))
+    assert [n for n, _ in out] == list(range(120)) and started == [1]  # with the first block, not the third
+    drawn[0] = 0
+    out = list(prepared_ahead(counted(2), tag, context, expected=2))
+    assert [n for n, _ in out] == list(range(6)) and started == [1]  # no second helper
