@@ -60,12 +60,14 @@ def _helpers():
         for task in glob.glob("/proc/self/task/*/children"):
             for pid in open(task).read().split():
                 try:
+                    if b"multiprocessing" not in open(f"/proc/{pid}/cmdline", "rb").read():
+                        continue  # not (yet) the helper: a child between fork and exec shows our own size
                     status = open(f"/proc/{pid}/status").read()
                 except OSError:
                     continue
                 if "VmHWM:" in status:
                     helper_kb[0] = max(helper_kb[0], int(status.split("VmHWM:")[1].split()[0]))
-        time.sleep(0.2)
+        time.sleep(0.05)
 threading.Thread(target=_helpers, daemon=True).start()
 from ml_connector.config import Settings
 from ml_connector.runner import instance_for, run_job
@@ -100,7 +102,7 @@ def start_sandbox(orders: int, workdir: Path, cost: str = "") -> tuple[subproces
     while not ports.exists():
         if proc.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError("sandbox did not start")
-        time.sleep(0.2)
+        time.sleep(0.05)
     time.sleep(0.2)
     return proc, json.loads(ports.read_text())
 
