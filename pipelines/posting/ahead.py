@@ -13,7 +13,12 @@ Nothing is claimed or sent until a result is back here, so the helper dying lose
 blocks it held are mapped again here, as are the rest of the run's. A run too small to pay for a
 process (`start_after` blocks or fewer) never starts one; a larger one maps here until the helper
 is ready (its start, ~0.3 s of imports, overlaps the run's first blocks), then hands it every
-later block. The helper's CPU and memory are its own: `bench.run` reports them apart.
+later block. The helper's CPU and memory are its own: `bench.run` reports them apart. Where no
+process can be started (resource limits, a daemonic parent) the run maps in its own process.
+
+`spawn` imports the parent's main module in the helper when it is a script or a module not named
+`__main__` (`ml_connector.cli`: light; the `dagster` console script: ~1 s of imports). The run maps
+its first blocks itself meanwhile, so a slow start costs the helper's CPU, not the run's time.
 """
 
 from __future__ import annotations
@@ -67,7 +72,7 @@ class _Helper(Generic[C, B, R]):
             self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
                                             initializer=_setup, initargs=(self.fn, self.context))
             self.warm = self.pool.submit(_ready)
-        except (OSError, RuntimeError):  # no process to be had here (limits, a sandbox): map in this one
+        except Exception:  # noqa: BLE001 - no process to be had here (limits, a daemonic process): map in this one
             self.broken = True
 
     def ready(self) -> bool:
@@ -82,7 +87,7 @@ class _Helper(Generic[C, B, R]):
             return None
         try:
             return self.pool.submit(_run, block)
-        except (BrokenProcessPool, RuntimeError):
+        except Exception:  # noqa: BLE001 - broken, or shut down: this block and the rest are mapped here
             self.broken = True
             return None
 

@@ -80,3 +80,14 @@ def test_a_run_known_to_be_large_starts_its_helper_at_once_one_known_to_be_small
     drawn[0] = 0
     out = list(prepared_ahead(counted(2), tag, context, expected=2))
     assert [n for n, _ in out] == list(range(6)) and started == [1]  # no second helper
+
+
+def test_where_no_process_can_be_started_the_run_maps_in_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """e.g. a daemonic parent: multiprocessing refuses to give it children (an AssertionError)."""
+    class Refused:
+        def __init__(self, *args, **kwargs) -> None:
+            raise AssertionError("daemonic processes are not allowed to have children")
+
+    monkeypatch.setattr(ahead, "ProcessPoolExecutor", Refused)
+    out = run(12, expected=12)
+    assert [n for n, _ in out] == list(range(36)) and {pid for _, pid in out} == {os.getpid()}
