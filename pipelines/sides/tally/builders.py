@@ -20,7 +20,18 @@ from functools import cached_property
 
 from pydantic import ValidationError
 
-from connectors.tally.models import ACCOUNTING_VIEW, BillAllocation, InventoryEntry, LedgerEntry, OrderRef, Voucher
+from connectors.tally.models import (
+    ACCOUNTING_VIEW,
+    BillAllocation,
+    InventoryEntry,
+    LedgerEntry,
+    OrderRef,
+    Voucher,
+    amount_passes,
+    assemble,
+    quantity_passes,
+    texts_pass,
+)
 from pipelines.sides.errors import MappingError
 from pipelines.sides.tally.skus import StockItemRef
 
@@ -177,17 +188,75 @@ def _inventory_voucher(h: Header, lines: Sequence[StockLine], charges: Sequence[
 def _inventory_entries(h: Header, lines: Sequence[StockLine], charges: Sequence[Charge], *, outward: bool,
                        order_refs: Sequence[OrderRef], bill: BillAllocation | None, is_invoice: bool) -> Voucher:
     sign = Decimal(1) if outward else Decimal(-1)
-    total = sum((line.amount for line in lines), Decimal(0)) + sum((money(c.amount) for c in charges), Decimal(0))
-    party_amount = -sign * total
+    lines_total = sum((line.amount for line in lines), Decimal(0))
+    charged = [money(c.amount) for c in charges]
+    party_amount = -sign * (lines_total + sum(charged, Decimal(0)))
     bills = [bill.model_copy(update={"amount": party_amount})] if bill is not None else []
+    assembled = _assembled(h, lines, charges, charged, sign, party_amount, bills, list(order_refs), is_invoice)
+    if assembled is not None:
+        return assembled
     party = LedgerEntry(ledger_name=_party(h), amount=party_amount, is_party=True, bill_allocations=bills)
-    ledgers = [LedgerEntry(ledger_name=c.ledger, amount=sign * money(c.amount), cost_centre=c.cost_centre)
-               for c in charges if c.amount]
+    ledgers = [LedgerEntry(ledger_name=c.ledger, amount=sign * amount, cost_centre=c.cost_centre)
+               for c, amount in zip(charges, charged, strict=True) if c.amount]
     inventory = [InventoryEntry(stock_item=line.item.name, quantity=line.quantity, unit=line.item.unit,
                                 rate=line.rate, amount=sign * line.amount, godown=line.godown,
                                 order_no=line.order_no, tracking_number=line.tracking_number,
                                 accounting_ledger=line.ledger, cost_centre=line.cost_centre) for line in lines]
     return _voucher(h, [party, *ledgers], inventory, order_refs=list(order_refs), is_invoice=is_invoice)
+
+
+_BATCH = InventoryEntry.model_fields["batch"].default
+_VIEW = Voucher.model_fields["view"].default
+
+
+def _assembled(h: Header, lines: Sequence[StockLine], charges: Sequence[Charge], charged: list[Decimal],
+               sign: Decimal, party_amount: Decimal, bills: list[BillAllocation], order_refs: list[OrderRef],
+               is_invoice: bool) -> Voucher | None:
+    """The voucher `_inventory_entries` validates, assembled without pydantic where every value passes the
+    models' own checks (`connectors.tally.models.assemble`); None where one may not, to be validated."""
+    if not h.party:
+        return None  # `_party` names the problem
+    kept = [(c, sign * amount) for c, amount in zip(charges, charged, strict=True) if c.amount]
+    line_amounts = [sign * line.amount for line in lines]
+    texts: list[object] = [h.voucher_type, h.party]
+    texts += [text for text in (h.number, h.reference, h.narration) if text is not None]
+    for c, _ in kept:
+        texts.append(c.ledger)
+        if c.cost_centre is not None:
+            texts.append(c.cost_centre)
+    for line in lines:
+        texts += (line.item.name, line.item.unit)
+        texts += [text for text in (line.godown, line.order_no, line.tracking_number, line.ledger, line.cost_centre)
+                  if text is not None]
+    if not (texts_pass(texts) and type(h.date) is date and type(is_invoice) is bool
+            and amount_passes(party_amount) and all(amount_passes(amount) for _, amount in kept)
+            and all(amount_passes(amount) for amount in line_amounts)
+            and all(quantity_passes(line.quantity) and quantity_passes(line.rate) for line in lines)
+            and all(type(b) is BillAllocation for b in bills) and all(type(r) is OrderRef for r in order_refs)
+            and party_amount + sum([amount for _, amount in kept], Decimal(0)) + sum(line_amounts, Decimal(0)) == 0):
+        return None
+    entries = [assemble(LedgerEntry, {"ledger_name": h.party, "amount": party_amount, "is_party": True,
+                                      "bill_allocations": bills, "cost_centre": None},
+                        {"ledger_name", "amount", "is_party", "bill_allocations"})]
+    entries += [assemble(LedgerEntry, {"ledger_name": c.ledger, "amount": amount, "is_party": False,
+                                       "bill_allocations": [], "cost_centre": c.cost_centre},
+                         {"ledger_name", "amount", "cost_centre"}) for c, amount in kept]
+    inventory = [assemble(InventoryEntry, {"stock_item": line.item.name, "quantity": line.quantity,
+                                           "unit": line.item.unit, "rate": line.rate, "amount": amount,
+                                           "godown": line.godown, "batch": _BATCH, "order_no": line.order_no,
+                                           "order_due_date": None, "tracking_number": line.tracking_number,
+                                           "accounting_ledger": line.ledger, "description": None,
+                                           "cost_centre": line.cost_centre},
+                          {"stock_item", "quantity", "unit", "rate", "amount", "godown", "order_no",
+                           "tracking_number", "accounting_ledger", "cost_centre"})
+                 for line, amount in zip(lines, line_amounts, strict=True)]
+    return assemble(Voucher, {"voucher_type": h.voucher_type, "action": "Create", "date": h.date,
+                              "voucher_number": h.number, "reference": h.reference, "reference_date": None,
+                              "party_ledger": h.party, "narration": h.narration, "ledger_entries": entries,
+                              "inventory_entries": inventory, "order_refs": order_refs, "master_id": None,
+                              "remote_id": None, "is_invoice": is_invoice, "view": _VIEW},
+                    {"voucher_type", "action", "date", "voucher_number", "reference", "party_ledger", "narration",
+                     "ledger_entries", "inventory_entries", "order_refs", "is_invoice"})
 
 
 def _voucher(h: Header, entries: list[LedgerEntry], inventory: list[InventoryEntry], **extra) -> Voucher:
