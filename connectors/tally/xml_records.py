@@ -184,16 +184,50 @@ def _own_text(el: Element) -> str | None:
 
 
 def _children(el: Element, tags: frozenset[str]) -> dict[str, str | None]:
-    """Text of the first child of each tag in `tags`, in one pass (the first wins, as with find())."""
+    """Text of the first child of each tag in `tags`, in one pass (the first wins, as with find()); the
+    pass stops once each tag is found, as nothing after could change what was read."""
     found: dict[str, str | None] = {}
     for child in el:
-        if child.tag in tags and child.tag not in found:
-            found[child.tag] = _own_text(child)
+        tag = child.tag
+        if tag in tags and tag not in found:
+            found[tag] = (child.text if not len(child) else element_text(child)) or None
+            if len(found) == len(tags):
+                break
     return found
 
 
-def _identity(obj: Element, found: dict[str, str | None]) -> dict[str, object]:
-    voucher_date = _day(found.get("DATE"))
+class _Values:
+    """Amounts and dates as `parse_decimal` and `_day` read them, each distinct text read once per reply (an
+    export repeats its prices, charges and dates; Decimal and date values are immutable, so sharing is safe)."""
+
+    def __init__(self) -> None:
+        self._amounts: dict[str, Decimal] = {}
+        self._days: dict[str, date] = {}
+
+    def amount(self, value: str | None) -> Decimal:
+        """`parse_decimal(value) or Decimal(0)`."""
+        if value is None:
+            return _ZERO
+        amount = self._amounts.get(value)
+        if amount is None:
+            amount = self._amounts[value] = parse_decimal(value) or _ZERO
+        return amount
+
+    def day(self, value: str | None) -> date | None:
+        """`_day(value)`."""
+        day = self._days.get(value) if value is not None else None
+        if day is None:
+            day = _day(value)
+            if day is not None and value is not None:
+                self._days[value] = day
+        return day
+
+
+_ZERO = Decimal(0)
+
+
+def _identity(obj: Element, found: dict[str, str | None], values: _Values) -> dict[str, object]:
+    voucher_date = values.day(found.get("DATE"))
     master_id, alter_id = parse_int(found.get("MASTERID")), parse_int(found.get("ALTERID"))
     if voucher_date is None or master_id is None or alter_id is None:
         raise ValueError("voucher lacks DATE, MASTERID or ALTERID")
@@ -203,34 +237,36 @@ def _identity(obj: Element, found: dict[str, str | None]) -> dict[str, object]:
             "is_cancelled": parse_bool(found.get("ISCANCELLED"))}
 
 
-def voucher_id(obj: Element) -> VoucherId:
+def voucher_id(obj: Element, values: _Values | None = None) -> VoucherId:
     """The identity of one VOUCHER: one pass over its children, everything else skipped unread."""
-    return VoucherId(**_identity(obj, _children(obj, _VOUCHER_ID_TAGS)))
+    return VoucherId(**_identity(obj, _children(obj, _VOUCHER_ID_TAGS), values or _Values()))
 
 
-def voucher_amounts(obj: Element) -> VoucherAmounts:
+def voucher_amounts(obj: Element, values: _Values | None = None) -> VoucherAmounts:
     """Identity, party and amounts of one VOUCHER in one pass: of each line only its ledger (or stock
     item), amount and party flag are read; bills, batches and the rest are skipped unread.
     As `voucher_record`: ALLLEDGERENTRIES.LIST first, LEDGERENTRIES.LIST the fallback."""
+    values = values or _Values()
     found: dict[str, str | None] = {}
-    lines: dict[str, list[tuple[str, Decimal, bool]]] = {"ALLLEDGERENTRIES.LIST": [], "LEDGERENTRIES.LIST": []}
+    all_lines: list[tuple[str, Decimal, bool]] = []
+    lines: list[tuple[str, Decimal, bool]] = []
     stock = Decimal(0)
     for child in obj:
         tag = child.tag
-        if tag in lines:
+        if tag == "ALLLEDGERENTRIES.LIST" or tag == "LEDGERENTRIES.LIST":
             line = _children(child, _LEDGER_LINE_TAGS)
-            if line.get("LEDGERNAME"):
-                lines[tag].append((line["LEDGERNAME"], parse_decimal(line.get("AMOUNT")) or Decimal(0),
-                                   parse_bool(line.get("ISPARTYLEDGER"))))
+            name, party = line.get("LEDGERNAME"), line.get("ISPARTYLEDGER")
+            if name:
+                (all_lines if tag == "ALLLEDGERENTRIES.LIST" else lines).append(
+                    (name, values.amount(line.get("AMOUNT")), party == "Yes" or parse_bool(party)))
         elif tag == "ALLINVENTORYENTRIES.LIST":
             item = _children(child, _STOCK_LINE_TAGS)
             if item.get("STOCKITEMNAME"):
-                stock += parse_decimal(item.get("AMOUNT")) or Decimal(0)
+                stock += values.amount(item.get("AMOUNT"))
         elif tag in _VOUCHER_AMOUNT_TAGS and tag not in found:
-            found[tag] = _own_text(child)
-    return VoucherAmounts(**_identity(obj, found), party_ledger=found.get("PARTYLEDGERNAME"),
-                          ledger_lines=tuple(lines["ALLLEDGERENTRIES.LIST"] or lines["LEDGERENTRIES.LIST"]),
-                          inventory_amount=stock)
+            found[tag] = (child.text if not len(child) else element_text(child)) or None
+    return VoucherAmounts(**_identity(obj, found, values), party_ledger=found.get("PARTYLEDGERNAME"),
+                          ledger_lines=tuple(all_lines or lines), inventory_amount=stock)
 
 
 def _day(value: str | None) -> date | None:
@@ -257,12 +293,14 @@ def parse_vouchers(reply: str) -> list[VoucherRecord]:
 
 def parse_voucher_ids(reply: str | Iterable[str]) -> list[VoucherId]:
     """Voucher identities from a voucher collection reply (a cut or a full FETCH list), whole or in pieces."""
-    return _records(reply, "VOUCHER", voucher_id)
+    values = _Values()
+    return _records(reply, "VOUCHER", lambda obj: voucher_id(obj, values))
 
 
 def parse_voucher_amounts(reply: str | Iterable[str]) -> list[VoucherAmounts]:
     """Voucher identities and amounts from a voucher collection reply, whole or in pieces."""
-    return _records(reply, "VOUCHER", voucher_amounts)
+    values = _Values()
+    return _records(reply, "VOUCHER", lambda obj: voucher_amounts(obj, values))
 
 
 def parse_companies(reply: str) -> list[CompanyRecord]:
