@@ -31,7 +31,7 @@ from .model import COSTCENTRE, GODOWN, GROUP, LEDGER, STOCKGROUP, STOCKITEM, UNI
 from .replies import envelope, export_error
 from .reports import run_report
 from .values import parse_any_date
-from .xmlio import E, attr, kids, text, typed_line, typed_writer
+from .xmlio import E, attr, attributes_text, kids, text, typed_line, typed_writer, write_node, written
 
 # Collection TYPE → (master kind or special, field registry, element tag of each object).
 _TYPES: dict[str, tuple[str, dict[str, Field], str]] = {
@@ -93,13 +93,16 @@ def _function(company: Company, name: str) -> E:
 def _collection(loaded: Iterable[Company], company: Company, request: Request, walk: Walk) -> E:
     spec = _find_collection(request)
     kind, registry, tag = _TYPES[spec.type]
-    ctx = Context(company, *_period(request), walk=walk)
+    ctx = Context(company, *_period(request), walk=walk, depth=_ROW_DEPTH + 1)
     tests = [_formula(request.tdl, name, registry, ctx) for name in spec.filters]
     objects = _objects(loaded, company, kind, ctx, tests)
     passed = (o for o in objects if all(t.test(o) for t in tests))
     plan = [_planned(method, registry.get(method)) for method in dict.fromkeys(spec.fetch)]
-    rows = [_object_e(o, tag, plan, ctx) for o in passed]
+    rows = [_object_text(o, tag, plan, ctx) for o in passed]
     return envelope("1", E("DATA", kids=[E("COLLECTION", kids=rows)]))
+
+
+_ROW_DEPTH = 4  # where `_collection` puts each object: ENVELOPE > BODY > DATA > COLLECTION > object
 
 
 def _find_collection(request: Request) -> CollectionSpec:
@@ -186,18 +189,20 @@ def _planned(method: str, spec: Field | None) -> Planned:
     return method, spec, typed_writer(spec.tag, spec.type) if scalar else None
 
 
-def _object_e(obj: Any, tag: str, plan: list[Planned], ctx: Context) -> E:
-    """One object of the collection: its fetched fields (`plan`: each method once, as `_planned`)."""
+def _object_text(obj: Any, tag: str, plan: list[Planned], ctx: Context) -> str:
+    """One object of the collection, written at `ctx.depth - 1` (xmlio.written): its fetched fields (`plan`:
+    each method once, as `_planned`)."""
     if tag == "VOUCHER":
         attrs = {"REMOTEID": "", "VCHTYPE": obj.vtype.name, "ACTION": "Create", "OBJVIEW": obj.view}
     else:
         attrs = {"NAME": obj.name, "RESERVEDNAME": ""}
-    kids_: list[E | str] = []
+    depth = ctx.depth
+    kids: list[str] = []
     for method, spec, write in plan:
         if write is not None:
-            kids_.append(write(format_value(spec.type, spec.read(obj, ctx))))
+            kids.append(write(format_value(spec.type, spec.read(obj, ctx))))
         elif spec is not None:
-            kids_ += render(spec, spec.read(obj, ctx))
+            kids += [written(kid, depth) for kid in render(spec, spec.read(obj, ctx))]
         elif (found := generic(getattr(obj, "fields", {}), method)) is not None:
-            kids_ += render(found[0], found[0].read(obj, ctx), typed_line)
-    return E(tag, attrs=attrs, kids=kids_)
+            kids += render(found[0], found[0].read(obj, ctx), typed_line)
+    return write_node(tag, attributes_text(attrs), kids, depth - 1)

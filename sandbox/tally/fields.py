@@ -26,7 +26,7 @@ from .values import (
     fmt_rate,
     parse_ymd,
 )
-from .xmlio import NOT_APPLICABLE, PRIMARY, E, typed, typed_writer
+from .xmlio import NOT_APPLICABLE, PRIMARY, E, escape, leaves_format, typed, written
 
 
 class Qty(NamedTuple):
@@ -48,6 +48,9 @@ class Context:
     start: date | None = None
     end: date | None = None
     walk: Walk = field(default_factory=Walk)
+    # The depth an object's fields are written at: a collection's objects are ENVELOPE > BODY > DATA >
+    # COLLECTION > object, and their lists are written as text for it (xmlio.written).
+    depth: int = 5
     _stock: dict[int, StockPosition] | None = None
     _ledgers: dict[int, Decimal] | None = None
 
@@ -120,68 +123,67 @@ def generic(fields: dict[str, str], method: str) -> tuple[Field, Any] | None:
 
 # ---- lines --------------------------------------------------------------------------------
 
-_LEDGERNAME, _STOCKITEMNAME, _GODOWNNAME, _BATCHNAME, _ORDERNO, _TRACKINGNUMBER = (
-    typed_writer(tag, "String") for tag in ("LEDGERNAME", "STOCKITEMNAME", "GODOWNNAME", "BATCHNAME", "ORDERNO",
-                                            "TRACKINGNUMBER"))
-# the two lines each logical can be written as
-_DEEMED_YES, _DEEMED_NO, _PARTY_YES, _PARTY_NO = (
-    typed_writer(tag, "Logical")(fmt_logical(flag)) for tag in ("ISDEEMEDPOSITIVE", "ISPARTYLEDGER")
-    for flag in (True, False))
-_AMOUNT, _RATE = typed_writer("AMOUNT", "Amount"), typed_writer("RATE", "Rate")
-_ACTUALQTY, _BILLEDQTY = typed_writer("ACTUALQTY", "Quantity"), typed_writer("BILLEDQTY", "Quantity")
-_ORDERDUEDATE = typed_writer("ORDERDUEDATE", "Date")
+_LEDGER_LEAVES = (("LEDGERNAME", "String"), ("ISDEEMEDPOSITIVE", "Logical"), ("ISPARTYLEDGER", "Logical"),
+                  ("AMOUNT", "Amount"))
+_ITEM_LEAVES = (("STOCKITEMNAME", "String"), ("ISDEEMEDPOSITIVE", "Logical"), ("RATE", "Rate"), ("AMOUNT", "Amount"),
+                ("ACTUALQTY", "Quantity"), ("BILLEDQTY", "Quantity"))
+_BATCH_LINKS = (("GODOWNNAME", "String"), ("BATCHNAME", "String"), ("ORDERNO", "String"), ("TRACKINGNUMBER", "String"))
+_BATCH_VALUES = (("AMOUNT", "Amount"), ("ACTUALQTY", "Quantity"), ("BILLEDQTY", "Quantity"))
+# a batch with an order due date, and one without
+_BATCH_LEAVES = (_BATCH_LINKS + _BATCH_VALUES, (*_BATCH_LINKS, ("ORDERDUEDATE", "Date"), *_BATCH_VALUES))
+_YES_NO = ("No", "Yes")
+# Texts written without `escape`: an amount, a number or a logical has none of & < > or Tally's sentinel.
 
 
-def ledger_line_e(line: LedgerLine, tag: str) -> E:
-    return E(tag, kids=[
-        _LEDGERNAME(line.ledger.name),
-        _DEEMED_YES if line.deemed_positive else _DEEMED_NO,
-        _PARTY_YES if line.is_party else _PARTY_NO,
-        _AMOUNT(fmt_amount(line.amount)),
-        *(raw_to_e(r) for r in line.extra),
-    ])
+def ledger_line_text(line: LedgerLine, tag: str, depth: int) -> str:
+    """A ledger entry or an item's accounting allocation, written at `depth` (xmlio.written)."""
+    leaves, inner, end = leaves_format(tag, _LEDGER_LEAVES, depth)
+    text = leaves.format(escape(line.ledger.name), _YES_NO[line.deemed_positive], _YES_NO[line.is_party],
+                         fmt_amount(line.amount))
+    if line.extra:
+        text += "".join([inner + written(raw_to_e(r), depth + 1) for r in line.extra])
+    return text + end
 
 
-def inventory_line_e(line: InventoryLine, tag: str, ctx: Context) -> E:
+def inventory_line_text(line: InventoryLine, tag: str, ctx: Context, depth: int) -> str:
+    """An item line with its batch and accounting allocations, written at `depth` (xmlio.written)."""
     unit, places = line.item.base_unit, ctx.places(line.item.base_unit)
-    kids = [
-        _STOCKITEMNAME(line.item.name),
-        _DEEMED_YES if line.deemed_positive else _DEEMED_NO,
-        _RATE(fmt_rate(line.rate, unit) if line.rate is not None else ""),
-        _AMOUNT(fmt_amount(line.amount)),
-        _ACTUALQTY(fmt_quantity(line.actual_qty, unit, places)),
-        _BILLEDQTY(fmt_quantity(line.billed_qty, unit, places)),
-        *(raw_to_e(r) for r in line.extra),
-        *(_batch_e(b, unit, places) for b in line.batches),
-        *(ledger_line_e(a, "ACCOUNTINGALLOCATIONS.LIST") for a in line.allocations),
-    ]
-    return E(tag, kids=kids)
+    leaves, inner, end = leaves_format(tag, _ITEM_LEAVES, depth)
+    parts = [leaves.format(
+        escape(line.item.name), _YES_NO[line.deemed_positive],
+        escape(fmt_rate(line.rate, unit)) if line.rate is not None else "", fmt_amount(line.amount),
+        escape(fmt_quantity(line.actual_qty, unit, places)), escape(fmt_quantity(line.billed_qty, unit, places)),
+    )]
+    parts += [written(raw_to_e(r), depth + 1) for r in line.extra]
+    parts += [_batch_text(b, unit, places, depth + 1) for b in line.batches]
+    parts += [ledger_line_text(a, "ACCOUNTINGALLOCATIONS.LIST", depth + 1) for a in line.allocations]
+    return inner.join(parts) + end
 
 
-def _batch_e(batch: Batch, unit: str, places: int) -> E:
-    def qty(value: Decimal | None) -> str:
-        return "" if value is None else fmt_quantity(value, unit, places)
-
-    return E("BATCHALLOCATIONS.LIST", kids=[
-        _GODOWNNAME(batch.godown.name),
-        _BATCHNAME(batch.batch_name),
-        # Empty links come back as Tally's "not applicable" sentinel (reference §3).
-        _ORDERNO(batch.order_no or NOT_APPLICABLE),
-        _TRACKINGNUMBER(batch.tracking_number or NOT_APPLICABLE),
-        *([_ORDERDUEDATE(batch.order_due_date)] if batch.order_due_date else []),
-        _AMOUNT("" if batch.amount is None else fmt_amount(batch.amount)),
-        _ACTUALQTY(qty(batch.actual_qty)),
-        _BILLEDQTY(qty(batch.billed_qty)),
-        *(raw_to_e(r) for r in batch.extra),
-    ])
+def _batch_text(batch: Batch, unit: str, places: int, depth: int) -> str:
+    actual, billed = batch.actual_qty, batch.billed_qty
+    # Empty links come back as Tally's "not applicable" sentinel (reference §3).
+    links = [escape(batch.godown.name), escape(batch.batch_name), escape(batch.order_no or NOT_APPLICABLE),
+             escape(batch.tracking_number or NOT_APPLICABLE)]
+    if batch.order_due_date:
+        links.append(escape(batch.order_due_date))
+    leaves, inner, end = leaves_format("BATCHALLOCATIONS.LIST", _BATCH_LEAVES[bool(batch.order_due_date)], depth)
+    text = leaves.format(
+        *links, "" if batch.amount is None else fmt_amount(batch.amount),
+        "" if actual is None else escape(fmt_quantity(actual, unit, places)),
+        "" if billed is None else escape(fmt_quantity(billed, unit, places)),
+    )
+    if batch.extra:
+        text += "".join([inner + written(raw_to_e(r), depth + 1) for r in batch.extra])
+    return text + end
 
 
 def _ledger_lines(tag: str) -> Reader:
-    return lambda v, c: [ledger_line_e(ln, tag) for ln in v.ledger_lines]
+    return lambda v, c: [ledger_line_text(ln, tag, c.depth) for ln in v.ledger_lines]
 
 
 def _inventory_lines(tag: str) -> Reader:
-    return lambda v, c: [inventory_line_e(ln, tag, c) for ln in v.inventory_lines]
+    return lambda v, c: [inventory_line_text(ln, tag, c, c.depth) for ln in v.inventory_lines]
 
 
 def language_names(m: Master, c: Context) -> list[E]:

@@ -231,10 +231,64 @@ def _attribute(key: str, val: str) -> str:
 
 
 def to_xml(node: E) -> str:
-    """Serialise like Tally: one-space indent, CRLF line ends, no XML declaration."""
+    """Serialise like Tally: one-space indent, CRLF line ends, no XML declaration.
+
+    A `str` kid is written after its indent as it is: a typed leaf (`typed_line`), or a whole subtree
+    written for the kid's depth (`written`, `write_node`), its later lines already indented.
+    """
     out: list[str] = []
     _render(node, 0, out)
     return "\r\n".join(out) + "\r\n"
+
+
+def newline(depth: int) -> str:
+    """A line end and the indent of a line at `depth`: what a subtree written as one text joins its lines with."""
+    return _NEWLINES[depth] if depth < len(_NEWLINES) else "\r\n" + " " * depth
+
+
+_NEWLINES = ["\r\n" + " " * depth for depth in range(32)]
+
+
+def written(node: E | str, depth: int) -> str:
+    """`node` as `to_xml` writes it at `depth`, without its first line's indent: the kid a node written at
+    `depth - 1` holds in its place."""
+    if node.__class__ is str:
+        return node  # type: ignore[return-value]
+    out: list[str] = []
+    _render(node, depth, out)  # type: ignore[arg-type]
+    return "\r\n".join(out)[depth:]
+
+
+def write_node(tag: str, attributes: str, kids: list[str], depth: int) -> str:
+    """A node `to_xml` would write at `depth` (see `written`) whose `kids` are already written for `depth + 1`;
+    `attributes` as `attributes_text` writes them."""
+    if not kids:
+        return f"<{tag}{attributes}></{tag}>"
+    inner = newline(depth + 1)
+    return f"<{tag}{attributes}>{inner}{inner.join(kids)}{newline(depth)}</{tag}>"
+
+
+@lru_cache(maxsize=256)
+def leaves_format(tag: str, leaves: tuple[tuple[str, str], ...], depth: int) -> tuple[str, str, str]:
+    """How to write node `tag` at `depth` (see `written`) whose first kids are the typed leaves `leaves`
+    ((tag, TYPE) each, in order): a format string taking each leaf's text, escaped (`escape`), the line end
+    that goes before each further kid (written for `depth + 1`), and the node's end. An export writes
+    thousands of lines of the same few shapes: their tags are put together once."""
+    if not leaves:
+        raise ValueError("a node written with leaves_format has at least one leaf")
+    inner = newline(depth + 1)
+    typed_leaves = [_braced(f"<{leaf}{_attribute('TYPE', type_)}>") + "{}" + _braced(f"</{leaf}>")
+                    for leaf, type_ in leaves]
+    return _braced(f"<{tag}>") + inner + inner.join(typed_leaves), inner, f"{newline(depth)}</{tag}>"
+
+
+def _braced(constant: str) -> str:
+    return constant.replace("{", "{{").replace("}", "}}")
+
+
+def attributes_text(attrs: Mapping[str, str]) -> str:
+    """Attributes as a node's start tag holds them (each escaped, after a space)."""
+    return "".join([_attribute(k, v) for k, v in attrs.items()])
 
 
 def _render(node: E, depth: int, out: list[str]) -> None:
@@ -259,4 +313,4 @@ def _leaf(node: E) -> str:
 
 
 def _attributes(node: E) -> str:
-    return "".join([_attribute(k, v) for k, v in node.attrs.items()]) if node.attrs else ""
+    return attributes_text(node.attrs) if node.attrs else ""

@@ -1,6 +1,7 @@
 """The Tally simulator's fast paths write and read exactly what the general ones do (issue 15).
 
-Exports write a voucher's leaves as strings (`typed_line`, `typed_writer`) instead of nodes; imports read
+Exports write a voucher's leaves as strings (`typed_line`, `typed_writer`) instead of nodes, and each object
+of a collection as one text written for its depth (`written`, `write_node`, `leaves_format`); imports read
 a line's children in one pass (`scan`) and text without the sentinel work when there is no `&#4;`
 (`value`). Each is checked here against the plain definition it replaces, on generated input.
 """
@@ -15,7 +16,23 @@ from lxml import etree
 
 from sandbox.tally import TallyState, formulas
 from sandbox.tally.dispatch import answer
-from sandbox.tally.xmlio import SENTINEL, E, first_children, kids, parse, scan, text, to_xml, typed, typed_line, value
+from sandbox.tally.xmlio import (
+    SENTINEL,
+    E,
+    escape,
+    first_children,
+    kids,
+    leaves_format,
+    parse,
+    scan,
+    text,
+    to_xml,
+    typed,
+    typed_line,
+    value,
+    write_node,
+    written,
+)
 
 _TEXT = st.text(alphabet=st.sampled_from(list("ab &<>\"'\r\n\t") + [SENTINEL, "\ue004", "é", "ह"]), max_size=12)
 _TAGS = st.sampled_from(["AMOUNT", "LEDGERNAME", "UDF:NOTE", "X.LIST"])
@@ -27,6 +44,38 @@ def test_a_typed_leaf_written_at_once_is_the_typed_node_written_later(leaves: li
     as_nodes = E("VOUCHER", kids=[E("L", kids=[typed(*leaf) for leaf in leaves])])
     as_lines = E("VOUCHER", kids=[E("L", kids=[typed_line(*leaf) for leaf in leaves])])
     assert to_xml(as_lines) == to_xml(as_nodes)
+
+
+_NODE = st.recursive(
+    st.builds(lambda tag, t, attrs: E(tag, t or None, attrs or None), _TAGS, _TEXT,
+              st.dictionaries(st.sampled_from(["TYPE", "NAME"]), _TEXT, max_size=2))
+    | st.builds(typed_line, _TAGS, _TEXT, _TYPES),
+    lambda inner: st.builds(lambda tag, ks: E(tag, kids=ks), _TAGS, st.lists(inner, max_size=4)),
+    max_leaves=12,
+)
+
+
+@given(node=_NODE, depth=st.integers(1, 40))
+def test_a_subtree_written_for_its_depth_is_the_subtree_written_in_place(node: E | str, depth: int) -> None:
+    def nest(kid: E | str, levels: int) -> E:
+        for _ in range(levels):
+            kid = E("P", kids=[kid])
+        return kid
+
+    # `depth` parents above the kid: the kid sits at `depth` and is written there as one text
+    assert to_xml(nest(written(node, depth), depth)) == to_xml(nest(node, depth))
+
+
+@given(leaves=st.lists(st.tuples(_TAGS, _TEXT, _TYPES), min_size=1, max_size=5), more=st.lists(_NODE, max_size=3),
+       depth=st.integers(0, 40), tag=st.sampled_from(["ALLLEDGERENTRIES.LIST", "{X}", "B"]))
+def test_a_line_written_from_its_format_is_the_node_written(leaves: list[tuple[str, str, str]], more: list[E | str],
+                                                          depth: int, tag: str) -> None:
+    as_node = E(tag, kids=[typed(*leaf) for leaf in leaves] + more)
+    form, inner, end = leaves_format(tag, tuple((leaf, type_) for leaf, _, type_ in leaves), depth)
+    line = form.format(*(escape(t) for _, t, _ in leaves)) + "".join(inner + written(k, depth + 1) for k in more) + end
+    assert line == written(as_node, depth)
+    assert write_node(tag, "", [typed_line(*leaf) for leaf in leaves] + [written(k, depth + 1) for k in more],
+                      depth) == line
 
 
 def _reference_value(el: etree._Element | None) -> str:
@@ -94,6 +143,22 @@ def test_a_voucher_keeps_every_unmodelled_child_of_its_lines_through_import_and_
     assert voucher.findtext("ALLLEDGERENTRIES.LIST/PARTYNOTE") == written
     assert line.findtext("ACTUALQTY").split() == [str(round(Decimal(qty.split()[0]))), "Nos"]
     assert voucher.findtext("ISCANCELLED") == "No" and "\r\n  <DATA>\r\n" in reply
+    _assert_indented_by_depth(reply)
+
+
+def _assert_indented_by_depth(reply: str) -> None:
+    """Each line of a reply is one element (or its end), indented by one space per ancestor."""
+    depth = 0
+    lines = reply.split("\r\n")
+    assert lines[-1] == ""
+    for line in lines[:-1]:
+        stripped = line.lstrip(" ")
+        closing = stripped.startswith("</")
+        depth -= closing
+        assert len(line) - len(stripped) == depth, line
+        opens_only = not closing and "</" not in stripped and not stripped.endswith("/>")
+        depth += opens_only
+    assert depth == 0
 
 
 _VALUES = st.one_of(
