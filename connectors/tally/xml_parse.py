@@ -43,6 +43,8 @@ _BARE_AMP = re.compile(r"&(?!(?:amp|lt|gt|quot|apos|#\d+|#[xX][0-9a-fA-F]+);)")
 # a control byte there, and ASCII patterns match bytes as they match text), each a fraction of its pattern's cost
 # over the text. Conservative: any "&" but a named or ASCII numeric reference, or a bad one, means run the repairs.
 _CONTROL_BYTES = bytes(c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D))  # _CONTROL's characters
+_CONTROL_BYTE_LIST = [bytes([c]) for c in _CONTROL_BYTES]  # each a memchr: all of them cost less than one translate
+_BLANK = b"&#4; Not Applicable<"  # how a blank link is written (reference §7); _SENTINEL_REF drops all but the "<"
 _AMP_SUSPECT = re.compile(rb"&(?:(?!(?:amp|lt|gt|quot|apos|#[0-9]+|#[xX][0-9a-fA-F]+);)"
                           rb"|#0*(?:[0-8]|1[124-9]|2[0-9]|3[01]);|#[xX]0*(?:[0-8bBcCeEfF]|1[0-9a-fA-F]);)")
 
@@ -133,10 +135,55 @@ def _slices(text: str) -> Iterator[str]:
 def _repaired_utf8(piece: str, first: bool) -> bytes:
     """`sanitise(piece)` (the first slice of a reply) or `_repair(piece)`, refused if hostile, as UTF-8.
 
-    The same bytes, in the same order of checks: the repairs after the sentinels run only where the encoded
-    slice shows they could change something (a slice that cannot be encoded takes the whole path too).
+    The same bytes, in the same order of checks: where the encoded slice shows that dropping its
+    `&#4; Not Applicable` blanks is all the repairs would do, that is done to the bytes (`_blanks_dropped`);
+    elsewhere the text is repaired as before (`_repaired_text_utf8`).
     """
-    text = _drop_sentinels(_undeclared(piece) if first else piece)
+    text = _undeclared(piece) if first else piece
+    data = _blanks_dropped(text)
+    if data is None:
+        return _repaired_text_utf8(text)
+    if b"!" in data and b"<!" in data:  # the hostile pattern starts "<!"; a memchr for "!" rules most slices out
+        _refuse_hostile(data.decode("utf-8"))
+    return data
+
+
+def _blanks_dropped(text: str) -> bytes | None:
+    """`_repair(text)` as UTF-8 where it only drops the usual blank (reference §7: `&#4; Not Applicable` before
+    a tag), else None. With no raw \x04, and no sentinel reference left once those blanks are gone (`_AMP_SUSPECT`
+    finds each), every match of `_SENTINEL_REF` was one of them, so `_drop_sentinels` would give the same text."""
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    if b"\x04" in data:
+        return None
+    if b"&" in data:
+        data = data.replace(_BLANK, b"<")
+        if _amp_suspect(data):
+            return None
+    if any(byte in data for byte in _CONTROL_BYTE_LIST) or b"UDF" in data:
+        return None
+    return data
+
+
+def _amp_suspect(data: bytes) -> bool:
+    """`_AMP_SUSPECT.search(data)`, asked at each "&" found by memchr while there are few (Tally's replies carry a
+    handful a voucher; the pattern's own scan walks every byte)."""
+    at = data.find(b"&")
+    for _ in range(64):
+        if at < 0:
+            return False
+        if _AMP_SUSPECT.match(data, at):
+            return True
+        at = data.find(b"&", at + 1)
+    return _AMP_SUSPECT.search(data, at) is not None
+
+
+def _repaired_text_utf8(text: str) -> bytes:
+    """`_repair(text)`, refused if hostile, as UTF-8: the repairs after the sentinels run only where the encoded
+    text shows they could change something (a text that cannot be encoded takes the whole path too)."""
+    text = _drop_sentinels(text)
     try:
         data: bytes | None = text.encode("utf-8")
     except UnicodeEncodeError:

@@ -20,7 +20,7 @@ TOKENS = ["&", "&amp;", "&lt;", "&gt;", "&quot;", "&apos;", "amp;", "#", "&#", "
           "&#65;", "&#x41;", "&#xZ;", " Not Applicable", " Primary", "\tAny", " ", "\n", "\r", "\u00a0", "\x1c",
           "\x01", "\x0b", "\x7f", "<", ">", "</A>", "<A>", "<UDF:X xmlns:UDF=\"u\">", "</UDF:X>", "UDF", "U", "DF",
           "<!", "<!DOCTYPE x>", "<!ENTITY", "<!ATTLIſT", "<?xml version=\"1.0\"?>", "\ufeff", "text", "₹ 5", "राम",
-          "\ud800"]
+          "\ud800", "&#4; Not Applicable<", "&#4; Not Applicable", "Not Applicable<", "!", "&#4; Not Applicable <"]
 
 
 def text_repair(text: str) -> str:
@@ -64,6 +64,9 @@ def test_sanitise_is_the_text_repairs(parts: list[str]) -> None:
     "<A>&#4; Not Applicable</A>", "<A>Ram &amp; Shyam</A>", "<A>a&#4;amp;b</A>", "<A>&\x01#4;</A>",
     "<A>&#2१;</A>", "<A>&#१२;</A>", "<A>\x04 Primary  <B/></A>", "<A>x</A>\x01<!DOCTYPE y>", "<A>&#13;&#10;</A>",
     "<UDF:A xmlns:UDF=\"x\">1</UDF:A>", "<A>U&#4;DF</A>", "\ufeff<?xml version=\"1.0\"?><A>&</A>",
+    "<A>&#4; Primary&#4; Not Applicable</A>", "<A>&#4;&#4; Not Applicable</A>", "<A>&#4; Not Applicable\u00a0</A>",
+    "<A>&#4; Not Applicable</A><!DOCTYPE y>", "<A>Hi!</A><![CDATA[x]]>", "<A>&#4; Not Applicable</A>\x04",
+    "<A>" + "&amp;" * 70 + "&</A>", "<A>" + "&amp;" * 70 + "&#4; Not Applicable</A>", "<A>" + "&amp;" * 70 + "</A>",
 ])
 def test_known_shapes_agree(piece: str) -> None:
     for first in (True, False):
