@@ -48,14 +48,6 @@ def _optional_instant(value: Any) -> Any:
     return None if value == "" else _instant(value)
 
 
-def _optional_amount(value: Any) -> Any:
-    return None if value is None or value == "" else parse_decimal(value)
-
-
-def _amount_or_zero(value: Any) -> Any:
-    return Decimal(0) if value is None else parse_decimal(value)
-
-
 def _optional_date(value: Any) -> Any:
     if value is None or value == "":
         return None
@@ -88,10 +80,25 @@ def _bounded_quantity(value: int) -> int:
     return value
 
 
-Amount = Annotated[Decimal, BeforeValidator(parse_decimal), AfterValidator(_bounded)]
-OptionalAmount = Annotated[Decimal | None, BeforeValidator(_optional_amount), AfterValidator(_bounded)]
+# An amount is read and bounded in the one call before the core's Decimal check (which passes the finite
+# Decimal parse_decimal gives): an after-validator for the bound was one more Python call for each of an
+# order's ~15 amounts. The error is the same one: a value error naming the field, with the value sent.
+def _amount(value: Any) -> Decimal:
+    return _bounded(parse_decimal(value))  # type: ignore[return-value]
+
+
+def _optional_amount(value: Any) -> Decimal | None:
+    return None if value is None or value == "" else _bounded(parse_decimal(value))
+
+
+def _amount_or_zero(value: Any) -> Decimal:
+    return Decimal(0) if value is None else _bounded(parse_decimal(value))  # type: ignore[return-value]
+
+
+Amount = Annotated[Decimal, BeforeValidator(_amount)]
+OptionalAmount = Annotated[Decimal | None, BeforeValidator(_optional_amount)]
 # The V1 model types these header amounts as numbers; a null one means "none charged" (assumption).
-AmountOrZero = Annotated[Decimal, BeforeValidator(_amount_or_zero), AfterValidator(_bounded)]
+AmountOrZero = Annotated[Decimal, BeforeValidator(_amount_or_zero)]
 Quantity = Annotated[int, AfterValidator(_bounded_quantity)]
 Instant = Annotated[datetime, BeforeValidator(_instant)]
 OptionalInstant = Annotated[datetime | None, BeforeValidator(_optional_instant)]
