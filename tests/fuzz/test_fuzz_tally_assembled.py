@@ -136,6 +136,6 @@ def test_values_a_model_refuses_are_validated_and_refused_as_before() -> None:
         calls: list[type] = []
         with counting_assembled(calls):
             fast = outcome("order", *plain_order(party=party, rate=rate), "x")
-        assert calls == [] and fast[0] == "error" and fast[4] == "voucher"
+        assert Voucher not in calls and fast[0] == "error" and fast[4] == "voucher"
         with validated_only():
             assert outcome("order", *plain_order(party=party, rate=rate), "x") == fast

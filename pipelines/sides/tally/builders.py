@@ -213,46 +213,61 @@ def _assembled(h: Header, lines: Sequence[StockLine], charges: Sequence[Charge],
                sign: Decimal, party_amount: Decimal, bills: list[BillAllocation], order_refs: list[OrderRef],
                is_invoice: bool) -> Voucher | None:
     """The voucher `_inventory_entries` validates, assembled without pydantic where every value passes the
-    models' own checks (`connectors.tally.models.assemble`); None where one may not, to be validated."""
-    if not h.party:
-        return None  # `_party` names the problem
-    kept = [(c, sign * amount) for c, amount in zip(charges, charged, strict=True) if c.amount]
-    line_amounts = [sign * line.amount for line in lines]
-    texts: list[object] = [h.voucher_type, h.party]
-    texts += [text for text in (h.number, h.reference, h.narration) if text is not None]
-    for c, _ in kept:
-        texts.append(c.ledger)
-        if c.cost_centre is not None:
-            texts.append(c.cost_centre)
-    for line in lines:
-        texts += (line.item.name, line.item.unit)
-        texts += [text for text in (line.godown, line.order_no, line.tracking_number, line.ledger, line.cost_centre)
-                  if text is not None]
-    if not (texts_pass(texts) and type(h.date) is date and type(is_invoice) is bool
-            and amount_passes(party_amount) and all(amount_passes(amount) for _, amount in kept)
-            and all(amount_passes(amount) for amount in line_amounts)
-            and all(quantity_passes(line.quantity) and quantity_passes(line.rate) for line in lines)
-            and all(type(b) is BillAllocation for b in bills) and all(type(r) is OrderRef for r in order_refs)
-            and party_amount + sum([amount for _, amount in kept], Decimal(0)) + sum(line_amounts, Decimal(0)) == 0):
+    models' own checks (`connectors.tally.models.assemble`); None as soon as one may not, to be validated."""
+    party = h.party
+    if not party or not amount_passes(party_amount):  # `_party` names a missing party
         return None
-    entries = [assemble(LedgerEntry, {"ledger_name": h.party, "amount": party_amount, "is_party": True,
-                                      "bill_allocations": bills, "cost_centre": None},
-                        {"ledger_name", "amount", "is_party", "bill_allocations"})]
-    entries += [assemble(LedgerEntry, {"ledger_name": c.ledger, "amount": amount, "is_party": False,
-                                       "bill_allocations": [], "cost_centre": c.cost_centre},
-                         {"ledger_name", "amount", "cost_centre"}) for c, amount in kept]
-    inventory = [assemble(InventoryEntry, {"stock_item": line.item.name, "quantity": line.quantity,
-                                           "unit": line.item.unit, "rate": line.rate, "amount": amount,
-                                           "godown": line.godown, "batch": _BATCH, "order_no": line.order_no,
-                                           "order_due_date": None, "tracking_number": line.tracking_number,
-                                           "accounting_ledger": line.ledger, "description": None,
-                                           "cost_centre": line.cost_centre},
-                          {"stock_item", "quantity", "unit", "rate", "amount", "godown", "order_no",
-                           "tracking_number", "accounting_ledger", "cost_centre"})
-                 for line, amount in zip(lines, line_amounts, strict=True)]
+    texts: list[object] = [h.voucher_type, party]
+    for text in (h.number, h.reference, h.narration):
+        if text is not None:
+            texts.append(text)
+    entries: list[LedgerEntry] = []  # the party's line goes first, once all is known to pass
+    net = party_amount
+    for c, amount in zip(charges, charged, strict=True):
+        if c.amount:
+            signed = sign * amount
+            if not amount_passes(signed):
+                return None
+            net += signed
+            texts.append(c.ledger)
+            if c.cost_centre is not None:
+                texts.append(c.cost_centre)
+            entries.append(assemble(LedgerEntry, {"ledger_name": c.ledger, "amount": signed, "is_party": False,
+                                                  "bill_allocations": [], "cost_centre": c.cost_centre},
+                                    {"ledger_name", "amount", "cost_centre"}))
+    inventory: list[InventoryEntry] = []
+    for line in lines:
+        amount = sign * line.amount
+        item = line.item
+        if not (amount_passes(amount) and quantity_passes(line.quantity) and quantity_passes(line.rate)):
+            return None
+        net += amount
+        texts += (item.name, item.unit)
+        for text in (line.godown, line.order_no, line.tracking_number, line.ledger, line.cost_centre):
+            if text is not None:
+                texts.append(text)
+        inventory.append(assemble(InventoryEntry, {"stock_item": item.name, "quantity": line.quantity,
+                                                   "unit": item.unit, "rate": line.rate, "amount": amount,
+                                                   "godown": line.godown, "batch": _BATCH, "order_no": line.order_no,
+                                                   "order_due_date": None, "tracking_number": line.tracking_number,
+                                                   "accounting_ledger": line.ledger, "description": None,
+                                                   "cost_centre": line.cost_centre},
+                                  {"stock_item", "quantity", "unit", "rate", "amount", "godown", "order_no",
+                                   "tracking_number", "accounting_ledger", "cost_centre"}))
+    for b in bills:
+        if type(b) is not BillAllocation:
+            return None
+    for r in order_refs:
+        if type(r) is not OrderRef:
+            return None
+    if not (net == 0 and type(h.date) is date and type(is_invoice) is bool and texts_pass(texts)):
+        return None  # Voucher._check refuses what does not net to zero
+    entries.insert(0, assemble(LedgerEntry, {"ledger_name": party, "amount": party_amount, "is_party": True,
+                                        "bill_allocations": bills, "cost_centre": None},
+                          {"ledger_name", "amount", "is_party", "bill_allocations"}))
     return assemble(Voucher, {"voucher_type": h.voucher_type, "action": "Create", "date": h.date,
                               "voucher_number": h.number, "reference": h.reference, "reference_date": None,
-                              "party_ledger": h.party, "narration": h.narration, "ledger_entries": entries,
+                              "party_ledger": party, "narration": h.narration, "ledger_entries": entries,
                               "inventory_entries": inventory, "order_refs": order_refs, "master_id": None,
                               "remote_id": None, "is_invoice": is_invoice, "view": _VIEW},
                     {"voucher_type", "action", "date", "voucher_number", "reference", "party_ledger", "narration",
