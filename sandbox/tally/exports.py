@@ -21,17 +21,17 @@ from .fields import (
     VOUCHER_FIELDS,
     Context,
     Field,
-    format_value,
     generic,
     normalise,
     render,
+    value_writer,
 )
 from .formulas import Compiled, FormulaError, compile_formula
 from .model import COSTCENTRE, GODOWN, GROUP, LEDGER, STOCKGROUP, STOCKITEM, UNIT, VOUCHERTYPE
 from .replies import envelope, export_error
 from .reports import run_report
 from .values import parse_any_date
-from .xmlio import E, attr, attributes_text, kids, text, typed_line, typed_writer, write_node, written
+from .xmlio import E, attr, attributes_text, kids, text, typed_line, write_node, written
 
 # Collection TYPE → (master kind or special, field registry, element tag of each object).
 _TYPES: dict[str, tuple[str, dict[str, Field], str]] = {
@@ -180,13 +180,13 @@ def _objects(loaded: Iterable[Company], company: Company, kind: str, ctx: Contex
     return company.between(start, end)
 
 
-Planned = tuple[str, Field | None, Callable[[str], str] | None]
+Planned = tuple[str, Field | None, Callable[[Any], str] | None]
 
 
 def _planned(method: str, spec: Field | None) -> Planned:
-    """A FETCH method, its registry field and, for a value, the writer of its typed leaf."""
+    """A FETCH method, its registry field and, for a value, the writer of its typed leaf from the value read."""
     scalar = spec is not None and spec.type not in ("List", "Attr")
-    return method, spec, typed_writer(spec.tag, spec.type) if scalar else None
+    return method, spec, value_writer(spec.tag, spec.type) if scalar else None
 
 
 def _object_text(obj: Any, tag: str, plan: list[Planned], ctx: Context) -> str:
@@ -200,7 +200,7 @@ def _object_text(obj: Any, tag: str, plan: list[Planned], ctx: Context) -> str:
     kids: list[str] = []
     for method, spec, write in plan:
         if write is not None:
-            kids.append(write(format_value(spec.type, spec.read(obj, ctx))))
+            kids.append(write(spec.read(obj, ctx)))
         elif spec is not None:
             kids += [written(kid, depth) for kid in render(spec, spec.read(obj, ctx))]
         elif (found := generic(getattr(obj, "fields", {}), method)) is not None:

@@ -26,7 +26,8 @@ from .values import (
     fmt_rate,
     parse_ymd,
 )
-from .xmlio import NOT_APPLICABLE, PRIMARY, E, escape, leaves_format, typed, written
+from .xmlio import NOT_APPLICABLE, PRIMARY, E, escape, interleave, leaves_frames, typed, typed_writer, written
+from .xmlio import escape_recurring as esc
 
 
 class Qty(NamedTuple):
@@ -107,6 +108,18 @@ def format_value(type_: str, value: Any) -> str:
     return _FORMATS.get(type_, str)(value)
 
 
+def value_writer(tag: str, type_: str) -> Callable[[Any], str]:
+    """`typed_line(tag, format_value(type_, value), type_)` for one tag and type, in one call: an export writes
+    each fetched value of each object."""
+    write, form = typed_writer(tag, type_), _FORMATS.get(type_, str)
+    empty = write("")
+
+    def value_line(value: Any) -> str:
+        return empty if value is None or value == "" else write(form(value))
+
+    return value_line
+
+
 def generic(fields: dict[str, str], method: str) -> tuple[Field, Any] | None:
     """A tag kept verbatim from the import, typed by its look (ISxxx logicals, xxxDATE dates)."""
     tag = next((t for t in fields if normalise(t) == method), None)
@@ -132,14 +145,15 @@ _BATCH_VALUES = (("AMOUNT", "Amount"), ("ACTUALQTY", "Quantity"), ("BILLEDQTY", 
 # a batch with an order due date, and one without
 _BATCH_LEAVES = (_BATCH_LINKS + _BATCH_VALUES, (*_BATCH_LINKS, ("ORDERDUEDATE", "Date"), *_BATCH_VALUES))
 _YES_NO = ("No", "Yes")
-# Texts written without `escape`: an amount, a number or a logical has none of & < > or Tally's sentinel.
+# Texts written without `escape`: an amount, a number or a logical has none of & < > or Tally's sentinel. Names,
+# units and quantities recur from line to line: `esc` escapes each once (an order number does not recur).
 
 
 def ledger_line_text(line: LedgerLine, tag: str, depth: int) -> str:
     """A ledger entry or an item's accounting allocation, written at `depth` (xmlio.written)."""
-    leaves, inner, end = leaves_format(tag, _LEDGER_LEAVES, depth)
-    text = leaves.format(escape(line.ledger.name), _YES_NO[line.deemed_positive], _YES_NO[line.is_party],
-                         fmt_amount(line.amount))
+    (f0, f1, f2, f3, f4), inner, end = leaves_frames(tag, _LEDGER_LEAVES, depth)
+    text = (f"{f0}{esc(line.ledger.name)}{f1}{_YES_NO[line.deemed_positive]}{f2}{_YES_NO[line.is_party]}{f3}"
+            f"{fmt_amount(line.amount)}{f4}")
     if line.extra:
         text += "".join([inner + written(raw_to_e(r), depth + 1) for r in line.extra])
     return text + end
@@ -148,13 +162,15 @@ def ledger_line_text(line: LedgerLine, tag: str, depth: int) -> str:
 def inventory_line_text(line: InventoryLine, tag: str, ctx: Context, depth: int) -> str:
     """An item line with its batch and accounting allocations, written at `depth` (xmlio.written)."""
     unit, places = line.item.base_unit, ctx.places(line.item.base_unit)
-    leaves, inner, end = leaves_format(tag, _ITEM_LEAVES, depth)
-    parts = [leaves.format(
-        escape(line.item.name), _YES_NO[line.deemed_positive],
-        escape(fmt_rate(line.rate, unit)) if line.rate is not None else "", fmt_amount(line.amount),
-        escape(fmt_quantity(line.actual_qty, unit, places)), escape(fmt_quantity(line.billed_qty, unit, places)),
-    )]
-    parts += [written(raw_to_e(r), depth + 1) for r in line.extra]
+    (f0, f1, f2, f3, f4, f5, f6), inner, end = leaves_frames(tag, _ITEM_LEAVES, depth)
+    rate = "" if line.rate is None else esc(fmt_rate(line.rate, unit))
+    parts = [
+        f"{f0}{esc(line.item.name)}{f1}{_YES_NO[line.deemed_positive]}{f2}{rate}{f3}{fmt_amount(line.amount)}"
+        f"{f4}{esc(fmt_quantity(line.actual_qty, unit, places))}{f5}"
+        f"{esc(fmt_quantity(line.billed_qty, unit, places))}{f6}"
+    ]
+    if line.extra:
+        parts += [written(raw_to_e(r), depth + 1) for r in line.extra]
     parts += [_batch_text(b, unit, places, depth + 1) for b in line.batches]
     parts += [ledger_line_text(a, "ACCOUNTINGALLOCATIONS.LIST", depth + 1) for a in line.allocations]
     return inner.join(parts) + end
@@ -162,17 +178,19 @@ def inventory_line_text(line: InventoryLine, tag: str, ctx: Context, depth: int)
 
 def _batch_text(batch: Batch, unit: str, places: int, depth: int) -> str:
     actual, billed = batch.actual_qty, batch.billed_qty
+    amount = "" if batch.amount is None else fmt_amount(batch.amount)
+    actual_text = "" if actual is None else esc(fmt_quantity(actual, unit, places))
+    billed_text = "" if billed is None else esc(fmt_quantity(billed, unit, places))
     # Empty links come back as Tally's "not applicable" sentinel (reference §3).
-    links = [escape(batch.godown.name), escape(batch.batch_name), escape(batch.order_no or NOT_APPLICABLE),
-             escape(batch.tracking_number or NOT_APPLICABLE)]
+    godown, name = esc(batch.godown.name), esc(batch.batch_name)
+    order_no, tracking = escape(batch.order_no or NOT_APPLICABLE), escape(batch.tracking_number or NOT_APPLICABLE)
+    frames, inner, end = leaves_frames("BATCHALLOCATIONS.LIST", _BATCH_LEAVES[bool(batch.order_due_date)], depth)
     if batch.order_due_date:
-        links.append(escape(batch.order_due_date))
-    leaves, inner, end = leaves_format("BATCHALLOCATIONS.LIST", _BATCH_LEAVES[bool(batch.order_due_date)], depth)
-    text = leaves.format(
-        *links, "" if batch.amount is None else fmt_amount(batch.amount),
-        "" if actual is None else escape(fmt_quantity(actual, unit, places)),
-        "" if billed is None else escape(fmt_quantity(billed, unit, places)),
-    )
+        text = interleave(frames, (godown, name, order_no, tracking, escape(batch.order_due_date), amount,
+                                   actual_text, billed_text))
+    else:
+        f0, f1, f2, f3, f4, f5, f6, f7 = frames
+        text = f"{f0}{godown}{f1}{name}{f2}{order_no}{f3}{tracking}{f4}{amount}{f5}{actual_text}{f6}{billed_text}{f7}"
     if batch.extra:
         text += "".join([inner + written(raw_to_e(r), depth + 1) for r in batch.extra])
     return text + end

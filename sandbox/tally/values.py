@@ -75,19 +75,37 @@ def round_qty(qty: Decimal, places: int) -> Decimal:
     quantum = _QUANTA.get(places)
     if quantum is None:
         quantum = _QUANTA[places] = Decimal(1).scaleb(-places)
-    return qty.quantize(quantum, rounding=ROUND_HALF_UP)
+    return qty.quantize(quantum, ROUND_HALF_UP)  # rounding given by position: as keyword it is parsed slowly
 
 
 _QUANTA: dict[int, Decimal] = {}
 
 
 def fmt_amount(amount: Decimal) -> str:
-    return str(amount.quantize(CENT, rounding=ROUND_HALF_UP))
+    # An export writes the same few prices, charges and totals over and over: each is written once. Equal
+    # non-zero values are written alike (the quantum fixes the digits); zeros are not kept, as -0 equals 0.
+    shown = _AMOUNTS.get(amount) if amount else None
+    if shown is None:
+        shown = str(amount.quantize(CENT, ROUND_HALF_UP))
+        if amount and len(_AMOUNTS) < _KEPT:
+            _AMOUNTS[amount] = shown
+    return shown
 
 
 def fmt_quantity(qty: Decimal, unit: str, places: int = 0) -> str:
-    shown = str(round_qty(qty, places))
-    return f" {shown} {unit}" if unit else f" {shown}"
+    key = (qty, unit, places)
+    shown = _QUANTITIES.get(key) if qty else None  # as fmt_amount's
+    if shown is None:
+        rounded = str(round_qty(qty, places))
+        shown = f" {rounded} {unit}" if unit else f" {rounded}"
+        if qty and len(_QUANTITIES) < _KEPT:
+            _QUANTITIES[key] = shown
+    return shown
+
+
+_KEPT = 1 << 14  # texts kept at most per table: they stop growing there
+_AMOUNTS: dict[Decimal, str] = {}
+_QUANTITIES: dict[tuple[Decimal, str, int], str] = {}
 
 
 def fmt_rate(rate: Decimal, unit: str) -> str:
@@ -99,6 +117,7 @@ def fmt_number(n: int) -> str:
     return f" {n}"
 
 
+@lru_cache(maxsize=4096)  # an export writes each voucher's date, and vouchers share their dates
 def fmt_date(day: date) -> str:
     return day.strftime("%Y%m%d")
 

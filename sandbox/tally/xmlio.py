@@ -220,6 +220,20 @@ def escape(s: str) -> str:
     return s.replace(SENTINEL, "&#4;")
 
 
+def escape_recurring(s: str) -> str:
+    """`escape(s)` for a text an export writes over and over (a master's name, a quantity with its unit):
+    each is escaped once."""
+    found = _ESCAPED.get(s)
+    if found is None:
+        found = escape(s)
+        if len(_ESCAPED) < 1 << 14:  # the table stops growing there; a text past it is escaped each time
+            _ESCAPED[s] = found
+    return found
+
+
+_ESCAPED: dict[str, str] = {}
+
+
 def _escape_attr(s: str) -> str:
     return escape(s).replace('"', "&quot;")
 
@@ -269,21 +283,28 @@ def write_node(tag: str, attributes: str, kids: list[str], depth: int) -> str:
 
 
 @lru_cache(maxsize=256)
-def leaves_format(tag: str, leaves: tuple[tuple[str, str], ...], depth: int) -> tuple[str, str, str]:
+def leaves_frames(tag: str, leaves: tuple[tuple[str, str], ...], depth: int) -> tuple[tuple[str, ...], str, str]:
     """How to write node `tag` at `depth` (see `written`) whose first kids are the typed leaves `leaves`
-    ((tag, TYPE) each, in order): a format string taking each leaf's text, escaped (`escape`), the line end
-    that goes before each further kid (written for `depth + 1`), and the node's end. An export writes
-    thousands of lines of the same few shapes: their tags are put together once."""
+    ((tag, TYPE) each, in order): the constant texts that go before, between and after the leaves' texts
+    (escaped, `escape`), the line end that goes before each further kid (written for `depth + 1`), and the
+    node's end. An export writes thousands of lines of the same few shapes: their tags are put together once,
+    and joined with the texts without a format string read for each line."""
     if not leaves:
-        raise ValueError("a node written with leaves_format has at least one leaf")
+        raise ValueError("a node written with leaves_frames has at least one leaf")
     inner = newline(depth + 1)
-    typed_leaves = [_braced(f"<{leaf}{_attribute('TYPE', type_)}>") + "{}" + _braced(f"</{leaf}>")
-                    for leaf, type_ in leaves]
-    return _braced(f"<{tag}>") + inner + inner.join(typed_leaves), inner, f"{newline(depth)}</{tag}>"
+    opens = [f"<{leaf}{_attribute('TYPE', type_)}>" for leaf, type_ in leaves]
+    closes = [f"</{leaf}>" for leaf, _ in leaves]
+    between = [f"{close}{inner}{open_}" for close, open_ in zip(closes[:-1], opens[1:], strict=True)]
+    frames = (f"<{tag}>{inner}{opens[0]}", *between, closes[-1])
+    return frames, inner, f"{newline(depth)}</{tag}>"
 
 
-def _braced(constant: str) -> str:
-    return constant.replace("{", "{{").replace("}", "}}")
+def interleave(frames: tuple[str, ...], texts: Iterable[str]) -> str:
+    """`frames[0] + texts[0] + frames[1] + ... + frames[-1]`: a node from its `leaves_frames`."""
+    parts = [frames[0]]
+    for text_, frame in zip(texts, frames[1:], strict=True):
+        parts += (text_, frame)
+    return "".join(parts)
 
 
 def attributes_text(attrs: Mapping[str, str]) -> str:

@@ -1,28 +1,34 @@
 """The Tally simulator's fast paths write and read exactly what the general ones do (issue 15).
 
 Exports write a voucher's leaves as strings (`typed_line`, `typed_writer`) instead of nodes, and each object
-of a collection as one text written for its depth (`written`, `write_node`, `leaves_format`); imports read
+of a collection as one text written for its depth (`written`, `write_node`, `leaves_frames`); imports read
 a line's children in one pass (`scan`) and text without the sentinel work when there is no `&#4;`
 (`value`). Each is checked here against the plain definition it replaces, on generated input.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
 from sandbox.tally import TallyState, formulas
+from sandbox.tally.company import Company
 from sandbox.tally.dispatch import answer
+from sandbox.tally.fields import Context, inventory_line_text, ledger_line_text
+from sandbox.tally.model import Batch, InventoryLine, LedgerLine, Master
+from sandbox.tally.raw import raw_to_e
 from sandbox.tally.xmlio import (
     SENTINEL,
     E,
     escape,
     first_children,
+    interleave,
     kids,
-    leaves_format,
+    leaves_frames,
     parse,
     scan,
     text,
@@ -71,8 +77,9 @@ def test_a_subtree_written_for_its_depth_is_the_subtree_written_in_place(node: E
 def test_a_line_written_from_its_format_is_the_node_written(leaves: list[tuple[str, str, str]], more: list[E | str],
                                                           depth: int, tag: str) -> None:
     as_node = E(tag, kids=[typed(*leaf) for leaf in leaves] + more)
-    form, inner, end = leaves_format(tag, tuple((leaf, type_) for leaf, _, type_ in leaves), depth)
-    line = form.format(*(escape(t) for _, t, _ in leaves)) + "".join(inner + written(k, depth + 1) for k in more) + end
+    frames, inner, end = leaves_frames(tag, tuple((leaf, type_) for leaf, _, type_ in leaves), depth)
+    line = interleave(frames, [escape(t) for _, t, _ in leaves]) + "".join(inner + written(k, depth + 1) for k in more)
+    line += end
     assert line == written(as_node, depth)
     assert write_node(tag, "", [typed_line(*leaf) for leaf in leaves] + [written(k, depth + 1) for k in more],
                       depth) == line
@@ -171,3 +178,89 @@ _VALUES = st.one_of(
 def test_a_comparison_with_a_constant_tests_as_the_general_comparison(left: object, constant: object, op: str) -> None:
     general = formulas._compare(formulas._OPS[op], lambda obj: obj, lambda obj: constant)
     assert formulas._compare_constant(formulas._OPS[op], lambda obj: obj, constant)(left) == general(left)
+
+
+# ---- a voucher's lines, written as one text each, against the same lines as nodes -------------------------
+
+_NAME = st.text(alphabet=st.sampled_from(list("aZ &<>'") + [SENTINEL, "é"]), min_size=1, max_size=6)
+_MONEY = st.sampled_from([Decimal("-0"), Decimal(0), Decimal("0.005"), Decimal("-0.015"), Decimal("38"),
+                          Decimal("38.00"), Decimal("-1425.60"), Decimal("2.675"), Decimal("1E+3")])
+_QTY = st.sampled_from([Decimal("-0"), Decimal(0), Decimal(2), Decimal("2.0"), Decimal("2.5"), Decimal("-7.4999")])
+_RAW = st.recursive(st.tuples(st.sampled_from(["NOTE", "UDF:X"]), _NAME),
+                    lambda inner: st.tuples(st.sampled_from(["DEEP.LIST"]), st.lists(inner, min_size=1, max_size=2)
+                                            .map(tuple)), max_leaves=3)
+
+
+def _money(value: Decimal) -> str:
+    return str(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def _qty(value: Decimal, unit: str, places: int) -> str:
+    shown = str(value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+    return f" {shown} {unit}" if unit else f" {shown}"
+
+
+def _ledger_node(line: LedgerLine, tag: str) -> E:
+    return E(tag, kids=[typed("LEDGERNAME", line.ledger.name, "String"),
+                        typed("ISDEEMEDPOSITIVE", "Yes" if line.deemed_positive else "No", "Logical"),
+                        typed("ISPARTYLEDGER", "Yes" if line.is_party else "No", "Logical"),
+                        typed("AMOUNT", _money(line.amount), "Amount"), *map(raw_to_e, line.extra)])
+
+
+def _item_node(line: InventoryLine, tag: str, unit: str, places: int) -> E:
+    def batch(b: Batch) -> E:
+        due = [typed("ORDERDUEDATE", b.order_due_date, "Date")] if b.order_due_date else []
+        return E("BATCHALLOCATIONS.LIST", kids=[
+            typed("GODOWNNAME", b.godown.name, "String"), typed("BATCHNAME", b.batch_name, "String"),
+            typed("ORDERNO", b.order_no or f"{SENTINEL} Not Applicable", "String"),
+            typed("TRACKINGNUMBER", b.tracking_number or f"{SENTINEL} Not Applicable", "String"), *due,
+            typed("AMOUNT", "" if b.amount is None else _money(b.amount), "Amount"),
+            *(typed(t, "" if q is None else _qty(q, unit, places), "Quantity")
+              for t, q in (("ACTUALQTY", b.actual_qty), ("BILLEDQTY", b.billed_qty))),
+            *map(raw_to_e, b.extra)])
+
+    rate = "" if line.rate is None else f"{_money(line.rate)}/{unit}" if unit else _money(line.rate)
+    return E(tag, kids=[
+        typed("STOCKITEMNAME", line.item.name, "String"),
+        typed("ISDEEMEDPOSITIVE", "Yes" if line.deemed_positive else "No", "Logical"), typed("RATE", rate, "Rate"),
+        typed("AMOUNT", _money(line.amount), "Amount"), typed("ACTUALQTY", _qty(line.actual_qty, unit, places),
+                                                            "Quantity"),
+        typed("BILLEDQTY", _qty(line.billed_qty, unit, places), "Quantity"), *map(raw_to_e, line.extra),
+        *map(batch, line.batches), *(_ledger_node(a, "ACCOUNTINGALLOCATIONS.LIST") for a in line.allocations)])
+
+
+def _master(kind: str, name: str, **values: object) -> Master:
+    return Master(kind, name, 1, "g", 1, **values)  # type: ignore[arg-type]
+
+
+_LEDGER_LINE = st.builds(lambda name, amount, positive, party, extra: LedgerLine(
+    _master("LEDGER", name), amount, positive, party, extra=tuple(extra)),
+    _NAME, _MONEY, st.booleans(), st.booleans(), st.lists(_RAW, max_size=2))
+_BATCH = st.builds(lambda godown, name, order, tracking, due, amount, actual, billed, extra: Batch(
+    _master("GODOWN", godown), name, order, tracking, due, amount, actual, billed, tuple(extra)),
+    _NAME, _NAME, st.sampled_from(["", "PH-5001", "a&b"]), st.sampled_from(["", "1Z<9>"]),
+    st.sampled_from(["", "20260301"]), st.none() | _MONEY, st.none() | _QTY, st.none() | _QTY,
+    st.lists(_RAW, max_size=1))
+
+
+@settings(max_examples=150, deadline=None)
+@given(ledger_lines=st.lists(st.tuples(_LEDGER_LINE, st.sampled_from(["ALLLEDGERENTRIES.LIST", "LEDGERENTRIES.LIST"])),
+                             max_size=3),
+       item=st.tuples(_NAME, st.booleans(), _MONEY, _QTY, _QTY, st.none() | _MONEY),
+       batches=st.lists(_BATCH, max_size=2), allocations=st.lists(_LEDGER_LINE, max_size=2),
+       extra=st.lists(_RAW, max_size=2), unit=st.sampled_from(["Nos", "", "Box & <Crate>"]),
+       places=st.integers(0, 3), depth=st.integers(1, 8))
+def test_a_voucher_s_lines_written_as_text_are_the_lines_written_as_nodes(
+        ledger_lines: list[tuple[LedgerLine, str]], item: tuple, batches: list[Batch], allocations: list[LedgerLine],
+        extra: list, unit: str, places: int, depth: int) -> None:
+    company = Company.create("Lines", date(2025, 4, 1))
+    if unit:
+        company.add_master("UNIT", unit, decimal_places=places)
+    name, positive, amount, actual, billed, rate = item
+    line = InventoryLine(_master("STOCKITEM", name, base_unit=unit), positive, amount, actual, billed, rate,
+                         batches, allocations, extra=tuple(extra))
+    for ledger_line, tag in ledger_lines:
+        assert ledger_line_text(ledger_line, tag, depth) == written(_ledger_node(ledger_line, tag), depth)
+    shown = places if unit else 0  # an item whose unit has no master is written with no places
+    assert (inventory_line_text(line, "ALLINVENTORYENTRIES.LIST", Context(company), depth)
+            == written(_item_node(line, "ALLINVENTORYENTRIES.LIST", unit, shown), depth))
