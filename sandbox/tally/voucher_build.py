@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
 from lxml import etree
 
@@ -26,13 +27,14 @@ from .model import (
 from .raw import raw_node
 from .replies import Rejected
 from .values import fmt_amount, human_date, is_yes, parse_amount, parse_quantity, parse_rate, parse_ymd, round_qty
-from .xmlio import attr, kids, scan, text, value
+from .xmlio import attr, scan_values, text, value
 
 _HEADER = frozenset({"DATE", "VOUCHERTYPENAME", "VOUCHERNUMBER", "REFERENCE", "PARTYLEDGERNAME", "NARRATION",
                      "ISCANCELLED", "ISOPTIONAL", "PERSISTEDVIEW", "GUID", "MASTERID", "ALTERID", "VOUCHERKEY"})
 LEDGER_LISTS = ("ALLLEDGERENTRIES.LIST", "LEDGERENTRIES.LIST")
 INVENTORY_LISTS = ("ALLINVENTORYENTRIES.LIST", "INVENTORYENTRIES.LIST", "INVENTORYENTRIESIN.LIST",
                    "INVENTORYENTRIESOUT.LIST")
+_LEDGER_LISTS, _INVENTORY_LISTS = frozenset(LEDGER_LISTS), frozenset(INVENTORY_LISTS)
 _LINE_TAGS = frozenset({"LEDGERNAME", "ISDEEMEDPOSITIVE", "ISPARTYLEDGER", "AMOUNT"})
 _ITEM_FIELDS = frozenset({"STOCKITEMNAME", "ISDEEMEDPOSITIVE", "AMOUNT", "RATE", "ACTUALQTY", "BILLEDQTY"})
 _BATCH_TAGS = frozenset({"GODOWNNAME", "BATCHNAME", "ORDERNO", "TRACKINGNUMBER", "ORDERDUEDATE", "AMOUNT",
@@ -41,8 +43,9 @@ _BATCH_TAGS = frozenset({"GODOWNNAME", "BATCHNAME", "ORDERNO", "TRACKINGNUMBER",
 
 def build_voucher(company: Company, el: etree._Element, *, default_number: str = "") -> Voucher:
     """Validate in Tally's order (type, date, masters, signs, totals); raise `Rejected` on the first fault."""
-    children = kids(el)
-    head = {node.tag: node for node in children if node.tag in _HEADER}
+    # each child's tag read once (lxml makes a new string each time it is asked)
+    children = [(tag, node) for node in el if (tag := node.tag).__class__ is str]
+    head = {tag: node for tag, node in children if tag in _HEADER}
     vtype = _voucher_type(company, value(head.get("VOUCHERTYPENAME")) or attr(el, "VCHTYPE"))
     number = value(head.get("VOUCHERNUMBER")) or default_number
     voucher = Voucher(vtype, _date(company, vtype, text(head.get("DATE")), number), number)
@@ -61,20 +64,20 @@ def build_voucher(company: Company, el: etree._Element, *, default_number: str =
     return voucher
 
 
-def _read_body(company: Company, children: list[etree._Element], voucher: Voucher) -> None:
-    for node in children:
-        if node.tag in LEDGER_LISTS:
-            line = ledger_line(company, node)
+def _read_body(company: Company, children: list[tuple[str, etree._Element]], voucher: Voucher) -> None:
+    for tag, node in children:
+        if tag in _LEDGER_LISTS:
+            line = ledger_line(company, node, tag)
             if line is not None:
                 voucher.ledger_lines.append(line)
-        elif node.tag in INVENTORY_LISTS:
-            voucher.inventory_lines.append(_inventory_line(company, node))
-        elif node.tag in _HEADER:
+        elif tag in _INVENTORY_LISTS:
+            voucher.inventory_lines.append(_inventory_line(company, node, tag))
+        elif tag in _HEADER:
             continue
         elif len(node):
             voucher.extra.append(raw_node(node))
         else:
-            voucher.fields[node.tag] = text(node)
+            voucher.fields[tag] = text(node)
     if not voucher.ledger_lines and not voucher.inventory_lines:
         raise Rejected("[sandbox] Voucher has no ledger or inventory entries")
 
@@ -103,48 +106,54 @@ def _ledger(company: Company, name: str) -> Master:
     return found
 
 
-def ledger_line(company: Company, node: etree._Element) -> LedgerLine | None:
-    """A ledger entry or accounting allocation; an empty placeholder list yields None."""
-    first, others = scan(node, _LINE_TAGS)
-    name = value(first.get("LEDGERNAME"))
+def ledger_line(company: Company, node: etree._Element, tag: str | None = None) -> LedgerLine | None:
+    """A ledger entry or accounting allocation (`tag`: the node's, if known); an empty placeholder list yields
+    None."""
+    first, others = scan_values(node, _LINE_TAGS)
+    name = first.get("LEDGERNAME", "")
     if not name and "AMOUNT" not in first:
         return None
     ledger = _ledger(company, name)
+    if not others:
+        return LedgerLine(ledger, _amount(first.get("AMOUNT", "")), is_yes(first.get("ISDEEMEDPOSITIVE", "")),
+                          is_yes(first.get("ISPARTYLEDGER", "")), tag or node.tag)
     if any(c.tag == CATEGORY_LIST for c in others):
         check_allocations(company, node)
     return LedgerLine(
-        ledger, _amount(value(first.get("AMOUNT"))),
-        is_yes(value(first.get("ISDEEMEDPOSITIVE"))), is_yes(value(first.get("ISPARTYLEDGER"))),
-        node.tag, tuple(raw_node(c) for c in others),
+        ledger, _amount(first.get("AMOUNT", "")),
+        is_yes(first.get("ISDEEMEDPOSITIVE", "")), is_yes(first.get("ISPARTYLEDGER", "")),
+        tag or node.tag, tuple(raw_node(c) for c in others),
     )
 
 
-def _inventory_line(company: Company, node: etree._Element) -> InventoryLine:
+def _inventory_line(company: Company, node: etree._Element, tag: str) -> InventoryLine:
     # BATCHALLOCATIONS / ACCOUNTINGALLOCATIONS come back with the unknown tags, in document order
-    first, subs = scan(node, _ITEM_FIELDS)
-    name = value(first.get("STOCKITEMNAME"))
+    first, subs = scan_values(node, _ITEM_FIELDS)
+    name = first.get("STOCKITEMNAME", "")
     item = company.master(STOCKITEM, name)
     if item is None:
         raise Rejected(f"Stock Item '{name}' does not exist!")
     unit = company.master(UNIT, item.base_unit)
     places = unit.decimal_places if unit else None
-    actual = _quantity(item, places, value(first.get("ACTUALQTY")))
-    billed = _quantity(item, places, value(first.get("BILLEDQTY")))
+    actual = _quantity(item, places, first.get("ACTUALQTY", ""))
+    billed = _quantity(item, places, first.get("BILLEDQTY", ""))
     actual = actual if actual is not None else billed
     billed = billed if billed is not None else actual
-    line = InventoryLine(item, is_yes(value(first.get("ISDEEMEDPOSITIVE"))),
-                         _amount(value(first.get("AMOUNT"))), actual or ZERO, billed or ZERO,
-                         _rate(item, value(first.get("RATE"))), tag=node.tag)
+    line = InventoryLine(item, is_yes(first.get("ISDEEMEDPOSITIVE", "")),
+                         _amount(first.get("AMOUNT", "")), actual or ZERO, billed or ZERO,
+                         _rate(item, first.get("RATE", "")), tag=tag)
     extra = []
     for sub in subs:
-        if sub.tag == "BATCHALLOCATIONS.LIST":
+        sub_tag = sub.tag
+        if sub_tag == "BATCHALLOCATIONS.LIST":
             line.batches.append(_batch(company, item, places, sub))
-        elif sub.tag == "ACCOUNTINGALLOCATIONS.LIST":
-            if (alloc := ledger_line(company, sub)) is not None:
+        elif sub_tag == "ACCOUNTINGALLOCATIONS.LIST":
+            if (alloc := ledger_line(company, sub, sub_tag)) is not None:
                 line.allocations.append(alloc)
         else:
             extra.append(raw_node(sub))
-    line.extra = tuple(extra)
+    if extra:
+        line.extra = tuple(extra)
     if not line.batches:
         # Tally always keeps one batch allocation (godown + Primary Batch), reference §3.
         line.batches.append(Batch(_godown(company, ""), amount=line.amount, actual_qty=line.actual_qty,
@@ -153,18 +162,14 @@ def _inventory_line(company: Company, node: etree._Element) -> InventoryLine:
 
 
 def _batch(company: Company, item: Master, places: int | None, node: etree._Element) -> Batch:
-    first, others = scan(node, _BATCH_TAGS)
-
-    def field(tag: str) -> str:
-        return value(first.get(tag))
-
-    raw_amount = field("AMOUNT")
+    first, others = scan_values(node, _BATCH_TAGS)
+    raw_amount = first.get("AMOUNT", "")
     return Batch(
-        _godown(company, field("GODOWNNAME")), field("BATCHNAME") or DEFAULT_BATCH,
-        field("ORDERNO"), field("TRACKINGNUMBER"), field("ORDERDUEDATE"),
+        _godown(company, first.get("GODOWNNAME", "")), first.get("BATCHNAME", "") or DEFAULT_BATCH,
+        first.get("ORDERNO", ""), first.get("TRACKINGNUMBER", ""), first.get("ORDERDUEDATE", ""),
         _amount(raw_amount) if raw_amount.strip() else None,
-        _quantity(item, places, field("ACTUALQTY")), _quantity(item, places, field("BILLEDQTY")),
-        tuple(raw_node(c) for c in others),
+        _quantity(item, places, first.get("ACTUALQTY", "")), _quantity(item, places, first.get("BILLEDQTY", "")),
+        tuple(raw_node(c) for c in others) if others else (),
     )
 
 
@@ -190,14 +195,29 @@ def _amount(raw: str) -> Decimal:
 
 def _quantity(item: Master, places: int | None, raw: str) -> Decimal | None:
     """A quantity in the item's base unit, rounded to that unit's places (None: no such unit master)."""
-    if not raw.strip():
-        return None
     try:
-        qty, unit = parse_quantity(raw)
+        qty, unit, rounded = _read_quantity(raw, places)
     except ValueError as exc:
         raise Rejected(str(exc), structural=True) from exc
     _check_unit(item, unit)
-    return qty if places is None else round_qty(qty, places)
+    if rounded is None and qty is not None and places is not None:
+        return round_qty(qty, places)  # it cannot be rounded: raises as it did when read
+    return rounded
+
+
+@lru_cache(maxsize=4096)  # a batch of vouchers repeats the same few quantities (" 1 Nos") four times a stock line
+def _read_quantity(raw: str, places: int | None) -> tuple[Decimal | None, str, Decimal | None]:
+    """A quantity text as `_quantity` reads it before its unit is checked: the quantity, its unit and the
+    quantity rounded to `places` (None where it cannot be); all None and "" for a blank text."""
+    if not raw.strip():
+        return None, "", None
+    qty, unit = parse_quantity(raw)
+    if places is None:
+        return qty, unit, qty
+    try:
+        return qty, unit, round_qty(qty, places)
+    except ArithmeticError:
+        return qty, unit, None
 
 
 def _rate(item: Master, raw: str) -> Decimal | None:

@@ -151,6 +151,28 @@ def scan(el: etree._Element, known: frozenset[str]) -> tuple[dict[str, etree._El
     return found, rest
 
 
+def scan_values(el: etree._Element, known: frozenset[str]) -> tuple[dict[str, str], list[etree._Element]]:
+    """`scan(el, known)` with each first child of a known tag read as `value` reads it, in the same pass."""
+    found: dict[str, str] = {}
+    rest: list[etree._Element] = []
+    for c in el:
+        tag = c.tag
+        if tag.__class__ is not str:
+            continue
+        if tag not in known:
+            rest.append(c)
+        elif tag not in found:
+            raw = c.text
+            if not raw:
+                raw = ""
+            elif _PUA in raw:
+                raw = raw.replace(_PUA, SENTINEL)
+                if raw.lstrip().startswith(SENTINEL):
+                    raw = ""
+            found[tag] = raw
+    return found, rest
+
+
 def attr(el: etree._Element, name: str) -> str:
     """An attribute looked up case-insensitively (Tally does not care about attribute case)."""
     for key, val in el.attrib.items():

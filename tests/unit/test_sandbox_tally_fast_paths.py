@@ -8,6 +8,7 @@ a line's children in one pass (`scan`) and text without the sentinel work when t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -15,12 +16,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from sandbox.tally import TallyState, formulas
+from sandbox.tally import TallyState, formulas, voucher_build
 from sandbox.tally.company import Company
 from sandbox.tally.dispatch import answer
 from sandbox.tally.fields import Context, inventory_line_text, ledger_line_text
 from sandbox.tally.model import Batch, InventoryLine, LedgerLine, Master
 from sandbox.tally.raw import raw_to_e
+from sandbox.tally.replies import Rejected
+from sandbox.tally.values import parse_quantity
 from sandbox.tally.xmlio import (
     SENTINEL,
     E,
@@ -31,6 +34,7 @@ from sandbox.tally.xmlio import (
     leaves_frames,
     parse,
     scan,
+    scan_values,
     text,
     to_xml,
     typed,
@@ -102,6 +106,7 @@ def test_one_pass_over_children_finds_what_separate_passes_find(children: list[t
     first, rest = scan(el, known)
     assert first == first_children(el)
     assert rest == [c for c in kids(el) if c.tag not in known]
+    assert scan_values(el, known) == ({tag: value(c) for tag, c in first.items() if tag in known}, rest)
     for child in [*kids(el), None]:
         assert value(child) == _reference_value(child)
 
@@ -264,3 +269,37 @@ def test_a_voucher_s_lines_written_as_text_are_the_lines_written_as_nodes(
     shown = places if unit else 0  # an item whose unit has no master is written with no places
     assert (inventory_line_text(line, "ALLINVENTORYENTRIES.LIST", Context(company), depth)
             == written(_item_node(line, "ALLINVENTORYENTRIES.LIST", unit, shown), depth))
+
+
+def _reference_quantity(item: Master, places: int | None, raw: str) -> Decimal | None:
+    if not raw.strip():
+        return None
+    try:
+        qty, unit = parse_quantity(raw)
+    except ValueError as exc:
+        raise Rejected(str(exc), structural=True) from exc
+    if unit and unit != item.base_unit:
+        raise Rejected(f"[sandbox] Unit '{unit}' is not the base unit '{item.base_unit}' of Stock Item '{item.name}'")
+    return qty if places is None else qty.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def _outcome(read: Callable[[], Decimal | None]) -> tuple[str, object]:
+    try:
+        found = read()
+    except Rejected as exc:
+        return "rejected", (exc.message, exc.structural)
+    except ArithmeticError as exc:
+        return "error", type(exc)
+    return "read", None if found is None else (found, str(found))
+
+
+@settings(max_examples=200)
+@given(raw=st.sampled_from(["", "  ", " 2 Nos", "2", " 2.5 Box", "7.4999 Nos", "abc", " -0 Nos", "9" * 40 + " Nos",
+                            "9" * 40 + " Box", " 1.005"]),
+       places=st.none() | st.integers(0, 3), item=st.sampled_from(["TEA", "JAM"]))
+def test_a_quantity_read_through_the_cache_is_the_quantity_read_plainly(raw: str, places: int | None,
+                                                                        item: str) -> None:
+    master = _master("STOCKITEM", item, base_unit="Nos")
+    for _ in range(2):  # the second read comes from the cache
+        assert _outcome(lambda: voucher_build._quantity(master, places, raw)) == _outcome(
+            lambda: _reference_quantity(master, places, raw))
