@@ -139,3 +139,20 @@ def test_values_a_model_refuses_are_validated_and_refused_as_before() -> None:
         assert Voucher not in calls and fast[0] == "error" and fast[4] == "voucher"
         with validated_only():
             assert outcome("order", *plain_order(party=party, rate=rate), "x") == fast
+
+
+@given(value=st.one_of(numbers, st.floats(), st.text(max_size=5), st.none()))
+def test_an_amount_or_quantity_that_passes_is_kept_by_validation(value: object) -> None:
+    """The predicates are one-sided: what they pass, the models accept and keep as it is (the same object)."""
+    if models.amount_passes(value):
+        assert models.LedgerEntry(ledger_name="x", amount=value).amount is value
+    if models.quantity_passes(value):
+        entry = models.InventoryEntry(stock_item="x", quantity=value, unit="Nos", rate=value, amount=Decimal(0))
+        assert entry.quantity is value and entry.rate is value
+
+
+@given(texts=st.lists(st.one_of(names, st.none(), st.integers()), max_size=4))
+def test_texts_that_pass_are_kept_by_validation(texts: list[object]) -> None:
+    if models.texts_pass(texts):
+        for text in texts:
+            assert models.LedgerEntry(ledger_name=text, amount=Decimal(0)).ledger_name is text
