@@ -63,36 +63,36 @@ def order_to_voucher(order: Order, party_ledger: str, skus: SkuResolver, cfg: Or
     """Map one ShipStation order to one Tally order voucher (action Create)."""
     if order.order_date is None:  # found by the fuzzer: the model allows it, the voucher needs a date
         raise MappingError(describe(order), "orderDate", "order has no orderDate to date its voucher")
-    lines, discounts = _lines(order, skus, cfg)
+    lines, charges = _lines(order, skus, cfg)
     if not lines:
         raise MappingError(describe(order), "items", "order has no stock lines to put on a voucher")
-    charges = [*discounts, Charge(cfg.shipping_ledger, money(order.shipping_amount or Decimal(0))),
-               Charge(cfg.tax_ledger, money(order.tax_amount or Decimal(0)))]
-    total = sum((line.amount for line in lines), Decimal(0)) + sum((c.amount for c in charges), Decimal(0))
+    charges += (Charge(cfg.shipping_ledger, money(order.shipping_amount or Decimal(0))),
+                Charge(cfg.tax_ledger, money(order.tax_amount or Decimal(0))))
+    total = sum([line.amount for line in lines], Decimal(0)) + sum([c.amount for c in charges], Decimal(0))
     if order.order_total is not None and money(order.order_total) != total:
         raise MappingError(describe(order), "orderTotal",
                            f"{order.order_total} differs from lines + shipping + tax = {total}")
-    header = Header(record=describe(order), voucher_type=cfg.voucher_type,
-                    date=local_date(order.order_date, cfg.timezone), number=order.order_number,
-                    reference=order.order_number, party=party_ledger,
-                    narration=f"ShipStation order {order.order_number} {marker(external_key(order))}")
+    number = order.order_number
+    header = Header(describe(order), cfg.voucher_type, local_date(order.order_date, cfg.timezone),
+                    f"ShipStation order {number} {marker(external_key(order))}", party_ledger, number, number)
     return order_voucher(header, lines, [c for c in charges if c.amount], inward=cfg.is_inward)
 
 
 def _lines(order: Order, skus: SkuResolver, cfg: OrderVoucherConfig) -> tuple[list[StockLine], list[Charge]]:
+    """The order's stock lines, and its discounts (`adjustment` lines) as charges."""
     lines: list[StockLine] = []
     discounts: list[Charge] = []
     for index, item in enumerate(order.items):
-        if item.quantity < 0:
-            raise MappingError(describe(order), f"items[{index}].quantity", f"negative quantity {item.quantity}")
+        quantity = item.quantity
+        if quantity < 0:
+            raise MappingError(describe(order), f"items[{index}].quantity", f"negative quantity {quantity}")
         if item.adjustment:
-            discounts.append(Charge(cfg.discount_ledger, money(Decimal(item.quantity) * item.unit_price)))
+            discounts.append(Charge(cfg.discount_ledger, money(Decimal(quantity) * item.unit_price)))
             continue
-        if item.quantity == 0:
+        if quantity == 0:
             continue  # a zero line adds nothing to stock or totals (reference pitfall 12)
-        lines.append(StockLine(item=_stock_item(order, index, item, skus), quantity=Decimal(item.quantity),
-                               rate=item.unit_price, godown=cfg.godown, ledger=cfg.sales_ledger,
-                               order_no=order.order_number))
+        lines.append(StockLine(_stock_item(order, index, item, skus), Decimal(quantity), item.unit_price, cfg.godown,
+                               cfg.sales_ledger, order.order_number))
     return lines, discounts
 
 
