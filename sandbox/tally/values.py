@@ -68,6 +68,8 @@ def parse_any_date(raw: str) -> date | None:
 
 
 def is_yes(raw: str) -> bool:
+    if raw == "Yes" or raw == "No":  # as nearly every client writes them
+        return raw == "Yes"
     return raw.strip().lower() == "yes"
 
 

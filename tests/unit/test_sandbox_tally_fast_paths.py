@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from sandbox.tally import TallyState, formulas, voucher_build
+from sandbox.tally import TallyState, formulas, voucher_build, xmlio
 from sandbox.tally.company import Company
 from sandbox.tally.dispatch import answer
 from sandbox.tally.fields import Context, inventory_line_text, ledger_line_text
@@ -303,3 +303,33 @@ def test_a_quantity_read_through_the_cache_is_the_quantity_read_plainly(raw: str
     for _ in range(2):  # the second read comes from the cache
         assert _outcome(lambda: voucher_build._quantity(master, places, raw)) == _outcome(
             lambda: _reference_quantity(master, places, raw))
+
+
+def _reference_parse(source: str) -> tuple[str, bytes | None]:
+    """xmlio.parse as plainly defined: patterns searched in the text, then the text encoded and parsed."""
+    if xmlio._HOSTILE.search(source):
+        return "refused", None
+    body = xmlio._CHARREF4.sub("\ue004", xmlio._DECLARATION.sub("", source, count=1))
+    try:
+        return "parsed", etree.tostring(etree.fromstring(body.encode("utf-8"), etree.XMLParser(
+            resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True,
+            remove_pis=True)))
+    except etree.XMLSyntaxError:
+        return "refused", None
+
+
+_PIECES = st.sampled_from(["<A>", "</A>", "x", "&#4;", "&#x04;", "&#X4;", "&#0004;", "&#44;", "&amp;", "é", "ह",
+                           "\u2028", " ", "<!-- c -->", "<!DOCTYPE A>", "<! entity", "<!", "<?xml version='1.0'?>",
+                           "<?xml <!DOCTYPE ?>", "&#", "\ue004"])
+
+
+@settings(max_examples=300)
+@given(pieces=st.lists(_PIECES, max_size=8))
+def test_a_request_parsed_with_its_patterns_found_in_bytes_is_the_request_parsed_plainly(pieces: list[str]) -> None:
+    source = "".join(pieces)
+    for body in (source, f"<A>{source}</A>", f"<?xml version='1.0'?>\u2028<A>{source}</A>"):
+        try:
+            outcome: tuple[str, bytes | None] = ("parsed", etree.tostring(xmlio.parse(body)))
+        except xmlio.XmlRefused:
+            outcome = ("refused", None)
+        assert outcome == _reference_parse(body)
