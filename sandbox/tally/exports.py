@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from lxml import etree
@@ -193,16 +194,22 @@ def _object_text(obj: Any, tag: str, plan: list[Planned], ctx: Context) -> str:
     """One object of the collection, written at `ctx.depth - 1` (xmlio.written): its fetched fields (`plan`:
     each method once, as `_planned`)."""
     if tag == "VOUCHER":
-        attrs = {"REMOTEID": "", "VCHTYPE": obj.vtype.name, "ACTION": "Create", "OBJVIEW": obj.view}
+        attrs = _voucher_attributes(obj.vtype.name, obj.view)
     else:
-        attrs = {"NAME": obj.name, "RESERVEDNAME": ""}
+        attrs = attributes_text({"NAME": obj.name, "RESERVEDNAME": ""})
     depth = ctx.depth
     kids: list[str] = []
     for method, spec, write in plan:
         if write is not None:
             kids.append(write(spec.read(obj, ctx)))
         elif spec is not None:
-            kids += [written(kid, depth) for kid in render(spec, spec.read(obj, ctx))]
+            # a voucher's lines come written already; a master's lists as nodes
+            kids += [kid if kid.__class__ is str else written(kid, depth) for kid in render(spec, spec.read(obj, ctx))]
         elif (found := generic(getattr(obj, "fields", {}), method)) is not None:
             kids += render(found[0], found[0].read(obj, ctx), typed_line)
-    return write_node(tag, attributes_text(attrs), kids, depth - 1)
+    return write_node(tag, attrs, kids, depth - 1)
+
+
+@lru_cache(maxsize=1024)  # a voucher's start tag varies only with its type and view
+def _voucher_attributes(vtype: str, view: str) -> str:
+    return attributes_text({"REMOTEID": "", "VCHTYPE": vtype, "ACTION": "Create", "OBJVIEW": view})
