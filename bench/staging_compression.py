@@ -11,7 +11,7 @@ left to DuckDB), and prints, per order count and mode:
   and `duckdb cpu`: the same less the CPU spent decoding pages and making their columns;
 - `file MB`: the staging file's size after the run;
 - `read s` / `read cpu`: reading the run back with `iter_staged_orders` (JSON decoded, as the posting step
-  does), and `texts s`: the raw texts alone (`_iter_staged`: DuckDB's scan and decompression);
+  does), and `texts s`: the raw texts alone (`_iter_staged_texts`: DuckDB's scan and decompression);
 - `base MB` / `stage pk` / `read pk`: the process's resident size before staging, its peak while staging
   and its peak while reading back (the process holds one page of orders at a time, as the sync's step does);
 - `raw`: how the checkpoints stored the `raw` column (`pragma_storage_info`, segments per method).
@@ -109,7 +109,7 @@ def child(pages_path: str, mode: str, db_path: str) -> dict:
     read = sum(len(chunk) for chunk in store.iter_staged_orders(RUN))
     read_s, read_cpu = time.perf_counter() - started, _cpu() - cpu
     started = time.perf_counter()
-    texts = sum(len(chunk) for chunk in store._iter_staged(staging.ORDERS_TABLE, RUN, 500))
+    texts = sum(len(chunk) for chunk in store._iter_staged_texts(staging.ORDERS_TABLE, RUN, 500))
     texts_s, read_peak = time.perf_counter() - started, _peak_mb()
     with store.connect() as conn:
         raw = dict(conn.execute("SELECT compression, count(*) FROM pragma_storage_info(?) WHERE column_name = 'raw'"

@@ -196,12 +196,12 @@ class StagingStore:
 
     def iter_staged_orders(self, run_id: str, chunk: int = 500) -> Iterator[list[dict[str, Any]]]:
         """Yield the raw orders staged by `run_id`, in staging order, `chunk` at a time."""
-        return (list(map(json.loads, texts)) for texts in self.iter_staged_order_texts(run_id, chunk))
+        return self._iter_staged(ORDERS_TABLE, run_id, chunk)
 
     def iter_staged_order_texts(self, run_id: str, chunk: int = 500) -> Iterator[list[str]]:
         """As `iter_staged_orders`, each order still its staged JSON text: for a reader that decodes it
         elsewhere (another process maps them: `pipelines.posting.ahead`)."""
-        return self._iter_staged(ORDERS_TABLE, run_id, chunk)
+        return self._iter_staged_texts(ORDERS_TABLE, run_id, chunk)
 
     def iter_staged_orders_of_unknown_party(self, run_id: str, known: Collection[str],
                                             chunk: int = 500) -> Iterator[list[dict[str, Any]]]:
@@ -296,8 +296,12 @@ class StagingStore:
             conn.execute("COMMIT")
         return seq
 
-    def _iter_staged(self, table: str, run_id: str, chunk: int) -> Iterator[list[str]]:
-        """A run's staged raw JSON texts in staging order, `chunk` at a time (each decoded only when asked for)."""
+    def _iter_staged(self, table: str, run_id: str, chunk: int) -> Iterator[list[dict[str, Any]]]:
+        """A run's staged raw records in staging order, `chunk` at a time, each chunk decoded when it is asked for."""
+        return (list(map(json.loads, texts)) for texts in self._iter_staged_texts(table, run_id, chunk))
+
+    def _iter_staged_texts(self, table: str, run_id: str, chunk: int) -> Iterator[list[str]]:
+        """A run's staged raw JSON texts in staging order, `chunk` at a time."""
         last, block = -1, max(chunk, READ_ROWS)
         while True:
             with self._unit() as conn:  # a run's seqs are contiguous from 0: a range, not a sort of the table
@@ -361,7 +365,7 @@ class StagingStore:
 
     def iter_staged_shipments(self, run_id: str, chunk: int = 500) -> Iterator[list[dict[str, Any]]]:
         """Yield the raw shipments staged by `run_id`, in staging order, `chunk` at a time."""
-        return (list(map(json.loads, texts)) for texts in self._iter_staged(SHIPMENTS_TABLE, run_id, chunk))
+        return self._iter_staged(SHIPMENTS_TABLE, run_id, chunk)
 
     def staged_shipment_ids(self, run_id: str) -> list[int]:
         with self._unit() as conn:
