@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
+import pydantic_core
 from pydantic import ValidationError
 
 from connectors.common.timezones import local_date
@@ -116,9 +117,11 @@ class PreparedOrder:
     source: Order | None = None
 
 
-def prepare_order(mapping: OrderMapping, order: Order | None, raw: dict, *, render: bool = False) -> PreparedOrder:
+def prepare_order(mapping: OrderMapping, order: Order | None, raw: dict, *, render: bool = False,
+                  text: str | None = None) -> PreparedOrder:
     """Map one parsed order (None: it did not parse, `raw` says why); with `render`, the voucher comes back
-    written (`RenderedVoucher`) and without its order, to cross a process boundary cheaply."""
+    written (`RenderedVoucher`) and without its order, to cross a process boundary cheaply, and an order
+    that maps keeps `text` (its JSON as staged) for replay instead of the record."""
     source_id = record_id(raw, "orderId")
     total = staged_total(raw.get("orderTotal"))
     if order is None:
@@ -129,7 +132,8 @@ def prepare_order(mapping: OrderMapping, order: Order | None, raw: dict, *, rend
     except (MappingError, ValidationError) as exc:  # a model the mapping built refused it
         return PreparedOrder(source_id, str(raw.get("orderNumber", "")), total, raw, str(exc))
     payload = rendered(voucher) if render and voucher is not None else voucher
-    return PreparedOrder(source_id, order.order_number, total, raw, None, describe(order), external_key(order), digest,
+    return PreparedOrder(source_id, order.order_number, total, raw if text is None else text, None, describe(order),
+                         external_key(order), digest,
                          desired, order.modify_date.isoformat() if order.modify_date else None,
                          local_date(order.order_date, mapping.cfg.timezone), payload, None if render else order)
 
@@ -137,11 +141,17 @@ def prepare_order(mapping: OrderMapping, order: Order | None, raw: dict, *, rend
 def prepare_texts(mapping: OrderMapping, texts: list[str]) -> list[PreparedOrder]:
     """Staged orders, as JSON text, decoded, parsed and mapped (`prepared_ahead` runs it in a helper process):
     an order that maps keeps its text as `raw` (sent back as it came), one that does not its decoded record."""
-    out = []
-    for text, (order, raw) in zip(texts, reading.parse_orders(map(json.loads, texts)), strict=True):
-        prepared = prepare_order(mapping, order, raw, render=True)
-        out.append(prepared if prepared.failure is not None else replace(prepared, raw=text))
-    return out
+    return [prepare_order(mapping, order, raw, render=True, text=text)
+            for text, (order, raw) in zip(texts, reading.parse_orders(map(_decoded, texts)), strict=True)]
+
+
+def _decoded(text: str) -> Any:
+    """A staged order's JSON: pydantic-core's parser (~19 us an order against json's ~31; the same values for
+    what staging writes: its money is text), json's for what it refuses (a lone surrogate escape)."""
+    try:
+        return pydantic_core.from_json(text)
+    except ValueError:
+        return json.loads(text)
 
 
 def _map(mapping: OrderMapping, order: Order) -> tuple[Voucher | None, str, str]:
