@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from pipelines.posting import ahead
 from pipelines.posting.ahead import prepared_ahead
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def tag(context: dict, block: list[int]) -> list[tuple[int, int]]:
@@ -91,3 +96,22 @@ def test_where_no_process_can_be_started_the_run_maps_in_its_own(monkeypatch: py
     monkeypatch.setattr(ahead, "ProcessPoolExecutor", Refused)
     out = run(12, expected=12)
     assert [n for n, _ in out] == list(range(36)) and {pid for _, pid in out} == {os.getpid()}
+
+
+def test_a_script_that_maps_at_its_top_level_is_not_run_again_in_the_helper(tmp_path) -> None:
+    """`spawn` would run the parent's main script again in the child: a script that syncs unguarded would
+    sync twice. The helper starts without it, and still maps."""
+    script, ran = tmp_path / "sync_now.py", tmp_path / "ran.txt"
+    script.write_text(
+        "import os\n"
+        "from pipelines.posting.ahead import prepared_ahead\n"
+        "from tests.unit.test_prepared_ahead import blocks, tag\n"
+        f"open({str(ran)!r}, 'a').write(f'{{os.getpid()}}\\n')\n"
+        "out = list(prepared_ahead(blocks(200), tag, {'parent': os.getpid()}, expected=200))\n"
+        "assert [n for n, _ in out] == list(range(600)), out\n"
+        "print(len({pid for _, pid in out}))\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                          cwd=ROOT, env=os.environ | {"PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    assert len(ran.read_text().split()) == 1  # the script's top level ran once: in its own process
+    assert done.stdout.split() == ["2"]  # mapped here while the helper started, then by the helper
