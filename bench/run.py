@@ -55,18 +55,23 @@ if os.environ.get("BENCH_RSS_SAMPLES"):  # resident size every half second, with
     atexit.register(lambda: open(os.environ["BENCH_RSS_SAMPLES"], "w").write(json.dumps(samples)))
 import glob, threading
 helper_kb = [0]  # the helper process's resident size at its largest (ru_maxrss of a child counts it before exec)
+OWN_CMDLINE = open("/proc/self/cmdline", "rb").read()
+def _helper_hwm(pid):
+    try:
+        if open(f"/proc/{pid}/cmdline", "rb").read() == OWN_CMDLINE:
+            return 0  # forked, not yet the helper: it still shows our own size
+        return int(open(f"/proc/{pid}/status").read().split("VmHWM:")[1].split()[0])
+    except (OSError, IndexError, ValueError):
+        return 0
 def _helpers():
     while True:
         for task in glob.glob("/proc/self/task/*/children"):
-            for pid in open(task).read().split():
-                try:
-                    if b"multiprocessing" not in open(f"/proc/{pid}/cmdline", "rb").read():
-                        continue  # not (yet) the helper: a child between fork and exec shows our own size
-                    status = open(f"/proc/{pid}/status").read()
-                except OSError:
-                    continue
-                if "VmHWM:" in status:
-                    helper_kb[0] = max(helper_kb[0], int(status.split("VmHWM:")[1].split()[0]))
+            try:
+                pids = open(task).read().split()
+            except OSError:
+                continue
+            for pid in pids:
+                helper_kb[0] = max(helper_kb[0], _helper_hwm(pid))
         time.sleep(0.05)
 threading.Thread(target=_helpers, daemon=True).start()
 from ml_connector.config import Settings
