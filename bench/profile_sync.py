@@ -6,6 +6,8 @@ both profiles ranked by self time, and the CPU seconds per 1,000 orders of each 
 loaded machine does not distort; cProfile itself adds to them, so compare them with each other,
 not with `bench.run`'s). Profiles are kept as `<out>-sync.prof` and `<out>-sandbox-<port>.prof` for
 `python -m pstats`. The poster's sender thread (the target's calls) is profiled apart, as `<out>-sender.prof`.
+Orders mapped in the helper process (`pipelines.posting.ahead`) are not in these profiles: run with
+`TALLY_MAP_ORDERS_IN_HELPER=false` to profile the mapping in the job's own process.
 
     python -m bench.profile_sync --orders 10000
     python -m bench.profile_sync --orders 2000 --top 40 --sort cumulative
