@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connectors.tally.xml_vouchers import voucher_xml
+from pipelines.posting.poster import replay_text
 from pipelines.shipstation_tally.mapping import OrderVoucherConfig
 from pipelines.shipstation_tally.posting import OrderMapping, _decoded, prepare_order, prepare_texts
 from pipelines.sides.shipstation.reading import parse_orders
@@ -46,7 +47,7 @@ def test_an_order_prepared_from_its_text_is_what_the_run_would_make_of_it(record
                 assert voucher_xml(theirs.payload) == voucher_xml(ours.payload)
                 assert theirs.payload.balance() == ours.payload.balance()
         else:
-            assert theirs.raw == ours.raw  # kept for replay as the run would keep it
+            assert replay_text(theirs.raw) == replay_text(ours.raw)  # kept for replay as the run keeps it (NaN too)
 
 
 @given(st.recursive(st.none() | st.booleans() | st.integers() | st.text() | st.decimals(allow_nan=False),
