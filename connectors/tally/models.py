@@ -10,14 +10,13 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from connectors.tally.settings import ACCOUNTING_VIEW, BATCH_PRIMARY, INVOICE_VIEW
 
 _CENT = Decimal("0.01")
-_M = TypeVar("_M", bound="_Model")
 # What XML 1.0 cannot hold (tab, newline and carriage return it can), lone surrogates included.
 NOT_XML_CHARS = "\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff"  # a regex character class's body
 _NOT_XML = re.compile(f"[{NOT_XML_CHARS}]")
@@ -151,48 +150,6 @@ class Voucher(_Model):
         if self.action in ("Create", "Alter") and self.balance() != 0:
             raise ValueError(f"voucher does not balance: {self.balance()}")
         return self
-
-
-
-# --- models assembled from values already known to pass ---------------------------------------------
-# Validating a voucher's lines again was a third of mapping an order (a voucher, three ledger lines and two
-# stock lines are ~17 us of pydantic for values the builders have just computed). A builder may instead test
-# its values with the predicates below, which hold only where the validators above would accept the value
-# unchanged, and `assemble` the model; where any predicate fails it validates as before, so a refused value
-# gives the same ValidationError. The test is one-sided: a False sends a value that may be fine to validation.
-_new_object = object.__new__
-_set_attribute = object.__setattr__
-
-
-def assemble(cls: type[_M], values: dict[str, object], given: set[str]) -> _M:
-    """`cls(**given values)` without validation: `values` holds every field, in the model's field order (the
-    order validation leaves `__dict__` in, which its JSON, and so a payload hash, follows), each one passing
-    its check; `given` is the set of fields the caller named (`model_fields_set`)."""
-    model = _new_object(cls)
-    _set_attribute(model, "__dict__", values)
-    _set_attribute(model, "__pydantic_fields_set__", given)
-    _set_attribute(model, "__pydantic_extra__", None)
-    _set_attribute(model, "__pydantic_private__", None)
-    return model
-
-
-def texts_pass(texts: list[object]) -> bool:
-    """Each one a `str` (a subclass validation would convert) holding no character `XmlText` refuses: one
-    search over them all, joined by a newline (a character XML carries)."""
-    for text in texts:
-        if type(text) is not str:
-            return False
-    return _NOT_XML.search("\n".join(texts)) is None  # type: ignore[arg-type]
-
-
-def amount_passes(value: object) -> bool:
-    """An `Amount` validation keeps as it is."""
-    return type(value) is Decimal and value.is_finite() and -_LIMIT < value < _LIMIT and value == value.quantize(_CENT)
-
-
-def quantity_passes(value: object) -> bool:
-    """A `Quantity` (or rate) validation keeps as it is."""
-    return type(value) is Decimal and value.is_finite() and 0 <= value < _LIMIT
 
 
 class Ledger(_Model):

@@ -20,18 +20,7 @@ from functools import cached_property
 
 from pydantic import ValidationError
 
-from connectors.tally.models import (
-    ACCOUNTING_VIEW,
-    BillAllocation,
-    InventoryEntry,
-    LedgerEntry,
-    OrderRef,
-    Voucher,
-    amount_passes,
-    assemble,
-    quantity_passes,
-    texts_pass,
-)
+from connectors.tally.models import ACCOUNTING_VIEW, BillAllocation, InventoryEntry, LedgerEntry, OrderRef, Voucher
 from pipelines.sides.errors import MappingError
 from pipelines.sides.tally.skus import StockItemRef
 
@@ -188,90 +177,17 @@ def _inventory_voucher(h: Header, lines: Sequence[StockLine], charges: Sequence[
 def _inventory_entries(h: Header, lines: Sequence[StockLine], charges: Sequence[Charge], *, outward: bool,
                        order_refs: Sequence[OrderRef], bill: BillAllocation | None, is_invoice: bool) -> Voucher:
     sign = Decimal(1) if outward else Decimal(-1)
-    lines_total = sum((line.amount for line in lines), Decimal(0))
-    charged = [money(c.amount) for c in charges]
-    party_amount = -sign * (lines_total + sum(charged, Decimal(0)))
+    total = sum((line.amount for line in lines), Decimal(0)) + sum((money(c.amount) for c in charges), Decimal(0))
+    party_amount = -sign * total
     bills = [bill.model_copy(update={"amount": party_amount})] if bill is not None else []
-    assembled = _assembled(h, lines, charges, charged, sign, party_amount, bills, list(order_refs), is_invoice)
-    if assembled is not None:
-        return assembled
     party = LedgerEntry(ledger_name=_party(h), amount=party_amount, is_party=True, bill_allocations=bills)
-    ledgers = [LedgerEntry(ledger_name=c.ledger, amount=sign * amount, cost_centre=c.cost_centre)
-               for c, amount in zip(charges, charged, strict=True) if c.amount]
+    ledgers = [LedgerEntry(ledger_name=c.ledger, amount=sign * money(c.amount), cost_centre=c.cost_centre)
+               for c in charges if c.amount]
     inventory = [InventoryEntry(stock_item=line.item.name, quantity=line.quantity, unit=line.item.unit,
                                 rate=line.rate, amount=sign * line.amount, godown=line.godown,
                                 order_no=line.order_no, tracking_number=line.tracking_number,
                                 accounting_ledger=line.ledger, cost_centre=line.cost_centre) for line in lines]
     return _voucher(h, [party, *ledgers], inventory, order_refs=list(order_refs), is_invoice=is_invoice)
-
-
-_BATCH = InventoryEntry.model_fields["batch"].default
-_VIEW = Voucher.model_fields["view"].default
-
-
-def _assembled(h: Header, lines: Sequence[StockLine], charges: Sequence[Charge], charged: list[Decimal],
-               sign: Decimal, party_amount: Decimal, bills: list[BillAllocation], order_refs: list[OrderRef],
-               is_invoice: bool) -> Voucher | None:
-    """The voucher `_inventory_entries` validates, assembled without pydantic where every value passes the
-    models' own checks (`connectors.tally.models.assemble`); None as soon as one may not, to be validated."""
-    party = h.party
-    if not party or not amount_passes(party_amount):  # `_party` names a missing party
-        return None
-    texts: list[object] = [h.voucher_type, party]
-    for text in (h.number, h.reference, h.narration):
-        if text is not None:
-            texts.append(text)
-    entries: list[LedgerEntry] = []  # the party's line goes first, once all is known to pass
-    net = party_amount
-    for c, amount in zip(charges, charged, strict=True):
-        if c.amount:
-            signed = sign * amount
-            if not amount_passes(signed):
-                return None
-            net += signed
-            texts.append(c.ledger)
-            if c.cost_centre is not None:
-                texts.append(c.cost_centre)
-            entries.append(assemble(LedgerEntry, {"ledger_name": c.ledger, "amount": signed, "is_party": False,
-                                                  "bill_allocations": [], "cost_centre": c.cost_centre},
-                                    {"ledger_name", "amount", "cost_centre"}))
-    inventory: list[InventoryEntry] = []
-    for line in lines:
-        amount = sign * line.amount
-        item = line.item
-        if not (amount_passes(amount) and quantity_passes(line.quantity) and quantity_passes(line.rate)):
-            return None
-        net += amount
-        texts += (item.name, item.unit)
-        for text in (line.godown, line.order_no, line.tracking_number, line.ledger, line.cost_centre):
-            if text is not None:
-                texts.append(text)
-        inventory.append(assemble(InventoryEntry, {"stock_item": item.name, "quantity": line.quantity,
-                                                   "unit": item.unit, "rate": line.rate, "amount": amount,
-                                                   "godown": line.godown, "batch": _BATCH, "order_no": line.order_no,
-                                                   "order_due_date": None, "tracking_number": line.tracking_number,
-                                                   "accounting_ledger": line.ledger, "description": None,
-                                                   "cost_centre": line.cost_centre},
-                                  {"stock_item", "quantity", "unit", "rate", "amount", "godown", "order_no",
-                                   "tracking_number", "accounting_ledger", "cost_centre"}))
-    for b in bills:
-        if type(b) is not BillAllocation:
-            return None
-    for r in order_refs:
-        if type(r) is not OrderRef:
-            return None
-    if not (net == 0 and type(h.date) is date and type(is_invoice) is bool and texts_pass(texts)):
-        return None  # Voucher._check refuses what does not net to zero
-    entries.insert(0, assemble(LedgerEntry, {"ledger_name": party, "amount": party_amount, "is_party": True,
-                                        "bill_allocations": bills, "cost_centre": None},
-                          {"ledger_name", "amount", "is_party", "bill_allocations"}))
-    return assemble(Voucher, {"voucher_type": h.voucher_type, "action": "Create", "date": h.date,
-                              "voucher_number": h.number, "reference": h.reference, "reference_date": None,
-                              "party_ledger": party, "narration": h.narration, "ledger_entries": entries,
-                              "inventory_entries": inventory, "order_refs": order_refs, "master_id": None,
-                              "remote_id": None, "is_invoice": is_invoice, "view": _VIEW},
-                    {"voucher_type", "action", "date", "voucher_number", "reference", "party_ledger", "narration",
-                     "ledger_entries", "inventory_entries", "order_refs", "is_invoice"})
 
 
 def _voucher(h: Header, entries: list[LedgerEntry], inventory: list[InventoryEntry], **extra) -> Voucher:
